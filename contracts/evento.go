@@ -1,0 +1,75 @@
+package contracts
+
+import (
+	"time"
+)
+
+// Event envelope constants (CloudEvents 1.0, structured JSON mode).
+const (
+	SpecVersion = "1.0"
+	// FuenteReconciler is the CloudEvents source of every event the reconciler publishes.
+	FuenteReconciler = "urn:hotelpe:boletas:reconciler"
+	// EsquemaEventoV1 is the dataschema of version 1 of ComprobanteEvento; the JSON Schema
+	// lives in schema/comprobante-evento.v1.schema.json.
+	EsquemaEventoV1 = "urn:hotelpe:boletas:schema:comprobante-evento:v1"
+	// VersionEvento is the current value of ComprobanteEvento.Version. It changes only when a
+	// change would break an existing subscriber; new optional fields keep it.
+	VersionEvento = 1
+)
+
+// Evento is a CloudEvents 1.0 envelope in structured JSON mode: what subscribers receive on
+// "boleta.aceptada" and its siblings. The same ID is also the message's Nats-Msg-Id.
+type Evento struct {
+	SpecVersion     string            `json:"specversion"`
+	ID              string            `json:"id"`
+	Source          string            `json:"source"`
+	Type            string            `json:"type"`
+	Subject         string            `json:"subject"`
+	Time            time.Time         `json:"time"`
+	DataContentType string            `json:"datacontenttype"`
+	DataSchema      string            `json:"dataschema"`
+	Data            ComprobanteEvento `json:"data"`
+}
+
+// ComprobanteEvento is the data of an event: the comprobante as it stands after the change,
+// with what a tax audit needs (CDR link, hash, SUNAT's code).
+type ComprobanteEvento struct {
+	Version           int       `json:"version"`
+	TipoDeComprobante int       `json:"tipo_de_comprobante"`
+	Serie             string    `json:"serie"`
+	Numero            int       `json:"numero"`
+	Estado            Resultado `json:"estado"`
+	EstadoAnterior    string    `json:"estado_anterior"`
+	FechaDeEmision    *string   `json:"fecha_de_emision"` // YYYY-MM-DD
+	Enlace            *string   `json:"enlace"`
+	EnlaceDelPDF      *string   `json:"enlace_del_pdf"`
+	EnlaceDelXML      *string   `json:"enlace_del_xml"`
+	EnlaceDelCDR      *string   `json:"enlace_del_cdr"`
+	CodigoHash        *string   `json:"codigo_hash"`
+	SunatResponsecode *string   `json:"sunat_responsecode"`
+	SunatDescription  *string   `json:"sunat_description"`
+	SunatNote         *string   `json:"sunat_note"`
+	EstadoFinalEn     time.Time `json:"estado_final_en"`
+	// Origen and NotificacionID say which notification caused the change (OrigenWebhook,
+	// OrigenRegularizacion...), for tracing it back to the audit.
+	Origen         string `json:"origen"`
+	NotificacionID string `json:"notificacion_id"`
+}
+
+// NuevoEvento wraps data in its envelope. The ID and the type follow from the key and the new
+// estado, so whoever builds the event for one state change builds the same one.
+func NuevoEvento(data ComprobanteEvento) Evento {
+	c := Clave{TipoDeComprobante: data.TipoDeComprobante, Serie: data.Serie, Numero: data.Numero}
+	data.Version = VersionEvento
+	return Evento{
+		SpecVersion:     SpecVersion,
+		ID:              EventID(c, data.Estado),
+		Source:          FuenteReconciler,
+		Type:            TipoEvento(data.TipoDeComprobante, data.Estado),
+		Subject:         c.String(),
+		Time:            data.EstadoFinalEn.UTC(),
+		DataContentType: "application/json",
+		DataSchema:      EsquemaEventoV1,
+		Data:            data,
+	}
+}

@@ -1,0 +1,21 @@
+package contracts
+
+// Headers of the messages on SubjectNotificaciones. Nats-Msg-Id (jetstream.MsgIDHeader) carries
+// MessageID; these say where the notification came from, for the audit.
+const (
+	// HeaderOrigen is OrigenWebhook or OrigenRegularizacion.
+	HeaderOrigen = "Nubefact-Origen"
+	// HeaderRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
+	HeaderRecibido = "Nubefact-Recibido"
+	// HeaderRemitente is the sender's address as ingest saw it (host:port).
+	HeaderRemitente = "Nubefact-Remitente"
+	// HeaderMotivo, on SubjectDLQ, says why the message was dead-lettered.
+	HeaderMotivo = "Nubefact-Motivo"
+)
+
+// Origins of a notification.
+const (
+	OrigenWebhook        = "webhook"
+	OrigenRegularizacion = "regularizacion"
+	OrigenReplay         = "replay"
+)

@@ -1,0 +1,70 @@
+package contracts
+
+import "strings"
+
+// Topologia names the NATS subjects and JetStream streams of the pipeline. The zero value gives
+// the production names; a Prefijo ("t42") namespaces all of them ("t42.boleta.aceptada",
+// stream "T42_COMPROBANTES_EVENTOS") so that tests and environments can share one server.
+type Topologia struct {
+	Prefijo string
+}
+
+func (t Topologia) subject(s string) string {
+	if t.Prefijo == "" {
+		return s
+	}
+	return t.Prefijo + "." + s
+}
+
+func (t Topologia) stream(s string) string {
+	if t.Prefijo == "" {
+		return s
+	}
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(t.Prefijo)) + "_" + s
+}
+
+// SubjectNotificaciones is where ingest (webhooks) and regularization (synthetic notifications)
+// publish, and the reconciler consumes.
+func (t Topologia) SubjectNotificaciones() string { return t.subject("nubefact.notificaciones") }
+
+// StreamNotificaciones stores SubjectNotificaciones.
+func (t Topologia) StreamNotificaciones() string { return t.stream("NUBEFACT_NOTIFICACIONES") }
+
+// SubjectDLQ receives copies of the messages the reconciler could not decode, with the reason.
+func (t Topologia) SubjectDLQ() string { return t.subject("nubefact.dlq") }
+
+// StreamDLQ stores SubjectDLQ.
+func (t Topologia) StreamDLQ() string { return t.stream("NUBEFACT_DLQ") }
+
+// StreamEventos stores every event the reconciler publishes (SubjectsEventos).
+func (t Topologia) StreamEventos() string { return t.stream("COMPROBANTES_EVENTOS") }
+
+// SubjectsEventos are the subjects of StreamEventos, one wildcard per tipo de comprobante.
+func (t Topologia) SubjectsEventos() []string {
+	out := make([]string, 0, len(tipoSubject))
+	for _, tipo := range []int{Factura, Boleta, NotaDeCredito, NotaDeDebito} {
+		out = append(out, t.subject(tipoSubject[tipo]+".>"))
+	}
+	return out
+}
+
+// SubjectEvento is the subject of the event for a comprobante of this tipo entering estado:
+// "boleta.aceptada", "factura.rechazada", "nota_de_credito.anulada"...
+func (t Topologia) SubjectEvento(tipo int, estado Resultado) string {
+	return t.subject(TipoEvento(tipo, estado))
+}
+
+// TipoEvento is the CloudEvents type of that event; it equals its subject without a prefix.
+func TipoEvento(tipo int, estado Resultado) string {
+	return tipoSubject[tipo] + "." + participio[estado]
+}
+
+var tipoSubject = map[int]string{
+	Factura:       "factura",
+	Boleta:        "boleta",
+	NotaDeCredito: "nota_de_credito",
+	NotaDeDebito:  "nota_de_debito",
+}
+
+// Every comprobante is feminine in Spanish: boleta aceptada, nota de crédito anulada.
+var participio = map[Resultado]string{Aceptado: "aceptada", Rechazado: "rechazada", Anulado: "anulada"}

@@ -1,0 +1,59 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Config is read from the environment by envconfig; `bin/ingest -h` prints it.
+type Config struct {
+	Addr       string `envconfig:"INGEST_ADDR" default:":8080" desc:"address the HTTP server listens on"`
+	NATSURL    string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
+	NATSPrefix string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
+	// WebhookTokens is a comma-separated list so a token can be rotated without downtime: add the
+	// new one, change NubeFacT's panel, remove the old one. It is parsed by ParseTokens rather
+	// than by envconfig, whose errors would quote the secret.
+	WebhookTokens   string        `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"shared secrets accepted as Bearer token or ?token= (comma-separated, 16+ characters each)"`
+	PublishTimeout  time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
+	RetryAfter      time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
+	TrustProxy      bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
+	TLSCertFile     string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
+	TLSKeyFile      string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long in-flight requests may take to finish on SIGTERM"`
+	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// MinTokenLength keeps guessable tokens out: the token is the endpoint's only protection.
+const MinTokenLength = 16
+
+// ParseTokens splits WEBHOOK_TOKENS. Its errors never quote a token.
+func ParseTokens(s string) ([][]byte, error) {
+	var out [][]byte
+	for i, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == "":
+			continue
+		case len(t) < MinTokenLength:
+			return nil, fmt.Errorf("WEBHOOK_TOKENS: token #%d is %d characters long, want at least %d", i+1, len(t), MinTokenLength)
+		}
+		out = append(out, []byte(t))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("WEBHOOK_TOKENS: no token given; the webhook must not run unprotected")
+	}
+	return out, nil
+}
+
+func (c Config) validate() error {
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together")
+	}
+	if c.PublishTimeout <= 0 {
+		return errors.New("PUBLISH_TIMEOUT must be positive")
+	}
+	return nil
+}

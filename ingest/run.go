@@ -1,0 +1,179 @@
+// Package ingest is the HTTP service that receives NubeFacT's webhooks and stores them durably
+// in JetStream before answering 200.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/kelseyhightower/envconfig"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const usageHeader = `ingest receives NubeFacT's webhooks on POST /webhooks/nubefact, validates them and
+publishes them to JetStream, answering 200 only once the stream has stored them.
+
+Usage: ingest [-h]
+
+Configuration comes from the environment:
+
+`
+
+const usageFormat = "VARIABLE\tTYPE\tDEFAULT\tREQUIRED\tDESCRIPTION\n" +
+	"{{range .}}{{usage_key .}}\t{{usage_type .}}\t{{usage_default .}}\t{{usage_required .}}\t{{usage_description .}}\n{{end}}"
+
+// Main is the whole program: it reads the configuration from the environment, handles -h, and
+// runs the service until SIGINT or SIGTERM.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, usageHeader)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		_ = envconfig.Usagef("", &Config{}, tw, usageFormat)
+		_ = tw.Flush()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	var cfg Config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "ingest")
+	return Run(ctx, cfg, log)
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets the
+// requests in flight finish (each still waits for its acknowledgement) and drains NATS.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	tokens, err := ParseTokens(cfg.WebhookTokens)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
+
+	// With no reconnect buffer a publish while disconnected fails at once, so NubeFacT gets its
+	// 503 quickly instead of waiting for PUBLISH_TIMEOUT.
+	nc, err := nats.Connect(cfg.NATSURL,
+		nats.Name("ingest"),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		return fmt.Errorf("nats connect: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	routes(mux, webhookDeps{
+		js: js, subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
+		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
+		trustProxy: cfg.TrustProxy, log: log,
+	}, nc, js)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("INGEST_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           logRequests(mux, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.PublishTimeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLSCertFile != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
+		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens))
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight webhooks")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	if err := drain(nc, cfg.ShutdownTimeout); err != nil {
+		log.Error("nats drain", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// drain flushes what is in flight on the connection and closes it.
+func drain(nc *nats.Conn, timeout time.Duration) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		return err
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(timeout):
+		return errors.New("timed out")
+	}
+}
+
+// logRequests logs each request's method, path, status and duration. Never the query string:
+// it may carry the webhook token.
+func logRequests(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start), "remote", r.RemoteAddr)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}

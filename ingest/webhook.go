@@ -1,0 +1,104 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// MaxBody is the largest webhook body accepted. NubeFacT's standard response is well under 2 KiB;
+// only the optional *_zip_base64 fields make it grow.
+const MaxBody = 64 << 10
+
+// publisher is the part of jetstream.JetStream the webhook needs.
+type publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+type webhookDeps struct {
+	js         publisher
+	subject    string
+	stream     string
+	tokens     tokenSet
+	timeout    time.Duration
+	retryAfter time.Duration
+	trustProxy bool
+	log        *slog.Logger
+}
+
+// handleWebhook authenticates, validates and publishes one NubeFacT notification. It answers 200
+// only once JetStream has stored the message (or recognised it as a duplicate): NubeFacT retries
+// anything else, so a 200 is a promise that nothing will be lost.
+func handleWebhook(d webhookDeps) http.Handler {
+	retryAfter := strconv.Itoa(int(max(d.retryAfter.Round(time.Second)/time.Second, 1)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received := time.Now().UTC()
+		if !d.tokens.valid(presentedToken(r)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="nubefact-webhook"`)
+			writeProblem(w, problem{Title: "Unauthorized", Status: http.StatusUnauthorized,
+				Detail: "missing or wrong token: send Authorization: Bearer <token> or ?token=<token>"})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeProblem(w, problem{Title: "Payload too large", Status: http.StatusRequestEntityTooLarge,
+					Detail: "the body exceeds " + strconv.Itoa(MaxBody) + " bytes"})
+				return
+			}
+			writeProblem(w, problem{Title: "Bad request", Status: http.StatusBadRequest, Detail: "could not read the body"})
+			return
+		}
+		n, err := contracts.Decode(body)
+		if err != nil {
+			p := problem{Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
+			var fe *contracts.FieldError
+			if errors.As(err, &fe) {
+				p.Field = fe.Field
+			}
+			d.log.Warn("webhook rejected", "field", p.Field, "reason", err.Error(), "remote", r.RemoteAddr)
+			writeProblem(w, p)
+			return
+		}
+
+		id := contracts.MessageID(n)
+		msg := nats.NewMsg(d.subject)
+		msg.Data = body
+		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenWebhook)
+		msg.Header.Set(contracts.HeaderRecibido, received.Format(time.RFC3339Nano))
+		msg.Header.Set(contracts.HeaderRemitente, d.sender(r))
+
+		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
+		defer cancel()
+		ack, err := d.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(d.stream))
+		if err != nil {
+			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
+			w.Header().Set("Retry-After", retryAfter)
+			writeProblem(w, problem{Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+				Detail: "the notification could not be stored durably; retry later"})
+			return
+		}
+		d.log.Info("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
+		encode(w, http.StatusOK, map[string]any{"status": "stored", "id": id, "duplicate": ack.Duplicate})
+	})
+}
+
+func (d webhookDeps) sender(r *http.Request) string {
+	if d.trustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	return r.RemoteAddr
+}

@@ -1,0 +1,71 @@
+package reconciler
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/stream"
+)
+
+// Config is read from the environment by envconfig; `bin/reconciler -h` prints it.
+type Config struct {
+	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz)"`
+	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string (never logged)"`
+	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"8" desc:"size of the Postgres connection pool"`
+	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
+	NATSPrefix  string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
+
+	Consumer              string        `envconfig:"CONSUMER_NAME" default:"reconciler" desc:"durable consumer shared by all reconciler instances"`
+	StreamReplicas        int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"JetStream replicas of every stream (3 on a cluster)"`
+	DuplicateWindow       time.Duration `envconfig:"STREAM_DUPLICATE_WINDOW" default:"2m" desc:"JetStream de-duplication window of the notifications stream (the inbox covers any age)"`
+	StreamMaxAge          time.Duration `envconfig:"STREAM_MAX_AGE" default:"720h" desc:"how long notifications and events stay in their streams"`
+	EventsDuplicateWindow time.Duration `envconfig:"EVENTS_DUPLICATE_WINDOW" default:"1h" desc:"de-duplication window of the events stream (covers relay retries)"`
+	AckWait               time.Duration `envconfig:"CONSUMER_ACK_WAIT" default:"30s" desc:"redelivery delay of a message left unacknowledged (e.g. by a crash)"`
+	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
+	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"1000" desc:"messages in flight per consumer"`
+	BatchSize             int           `envconfig:"BATCH_SIZE" default:"100" desc:"notifications applied per Postgres transaction"`
+
+	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"deliveries of a notification for a comprobante not in the table before it is parked"`
+	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
+	UnknownBackoffMax time.Duration `envconfig:"UNKNOWN_BACKOFF_MAX" default:"10m" desc:"longest retry delay for an unknown comprobante"`
+
+	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
+	OutboxRetention time.Duration `envconfig:"OUTBOX_RETENTION" default:"168h" desc:"published events are deleted from the outbox after this long"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
+	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.BatchSize < 1 {
+		errs = append(errs, errors.New("BATCH_SIZE must be at least 1"))
+	}
+	if c.StreamReplicas < 1 {
+		errs = append(errs, errors.New("STREAM_REPLICAS must be at least 1"))
+	}
+	if c.UnknownRetries < 1 {
+		errs = append(errs, errors.New("UNKNOWN_RETRIES must be at least 1"))
+	}
+	if c.MaxDeliver != -1 && c.MaxDeliver <= c.UnknownRetries {
+		errs = append(errs, errors.New("CONSUMER_MAX_DELIVER must be -1 or greater than UNKNOWN_RETRIES, or notifications would be dropped before they are parked"))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, errors.New("CONSUMER_ACK_WAIT must be at least 1s"))
+	}
+	if c.Consumer == "" {
+		errs = append(errs, errors.New("CONSUMER_NAME must not be empty"))
+	}
+	if c.MaxConns < 1 {
+		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) streamOpciones() stream.Opciones {
+	return stream.Opciones{
+		Replicas: c.StreamReplicas, DuplicateWindow: c.DuplicateWindow, MaxAge: c.StreamMaxAge,
+		EventsDuplicateWindow: c.EventsDuplicateWindow, Consumer: c.Consumer, AckWait: c.AckWait,
+		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending,
+	}
+}

@@ -1,0 +1,133 @@
+package reconciler
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := postgres.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, f := range applied {
+		fmt.Fprintln(stdout, "applied", f)
+	}
+	return nil
+}
+
+// parkedCmd lists the parked notifications.
+func parkedCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("parked", flag.ContinueOnError)
+	all := fs.Bool("all", false, "include notifications already replayed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	list, err := postgres.New(pool).Aparcadas(ctx, *all)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MESSAGE_ID\tCOMPROBANTE\tORIGEN\tRECIBIDA\tPARKED\tTIMES\tREPLAYED\tREASON")
+	for _, a := range list {
+		replayed := "-"
+		if a.ReenviadaEn != nil {
+			replayed = a.ReenviadaEn.Format(time.RFC3339)
+		}
+		c := contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.MessageID, c, a.Origen,
+			a.RecibidoEn.Format(time.RFC3339), a.AparcadaEn.Format(time.RFC3339), a.Veces, replayed, a.Motivo)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d parked notification(s)\n", len(list))
+	return nil
+}
+
+// replayCmd publishes parked notifications to the notifications subject again. They keep their
+// payload, so the reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so that
+// JetStream's duplicate window does not swallow a replay of a recent one.
+func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	all := fs.Bool("all", false, "replay every parked notification not replayed yet")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ids := fs.Args()
+	if *all == (len(ids) > 0) {
+		return fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := postgres.New(pool)
+	list, err := store.Aparcadas(ctx, len(ids) > 0)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		list = slices.DeleteFunc(list, func(a postgres.Aparcada) bool { return !slices.Contains(ids, a.MessageID) })
+		if len(list) != len(ids) {
+			return fmt.Errorf("replay: %d of the %d message IDs are not parked", len(ids)-len(list), len(ids))
+		}
+	}
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("reconciler-replay"))
+	if err != nil {
+		return fmt.Errorf("NATS_URL: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
+	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for _, a := range list {
+		msg := nats.NewMsg(topo.SubjectNotificaciones())
+		msg.Data = []byte(a.Payload)
+		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenReplay)
+		msg.Header.Set(contracts.HeaderRecibido, a.RecibidoEn.UTC().Format(time.RFC3339Nano))
+		if a.Remitente != nil {
+			msg.Header.Set(contracts.HeaderRemitente, *a.Remitente)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := js.PublishMsg(pctx, msg, jetstream.WithMsgID(a.MessageID+".replay."+stamp), jetstream.WithExpectStream(topo.StreamNotificaciones()))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", a.MessageID, err)
+		}
+		if err := store.MarcarReenviada(ctx, a.MessageID); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "replayed", a.MessageID)
+	}
+	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(list))
+	return nil
+}

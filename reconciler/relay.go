@@ -1,0 +1,100 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// relay publishes the outbox to JetStream: at once when the worker signals a commit, and on a
+// timer for whatever a crash or an outage left behind.
+type relay struct {
+	store     *postgres.Store
+	js        jetstream.JetStream
+	log       *slog.Logger
+	aplicados <-chan struct{}
+	interval  time.Duration
+	retention time.Duration
+}
+
+const relayBatch = 256
+
+func (r *relay) run(ctx context.Context) {
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	lastPurge := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			// A last sweep so that a clean shutdown leaves nothing for the next start.
+			r.sweep(context.WithoutCancel(ctx))
+			return
+		case <-r.aplicados:
+		case <-tick.C:
+		}
+		r.sweep(ctx)
+		if time.Since(lastPurge) > time.Hour {
+			lastPurge = time.Now()
+			if n, err := r.store.PurgeOutbox(ctx, r.retention); err != nil {
+				r.log.Warn("outbox purge", "err", err)
+			} else if n > 0 {
+				r.log.Info("outbox purged", "rows", n)
+			}
+		}
+	}
+}
+
+// sweep relays until the outbox has no more unpublished events (or publishing fails).
+func (r *relay) sweep(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		n, err := r.store.Relay(ctx, relayBatch, r.publish)
+		if err != nil {
+			r.log.Warn("outbox relay failed; will retry", "err", err)
+			return
+		}
+		if n < relayBatch {
+			return
+		}
+	}
+}
+
+// publish sends the events asynchronously (all in flight at once) and returns the outbox IDs
+// of those JetStream acknowledged. The Nats-Msg-Id is the event ID, so a republish after a crash
+// is recognised as a duplicate.
+func (r *relay) publish(eventos []postgres.EventoPendiente) []int64 {
+	type enVuelo struct {
+		id  int64
+		ack jetstream.PubAckFuture
+	}
+	pending := make([]enVuelo, 0, len(eventos))
+	for _, ev := range eventos {
+		msg := nats.NewMsg(ev.Subject)
+		msg.Data = ev.Evento
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.EventID))
+		if err != nil {
+			r.log.Warn("publish event", "event_id", ev.EventID, "err", err)
+			continue
+		}
+		pending = append(pending, enVuelo{ev.ID, f})
+	}
+	timeout := time.After(10 * time.Second)
+	var ok []int64
+	for _, p := range pending {
+		select {
+		case <-p.ack.Ok():
+			ok = append(ok, p.id)
+		case err := <-p.ack.Err():
+			r.log.Warn("event not acknowledged", "subject", p.ack.Msg().Subject, "err", err)
+		case <-timeout:
+			r.log.Warn("event acknowledgements timed out; will retry", "pending", len(pending)-len(ok))
+			return ok
+		}
+	}
+	return ok
+}

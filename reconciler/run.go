@@ -1,0 +1,216 @@
+// Package reconciler consumes NubeFacT notifications from JetStream, applies them to the
+// comprobantes table in Postgres (inbox, audit, state machine, outbox, in one transaction) and
+// publishes the resulting events such as boleta.aceptada.
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/kelseyhightower/envconfig"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const usage = `reconciler applies NubeFacT notifications to the comprobantes table and publishes
+boleta.aceptada (and sibling) events.
+
+Usage:
+  reconciler [serve]            run the service (migrates first)
+  reconciler migrate            apply the database migrations and exit
+  reconciler parked [-all]      list parked notifications (comprobante never found)
+  reconciler replay [-all | MESSAGE_ID...]
+                                publish parked notifications again, once their comprobantes exist
+  reconciler -h                 this help
+
+Configuration comes from the environment:
+
+`
+
+const usageFormat = "VARIABLE\tTYPE\tDEFAULT\tREQUIRED\tDESCRIPTION\n" +
+	"{{range .}}{{usage_key .}}\t{{usage_type .}}\t{{usage_default .}}\t{{usage_required .}}\t{{usage_description .}}\n{{end}}"
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usage)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	_ = envconfig.Usagef("", &Config{}, tw, usageFormat)
+	_ = tw.Flush()
+}
+
+// Main is the whole program: it reads the configuration, dispatches the subcommand and runs it
+// until it ends or SIGINT/SIGTERM arrives.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args[1:]
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		printUsage(stdout)
+		return nil
+	case "serve", "migrate", "parked", "replay":
+	default:
+		printUsage(stderr)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	var cfg Config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "reconciler")
+	switch cmd {
+	case "migrate":
+		return migrateCmd(ctx, cfg, stdout)
+	case "parked":
+		return parkedCmd(ctx, cfg, rest, stdout)
+	case "replay":
+		return replayCmd(ctx, cfg, rest, stdout)
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", rest)
+	}
+	return Run(ctx, cfg, log)
+}
+
+// Run serves until ctx is cancelled: it migrates the database, declares the streams and the
+// consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
+// finishes the batch in flight, flushes the outbox and drains NATS.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
+
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := postgres.New(pool)
+	err = retry(ctx, log, "migrate", func() error {
+		applied, err := postgres.Migrate(ctx, pool)
+		if len(applied) > 0 {
+			log.Info("migrations applied", "files", applied)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	nc, err := connectNATS(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	var cons jetstream.Consumer
+	err = retry(ctx, log, "declare streams", func() (err error) {
+		cons, err = stream.Preparar(ctx, js, topo, cfg.streamOpciones())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("RECONCILER_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	routes(mux, store, nc)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("health server", "err", err)
+		}
+	}()
+
+	aplicados := make(chan struct{}, 1)
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, log: log, aplicados: aplicados}
+	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, retention: cfg.OutboxRetention}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.run(ctx) })
+	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
+		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
+	werr := w.run(ctx, cons)
+	wg.Wait()
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := nc.Drain(); err != nil {
+		log.Warn("nats drain", "err", err)
+	}
+	log.Info("stopped")
+	return werr
+}
+
+func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		// pgx redacts the password from its parse errors.
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = cfg.MaxConns
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "reconciler"
+	return pgxpool.NewWithConfig(ctx, pcfg)
+}
+
+func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
+	nc, err := nats.Connect(cfg.NATSURL,
+		nats.Name("reconciler"),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("NATS_URL: %w", err)
+	}
+	return nc, nil
+}
+
+// retry runs f until it succeeds, ctx ends, or it fails in a way waiting cannot fix (Postgres
+// refusing our credentials or database name: a configuration error to report at once).
+func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		d := backoff(attempt, 500*time.Millisecond, 10*time.Second)
+		log.Warn(what+" failed: retrying", "attempt", attempt, "next_in", d, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
+		case <-time.After(d):
+		}
+	}
+}

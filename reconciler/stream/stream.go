@@ -1,0 +1,104 @@
+// Package stream adapts the reconciler to NATS JetStream: it declares the streams and the
+// durable consumer, and dead-letters messages that cannot be processed.
+package stream
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Opciones are the durability knobs of the streams and the consumer (see the README's
+// "Durability and failure modes").
+type Opciones struct {
+	Replicas              int
+	DuplicateWindow       time.Duration // notifications: how long JetStream itself drops a repeated Nats-Msg-Id
+	MaxAge                time.Duration // notifications and events are kept this long (0: forever)
+	EventsDuplicateWindow time.Duration
+	Consumer              string
+	AckWait               time.Duration
+	MaxDeliver            int // -1: unlimited (the reconciler parks by itself)
+	MaxAckPending         int
+}
+
+// Preparar creates or updates the notifications, events and dead-letter streams and the
+// durable pull consumer. It is idempotent, so every reconciler instance runs it on start.
+func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, o Opciones) (jetstream.Consumer, error) {
+	streams := []jetstream.StreamConfig{
+		{
+			Name:        topo.StreamNotificaciones(),
+			Description: "NubeFacT notifications: webhooks (ingest) and synthetic ones (regularization)",
+			Subjects:    []string{topo.SubjectNotificaciones()},
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+			Duplicates:  o.DuplicateWindow,
+			MaxAge:      o.MaxAge,
+		},
+		{
+			Name:        topo.StreamEventos(),
+			Description: "comprobante state changes (CloudEvents), e.g. boleta.aceptada",
+			Subjects:    topo.SubjectsEventos(),
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+			Duplicates:  o.EventsDuplicateWindow,
+			MaxAge:      o.MaxAge,
+		},
+		{
+			Name:        topo.StreamDLQ(),
+			Description: "notifications the reconciler could not decode or store, with the reason",
+			Subjects:    []string{topo.SubjectDLQ()},
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+		},
+	}
+	for _, cfg := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, topo.StreamNotificaciones(), jetstream.ConsumerConfig{
+		Durable:       o.Consumer,
+		Description:   "reconciler: applies notifications to Postgres",
+		FilterSubject: topo.SubjectNotificaciones(),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    o.MaxDeliver,
+		MaxAckPending: o.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", o.Consumer, err)
+	}
+	return cons, nil
+}
+
+// DeadLetter copies msg to the dead-letter subject with the reason, waiting for the stream's
+// acknowledgement. The copy's ID is derived from the original's stream sequence, so dead-letting
+// the same message twice (a crash before the Term) stores it once.
+func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, msg jetstream.Msg, reason string) error {
+	dl := nats.NewMsg(topo.SubjectDLQ())
+	dl.Data = msg.Data()
+	for k, v := range msg.Headers() {
+		if k != jetstream.MsgIDHeader {
+			dl.Header[k] = v
+		}
+	}
+	dl.Header.Set(contracts.HeaderMotivo, reason)
+	id := "dlq"
+	if md, err := msg.Metadata(); err == nil {
+		id += "." + strconv.FormatUint(md.Sequence.Stream, 10)
+		dl.Header.Set("Nubefact-Stream-Seq", strconv.FormatUint(md.Sequence.Stream, 10))
+	}
+	if orig := msg.Headers().Get(jetstream.MsgIDHeader); orig != "" {
+		dl.Header.Set("Nubefact-Msg-Id-Original", orig)
+	}
+	if _, err := js.PublishMsg(ctx, dl, jetstream.WithMsgID(id)); err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// worker consumes the notifications subject and applies what it fetched in one transaction per
+// batch, acknowledging each message only after that transaction has committed.
+type worker struct {
+	store *postgres.Store
+	js    jetstream.JetStream
+	topo  contracts.Topologia
+	cfg   Config
+	log   *slog.Logger
+	// aplicados is signalled (without blocking) after a commit that changed a state, so the
+	// relay publishes the new events at once instead of at its next sweep.
+	aplicados chan<- struct{}
+}
+
+// run consumes until ctx is cancelled. The batch in flight is finished with a context of its
+// own; messages fetched but not started are handed back to JetStream (nak) for another instance.
+func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
+	msgs := make(chan jetstream.Msg, w.cfg.BatchSize)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			_ = m.Nak()
+		}
+	},
+		jetstream.PullMaxMessages(w.cfg.BatchSize),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			w.log.Warn("consume", "err", err)
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cc.Stop()
+		for {
+			select {
+			case m := <-msgs:
+				_ = m.Nak()
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			batch = append(batch, m)
+		}
+	fill:
+		for len(batch) < w.cfg.BatchSize {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
+		w.procesar(bctx, ctx, batch)
+		cancel()
+	}
+}
+
+// procesar decodes a batch, dead-letters what cannot be decoded, and applies the rest.
+func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) {
+	msgs := make([]jetstream.Msg, 0, len(batch))
+	entradas := make([]postgres.Entrada, 0, len(batch))
+	for _, m := range batch {
+		e, err := w.entrada(m)
+		if err != nil {
+			w.deadLetter(ctx, m, "undecodable: "+err.Error())
+			continue
+		}
+		msgs = append(msgs, m)
+		entradas = append(entradas, e)
+	}
+	if len(entradas) > 0 {
+		w.aplicar(ctx, life, msgs, entradas)
+	}
+}
+
+func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) {
+	salidas, err := w.store.Aplicar(ctx, entradas, w.topo)
+	switch {
+	case err == nil:
+	case postgres.IsDataError(err) && len(entradas) > 1:
+		// One message Postgres refuses must not hold back the others: apply them one by one.
+		for i := range entradas {
+			w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1])
+		}
+		return
+	case postgres.IsDataError(err):
+		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
+		return
+	default:
+		// Postgres is unreachable (or the transaction failed for a reason that may pass): nothing
+		// is acknowledged; the messages come back after a pause and we wait for Postgres.
+		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "err", err)
+		for _, m := range msgs {
+			_ = m.NakWithDelay(time.Second)
+		}
+		w.esperarPostgres(life)
+		return
+	}
+
+	cambios := 0
+	for i, s := range salidas {
+		e, m := &entradas[i], msgs[i]
+		w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
+		switch s.Efecto {
+		case estado.Desconocido:
+			delay := backoff(e.Intentos, w.cfg.UnknownBackoff, w.cfg.UnknownBackoffMax)
+			w.log.Info("comprobante not in the table yet: retrying later", "id", e.MessageID, "intento", e.Intentos, "delay", delay)
+			_ = m.NakWithDelay(delay)
+			continue
+		case estado.Aplicado:
+			cambios++
+		case estado.Conflicto:
+			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", s.Motivo)
+		case estado.Aparcado:
+			w.log.Warn("notification parked: its comprobante never appeared", "id", e.MessageID, "intentos", e.Intentos)
+		}
+		// Committed: a lost ack only means a redelivery, which the inbox absorbs.
+		if err := m.DoubleAck(ctx); err != nil {
+			w.log.Warn("ack failed after commit (will be redelivered as a duplicate)", "id", e.MessageID, "err", err)
+		}
+	}
+	if cambios > 0 {
+		select {
+		case w.aplicados <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// entrada turns a message into what the store applies. Its message ID is recomputed from the
+// payload by the contract's rule, whoever published it and whatever header it carried.
+func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
+	n, err := contracts.Decode(m.Data())
+	if err != nil {
+		return postgres.Entrada{}, err
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return postgres.Entrada{}, err
+	}
+	h := m.Headers()
+	recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido))
+	if err != nil {
+		recibido = md.Timestamp
+	}
+	origen := h.Get(contracts.HeaderOrigen)
+	if origen == "" {
+		origen = "desconocido"
+	}
+	intentos := int(md.NumDelivered)
+	return postgres.Entrada{
+		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
+		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
+		StreamSeq: md.Sequence.Stream, Intentos: intentos, Aparcar: intentos >= w.cfg.UnknownRetries,
+	}, nil
+}
+
+// deadLetter copies m to the dead-letter stream and terminates it. If the copy cannot be stored,
+// m is left for redelivery: it is never dropped without a trace.
+func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string) {
+	w.log.Warn("dead-lettering message", "subject", m.Subject(), "reason", reason)
+	if err := stream.DeadLetter(ctx, w.js, w.topo, m, reason); err != nil {
+		w.log.Error("dead-letter failed: message left for redelivery", "err", err)
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	if err := m.TermWithReason(truncate(reason, 200)); err != nil {
+		w.log.Warn("term failed", "err", err)
+	}
+}
+
+// esperarPostgres blocks until Postgres answers again (or ctx ends), pinging with backoff.
+func (w *worker) esperarPostgres(ctx context.Context) {
+	for attempt := 1; ; attempt++ {
+		d := backoff(attempt, 250*time.Millisecond, 15*time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d):
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := w.store.Ping(pctx)
+		cancel()
+		if err == nil {
+			w.log.Info("postgres is back: resuming", "attempts", attempt)
+			return
+		}
+		if !errors.Is(err, context.Canceled) {
+			w.log.Warn("postgres still unreachable", "attempt", attempt, "next_in", d, "err", err)
+		}
+	}
+}
+
+// backoff is base·2^(attempt-1), capped, with ±20% jitter so that instances do not retry in step.
+func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
