@@ -61,6 +61,7 @@ type ComprobanteEvento struct {
 func NuevoEvento(data ComprobanteEvento) Evento {
 	c := Clave{TipoDeComprobante: data.TipoDeComprobante, Serie: data.Serie, Numero: data.Numero}
 	data.Version = VersionEvento
+	data.EstadoFinalEn = data.EstadoFinalEn.UTC()
 	return Evento{
 		SpecVersion:     SpecVersion,
 		ID:              EventID(c, data.Estado),

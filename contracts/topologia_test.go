@@ -1,0 +1,108 @@
+package contracts_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hotelpe/boletas/contracts"
+)
+
+func TestTopologia(t *testing.T) {
+	tests := []struct {
+		prefijo string
+		want    map[string]string
+		eventos []string
+	}{
+		{"", map[string]string{
+			"SubjectNotificaciones": "nubefact.notificaciones",
+			"StreamNotificaciones":  "NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":            "nubefact.dlq",
+			"StreamDLQ":             "NUBEFACT_DLQ",
+			"StreamEventos":         "COMPROBANTES_EVENTOS",
+		}, []string{"factura.>", "boleta.>", "nota_de_credito.>", "nota_de_debito.>"}},
+		{"t42", map[string]string{
+			"SubjectNotificaciones": "t42.nubefact.notificaciones",
+			"StreamNotificaciones":  "T42_NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":            "t42.nubefact.dlq",
+			"StreamDLQ":             "T42_NUBEFACT_DLQ",
+			"StreamEventos":         "T42_COMPROBANTES_EVENTOS",
+		}, []string{"t42.factura.>", "t42.boleta.>", "t42.nota_de_credito.>", "t42.nota_de_debito.>"}},
+		// Stream names may not contain dots: they become underscores, like dashes.
+		{"ci.run-7", map[string]string{
+			"SubjectNotificaciones": "ci.run-7.nubefact.notificaciones",
+			"StreamNotificaciones":  "CI_RUN_7_NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":            "ci.run-7.nubefact.dlq",
+			"StreamDLQ":             "CI_RUN_7_NUBEFACT_DLQ",
+			"StreamEventos":         "CI_RUN_7_COMPROBANTES_EVENTOS",
+		}, []string{"ci.run-7.factura.>", "ci.run-7.boleta.>", "ci.run-7.nota_de_credito.>", "ci.run-7.nota_de_debito.>"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("prefijo %q", tt.prefijo), func(t *testing.T) {
+			top := contracts.Topologia{Prefijo: tt.prefijo}
+			got := map[string]string{
+				"SubjectNotificaciones": top.SubjectNotificaciones(),
+				"StreamNotificaciones":  top.StreamNotificaciones(),
+				"SubjectDLQ":            top.SubjectDLQ(),
+				"StreamDLQ":             top.StreamDLQ(),
+				"StreamEventos":         top.StreamEventos(),
+			}
+			for name, want := range tt.want {
+				if got[name] != want {
+					t.Errorf("%s() = %q, want %q", name, got[name], want)
+				}
+			}
+			if got := top.SubjectsEventos(); !slices.Equal(got, tt.eventos) {
+				t.Errorf("SubjectsEventos() = %q, want %q", got, tt.eventos)
+			}
+		})
+	}
+}
+
+func TestSubjectEvento(t *testing.T) {
+	tipos := []struct {
+		tipo   int
+		nombre string
+	}{
+		{contracts.Factura, "factura"},
+		{contracts.Boleta, "boleta"},
+		{contracts.NotaDeCredito, "nota_de_credito"},
+		{contracts.NotaDeDebito, "nota_de_debito"},
+	}
+	estados := []struct {
+		estado     contracts.Resultado
+		participio string
+	}{
+		{contracts.Aceptado, "aceptada"},
+		{contracts.Rechazado, "rechazada"},
+		{contracts.Anulado, "anulada"},
+	}
+	for _, prefijo := range []string{"", "t42"} {
+		top := contracts.Topologia{Prefijo: prefijo}
+		for _, tp := range tipos {
+			for _, e := range estados {
+				tipoEvento := tp.nombre + "." + e.participio
+				want := tipoEvento
+				if prefijo != "" {
+					want = prefijo + "." + tipoEvento
+				}
+				t.Run(want, func(t *testing.T) {
+					if got := contracts.TipoEvento(tp.tipo, e.estado); got != tipoEvento {
+						t.Errorf("TipoEvento(%d, %q) = %q, want %q", tp.tipo, e.estado, got, tipoEvento)
+					}
+					got := top.SubjectEvento(tp.tipo, e.estado)
+					if got != want {
+						t.Errorf("SubjectEvento(%d, %q) = %q, want %q", tp.tipo, e.estado, got, want)
+					}
+					// The stream must capture every event subject.
+					if !slices.ContainsFunc(top.SubjectsEventos(), func(w string) bool {
+						return strings.HasPrefix(got, strings.TrimSuffix(w, ">"))
+					}) {
+						t.Errorf("%q matches none of SubjectsEventos() %q", got, top.SubjectsEventos())
+					}
+				})
+			}
+		}
+	}
+}
