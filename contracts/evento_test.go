@@ -245,7 +245,7 @@ func ExampleNuevoEvento() {
 	//     "sunat_responsecode": "0",
 	//     "sunat_description": null,
 	//     "sunat_note": null,
-	//     "estado_final_en": "2024-05-03T04:30:00-05:00",
+	//     "estado_final_en": "2024-05-03T09:30:00Z",
 	//     "origen": "webhook",
 	//     "notificacion_id": "2-BBB1-105.aceptado.b3c6bcf87a3426f8"
 	//   }
