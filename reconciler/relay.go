@@ -27,11 +27,11 @@ func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	lastPurge := time.Now()
+	// Whatever a crash left unpublished goes out first.
+	r.sweep(ctx)
 	for {
 		select {
 		case <-ctx.Done():
-			// A last sweep so that a clean shutdown leaves nothing for the next start.
-			r.sweep(context.WithoutCancel(ctx))
 			return
 		case <-r.aplicados:
 		case <-tick.C:

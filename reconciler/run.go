@@ -149,14 +149,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	aplicados := make(chan struct{}, 1)
 	w := &worker{store: store, js: js, topo: topo, cfg: cfg, log: log, aplicados: aplicados}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, retention: cfg.OutboxRetention}
+	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { r.run(ctx) })
+	wg.Go(func() { r.run(rctx) })
 	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
+	stopRelay()
 	wg.Wait()
+	if errors.Is(werr, errCrash) {
+		_ = srv.Close()
+		return werr // no final sweep, no drain: whatever was in flight stays there
+	}
 
 	log.Info("shutting down")
+	// A last sweep, so that a clean shutdown leaves no event for the next start to publish.
+	r.sweep(context.WithoutCancel(ctx))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

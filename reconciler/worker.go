@@ -75,13 +75,16 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 		}
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
-		w.procesar(bctx, ctx, batch)
+		err := w.procesar(bctx, ctx, batch)
 		cancel()
+		if err != nil {
+			return err
+		}
 	}
 }
 
 // procesar decodes a batch, dead-letters what cannot be decoded, and applies the rest.
-func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) {
+func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) error {
 	msgs := make([]jetstream.Msg, 0, len(batch))
 	entradas := make([]postgres.Entrada, 0, len(batch))
 	for _, m := range batch {
@@ -93,24 +96,27 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) {
 		msgs = append(msgs, m)
 		entradas = append(entradas, e)
 	}
-	if len(entradas) > 0 {
-		w.aplicar(ctx, life, msgs, entradas)
+	if len(entradas) == 0 {
+		return nil
 	}
+	return w.aplicar(ctx, life, msgs, entradas)
 }
 
-func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) {
+func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) error {
 	salidas, err := w.store.Aplicar(ctx, entradas, w.topo)
 	switch {
 	case err == nil:
 	case postgres.IsDataError(err) && len(entradas) > 1:
 		// One message Postgres refuses must not hold back the others: apply them one by one.
 		for i := range entradas {
-			w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1])
+			if err := w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1]); err != nil {
+				return err
+			}
 		}
-		return
+		return nil
 	case postgres.IsDataError(err):
 		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
-		return
+		return nil
 	default:
 		// Postgres is unreachable (or the transaction failed for a reason that may pass): nothing
 		// is acknowledged; the messages come back after a pause and we wait for Postgres.
@@ -119,7 +125,10 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 			_ = m.NakWithDelay(time.Second)
 		}
 		w.esperarPostgres(life)
-		return
+		return nil
+	}
+	if crash := w.cfg.hooks.crashAfterCommit; crash != nil && crash() {
+		return errCrash
 	}
 
 	cambios := 0
@@ -150,6 +159,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		default:
 		}
 	}
+	return nil
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the

@@ -64,7 +64,9 @@ type Decision struct {
 // notification without a final outcome, one that repeats the current state, and one that
 // contradicts it (recorded as a conflict).
 func Decidir(actual Actual, r contracts.Resultado, hash string) Decision {
-	keep := func(e Efecto, motivo string) Decision { return Decision{Efecto: e, Nuevo: actual.Estado, Motivo: motivo} }
+	keep := func(e Efecto, motivo string) Decision {
+		return Decision{Efecto: e, Nuevo: actual.Estado, Motivo: motivo}
+	}
 	if !r.Final() {
 		return keep(SinResultado, "la notificación no trae un resultado final de SUNAT")
 	}

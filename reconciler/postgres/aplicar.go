@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"cmp"
-	"slices"
-	"strings"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"

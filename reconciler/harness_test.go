@@ -1,0 +1,326 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/ingest"
+	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The end-to-end harness: both services started in-process through their Run functions,
+// against real Postgres and real NATS JetStream, each test in its own database and namespace.
+
+var tokens = []string{"token-e2e-0123456789abcdef", "token-e2e-fedcba9876543210"}
+
+type sistema struct {
+	t       *testing.T
+	topo    contracts.Topologia
+	natsURL string
+	dsn     string
+	pool    *pgxpool.Pool
+	js      jetstream.JetStream
+	ingest  string // base URL of ingest
+
+	mu      sync.Mutex
+	eventos []recibido
+}
+
+type recibido struct {
+	subject string
+	msgID   string
+	evento  contracts.Evento
+}
+
+// nuevoSistema prepares a database and a namespace on natsURL; "" means the shared test server.
+func nuevoSistema(t *testing.T, natsURL string, topo contracts.Topologia) *sistema {
+	t.Helper()
+	pool, dsn := testenv.Pool(t)
+	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sistema{t: t, topo: topo, natsURL: natsURL, dsn: dsn, pool: pool, js: js}
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func testLogger(tb testing.TB, service string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("service", service)
+}
+
+// reconcilerConfig is the shipped configuration with test-sized delays.
+func (s *sistema) reconcilerConfig() Config {
+	return Config{
+		Addr: freeAddr(s.t), DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
+		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
+		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
+		BatchSize: 100, UnknownRetries: 10, UnknownBackoff: 100 * time.Millisecond,
+		UnknownBackoffMax: 500 * time.Millisecond, RelayInterval: time.Hour, OutboxRetention: time.Hour,
+		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
+	}
+}
+
+// arrancarReconciler runs a reconciler until the returned stop is called (or the test ends).
+func (s *sistema) arrancarReconciler(cfg Config) (stop func() error) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, testLogger(s.t, "reconciler")) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	s.t.Cleanup(func() { _ = stop() })
+	s.waitReady("http://"+cfg.Addr+"/readyz", done)
+	return stop
+}
+
+func (s *sistema) arrancarIngest() (stop func() error) {
+	s.t.Helper()
+	addr := freeAddr(s.t)
+	cfg := ingest.Config{
+		Addr: addr, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
+		PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ingest.Run(ctx, cfg, testLogger(s.t, "ingest")) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	s.t.Cleanup(func() { _ = stop() })
+	s.ingest = "http://" + addr
+	s.waitReady(s.ingest+"/readyz", done)
+	return stop
+}
+
+func (s *sistema) waitReady(url string, done <-chan error) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			s.t.Fatalf("service exited before %s was ready: %v", url, err)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("%s not ready after 20s", url)
+}
+
+// post delivers a webhook with tokens[0] as Bearer token and returns the status and headers.
+func (s *sistema) post(body []byte) (int, http.Header) {
+	s.t.Helper()
+	return s.postWith(body, map[string]string{"Authorization": "Bearer " + tokens[0]}, "")
+}
+
+func (s *sistema) postWith(body []byte, headers map[string]string, query string) (int, http.Header) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.ingest+"/webhooks/nubefact"+query, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("post: %v", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header
+}
+
+// escuchar records every event published in the namespace, as a subscriber would.
+func (s *sistema) escuchar() {
+	s.t.Helper()
+	ctx := context.Background()
+	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var ev contracts.Evento
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			s.t.Errorf("event is not JSON: %v", err)
+		}
+		s.mu.Lock()
+		s.eventos = append(s.eventos, recibido{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), evento: ev})
+		s.mu.Unlock()
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(cc.Stop)
+}
+
+func (s *sistema) recibidos() []recibido {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]recibido(nil), s.eventos...)
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (s *sistema) insertarPendiente(tipo int, serie string, numero int) {
+	s.t.Helper()
+	// The billing system's INSERT, as the README shows it.
+	_, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
+		VALUES ($1, $2, $3, $4)`, tipo, serie, numero, "2026-11-24")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *sistema) estado(serie string, numero int) string {
+	s.t.Helper()
+	var e string
+	err := s.pool.QueryRow(context.Background(), `SELECT estado FROM comprobantes WHERE serie = $1 AND numero = $2`, serie, numero).Scan(&e)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return e
+}
+
+func (s *sistema) count(query string, args ...any) int {
+	s.t.Helper()
+	var n int
+	if err := s.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func (s *sistema) mensajesEnStream(name string) uint64 {
+	s.t.Helper()
+	st, err := s.js.Stream(context.Background(), name)
+	if err != nil {
+		s.t.Fatalf("stream %s: %v", name, err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// seed is the notification of the user's document (seed/webhook-nubefact.md).
+func seed(tb testing.TB) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "contracts", "testdata", "seed-webhook.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// aceptada builds an accepted-boleta notification for serie-numero.
+func aceptada(serie string, numero int) []byte {
+	return []byte(fmt.Sprintf(`{"tipo_de_comprobante":2,"serie":%q,"numero":%d,"aceptada_por_sunat":true,
+		"sunat_responsecode":"0","sunat_description":"La Boleta de Venta numero %s-%d, ha sido aceptada",
+		"enlace":"https://www.nubefact.com/cpe/%[1]s-%[2]d","enlace_del_pdf":"https://www.nubefact.com/cpe/%[1]s-%[2]d.pdf",
+		"enlace_del_xml":"https://www.nubefact.com/cpe/%[1]s-%[2]d.xml","enlace_del_cdr":"https://www.nubefact.com/cpe/%[1]s-%[2]d.cdr",
+		"codigo_hash":"hash-%[1]s-%[2]d="}`, serie, numero, serie, numero))
+}
+
+// servidorNATS is a NATS server of the test's own, which it can stop and start again.
+type servidorNATS struct {
+	opts *natsserver.Options
+	srv  *natsserver.Server
+}
+
+func nuevoServidorNATS(tb testing.TB) *servidorNATS {
+	tb.Helper()
+	_, port, _ := net.SplitHostPort(freeAddr(tb))
+	var p int
+	fmt.Sscan(port, &p)
+	s := &servidorNATS{opts: &natsserver.Options{Host: "127.0.0.1", Port: p, JetStream: true,
+		StoreDir: tb.TempDir(), NoLog: true, NoSigs: true}}
+	s.start(tb)
+	tb.Cleanup(s.stop)
+	return s
+}
+
+func (s *servidorNATS) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
+
+func (s *servidorNATS) start(tb testing.TB) {
+	tb.Helper()
+	srv, err := natsserver.NewServer(s.opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats server not ready")
+	}
+	s.srv = srv
+}
+
+func (s *servidorNATS) stop() {
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		s.srv = nil
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,441 @@
+package postgres_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func TestAplicarAceptadaSobrePendiente(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		nombre  string
+		topo    contracts.Topologia
+		subject string
+	}{
+		{"sin prefijo", contracts.Topologia{}, "boleta.aceptada"},
+		{"con prefijo", contracts.Topologia{Prefijo: "t42"}, "t42.boleta.aceptada"},
+	} {
+		t.Run(tc.nombre, func(t *testing.T) {
+			t.Parallel()
+			s, pool := nuevoStore(t)
+			pendiente(t, pool, 2, "BBB1", 105)
+			e := entrada(t, []byte(semilla))
+
+			salidas := aplicar(t, s, tc.topo, e)
+			mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+
+			c := comprobante(t, pool, 105)
+			for _, campo := range []struct {
+				nombre    string
+				got, want string
+			}{
+				{"estado", c.Estado, "aceptado"},
+				{"fecha_de_emision", deref(c.FechaDeEmision), deref(&emision)},
+				{"enlace", deref(c.Enlace), "https://www.nubefact.com/cpe/..."},
+				{"enlace_del_pdf", deref(c.EnlaceDelPDF), "https://www.nubefact.com/cpe/xxx.pdf"},
+				{"enlace_del_xml", deref(c.EnlaceDelXML), "https://www.nubefact.com/cpe/xxx.xml"},
+				{"enlace_del_cdr", deref(c.EnlaceDelCDR), "https://www.nubefact.com/cpe/xxx.cdr"},
+				{"codigo_hash", deref(c.CodigoHash), hashSemilla},
+				{"sunat_responsecode", deref(c.SunatResponsecode), "0"},
+				{"sunat_description", deref(c.SunatDescription), "La Boleta de Venta numero BBB1-105, ha sido aceptada"},
+				{"sunat_note", deref(c.SunatNote), "<null>"},
+			} {
+				if campo.got != campo.want {
+					t.Errorf("comprobante %s = %q, want %q", campo.nombre, campo.got, campo.want)
+				}
+			}
+			if c.EstadoFinalEn == nil {
+				t.Fatal("estado_final_en is null")
+			}
+			mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})
+
+			audit := auditoria(t, pool)
+			if len(audit) != 1 {
+				t.Fatalf("audit has %d rows, want 1", len(audit))
+			}
+			a := audit[0]
+			for _, campo := range []struct {
+				nombre    string
+				got, want string
+			}{
+				{"message_id", a.MessageID, e.MessageID},
+				{"origen", a.Origen, contracts.OrigenWebhook},
+				{"remitente", deref(a.Remitente), remitente},
+				{"stream_seq", deref(a.StreamSeq), "7"},
+				{"clave", contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}.String(), "2-BBB1-105"},
+				{"resultado", a.Resultado, "aceptado"},
+				{"efecto", a.Efecto, "aplicado"},
+				{"estado_anterior", deref(a.EstadoAnterior), "pendiente"},
+				{"estado_nuevo", deref(a.EstadoNuevo), "aceptado"},
+				{"motivo", a.Motivo, salidas[0].Motivo},
+			} {
+				if campo.got != campo.want {
+					t.Errorf("audit %s = %q, want %q", campo.nombre, campo.got, campo.want)
+				}
+			}
+			if !a.RecibidoEn.Equal(recibido) {
+				t.Errorf("audit recibido_en = %v, want %v", a.RecibidoEn, recibido)
+			}
+			if a.Payload != semilla {
+				t.Errorf("audit payload is not the body byte for byte:\ngot  %s\nwant %s", a.Payload, semilla)
+			}
+
+			ob := outbox(t, pool)
+			if len(ob) != 1 {
+				t.Fatalf("outbox has %d rows, want 1", len(ob))
+			}
+			if ob[0].EventID != "2-BBB1-105.aceptado" || ob[0].Subject != tc.subject || ob[0].PublicadoEn != nil {
+				t.Errorf("outbox row = %s %s published %s, want 2-BBB1-105.aceptado %s unpublished",
+					ob[0].EventID, ob[0].Subject, deref(ob[0].PublicadoEn), tc.subject)
+			}
+			var ev contracts.Evento
+			if err := json.Unmarshal(ob[0].Evento, &ev); err != nil {
+				t.Fatalf("outbox evento: %v", err)
+			}
+			final := c.EstadoFinalEn.UTC()
+			mismoJSON(t, "outbox evento", ev, contracts.Evento{
+				SpecVersion:     contracts.SpecVersion,
+				ID:              "2-BBB1-105.aceptado",
+				Source:          contracts.FuenteReconciler,
+				Type:            "boleta.aceptada",
+				Subject:         "2-BBB1-105",
+				Time:            final,
+				DataContentType: "application/json",
+				DataSchema:      contracts.EsquemaEventoV1,
+				Data: contracts.ComprobanteEvento{
+					Version:           contracts.VersionEvento,
+					TipoDeComprobante: 2,
+					Serie:             "BBB1",
+					Numero:            105,
+					Estado:            contracts.Aceptado,
+					EstadoAnterior:    "pendiente",
+					FechaDeEmision:    ptr("2025-03-13"),
+					Enlace:            ptr("https://www.nubefact.com/cpe/..."),
+					EnlaceDelPDF:      ptr("https://www.nubefact.com/cpe/xxx.pdf"),
+					EnlaceDelXML:      ptr("https://www.nubefact.com/cpe/xxx.xml"),
+					EnlaceDelCDR:      ptr("https://www.nubefact.com/cpe/xxx.cdr"),
+					CodigoHash:        ptr(hashSemilla),
+					SunatResponsecode: ptr("0"),
+					SunatDescription:  ptr("La Boleta de Venta numero BBB1-105, ha sido aceptada"),
+					EstadoFinalEn:     final,
+					Origen:            contracts.OrigenWebhook,
+					NotificacionID:    e.MessageID,
+				},
+			})
+		})
+	}
+}
+
+func TestAplicarDuplicado(t *testing.T) {
+	t.Parallel()
+	// What the inbox must leave untouched: everything but the audit.
+	sinAuditoria := []string{"comprobantes", "inbox", "outbox", "aparcadas"}
+
+	t.Run("en otra llamada", func(t *testing.T) {
+		t.Parallel()
+		s, pool := nuevoStore(t)
+		pendiente(t, pool, 2, "BBB1", 105)
+		aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+		antes := foto(t, pool, sinAuditoria...)
+
+		// The regularization of the same outcome gets the same message ID by rule.
+		otra := entrada(t, []byte(semilla))
+		otra.Origen, otra.StreamSeq, otra.Remitente = contracts.OrigenRegularizacion, 8, ""
+		salidas := aplicar(t, s, contracts.Topologia{}, otra)
+
+		mismos(t, "salidas", resumenes(t, salidas), []string{"duplicado aceptado→aceptado"})
+		mismaFoto(t, antes, foto(t, pool, sinAuditoria...))
+		audit := auditoria(t, pool)
+		if len(audit) != 2 {
+			t.Fatalf("audit has %d rows, want 2", len(audit))
+		}
+		a := audit[1]
+		if a.Efecto != "duplicado" || a.MessageID != otra.MessageID || a.Origen != contracts.OrigenRegularizacion ||
+			deref(a.StreamSeq) != "8" || a.Remitente != nil || a.Payload != semilla {
+			t.Errorf("audit of the duplicate = %+v", a)
+		}
+		mismos(t, "outbox", eventosEnOutbox(t, pool), []string{"2-BBB1-105.aceptado"})
+	})
+
+	t.Run("en el mismo lote", func(t *testing.T) {
+		t.Parallel()
+		s, pool := nuevoStore(t)
+		pendiente(t, pool, 2, "BBB1", 105)
+		e := entrada(t, []byte(semilla))
+
+		salidas := aplicar(t, s, contracts.Topologia{}, e, e)
+
+		mismos(t, "salidas", resumenes(t, salidas), []string{
+			"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
+			"duplicado aceptado→aceptado",
+		})
+		mismos(t, "audit", efectosAuditados(t, pool), []string{"aplicado", "duplicado"})
+		mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})
+		mismos(t, "outbox", eventosEnOutbox(t, pool), []string{"2-BBB1-105.aceptado"})
+	})
+}
+
+// TestAplicarTransiciones applies notifications for the seed's boleta one call at a time and
+// checks each verdict and what the database holds afterwards.
+func TestAplicarTransiciones(t *testing.T) {
+	t.Parallel()
+	type paso struct {
+		cambios map[string]any // to the seed payload
+		want    string         // resumen of the Salida
+	}
+	for _, tc := range []struct {
+		nombre  string
+		pasos   []paso
+		estado  string
+		eventos []string
+		efectos []string
+		check   func(t *testing.T, c filaComprobante, ob []filaOutbox)
+	}{
+		{
+			nombre: "aceptado con otro codigo_hash es un conflicto",
+			pasos: []paso{
+				{nil, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+				{otroHash, "conflicto aceptado→aceptado"},
+			},
+			estado:  "aceptado",
+			eventos: []string{"2-BBB1-105.aceptado"},
+			efectos: []string{"aplicado", "conflicto"},
+			check: func(t *testing.T, c filaComprobante, _ []filaOutbox) {
+				if deref(c.CodigoHash) != hashSemilla {
+					t.Errorf("codigo_hash = %s, want the accepted one %s", deref(c.CodigoHash), hashSemilla)
+				}
+			},
+		},
+		{
+			nombre: "rechazado y luego aceptado es un conflicto",
+			pasos: []paso{
+				{rechazo, "aplicado pendiente→rechazado 2-BBB1-105.rechazado"},
+				{nil, "conflicto rechazado→rechazado"},
+			},
+			estado:  "rechazado",
+			eventos: []string{"2-BBB1-105.rechazado"},
+			efectos: []string{"aplicado", "conflicto"},
+			check: func(t *testing.T, c filaComprobante, ob []filaOutbox) {
+				if deref(c.SunatResponsecode) != "2033" || ob[0].Subject != "boleta.rechazada" {
+					t.Errorf("sunat_responsecode %s, subject %s; want 2033, boleta.rechazada", deref(c.SunatResponsecode), ob[0].Subject)
+				}
+			},
+		},
+		{
+			nombre: "aceptado y luego anulado conserva el CDR",
+			pasos: []paso{
+				{nil, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+				{anulacion, "aplicado aceptado→anulado 2-BBB1-105.anulado"},
+			},
+			estado:  "anulado",
+			eventos: []string{"2-BBB1-105.aceptado", "2-BBB1-105.anulado"},
+			efectos: []string{"aplicado", "aplicado"},
+			check: func(t *testing.T, c filaComprobante, ob []filaOutbox) {
+				const cdr = "https://www.nubefact.com/cpe/xxx.cdr"
+				if deref(c.EnlaceDelCDR) != cdr {
+					t.Errorf("enlace_del_cdr = %s: the anulación's null erased the acceptance's CDR", deref(c.EnlaceDelCDR))
+				}
+				if want := anulacion["sunat_description"]; deref(c.SunatDescription) != want {
+					t.Errorf("sunat_description = %s, want %s", deref(c.SunatDescription), want)
+				}
+				var ev contracts.Evento
+				if err := json.Unmarshal(ob[1].Evento, &ev); err != nil {
+					t.Fatal(err)
+				}
+				if ob[1].Subject != "boleta.anulada" || ev.Type != "boleta.anulada" || ev.Data.EstadoAnterior != "aceptado" ||
+					deref(ev.Data.EnlaceDelCDR) != cdr {
+					t.Errorf("anulación event on %s = %+v", ob[1].Subject, ev)
+				}
+			},
+		},
+		{
+			nombre: "anulado y luego un aceptado tardío queda superado",
+			pasos: []paso{
+				{anulacion, "aplicado pendiente→anulado 2-BBB1-105.anulado"},
+				{nil, "superado anulado→anulado"},
+			},
+			estado:  "anulado",
+			eventos: []string{"2-BBB1-105.anulado"},
+			efectos: []string{"aplicado", "superado"},
+		},
+		{
+			nombre: "aceptado con observaciones guarda la nota",
+			pasos: []paso{
+				{map[string]any{"sunat_responsecode": "4252", "sunat_note": "El dato ingresado como atributo @listName es incorrecto"},
+					"aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+			},
+			estado:  "aceptado",
+			eventos: []string{"2-BBB1-105.aceptado"},
+			efectos: []string{"aplicado"},
+			check: func(t *testing.T, c filaComprobante, _ []filaOutbox) {
+				if deref(c.SunatNote) != "El dato ingresado como atributo @listName es incorrecto" || deref(c.SunatResponsecode) != "4252" {
+					t.Errorf("sunat_note %s, sunat_responsecode %s", deref(c.SunatNote), deref(c.SunatResponsecode))
+				}
+			},
+		},
+		{
+			nombre: "una excepción no cambia nada",
+			pasos: []paso{
+				{excepcion, "sin_resultado pendiente→pendiente"},
+				// Another exception code is another message, recorded too.
+				{map[string]any{"aceptada_por_sunat": false, "sunat_responsecode": "0109"}, "sin_resultado pendiente→pendiente"},
+			},
+			estado:  "pendiente",
+			efectos: []string{"sin_resultado", "sin_resultado"},
+			check: func(t *testing.T, c filaComprobante, _ []filaOutbox) {
+				if c.EstadoFinalEn != nil || c.Enlace != nil || c.CodigoHash != nil {
+					t.Errorf("a notification without outcome wrote to the row: %+v", c)
+				}
+			},
+		},
+	} {
+		t.Run(tc.nombre, func(t *testing.T) {
+			t.Parallel()
+			s, pool := nuevoStore(t)
+			pendiente(t, pool, 2, "BBB1", 105)
+			var ids []string
+			for _, p := range tc.pasos {
+				antes := foto(t, pool, "comprobantes", "outbox")
+				e := nueva(t, p.cambios)
+				salidas := aplicar(t, s, contracts.Topologia{}, e)
+				mismos(t, "salidas", resumenes(t, salidas), []string{p.want})
+				if salidas[0].Efecto != "aplicado" {
+					mismaFoto(t, antes, foto(t, pool, "comprobantes", "outbox"))
+				}
+				ids = append(ids, e.MessageID)
+			}
+			c := comprobante(t, pool, 105)
+			if c.Estado != tc.estado {
+				t.Errorf("estado = %s, want %s", c.Estado, tc.estado)
+			}
+			slices.Sort(ids)
+			mismos(t, "inbox", inbox(t, pool), ids)
+			mismos(t, "audit", efectosAuditados(t, pool), tc.efectos)
+			mismos(t, "outbox", eventosEnOutbox(t, pool), tc.eventos)
+			if tc.check != nil {
+				tc.check(t, c, outbox(t, pool))
+			}
+		})
+	}
+}
+
+func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	for _, n := range []int{105, 106, 107} {
+		pendiente(t, pool, 2, "BBB1", n)
+	}
+	pendiente(t, pool, 1, "F001", 1)
+	b107 := nueva(t, map[string]any{"numero": 107})
+	lote := []postgres.Entrada{
+		b107,
+		nueva(t, rechazo),
+		nueva(t, map[string]any{"numero": 999}),
+		b107,
+		nueva(t, map[string]any{"tipo_de_comprobante": 1, "serie": "F001", "numero": 1}),
+		nueva(t, merge(excepcion, map[string]any{"numero": 106})),
+		nueva(t, nil), // 105, already rechazado earlier in this batch
+	}
+
+	salidas := aplicar(t, s, contracts.Topologia{}, lote...)
+
+	mismos(t, "salidas", resumenes(t, salidas), []string{
+		"aplicado pendiente→aceptado 2-BBB1-107.aceptado",
+		"aplicado pendiente→rechazado 2-BBB1-105.rechazado",
+		"desconocido →",
+		"duplicado aceptado→aceptado",
+		"aplicado pendiente→aceptado 1-F001-1.aceptado",
+		"sin_resultado pendiente→pendiente",
+		"conflicto rechazado→rechazado",
+	})
+	estados := columna(t, pool, `SELECT tipo_de_comprobante || '-' || serie || '-' || numero || ' ' || estado FROM comprobantes ORDER BY id`)
+	mismos(t, "comprobantes", estados, []string{"2-BBB1-105 rechazado", "2-BBB1-106 pendiente", "2-BBB1-107 aceptado", "1-F001-1 aceptado"})
+	eventos := eventosEnOutbox(t, pool)
+	slices.Sort(eventos)
+	mismos(t, "outbox", eventos, []string{"1-F001-1.aceptado", "2-BBB1-105.rechazado", "2-BBB1-107.aceptado"})
+	subjects := columna(t, pool, `SELECT subject FROM outbox WHERE event_id = '1-F001-1.aceptado'`)
+	mismos(t, "factura subject", subjects, []string{"factura.aceptada"})
+	// The unknown comprobante is the only one that leaves no trace.
+	if n := len(auditoria(t, pool)); n != 6 {
+		t.Errorf("audit has %d rows, want 6 (all but the unknown comprobante)", n)
+	}
+	if n := len(inbox(t, pool)); n != 5 {
+		t.Errorf("inbox has %d rows, want 5 distinct message IDs of known comprobantes", n)
+	}
+}
+
+// TestAplicarConcurrente races two reconcilers on the same message, once per comprobante: the
+// row lock and the inbox must let exactly one apply it.
+func TestAplicarConcurrente(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	const comprobantes = 5
+	entradas := make([]postgres.Entrada, comprobantes)
+	for i := range entradas {
+		pendiente(t, pool, 2, "BBB1", 101+i)
+		entradas[i] = nueva(t, map[string]any{"numero": 101 + i})
+	}
+
+	var (
+		wg      sync.WaitGroup
+		salida  = make([][2]postgres.Salida, comprobantes)
+		errores = make([][2]error, comprobantes)
+		start   = make(chan struct{})
+	)
+	for i := range entradas {
+		for j := range 2 {
+			wg.Go(func() {
+				<-start
+				var out []postgres.Salida
+				out, errores[i][j] = s.Aplicar(t.Context(), []postgres.Entrada{entradas[i]}, contracts.Topologia{})
+				if len(out) == 1 {
+					salida[i][j] = out[0]
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+
+	for i := range entradas {
+		for j := range 2 {
+			if errores[i][j] != nil {
+				t.Fatalf("Aplicar %d/%d: %v", i, j, errores[i][j])
+			}
+		}
+		efectos := []string{string(salida[i][0].Efecto), string(salida[i][1].Efecto)}
+		slices.Sort(efectos)
+		mismos(t, "efectos for "+strconv.Itoa(101+i), efectos, []string{"aplicado", "duplicado"})
+	}
+	assertCuenta(t, pool, "outbox", comprobantes)
+	assertCuenta(t, pool, "inbox", comprobantes)
+	assertCuenta(t, pool, "notificaciones", 2*comprobantes)
+}
+
+func assertCuenta(tb testing.TB, pool *pgxpool.Pool, tabla string, want int) {
+	tb.Helper()
+	var n int
+	if err := pool.QueryRow(tb.Context(), `SELECT count(*) FROM `+tabla).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	if n != want {
+		tb.Errorf("%s has %d rows, want %d", tabla, n, want)
+	}
+}
+
+func merge(maps ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
