@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,4 +339,54 @@ func TestE2EAparcadaYReenviada(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado' AND origen = 'replay'`); n != 1 {
 		t.Errorf("applied by replay = %d, want 1", n)
 	}
+}
+
+func TestE2EPostgresCaidoYVuelve(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	u, err := url.Parse(s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := nuevoProxy(t, u.Host)
+	u.Host = px.addr
+	cfg := s.reconcilerConfig()
+	cfg.DatabaseURL = u.String()
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	s.insertarPendiente(2, "BPG1", 1)
+
+	px.cortar()
+	if code, _ := s.post(aceptada("BPG1", 1)); code != http.StatusOK {
+		t.Fatalf("ingest does not need Postgres: status %d", code)
+	}
+	readyz := func() int {
+		resp, err := http.Get("http://" + cfg.Addr + "/readyz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, 10*time.Second, "reconciler not ready", func() bool { return readyz() == http.StatusServiceUnavailable })
+	ctx := context.Background()
+	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the notification delivered", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.Delivered.Consumer >= 1
+	})
+	time.Sleep(time.Second) // let the worker try (and fail) a few times
+	if info, err := cons.Info(ctx); err != nil || info.AckFloor.Stream != 0 {
+		t.Fatalf("a message was acknowledged while Postgres was down: %+v %v", info.AckFloor, err)
+	}
+	if got := s.estado("BPG1", 1); got != "pendiente" {
+		t.Fatalf("row %q while Postgres was unreachable", got)
+	}
+
+	px.restaurar(t)
+	eventually(t, 30*time.Second, "recovery on its own", func() bool { return s.estado("BPG1", 1) == "aceptado" })
+	eventually(t, 10*time.Second, "ready again", func() bool { return readyz() == http.StatusOK })
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
 	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -323,4 +324,81 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// proxy forwards TCP connections to target until cut, so a test can take Postgres away from
+// the reconciler (and give it back) without touching the shared server.
+type proxy struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
+}
+
+func nuevoProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	p := &proxy{target: target, addr: freeAddr(tb), conns: map[net.Conn]bool{}}
+	p.restaurar(tb)
+	tb.Cleanup(p.cortar)
+	return p
+}
+
+func (p *proxy) restaurar(tb testing.TB) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+}
+
+func (p *proxy) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+// cortar closes the listener and every open connection: Postgres is gone.
+func (p *proxy) cortar() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// entradaDePrueba builds what the worker would hand the store for a webhook body.
+func entradaDePrueba(tb testing.TB, body []byte) postgres.Entrada {
+	tb.Helper()
+	n, err := contracts.Decode(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return postgres.Entrada{MessageID: contracts.MessageID(n), Notificacion: n, Payload: body,
+		Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1}
 }

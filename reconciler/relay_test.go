@@ -1,0 +1,56 @@
+package reconciler
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/postgres"
+)
+
+// A crash after the events are published and before the outbox is marked makes the next sweep
+// publish them again: the same event ID, so the events stream still holds one message each.
+func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	stop := s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	for n := 1; n <= 3; n++ {
+		s.insertarPendiente(2, "BRL1", n)
+	}
+	if err := stop(); err != nil { // streams exist; nothing consumes now
+		t.Fatal(err)
+	}
+	// Apply three notifications straight through the store, as a worker would.
+	store := postgres.New(s.pool)
+	var entradas []postgres.Entrada
+	for n := 1; n <= 3; n++ {
+		e := entradaDePrueba(t, aceptada("BRL1", n))
+		entradas = append(entradas, e)
+	}
+	if _, err := store.Aplicar(context.Background(), entradas, s.topo); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &relay{store: store, js: s.js, log: testLogger(t, "relay"), interval: time.Hour, retention: time.Hour}
+	// First attempt: published, then "crash" before marking.
+	n, err := store.Relay(context.Background(), relayBatch, func(evs []postgres.EventoPendiente) []int64 {
+		if got := len(r.publish(evs)); got != 3 {
+			t.Errorf("published %d of 3", got)
+		}
+		return nil
+	})
+	if err != nil || n != 0 {
+		t.Fatalf("relay: marked %d, err %v", n, err)
+	}
+	if c := s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`); c != 3 {
+		t.Fatalf("unpublished = %d, want 3", c)
+	}
+	r.sweep(context.Background())
+	if c := s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`); c != 0 {
+		t.Fatalf("unpublished after the sweep = %d, want 0", c)
+	}
+	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != 3 {
+		t.Errorf("events stream holds %d messages, want 3 (one per state change)", got)
+	}
+}
