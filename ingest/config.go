@@ -55,5 +55,8 @@ func (c Config) validate() error {
 	if c.PublishTimeout <= 0 {
 		return errors.New("PUBLISH_TIMEOUT must be positive")
 	}
+	if c.ShutdownTimeout <= 0 {
+		return errors.New("SHUTDOWN_TIMEOUT must be positive")
+	}
 	return nil
 }

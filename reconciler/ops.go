@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -129,5 +130,39 @@ func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		fmt.Fprintln(stdout, "replayed", a.MessageID)
 	}
 	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(list))
+	return nil
+}
+
+// checkCmd tells whether Postgres and NATS answer at the configured addresses, naming what is
+// missing. `make run` calls it before starting the services.
+func checkCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
+	var missing []string
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pool, err := openPool(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+		pool.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "postgres  MISSING  DATABASE_URL does not answer: %v\n", err)
+		missing = append(missing, "PostgreSQL (DATABASE_URL)")
+	} else {
+		fmt.Fprintln(stdout, "postgres  ok")
+	}
+	nc, err := nats.Connect(cfg.NATSURL, nats.Timeout(3*time.Second))
+	if err == nil {
+		_, err = nc.RTT()
+		nc.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "nats      MISSING  NATS_URL %s does not answer: %v\n", cfg.NATSURL, err)
+		missing = append(missing, "NATS (NATS_URL)")
+	} else {
+		fmt.Fprintln(stdout, "nats      ok")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("not reachable: %s; start them (see README, \"Run it\") or point the variables at them", strings.Join(missing, " and "))
+	}
 	return nil
 }

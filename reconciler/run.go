@@ -33,6 +33,7 @@ boleta.aceptada (and sibling) events.
 Usage:
   reconciler [serve]            run the service (migrates first)
   reconciler migrate            apply the database migrations and exit
+  reconciler check              tell whether Postgres and NATS answer
   reconciler parked [-all]      list parked notifications (comprobante never found)
   reconciler replay [-all | MESSAGE_ID...]
                                 publish parked notifications again, once their comprobantes exist
@@ -63,7 +64,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		printUsage(stdout)
 		return nil
-	case "serve", "migrate", "parked", "replay":
+	case "serve", "migrate", "check", "parked", "replay":
 	default:
 		printUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -78,6 +79,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "migrate":
 		return migrateCmd(ctx, cfg, stdout)
+	case "check":
+		return checkCmd(ctx, cfg, stdout)
 	case "parked":
 		return parkedCmd(ctx, cfg, rest, stdout)
 	case "replay":
