@@ -1,18 +1,30 @@
 # The project's vocabulary. Every target is one short line you can copy.
+SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin
 MODULES  := ./contracts/... ./ingest/... ./reconciler/...
+# Used by `make run` only when WEBHOOK_TOKENS is not set. Never use it in production.
+DEV_TOKEN := dev-only-token-0123456789
 
 .PHONY: build test run lint fmt clean
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
 
+# Integration tests use TEST_DATABASE_URL and TEST_NATS_URL when set, testcontainers otherwise.
 test:
 	$(GO) test -race -count=1 $(MODULES)
 
+# Starts reconciler and ingest against DATABASE_URL and NATS_URL (default: the local servers).
+run: build
+	@$(BIN)/reconciler check
+	@if [ -z "$$WEBHOOK_TOKENS" ]; then echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN)"; fi
+	@trap 'kill 0' INT TERM; \
+	export WEBHOOK_TOKENS="$${WEBHOOK_TOKENS:-$(DEV_TOKEN)}"; \
+	$(BIN)/reconciler & $(BIN)/ingest & wait
+
 lint:
-	gofmt -l contracts ingest reconciler | (! grep .) || (echo "gofmt needed on the files above" && exit 1)
+	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }
 	$(GO) vet $(MODULES)
 
 fmt:
