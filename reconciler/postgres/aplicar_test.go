@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func TestAplicarAceptadaSobrePendiente(t *testing.T) {
@@ -363,12 +362,8 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 	subjects := columna(t, pool, `SELECT subject FROM outbox WHERE event_id = '1-F001-1.aceptado'`)
 	mismos(t, "factura subject", subjects, []string{"factura.aceptada"})
 	// The unknown comprobante is the only one that leaves no trace.
-	if n := len(auditoria(t, pool)); n != 6 {
-		t.Errorf("audit has %d rows, want 6 (all but the unknown comprobante)", n)
-	}
-	if n := len(inbox(t, pool)); n != 5 {
-		t.Errorf("inbox has %d rows, want 5 distinct message IDs of known comprobantes", n)
-	}
+	tieneFilas(t, pool, "notificaciones", 6)
+	tieneFilas(t, pool, "inbox", 5) // distinct message IDs of known comprobantes
 }
 
 // TestAplicarConcurrente races two reconcilers on the same message, once per comprobante: the
@@ -376,12 +371,8 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 func TestAplicarConcurrente(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
-	const comprobantes = 5
-	entradas := make([]postgres.Entrada, comprobantes)
-	for i := range entradas {
-		pendiente(t, pool, 2, "BBB1", 101+i)
-		entradas[i] = nueva(t, map[string]any{"numero": 101 + i})
-	}
+	entradas := aceptaciones(t, pool, 101, 102, 103, 104, 105)
+	comprobantes := len(entradas)
 
 	var (
 		wg      sync.WaitGroup
@@ -414,28 +405,7 @@ func TestAplicarConcurrente(t *testing.T) {
 		slices.Sort(efectos)
 		mismos(t, "efectos for "+strconv.Itoa(101+i), efectos, []string{"aplicado", "duplicado"})
 	}
-	assertCuenta(t, pool, "outbox", comprobantes)
-	assertCuenta(t, pool, "inbox", comprobantes)
-	assertCuenta(t, pool, "notificaciones", 2*comprobantes)
-}
-
-func assertCuenta(tb testing.TB, pool *pgxpool.Pool, tabla string, want int) {
-	tb.Helper()
-	var n int
-	if err := pool.QueryRow(tb.Context(), `SELECT count(*) FROM `+tabla).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	if n != want {
-		tb.Errorf("%s has %d rows, want %d", tabla, n, want)
-	}
-}
-
-func merge(maps ...map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, m := range maps {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
+	tieneFilas(t, pool, "outbox", comprobantes)
+	tieneFilas(t, pool, "inbox", comprobantes)
+	tieneFilas(t, pool, "notificaciones", 2*comprobantes)
 }

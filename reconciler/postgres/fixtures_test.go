@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -101,6 +102,18 @@ func entrada(tb testing.TB, payload []byte) postgres.Entrada {
 		StreamSeq:    7,
 		Intentos:     1,
 	}
+}
+
+// aceptaciones records boletas BBB1-numero as pendiente and returns the notification of each
+// one's acceptance.
+func aceptaciones(tb testing.TB, pool *pgxpool.Pool, numeros ...int) []postgres.Entrada {
+	tb.Helper()
+	out := make([]postgres.Entrada, len(numeros))
+	for i, n := range numeros {
+		pendiente(tb, pool, 2, "BBB1", n)
+		out[i] = nueva(tb, map[string]any{"numero": n})
+	}
+	return out
 }
 
 // nueva is entrada of a variant of the seed.
@@ -292,7 +305,7 @@ func mismaFoto(tb testing.TB, antes, despues string) {
 func mismos[T comparable](tb testing.TB, que string, got, want []T) {
 	tb.Helper()
 	if !slices.Equal(got, want) {
-		tb.Errorf("%s = %q, want %q", que, got, want)
+		tb.Errorf("%s = %v, want %v", que, got, want)
 	}
 }
 
@@ -320,4 +333,24 @@ func mismoJSON(tb testing.TB, que string, got, want any) {
 	if string(g) != string(w) {
 		tb.Errorf("%s:\ngot  %s\nwant %s", que, g, w)
 	}
+}
+
+func tieneFilas(tb testing.TB, pool *pgxpool.Pool, tabla string, want int) {
+	tb.Helper()
+	var n int
+	if err := pool.QueryRow(tb.Context(), `SELECT count(*) FROM `+tabla).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	if n != want {
+		tb.Errorf("%s has %d rows, want %d", tabla, n, want)
+	}
+}
+
+// merge combines changes to the seed payload; later ones win.
+func merge(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
 }

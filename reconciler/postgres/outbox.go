@@ -46,6 +46,8 @@ func (s *Store) Relay(ctx context.Context, limit int, publish func([]EventoPendi
 // PurgeOutbox deletes events published more than retention ago. The audit keeps the history;
 // the outbox is only the way out.
 func (s *Store) PurgeOutbox(ctx context.Context, retention time.Duration) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE publicado_en < now() - $1::interval`, retention.String())
+	// pgx encodes the time.Duration itself as an interval; its String form is not always valid
+	// interval syntax ("500µs").
+	tag, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE publicado_en < now() - $1::interval`, retention)
 	return tag.RowsAffected(), wrap("purge outbox", err)
 }

@@ -1,0 +1,69 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var migraciones = []string{"00001_esquema.sql"}
+
+func TestMigrateEsIdempotente(t *testing.T) {
+	t.Parallel()
+	pool := abrir(t, testenv.Database(t))
+	for i, want := range [][]string{migraciones, nil} {
+		got, err := postgres.Migrate(t.Context(), pool)
+		if err != nil {
+			t.Fatalf("Migrate #%d: %v", i+1, err)
+		}
+		mismos(t, "applied", got, want)
+	}
+}
+
+// TestMigrateConcurrente starts three reconcilers on an empty database at once: the advisory
+// lock must let one migrate and the others find nothing to do.
+func TestMigrateConcurrente(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Database(t)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		aplicado []string
+	)
+	for range 3 {
+		pool := abrir(t, dsn)
+		wg.Go(func() {
+			start := time.Now()
+			got, err := postgres.Migrate(t.Context(), pool)
+			t.Logf("Migrate took %v, applied %v", time.Since(start), got)
+			if err != nil {
+				t.Errorf("Migrate: %v", err)
+			}
+			mu.Lock()
+			aplicado = append(aplicado, got...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+
+	slices.Sort(aplicado)
+	mismos(t, "applied by the three", aplicado, migraciones)
+	pool := abrir(t, dsn)
+	pendiente(t, pool, 2, "BBB1", 105)
+}
+
+func abrir(tb testing.TB, dsn string) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}

@@ -1,0 +1,176 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// TestRelay walks three events through successive relay rounds of two.
+func TestRelay(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	aplicar(t, s, contracts.Topologia{}, aceptaciones(t, pool, 105, 106, 107)...)
+
+	todos := func(ev []postgres.EventoPendiente) []int64 {
+		ids := make([]int64, len(ev))
+		for i, e := range ev {
+			ids[i] = e.ID
+		}
+		return ids
+	}
+	ninguno := func([]postgres.EventoPendiente) []int64 { return nil }
+
+	for _, paso := range []struct {
+		nombre    string
+		publicar  func([]postgres.EventoPendiente) []int64
+		recibidos []string
+		marcados  int
+	}{
+		{"los dos primeros", todos, []string{"2-BBB1-105.aceptado", "2-BBB1-106.aceptado"}, 2},
+		{"el tercero, sin confirmar", ninguno, []string{"2-BBB1-107.aceptado"}, 0},
+		{"el tercero otra vez", todos, []string{"2-BBB1-107.aceptado"}, 1},
+		{"nada pendiente", todos, nil, 0},
+	} {
+		var recibidos []string
+		marcados, err := s.Relay(t.Context(), 2, func(ev []postgres.EventoPendiente) []int64 {
+			for i, e := range ev {
+				recibidos = append(recibidos, e.EventID)
+				var decoded contracts.Evento
+				if err := json.Unmarshal(e.Evento, &decoded); err != nil || decoded.ID != e.EventID || e.Subject != "boleta.aceptada" {
+					t.Errorf("%s: event %d = %s on %s (%v), want the envelope of %s on boleta.aceptada", paso.nombre, e.ID, e.Evento, e.Subject, err, e.EventID)
+				}
+				if i > 0 && e.ID <= ev[i-1].ID {
+					t.Errorf("%s: events not ordered by id: %d after %d", paso.nombre, e.ID, ev[i-1].ID)
+				}
+			}
+			return paso.publicar(ev)
+		})
+		if err != nil {
+			t.Fatalf("%s: Relay: %v", paso.nombre, err)
+		}
+		mismos(t, paso.nombre+": published", recibidos, paso.recibidos)
+		if marcados != paso.marcados {
+			t.Errorf("%s: Relay marked %d, want %d", paso.nombre, marcados, paso.marcados)
+		}
+	}
+	mismos(t, "published", columna(t, pool, `SELECT event_id FROM outbox WHERE publicado_en IS NOT NULL ORDER BY id`),
+		[]string{"2-BBB1-105.aceptado", "2-BBB1-106.aceptado", "2-BBB1-107.aceptado"})
+}
+
+// TestRelayConcurrente runs two relays whose publish calls overlap: with FOR UPDATE SKIP
+// LOCKED the second takes the rows the first does not hold, instead of waiting for them.
+func TestRelayConcurrente(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	encolar(t, pool, "a", "b", "c", "d")
+
+	var (
+		dentro  atomic.Int32
+		ambos   = make(chan struct{})
+		mu      sync.Mutex
+		vistos  [][]string
+		wg      sync.WaitGroup
+		marcado atomic.Int64
+	)
+	publicar := func(ev []postgres.EventoPendiente) []int64 {
+		var ids []string
+		for _, e := range ev {
+			ids = append(ids, e.EventID)
+		}
+		mu.Lock()
+		vistos = append(vistos, ids)
+		mu.Unlock()
+		if dentro.Add(1) == 2 {
+			close(ambos)
+		}
+		select {
+		case <-ambos:
+		case <-time.After(5 * time.Second):
+			t.Error("the other relay never got to publish while this one held its rows")
+		}
+		out := make([]int64, len(ev))
+		for i, e := range ev {
+			out[i] = e.ID
+		}
+		return out
+	}
+	for range 2 {
+		wg.Go(func() {
+			n, err := s.Relay(t.Context(), 2, publicar)
+			if err != nil {
+				t.Errorf("Relay: %v", err)
+			}
+			marcado.Add(int64(n))
+		})
+	}
+	wg.Wait()
+
+	if len(vistos) != 2 {
+		t.Fatalf("publish called %d times, want 2", len(vistos))
+	}
+	todos := slices.Concat(vistos...)
+	slices.Sort(todos)
+	mismos(t, "events published by both relays", todos, []string{"a", "b", "c", "d"})
+	if marcado.Load() != 4 {
+		t.Errorf("marked %d, want 4", marcado.Load())
+	}
+}
+
+func TestPurgeOutbox(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		nombre    string
+		retencion time.Duration
+		borrados  int64
+		restantes []string
+	}{
+		{"una hora", time.Hour, 2, []string{"sin-publicar", "hace-30s"}},
+		{"una semana", 168 * time.Hour, 0, []string{"sin-publicar", "hace-30s", "hace-2h", "hace-2d"}},
+		{"menos de un milisegundo", 500 * time.Microsecond, 3, []string{"sin-publicar"}},
+	} {
+		t.Run(tc.nombre, func(t *testing.T) {
+			t.Parallel()
+			s, pool := nuevoStore(t)
+			encolar(t, pool, "sin-publicar", "hace-30s", "hace-2h", "hace-2d")
+			_, err := pool.Exec(t.Context(), `UPDATE outbox SET publicado_en = now() - CASE event_id
+					WHEN 'hace-30s' THEN interval '30 seconds'
+					WHEN 'hace-2h' THEN interval '2 hours'
+					WHEN 'hace-2d' THEN interval '2 days' END
+				WHERE event_id <> 'sin-publicar'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			borrados, err := s.PurgeOutbox(t.Context(), tc.retencion)
+
+			if err != nil {
+				t.Fatalf("PurgeOutbox(%v): %v", tc.retencion, err)
+			}
+			if borrados != tc.borrados {
+				t.Errorf("PurgeOutbox(%v) deleted %d, want %d", tc.retencion, borrados, tc.borrados)
+			}
+			mismos(t, "outbox", eventosEnOutbox(t, pool), tc.restantes)
+		})
+	}
+}
+
+// encolar writes unpublished outbox rows, in order, as Aplicar would.
+func encolar(tb testing.TB, pool *pgxpool.Pool, eventIDs ...string) {
+	tb.Helper()
+	for _, id := range eventIDs {
+		_, err := pool.Exec(context.Background(), `INSERT INTO outbox (event_id, subject, evento)
+			VALUES ($1, 'boleta.aceptada', jsonb_build_object('id', $1::text))`, id)
+		if err != nil {
+			tb.Fatalf("outbox %s: %v", id, err)
+		}
+	}
+}
