@@ -1,0 +1,96 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMainAyudaListaVariables(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := Main(context.Background(), []string{"reconciler", "-h"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"DATABASE_URL", "NATS_URL", "RECONCILER_ADDR", "CONSUMER_MAX_DELIVER", "STREAM_DUPLICATE_WINDOW", "UNKNOWN_RETRIES", "replay", "parked", "migrate"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("-h does not mention %s", v)
+		}
+	}
+	if !strings.Contains(out.String(), ":8081") {
+		t.Error("-h does not show the defaults")
+	}
+}
+
+func TestMainErroresNombranLaVariable(t *testing.T) {
+	tests := []struct{ env, value, want string }{
+		{"BATCH_SIZE", "many", "BATCH_SIZE"},
+		{"CONSUMER_ACK_WAIT", "soon", "CONSUMER_ACK_WAIT"},
+		{"BATCH_SIZE", "0", "BATCH_SIZE"},
+		{"CONSUMER_MAX_DELIVER", "5", "CONSUMER_MAX_DELIVER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			t.Setenv("DATABASE_URL", "postgres://user:s3cr3t-pw@127.0.0.1:1/x")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			err := Main(ctx, []string{"reconciler"}, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %s", err, tt.want)
+			}
+			if strings.Contains(err.Error()+errOut.String(), "s3cr3t-pw") {
+				t.Error("the database password leaked into the error or the logs")
+			}
+		})
+	}
+}
+
+func TestMainComandoDesconocido(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "regularise") || !strings.Contains(errOut.String(), "Usage") {
+		t.Fatalf("err = %v, stderr %q", err, errOut.String())
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt, base := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 10: 10 * time.Second} {
+		d := backoff(attempt, time.Second, 10*time.Second)
+		if d < base*8/10 || d > base*12/10 {
+			t.Errorf("backoff(%d) = %v, want %v ±20%%", attempt, d, base)
+		}
+	}
+}
+
+// Two reconcilers share the durable consumer: every boleta is applied once, with one event.
+func TestE2EDosReconciliadores(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	const n = 60
+	for i := 1; i <= n; i++ {
+		s.insertarPendiente(2, "BDS1", i)
+	}
+	for i := 1; i <= n; i++ {
+		for range 2 { // each delivered twice
+			if code, _ := s.post(aceptada("BDS1", i)); code != 200 {
+				t.Fatalf("webhook %d: status %d", i, code)
+			}
+		}
+	}
+	eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
+		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
+			s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+	})
+	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
+		t.Errorf("state changes = %d, want %d", got, n)
+	}
+	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
+		t.Errorf("events = %d, want %d", got, n)
+	}
+}
