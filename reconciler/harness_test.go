@@ -94,18 +94,9 @@ func (s *sistema) reconcilerConfig() Config {
 // arrancarReconciler runs a reconciler until the returned stop is called (or the test ends).
 func (s *sistema) arrancarReconciler(cfg Config) (stop func() error) {
 	s.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, testLogger(s.t, "reconciler")) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() { cancel(); err = <-done })
-		return err
-	}
-	s.t.Cleanup(func() { _ = stop() })
-	s.waitReady("http://"+cfg.Addr+"/readyz", done)
-	return stop
+	return s.arrancar("http://"+cfg.Addr+"/readyz", func(ctx context.Context) error {
+		return Run(ctx, cfg, testLogger(s.t, "reconciler"))
+	})
 }
 
 func (s *sistema) arrancarIngest() (stop func() error) {
@@ -115,9 +106,19 @@ func (s *sistema) arrancarIngest() (stop func() error) {
 		Addr: addr, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
 		PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second,
 	}
+	s.ingest = "http://" + addr
+	return s.arrancar(s.ingest+"/readyz", func(ctx context.Context) error {
+		return ingest.Run(ctx, cfg, testLogger(s.t, "ingest"))
+	})
+}
+
+// arrancar runs a service in-process until stop (or the end of the test), waiting until
+// readyURL answers 200. stop returns what the service's Run returned.
+func (s *sistema) arrancar(readyURL string, run func(context.Context) error) (stop func() error) {
+	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ingest.Run(ctx, cfg, testLogger(s.t, "ingest")) }()
+	go func() { done <- run(ctx) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
@@ -125,8 +126,7 @@ func (s *sistema) arrancarIngest() (stop func() error) {
 		return err
 	}
 	s.t.Cleanup(func() { _ = stop() })
-	s.ingest = "http://" + addr
-	s.waitReady(s.ingest+"/readyz", done)
+	s.waitReady(readyURL, done)
 	return stop
 }
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/nats-io/nats.go"
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -27,39 +27,34 @@ import (
 // Image is the NATS image started when TEST_NATS_URL is not set.
 const Image = "nats:2.11-alpine"
 
-var (
-	once   sync.Once
-	url    string
-	urlErr error
-)
+// Servicio is a server for tests: the address in the environment variable Env or, when it is
+// empty, one started by Arrancar (a container) once per test binary.
+type Servicio struct {
+	Nombre   string
+	Env      string
+	Arrancar func(context.Context) (string, error)
 
-// URL returns the address of the test NATS server, skipping or failing tb when there is none.
-func URL(tb testing.TB) string {
+	once sync.Once
+	url  string
+	err  error
+}
+
+// URL returns the service's address, skipping tb when there is none (failing it when CI is set).
+func (s *Servicio) URL(tb testing.TB) string {
 	tb.Helper()
-	once.Do(func() {
-		if u := os.Getenv("TEST_NATS_URL"); u != "" {
-			url = u
+	s.once.Do(func() {
+		if s.url = os.Getenv(s.Env); s.url != "" {
 			return
 		}
-		url, urlErr = startContainer()
+		s.url, s.err = s.arrancar()
 	})
-	if urlErr != nil {
-		Unavailable(tb, "NATS", "TEST_NATS_URL", urlErr)
+	if s.err != nil {
+		s.Unavailable(tb, s.err)
 	}
-	return url
+	return s.url
 }
 
-// Unavailable skips tb because a service is missing, or fails it when CI is set.
-func Unavailable(tb testing.TB, service, envVar string, err error) {
-	tb.Helper()
-	msg := fmt.Sprintf("%s unavailable: set %s or run a Docker engine for testcontainers (%v)", service, envVar, err)
-	if os.Getenv("CI") != "" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-}
-
-func startContainer() (_ string, err error) {
+func (s *Servicio) arrancar() (_ string, err error) {
 	defer func() {
 		// Some Docker-host probes panic when there is no engine at all.
 		if r := recover(); r != nil {
@@ -68,6 +63,28 @@ func startContainer() (_ string, err error) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	return s.Arrancar(ctx)
+}
+
+// Unavailable skips tb because the service is missing, or fails it when CI is set.
+func (s *Servicio) Unavailable(tb testing.TB, err error) {
+	tb.Helper()
+	msg := fmt.Sprintf("%s unavailable: set %s or run a Docker engine for testcontainers (%v)", s.Nombre, s.Env, err)
+	if os.Getenv("CI") != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
+
+var nats = &Servicio{Nombre: "NATS", Env: "TEST_NATS_URL", Arrancar: startContainer}
+
+// URL returns the address of the test NATS server.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	return nats.URL(tb)
+}
+
+func startContainer(ctx context.Context) (string, error) {
 	c, err := testcontainers.Run(ctx, Image,
 		testcontainers.WithCmd("-js"),
 		testcontainers.WithExposedPorts("4222/tcp"),
@@ -85,9 +102,9 @@ func startContainer() (_ string, err error) {
 }
 
 // Connect returns a connection to the test server, closed when tb ends.
-func Connect(tb testing.TB) (*nats.Conn, jetstream.JetStream) {
+func Connect(tb testing.TB) (*natsgo.Conn, jetstream.JetStream) {
 	tb.Helper()
-	nc, err := nats.Connect(URL(tb), nats.Name(tb.Name()))
+	nc, err := natsgo.Connect(URL(tb), natsgo.Name(tb.Name()))
 	if err != nil {
 		tb.Fatalf("nats connect: %v", err)
 	}

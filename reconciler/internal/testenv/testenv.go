@@ -10,10 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/url"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,36 +24,15 @@ import (
 // Image is the PostgreSQL image started when TEST_DATABASE_URL is not set.
 const Image = "postgres:16-alpine"
 
-var (
-	once     sync.Once
-	adminURL string
-	adminErr error
-)
+var postgresServer = &natstest.Servicio{Nombre: "PostgreSQL", Env: "TEST_DATABASE_URL", Arrancar: startContainer}
 
 // AdminURL returns a connection string allowed to create databases.
 func AdminURL(tb testing.TB) string {
 	tb.Helper()
-	once.Do(func() {
-		if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-			adminURL = u
-			return
-		}
-		adminURL, adminErr = startContainer()
-	})
-	if adminErr != nil {
-		natstest.Unavailable(tb, "PostgreSQL", "TEST_DATABASE_URL", adminErr)
-	}
-	return adminURL
+	return postgresServer.URL(tb)
 }
 
-func startContainer() (_ string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("testcontainers: %v", r)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+func startContainer(ctx context.Context) (string, error) {
 	c, err := tcpostgres.Run(ctx, Image,
 		tcpostgres.WithDatabase("postgres"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
 		tcpostgres.BasicWaitStrategies())
@@ -74,7 +50,7 @@ func Database(tb testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		natstest.Unavailable(tb, "PostgreSQL", "TEST_DATABASE_URL", err)
+		postgresServer.Unavailable(tb, err)
 	}
 	defer conn.Close(ctx)
 	b := make([]byte, 6)
