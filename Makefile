@@ -19,9 +19,9 @@ test:
 run: build
 	@$(BIN)/reconciler check
 	@if [ -z "$$WEBHOOK_TOKENS" ]; then echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN)"; fi
-	@trap 'kill 0' INT TERM; \
-	export WEBHOOK_TOKENS="$${WEBHOOK_TOKENS:-$(DEV_TOKEN)}"; \
-	$(BIN)/reconciler & $(BIN)/ingest & wait
+	@export WEBHOOK_TOKENS="$${WEBHOOK_TOKENS:-$(DEV_TOKEN)}"; \
+	$(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \
+	trap 'kill -TERM $$r $$i 2>/dev/null; wait' INT TERM; wait
 
 lint:
 	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }
