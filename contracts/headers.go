@@ -18,4 +18,7 @@ const (
 	OrigenWebhook        = "webhook"
 	OrigenRegularizacion = "regularizacion"
 	OrigenReplay         = "replay"
+	// OrigenVerificacion is NubeFacT's own answer, obtained to confirm a webhook
+	// (VERIFY_WEBHOOKS) and applied in its place.
+	OrigenVerificacion = "verificacion"
 )

@@ -30,6 +30,13 @@ type Config struct {
 	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
 	UnknownBackoffMax time.Duration `envconfig:"UNKNOWN_BACKOFF_MAX" default:"10m" desc:"longest retry delay for an unknown comprobante"`
 
+	NubefactRuta    string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
+	NubefactToken   string        `envconfig:"NUBEFACT_TOKEN" default:"" desc:"the account's API token (never logged)"`
+	NubefactTimeout time.Duration `envconfig:"NUBEFACT_TIMEOUT" default:"10s" desc:"timeout of each call to NubeFacT"`
+	NubefactRetries int           `envconfig:"NUBEFACT_RETRIES" default:"4" desc:"retries of a call that failed with codigo 40, HTTP 5xx, a timeout or a connection error"`
+	NubefactBackoff time.Duration `envconfig:"NUBEFACT_BACKOFF" default:"500ms" desc:"first delay between those retries (doubles, with jitter, up to 10s)"`
+	VerifyWebhooks  bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
+
 	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	OutboxRetention time.Duration `envconfig:"OUTBOX_RETENTION" default:"168h" desc:"published events are deleted from the outbox after this long"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
@@ -67,6 +74,9 @@ func (c Config) validate() error {
 	}
 	if c.Consumer == "" {
 		errs = append(errs, errors.New("CONSUMER_NAME must not be empty"))
+	}
+	if c.VerifyWebhooks && (c.NubefactRuta == "" || c.NubefactToken == "") {
+		errs = append(errs, errors.New("VERIFY_WEBHOOKS needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be at least 1"))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,6 +35,7 @@ Usage:
   reconciler [serve]            run the service (migrates first)
   reconciler migrate            apply the database migrations and exit
   reconciler check              tell whether Postgres and NATS answer
+  reconciler regularize [flags] ask NubeFacT about pending comprobantes (regularize -h)
   reconciler parked [-all]      list parked notifications (comprobante never found)
   reconciler replay [-all | MESSAGE_ID...]
                                 publish parked notifications again, once their comprobantes exist
@@ -64,7 +66,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		printUsage(stdout)
 		return nil
-	case "serve", "migrate", "check", "parked", "replay":
+	case "serve", "migrate", "check", "regularize", "parked", "replay":
 	default:
 		printUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -81,6 +83,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, cfg, stdout)
 	case "check":
 		return checkCmd(ctx, cfg, stdout)
+	case "regularize":
+		return regularizeCmd(ctx, cfg, rest, stdout, stderr)
 	case "parked":
 		return parkedCmd(ctx, cfg, rest, stdout)
 	case "replay":
@@ -151,6 +155,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	aplicados := make(chan struct{}, 1)
 	w := &worker{store: store, js: js, topo: topo, cfg: cfg, log: log, aplicados: aplicados}
+	if cfg.VerifyWebhooks {
+		if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		// A webhook waits for its confirmation; retries belong to the redelivery, not here.
+		w.nubefact.Retries = 1
+	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, retention: cfg.OutboxRetention}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,6 +23,8 @@ type worker struct {
 	topo  contracts.Topologia
 	cfg   Config
 	log   *slog.Logger
+	// nubefact, when set (VERIFY_WEBHOOKS), confirms each webhook before it is applied.
+	nubefact *nubefact.Client
 	// aplicados is signalled (without blocking) after a commit that changed a state, so the
 	// relay publishes the new events at once instead of at its next sweep.
 	aplicados chan<- struct{}
@@ -95,6 +98,9 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 		}
 		msgs = append(msgs, m)
 		entradas = append(entradas, e)
+	}
+	if w.nubefact != nil {
+		msgs, entradas = w.verificar(ctx, msgs, entradas)
 	}
 	if len(entradas) == 0 {
 		return nil

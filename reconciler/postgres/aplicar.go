@@ -28,6 +28,11 @@ type Entrada struct {
 	// Aparcar: if the comprobante is still unknown, park the notification instead of leaving it
 	// for a retry (its retry budget is spent).
 	Aparcar bool
+	// NoConfirmada, when set, says why NubeFacT did not confirm this webhook (VERIFY_WEBHOOKS):
+	// it is recorded in the audit as a conflict and not applied; Confirmacion, NubeFacT's own
+	// answer, if any, is applied in its place.
+	NoConfirmada string
+	Confirmacion *Entrada
 }
 
 // Salida is what applying an Entrada did.
@@ -85,6 +90,9 @@ type fila struct {
 }
 
 func aplicarUna(ctx context.Context, tx pgx.Tx, e *Entrada, topo contracts.Topologia) (Salida, error) {
+	if e.NoConfirmada != "" {
+		return aplicarNoConfirmada(ctx, tx, e, topo)
+	}
 	n := &e.Notificacion
 	clave := n.Clave()
 	var f fila
@@ -128,6 +136,34 @@ func aplicarUna(ctx context.Context, tx pgx.Tx, e *Entrada, topo contracts.Topol
 		}
 	}
 	return s, auditar(ctx, tx, e, s)
+}
+
+// aplicarNoConfirmada records a webhook NubeFacT contradicted as a conflict and applies
+// NubeFacT's answer instead. If that answer's comprobante is unknown nothing is written, so that
+// the retry finds everything as it was.
+func aplicarNoConfirmada(ctx context.Context, tx pgx.Tx, e *Entrada, topo contracts.Topologia) (Salida, error) {
+	s := Salida{Efecto: estado.Conflicto, Motivo: e.NoConfirmada}
+	if e.Confirmacion != nil {
+		var err error
+		if s, err = aplicarUna(ctx, tx, e.Confirmacion, topo); err != nil || s.Efecto == estado.Desconocido {
+			return s, err
+		}
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO inbox (message_id) VALUES ($1) ON CONFLICT DO NOTHING`, e.MessageID)
+	if err != nil {
+		return Salida{}, wrap("inbox", err)
+	}
+	efecto := Salida{Efecto: estado.Conflicto, Motivo: e.NoConfirmada}
+	if tag.RowsAffected() == 0 {
+		efecto = Salida{Efecto: estado.Duplicado, Motivo: "message ID ya procesado"}
+	}
+	if err := auditar(ctx, tx, e, efecto); err != nil {
+		return Salida{}, err
+	}
+	if e.Confirmacion == nil {
+		return efecto, nil
+	}
+	return s, nil
 }
 
 // cambiarEstado updates the row, conditional on the estado it was read with (the seed's

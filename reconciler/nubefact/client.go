@@ -1,0 +1,135 @@
+// Package nubefact is a client of NubeFacT's API for Operation 2, consultar_comprobante: what
+// NubeFacT (and SUNAT through it) knows of one comprobante.
+package nubefact
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+)
+
+// Client calls one NubeFacT account (its RUTA and TOKEN). It is safe for concurrent use.
+type Client struct {
+	ruta  string
+	token string
+	http  *http.Client
+	// Retries bounds the extra attempts after a retryable failure (codigo 40, HTTP 5xx, timeout,
+	// connection error); each waits Backoff·2^n with jitter, at most MaxBackoff.
+	Retries    int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+// New returns a client with a per-call timeout. The token is kept out of every error and log.
+func New(ruta, token string, timeout time.Duration) (*Client, error) {
+	if ruta == "" {
+		return nil, errors.New("NUBEFACT_RUTA is empty")
+	}
+	if token == "" {
+		return nil, errors.New("NUBEFACT_TOKEN is empty")
+	}
+	return &Client{
+		ruta: ruta, token: token,
+		http:    &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second}},
+		Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second,
+	}, nil
+}
+
+// maxRespuesta bounds the answer read: the optional *_zip_base64 fields make it grow, but never
+// to this.
+const maxRespuesta = 16 << 20
+
+type consulta struct {
+	Operacion         string `json:"operacion"`
+	TipoDeComprobante int    `json:"tipo_de_comprobante"`
+	Serie             string `json:"serie"`
+	Numero            int    `json:"numero"`
+}
+
+// Consultar asks NubeFacT about the comprobante c, retrying what may pass. The answer is decoded
+// into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo) or a
+// transport error after the retries; Fatal tells whether the whole batch must stop.
+func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
+	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
+	var last error
+	for attempt := 0; ; attempt++ {
+		n, err := c.consultarUnaVez(ctx, body, clave)
+		if err == nil || !Retryable(err) || attempt >= c.Retries || ctx.Err() != nil {
+			if err != nil && last != nil && attempt > 0 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+			}
+			return n, err
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return contracts.Notificacion{}, fmt.Errorf("%w (while retrying: %v)", ctx.Err(), last)
+		case <-time.After(c.espera(attempt)):
+		}
+	}
+}
+
+func (c *Client) espera(attempt int) time.Duration {
+	d := c.Backoff << attempt
+	if d <= 0 || d > c.MaxBackoff {
+		d = c.MaxBackoff
+	}
+	return time.Duration(float64(d) * (0.5 + rand.Float64())) // jitter: 50%–150%
+}
+
+func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contracts.Clave) (contracts.Notificacion, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ruta, bytes.NewReader(body))
+	if err != nil {
+		return contracts.Notificacion{}, errors.New("NUBEFACT_RUTA is not a valid URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", `Token token="`+c.token+`"`)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return contracts.Notificacion{}, &TransportError{Err: redact(err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRespuesta))
+	if err != nil {
+		return contracts.Notificacion{}, &TransportError{Err: err}
+	}
+	var e struct {
+		Errors any  `json:"errors"`
+		Codigo *int `json:"codigo"`
+	}
+	if json.Unmarshal(data, &e) == nil && e.Codigo != nil {
+		return contracts.Notificacion{}, &Error{Codigo: *e.Codigo, Mensaje: fmt.Sprint(e.Errors), HTTPStatus: resp.StatusCode}
+	}
+	if resp.StatusCode >= 500 {
+		return contracts.Notificacion{}, &TransportError{Err: fmt.Errorf("HTTP %d from NubeFacT", resp.StatusCode), Status: resp.StatusCode}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return contracts.Notificacion{}, &Error{Codigo: 0, Mensaje: fmt.Sprintf("unexpected HTTP %d without codigo", resp.StatusCode), HTTPStatus: resp.StatusCode}
+	}
+	n, err := contracts.Decode(data)
+	if err != nil {
+		return contracts.Notificacion{}, fmt.Errorf("NubeFacT's answer for %s: %w", clave, err)
+	}
+	if n.Clave() != clave {
+		return contracts.Notificacion{}, fmt.Errorf("NubeFacT answered about %s when asked about %s", n.Clave(), clave)
+	}
+	return n, nil
+}
+
+// redact drops the request from a url.Error: the RUTA is enough to say what failed.
+func redact(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("timeout calling NubeFacT: %w", ne)
+	}
+	return err
+}

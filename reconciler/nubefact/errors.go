@@ -1,0 +1,108 @@
+package nubefact
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is NubeFacT's own error answer: {"errors": "...", "codigo": N}.
+type Error struct {
+	Codigo     int
+	Mensaje    string
+	HTTPStatus int
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("NubeFacT codigo %d (%s): %s", e.Codigo, descripcion(e.Codigo), e.Mensaje)
+}
+
+// TransportError is a failure to get an answer at all: timeout, connection, HTTP 5xx.
+type TransportError struct {
+	Err    error
+	Status int
+}
+
+func (e *TransportError) Error() string { return "calling NubeFacT: " + e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Retryable reports whether err may pass by retrying: codigo 40 (unknown internal error), HTTP
+// 5xx, timeouts and connection errors.
+func Retryable(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Codigo == 40
+	}
+	var t *TransportError
+	return errors.As(err, &t)
+}
+
+// Fatal reports whether err concerns the account or our configuration rather than one boleta,
+// so that every further call would fail the same way: wrong token (10), wrong RUTA (11), a
+// malformed request (12), a suspended account (50, 51). A batch stops at once on these.
+func Fatal(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Codigo {
+	case 10, 11, 12, 50, 51:
+		return true
+	}
+	return false
+}
+
+// NoExiste reports whether NubeFacT does not know the comprobante (codigo 24): it was never
+// sent, which the accountant must see.
+func NoExiste(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Codigo == 24
+}
+
+// QueHacer says, for a fatal error, what an operator must fix.
+func QueHacer(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	switch e.Codigo {
+	case 10:
+		return "NUBEFACT_TOKEN is wrong or was deleted: copy the token from NubeFacT's \"API (Integración)\" page"
+	case 11:
+		return "NUBEFACT_RUTA is wrong or does not exist: copy the RUTA from NubeFacT's \"API (Integración)\" page"
+	case 12:
+		return "NubeFacT refused our Content-Type: this is a bug in the client, report it"
+	case 50:
+		return "the NubeFacT account is suspended: contact NubeFacT"
+	case 51:
+		return "the NubeFacT account is suspended for non-payment: settle the account with NubeFacT"
+	}
+	return ""
+}
+
+func descripcion(codigo int) string {
+	switch codigo {
+	case 10:
+		return "token wrong or deleted"
+	case 11:
+		return "RUTA wrong or does not exist"
+	case 12:
+		return "missing or wrong Content-Type"
+	case 20:
+		return "body does not match the format"
+	case 21:
+		return "operation could not be completed"
+	case 22:
+		return "sent outside the permitted deadline"
+	case 23:
+		return "document already exists"
+	case 24:
+		return "document does not exist in NubeFacT"
+	case 40:
+		return "unknown internal error"
+	case 50:
+		return "account suspended"
+	case 51:
+		return "account suspended for non-payment"
+	}
+	return "unknown codigo"
+}

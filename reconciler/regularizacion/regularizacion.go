@@ -1,0 +1,245 @@
+// Package regularizacion resolves comprobantes that are still pendiente by asking NubeFacT
+// (Operation 2) about each and publishing the answer as a synthetic notification into the same
+// subject the webhook feeds. The reconciler then applies it exactly like a webhook, with the
+// same message-ID rule, so running a regularization twice, or alongside webhooks, is harmless.
+package regularizacion
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+)
+
+// Fuente lists pending comprobantes page by page (postgres.Store).
+type Fuente interface {
+	ContarPendientes(ctx context.Context, f postgres.Filtro) (int64, error)
+	Pendientes(ctx context.Context, f postgres.Filtro, despuesDe int64, limit int) ([]postgres.Pendiente, error)
+}
+
+// Consultor asks NubeFacT about one comprobante (nubefact.Client).
+type Consultor interface {
+	Consultar(ctx context.Context, c contracts.Clave) (contracts.Notificacion, error)
+}
+
+// Publicador publishes a synthetic notification and waits for the stream to store it.
+type Publicador interface {
+	Publicar(ctx context.Context, n contracts.Notificacion) error
+}
+
+// Opciones of a run.
+type Opciones struct {
+	Filtro      postgres.Filtro
+	Limit       int64   // at most this many comprobantes (0: all)
+	Concurrency int     // Operation 2 calls in flight
+	Rate        float64 // calls per second at most (0: no limit)
+	DryRun      bool    // consult, but publish nothing
+	Pagina      int     // rows per page read from Postgres
+}
+
+// Motivo is why a comprobante ends in the report of unresolved ones.
+type Motivo string
+
+const (
+	MotivoNoExiste Motivo = "no_existe_en_nubefact"
+	MotivoError    Motivo = "error"
+)
+
+// Fila is one line of that report.
+type Fila struct {
+	Clave   contracts.Clave
+	Motivo  Motivo
+	Detalle string
+}
+
+// Observador receives what happens, for the report, the dry-run listing and the logs. Its
+// methods are called from several goroutines.
+type Observador interface {
+	NoResuelto(Fila)
+	Publicaria(n contracts.Notificacion, id string) // dry run only
+}
+
+// Contadores are the running totals; read them with Resumen while the run goes on.
+type Contadores struct {
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas atomic.Int64
+}
+
+// Resumen is a snapshot of the totals.
+type Resumen struct {
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
+	// Interrumpido: the run was cancelled (Ctrl-C) before it went through every comprobante.
+	Interrumpido bool
+}
+
+// Resumen reads the counters.
+func (c *Contadores) Resumen() Resumen {
+	return Resumen{
+		Total: c.Total.Load(), Consultados: c.Consultados.Load(), Aceptadas: c.Aceptadas.Load(),
+		Rechazadas: c.Rechazadas.Load(), Anuladas: c.Anuladas.Load(), SinResultado: c.SinResultado.Load(),
+		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Publicadas: c.Publicadas.Load(),
+	}
+}
+
+// ErrCuenta wraps a fatal NubeFacT error (token, RUTA, suspended account): the run stopped.
+var ErrCuenta = errors.New("NubeFacT refused the account or configuration")
+
+// Regularizador runs regularizations.
+type Regularizador struct {
+	Fuente     Fuente
+	Consultor  Consultor
+	Publicador Publicador
+	Observador Observador
+}
+
+// Run walks the pending comprobantes and resolves each. Cancelling ctx stops it cleanly: no new
+// call starts, the calls in flight finish and are published, and the summary so far is
+// returned with Interrumpido set. A fatal NubeFacT error stops it the same way and is returned
+// wrapped in ErrCuenta.
+func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Resumen, error) {
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	if o.Pagina < 1 {
+		o.Pagina = 1000
+	}
+	total, err := r.Fuente.ContarPendientes(ctx, o.Filtro)
+	if err != nil {
+		return Resumen{}, err
+	}
+	if o.Limit > 0 && total > o.Limit {
+		total = o.Limit
+	}
+	c.Total.Store(total)
+
+	// stop ends the walk on Ctrl-C or on a fatal error; the work in flight keeps its own context.
+	stop, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	trabajo := make(chan contracts.Clave, o.Concurrency)
+	var walkErr error
+	go func() {
+		defer close(trabajo)
+		walkErr = r.recorrer(stop, o, trabajo)
+	}()
+
+	var tick <-chan time.Time
+	if o.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	var wg sync.WaitGroup
+	for range o.Concurrency {
+		wg.Go(func() {
+			for clave := range trabajo {
+				if stop.Err() != nil {
+					continue // drain: nothing new starts after a stop
+				}
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-stop.Done():
+						continue
+					}
+				}
+				if err := r.resolver(context.WithoutCancel(ctx), clave, o, c); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	res := c.Resumen()
+	if cause := context.Cause(stop); cause != nil && !errors.Is(cause, context.Canceled) {
+		return res, cause
+	}
+	if ctx.Err() != nil {
+		res.Interrumpido = true
+		return res, nil
+	}
+	return res, walkErr
+}
+
+// recorrer sends every pending comprobante, a page at a time, until the limit.
+func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- contracts.Clave) error {
+	var despuesDe, enviados int64
+	for {
+		pagina := o.Pagina
+		if o.Limit > 0 && o.Limit-enviados < int64(pagina) {
+			pagina = int(o.Limit - enviados)
+		}
+		if pagina == 0 {
+			return nil
+		}
+		ps, err := r.Fuente.Pendientes(ctx, o.Filtro, despuesDe, pagina)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for _, p := range ps {
+			select {
+			case out <- p.Clave:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		enviados += int64(len(ps))
+		if len(ps) < pagina {
+			return nil
+		}
+		despuesDe = ps[len(ps)-1].ID
+	}
+}
+
+// resolver consults one comprobante and publishes the answer when it is final. It returns an
+// error only when the whole run must stop.
+func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Opciones, c *Contadores) error {
+	n, err := r.Consultor.Consultar(ctx, clave)
+	c.Consultados.Add(1)
+	switch {
+	case nubefact.Fatal(err):
+		c.Errores.Add(1)
+		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		return errors.Join(ErrCuenta, err)
+	case nubefact.NoExiste(err):
+		c.NoExiste.Add(1)
+		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
+		return nil
+	case err != nil:
+		c.Errores.Add(1)
+		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		return nil
+	}
+	var contador *atomic.Int64
+	switch n.Resultado() {
+	case contracts.Aceptado:
+		contador = &c.Aceptadas
+	case contracts.Rechazado:
+		contador = &c.Rechazadas
+	case contracts.Anulado:
+		contador = &c.Anuladas
+	default:
+		c.SinResultado.Add(1)
+		return nil // nothing final to say: counted, not published
+	}
+	if o.DryRun {
+		r.Observador.Publicaria(n, contracts.MessageID(n))
+		contador.Add(1)
+		return nil
+	}
+	if err := r.Publicador.Publicar(ctx, n); err != nil {
+		c.Errores.Add(1)
+		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: "publish: " + err.Error()})
+		return nil
+	}
+	contador.Add(1)
+	c.Publicadas.Add(1)
+	return nil
+}

@@ -1,0 +1,298 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const regularizeUsage = `Usage: reconciler regularize [flags]
+
+Asks NubeFacT (Operation 2, consultar_comprobante) about every pending comprobante and publishes
+each final answer as a synthetic notification (origen regularizacion) for the reconciler to
+apply. Running it twice is harmless; an interrupted run rerun later finishes the job.
+Needs NUBEFACT_RUTA and NUBEFACT_TOKEN, DATABASE_URL and NATS_URL.
+
+Flags:
+`
+
+// ErrNoResueltas is returned when some comprobante ended in an error: the exit status is non-zero.
+var ErrNoResueltas = errors.New("some comprobantes ended in an error (see the report)")
+
+type regularizeFlags struct {
+	olderThan   string
+	tipo        int
+	serie       string
+	limit       int64
+	concurrency int
+	rate        float64
+	dryRun      bool
+	report      string
+	progress    time.Duration
+}
+
+func parseRegularizeFlags(args []string, stderr io.Writer) (regularizeFlags, error) {
+	var f regularizeFlags
+	fs := flag.NewFlagSet("regularize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, regularizeUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.olderThan, "older-than", "", "only comprobantes issued before this: a duration (72h, 3d) or a date (2026-11-20); by fecha_de_emision, or creation time when it is null")
+	fs.IntVar(&f.tipo, "tipo", 0, "only this tipo_de_comprobante (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)")
+	fs.StringVar(&f.serie, "serie", "", "only this serie")
+	fs.Int64Var(&f.limit, "limit", 0, "at most this many comprobantes (0: all)")
+	fs.IntVar(&f.concurrency, "concurrency", 4, "Operation 2 calls in flight")
+	fs.Float64Var(&f.rate, "rate", 5, "at most this many calls per second (0: no limit)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "call NubeFacT and print what would be published, publishing nothing")
+	fs.StringVar(&f.report, "report", "", "write the comprobantes that could not be resolved (not found, errors) to this CSV file")
+	fs.DurationVar(&f.progress, "progress", 0, "progress interval (default: 200ms on a terminal, 5s otherwise)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return f, fmt.Errorf("regularize: unexpected arguments %q", fs.Args())
+	case f.concurrency < 1 || f.concurrency > 1024:
+		return f, errors.New("regularize: --concurrency must be between 1 and 1024")
+	case f.rate < 0:
+		return f, errors.New("regularize: --rate must not be negative")
+	case f.limit < 0:
+		return f, errors.New("regularize: --limit must not be negative")
+	case f.tipo < 0 || f.tipo > 4:
+		return f, errors.New("regularize: --tipo must be 1, 2, 3 or 4")
+	}
+	return f, nil
+}
+
+// parseOlderThan reads "72h", "3d" or "2026-11-20" as the instant before which to select.
+func parseOlderThan(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("regularize: --older-than %q is neither a duration (72h, 3d) nor a date (2026-11-20)", s)
+	}
+	return now.Add(-d), nil
+}
+
+func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	f, err := parseRegularizeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	antes, err := parseOlderThan(f.olderThan, time.Now())
+	if err != nil {
+		return err
+	}
+	client, err := nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	client.Retries, client.Backoff = cfg.NubefactRetries, cfg.NubefactBackoff
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	obs := &observador{stdout: stdout}
+	if f.report != "" {
+		file, err := os.Create(f.report)
+		if err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+		defer file.Close()
+		obs.csv = csv.NewWriter(file)
+		_ = obs.csv.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
+		defer obs.csv.Flush()
+	}
+	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
+	if !f.dryRun {
+		nc, err := nats.Connect(cfg.NATSURL, nats.Name("reconciler-regularize"))
+		if err != nil {
+			return fmt.Errorf("NATS_URL: %w", err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		r.Publicador = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
+	}
+
+	var c regularizacion.Contadores
+	done := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() { defer close(progressDone); mostrarProgreso(stderr, &c, f.progress, done) }()
+	start := time.Now()
+	res, runErr := r.Run(ctx, regularizacion.Opciones{
+		Filtro: postgres.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
+		Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
+	}, &c)
+	close(done)
+	<-progressDone
+
+	imprimirResumen(stdout, res, time.Since(start), f.dryRun)
+	switch {
+	case errors.Is(runErr, regularizacion.ErrCuenta):
+		return fmt.Errorf("stopped: %w; %s", runErr, nubefact.QueHacer(runErr))
+	case runErr != nil:
+		return runErr
+	case res.Interrumpido:
+		return errors.New("interrupted: run it again to finish (already published notifications are de-duplicated)")
+	case res.Errores > 0:
+		return ErrNoResueltas
+	}
+	return nil
+}
+
+// publicador publishes synthetic notifications on the subject the webhook feeds, under the
+// same message-ID rule.
+type publicador struct {
+	js   jetstream.JetStream
+	topo contracts.Topologia
+}
+
+func (p *publicador) Publicar(ctx context.Context, n contracts.Notificacion) error {
+	// The zipped documents can be megabytes and the reconciler does not store them.
+	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
+	body, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg(p.topo.SubjectNotificaciones())
+	msg.Data = body
+	msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenRegularizacion)
+	msg.Header.Set(contracts.HeaderRecibido, time.Now().UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(contracts.HeaderRemitente, "nubefact:consultar_comprobante")
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(contracts.MessageID(n)), jetstream.WithExpectStream(p.topo.StreamNotificaciones()))
+	return err
+}
+
+// observador writes the CSV report and the dry-run listing.
+type observador struct {
+	mu     sync.Mutex
+	stdout io.Writer
+	csv    *csv.Writer
+}
+
+func (o *observador) NoResuelto(f regularizacion.Fila) {
+	if o.csv == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := f.Clave
+	_ = o.csv.Write([]string{strconv.Itoa(c.TipoDeComprobante), c.Serie, strconv.Itoa(c.Numero), string(f.Motivo), f.Detalle})
+}
+
+func (o *observador) Publicaria(n contracts.Notificacion, id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stdout, "would publish %s  %s\n", id, n.Resultado())
+}
+
+// mostrarProgreso redraws one line on a terminal, or logs a plain line now and then otherwise.
+func mostrarProgreso(w io.Writer, c *regularizacion.Contadores, every time.Duration, done <-chan struct{}) {
+	tty := isTerminal(w)
+	if every <= 0 {
+		every = 5 * time.Second
+		if tty {
+			every = 200 * time.Millisecond
+		}
+	}
+	start := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	line := func() string {
+		r := c.Resumen()
+		el := time.Since(start).Seconds()
+		rate := float64(r.Consultados) / max(el, 1e-9)
+		eta := "?"
+		if rate > 0 && r.Total >= r.Consultados {
+			eta = (time.Duration(float64(r.Total-r.Consultados)/rate) * time.Second).Round(time.Second).String()
+		}
+		return fmt.Sprintf("regularize: %d/%d consulted  %.0f/s  ETA %s  (aceptadas %d, rechazadas %d, anuladas %d, pending %d, not found %d, errors %d)",
+			r.Consultados, r.Total, rate, eta, r.Aceptadas, r.Rechazadas, r.Anuladas, r.SinResultado, r.NoExiste, r.Errores)
+	}
+	for {
+		select {
+		case <-done:
+			if tty {
+				fmt.Fprintf(w, "\r\033[K%s\n", line())
+			}
+			return
+		case <-t.C:
+			if tty {
+				fmt.Fprintf(w, "\r\033[K%s", line())
+			} else {
+				fmt.Fprintf(w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line())
+			}
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func imprimirResumen(w io.Writer, r regularizacion.Resumen, took time.Duration, dryRun bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	title := "regularization"
+	if dryRun {
+		title += " (dry run: nothing published)"
+	}
+	if r.Interrumpido {
+		title += " (interrupted)"
+	}
+	fmt.Fprintln(w, title)
+	rows := []struct {
+		k string
+		v int64
+	}{
+		{"pending at start", r.Total}, {"consulted", r.Consultados}, {"aceptadas", r.Aceptadas},
+		{"rechazadas", r.Rechazadas}, {"anuladas", r.Anuladas}, {"still pending", r.SinResultado},
+		{"not found in NubeFacT", r.NoExiste}, {"errors", r.Errores}, {"published", r.Publicadas},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(tw, "  %s\t%d\t\n", row.k, row.v)
+	}
+	rate := float64(r.Consultados) / max(took.Seconds(), 1e-9)
+	fmt.Fprintf(tw, "  took\t%s\t\n  rate\t%.0f/s\t\n", took.Round(time.Millisecond), rate)
+	_ = tw.Flush()
+}
