@@ -18,6 +18,7 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
 	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -401,4 +402,9 @@ func entradaDePrueba(tb testing.TB, body []byte) postgres.Entrada {
 	}
 	return postgres.Entrada{MessageID: contracts.MessageID(n), Notificacion: n, Payload: body,
 		Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1}
+}
+
+// jsonRespuesta is the simulator's standard response for clave with outcome r, as JSON.
+func jsonRespuesta(c contracts.Clave, r simulador.Resultado) ([]byte, error) {
+	return json.Marshal(simulador.Respuesta(c, r))
 }

@@ -1,0 +1,304 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+)
+
+const simToken = "sim-token-0123456789abcdef"
+
+// conSimulador starts a fake NubeFacT and points cfg at it.
+func conSimulador(tb testing.TB, cfg *Config) *simulador.Simulador {
+	tb.Helper()
+	sim := simulador.New(simToken)
+	srv := httptest.NewServer(sim.Handler())
+	tb.Cleanup(srv.Close)
+	cfg.NubefactRuta, cfg.NubefactToken = srv.URL+sim.Ruta, simToken
+	cfg.NubefactTimeout, cfg.NubefactRetries, cfg.NubefactBackoff = 5*time.Second, 4, 5*time.Millisecond
+	return sim
+}
+
+func (s *sistema) regularizar(ctx context.Context, cfg Config, args ...string) (string, error) {
+	s.t.Helper()
+	var out, errOut strings.Builder
+	err := regularizeCmd(ctx, cfg, args, &out, &errOut)
+	if strings.Contains(out.String()+errOut.String(), simToken) {
+		s.t.Error("the NubeFacT token appeared in the output")
+	}
+	return out.String(), err
+}
+
+func clave(serie string, numero int) contracts.Clave {
+	return contracts.Clave{TipoDeComprobante: contracts.Boleta, Serie: serie, Numero: numero}
+}
+
+func TestRegularizarCadaResultado(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	s.arrancarReconciler(cfg)
+	s.escuchar()
+	casos := map[int]simulador.Resultado{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
+		4: simulador.Pendiente, 5: simulador.NoExiste, 6: simulador.Aceptada}
+	for n, r := range casos {
+		s.insertarPendiente(2, "BRG1", n)
+		sim.Poner(clave("BRG1", n), r)
+	}
+	sim.Fallar(clave("BRG1", 6), 21) // "could not be completed": recorded, the batch goes on
+	report := filepath.Join(t.TempDir(), "pendientes.csv")
+
+	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--report", report)
+	if !errors.Is(err, ErrNoResueltas) {
+		t.Fatalf("regularize: %v, want ErrNoResueltas (one boleta ended in error)\n%s", err, out)
+	}
+	for _, want := range []string{"consulted  6", "aceptadas  1", "rechazadas  1", "anuladas  1", "still pending  1", "not found in NubeFacT  1", "errors  1", "published  3"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	eventually(t, 10*time.Second, "the three final outcomes applied", func() bool {
+		return s.estado("BRG1", 1) == "aceptado" && s.estado("BRG1", 2) == "rechazado" && s.estado("BRG1", 3) == "anulado"
+	})
+	for _, n := range []int{4, 5, 6} {
+		if got := s.estado("BRG1", n); got != "pendiente" {
+			t.Errorf("BRG1-%d is %s, want pendiente", n, got)
+		}
+	}
+	var cdr, hash string
+	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr, codigo_hash FROM comprobantes WHERE serie='BRG1' AND numero=1`).Scan(&cdr, &hash); err != nil || cdr == "" || hash == "" {
+		t.Errorf("CDR %q hash %q (%v)", cdr, hash, err)
+	}
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE origen = 'regularizacion' AND efecto = 'aplicado'`); n != 3 {
+		t.Errorf("applied from regularization = %d, want 3", n)
+	}
+	eventually(t, 10*time.Second, "three events", func() bool { return len(s.recibidos()) == 3 })
+
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rows[1:] {
+		got[r[1]+"-"+r[2]] = r[3]
+	}
+	if len(rows) != 3 || got["BRG1-5"] != "no_existe_en_nubefact" || got["BRG1-6"] != "error" {
+		t.Errorf("report rows: %v", rows)
+	}
+}
+
+func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		codigo int
+		hint   string
+	}{{10, "NUBEFACT_TOKEN"}, {50, "suspended"}} {
+		t.Run(fmt.Sprintf("codigo %d", tt.codigo), func(t *testing.T) {
+			t.Parallel()
+			s := sharedSistema(t)
+			cfg := s.reconcilerConfig()
+			sim := conSimulador(t, &cfg)
+			s.arrancarReconciler(cfg)
+			for n := 1; n <= 20; n++ {
+				s.insertarPendiente(2, "BFT1", n)
+			}
+			sim.PorDefecto(simulador.Aceptada)
+			sim.FallarTodo(tt.codigo)
+			out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
+			if err == nil || !strings.Contains(err.Error(), tt.hint) {
+				t.Fatalf("err = %v, want a stop that says what to fix (%s)", err, tt.hint)
+			}
+			if calls := sim.Llamadas(); calls != 1 {
+				t.Errorf("NubeFacT was called %d times after codigo %d, want 1 (stop at once)", calls, tt.codigo)
+			}
+			if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+				t.Errorf("%d notifications published", n)
+			}
+			if !strings.Contains(out, "consulted") {
+				t.Errorf("no summary:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestRegularizarReintentaCodigo40(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	s.arrancarReconciler(cfg)
+	s.insertarPendiente(2, "BRT1", 1)
+	sim.Poner(clave("BRT1", 1), simulador.Aceptada)
+	sim.Fallar(clave("BRT1", 1), 40, 40)
+
+	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0"); err != nil {
+		t.Fatalf("regularize: %v\n%s", err, out)
+	}
+	if calls := sim.Llamadas(); calls != 3 {
+		t.Errorf("calls = %d, want 3 (two codigo 40, then the answer)", calls)
+	}
+	eventually(t, 10*time.Second, "aceptado", func() bool { return s.estado("BRT1", 1) == "aceptado" })
+}
+
+func TestRegularizarDryRunNoPublica(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	s.arrancarReconciler(cfg)
+	for n := 1; n <= 3; n++ {
+		s.insertarPendiente(2, "BDR1", n)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--dry-run")
+	if err != nil {
+		t.Fatalf("regularize: %v", err)
+	}
+	if strings.Count(out, "would publish") != 3 || !strings.Contains(out, "dry run") {
+		t.Errorf("dry-run output:\n%s", out)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+		t.Errorf("dry run published %d notifications", n)
+	}
+}
+
+func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	s.arrancarReconciler(cfg)
+	s.escuchar()
+	const total = 200
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
+		SELECT 2, 'BIN1', g FROM generate_series(1, $1::int) g`, total); err != nil {
+		t.Fatal(err)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	sim.Latencia(2 * time.Millisecond)
+
+	// Ctrl-C about halfway.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for sim.Llamadas() < total/2 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	out, err := s.regularizar(ctx, cfg, "--rate", "0", "--concurrency", "4")
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(out, "interrupted") {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	first := sim.Llamadas()
+	if first >= total {
+		t.Fatalf("the interrupted run consulted all %d boletas", first)
+	}
+	// Let the reconciler apply what the first run published, then finish the job.
+	time.Sleep(200 * time.Millisecond)
+	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "8"); err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	eventually(t, 20*time.Second, "every boleta aceptada and relayed", func() bool {
+		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == total &&
+			s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+	})
+	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != total {
+		t.Errorf("events = %d, want %d (one per boleta, no duplicates)", n, total)
+	}
+	eventually(t, 10*time.Second, "every event received", func() bool { return len(s.recibidos()) == total })
+	ids := map[string]bool{}
+	for _, r := range s.recibidos() {
+		ids[r.evento.ID] = true
+	}
+	if len(ids) != total {
+		t.Errorf("distinct event IDs = %d, want %d", len(ids), total)
+	}
+}
+
+func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	s.escuchar()
+	s.insertarPendiente(2, "BWR1", 1)
+	sim.Poner(clave("BWR1", 1), simulador.Aceptada)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sim.Webhook(ctx, s.ingest+"/webhooks/nubefact?token="+tokens[0], clave("BWR1", 1), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.regularizar(ctx, cfg, "--rate", "0"); err != nil {
+		t.Fatalf("regularize: %v\n%s", err, out)
+	}
+	eventually(t, 10*time.Second, "aceptado and relayed", func() bool {
+		return s.estado("BWR1", 1) == "aceptado" && s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+	})
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
+		t.Errorf("applied %d times, want 1", n)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
+		t.Errorf("events = %d, want 1", n)
+	}
+}
+
+func TestVerificarWebhooks(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	cfg.VerifyWebhooks = true
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	for n := 1; n <= 3; n++ {
+		s.insertarPendiente(2, "BVF1", n)
+	}
+	sim.Poner(clave("BVF1", 1), simulador.Aceptada)  // confirmed
+	sim.Poner(clave("BVF1", 2), simulador.Rechazada) // the webhook lies: NubeFacT says rechazada
+	sim.Poner(clave("BVF1", 3), simulador.NoExiste)  // forged: NubeFacT does not know it
+
+	for n := 1; n <= 3; n++ {
+		body, _ := jsonRespuesta(clave("BVF1", n), simulador.Aceptada)
+		if code, _ := s.post(body); code != http.StatusOK {
+			t.Fatalf("webhook %d: status %d", n, code)
+		}
+	}
+	eventually(t, 10*time.Second, "verified outcomes", func() bool {
+		return s.estado("BVF1", 1) == "aceptado" && s.estado("BVF1", 2) == "rechazado" &&
+			s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = 3`) == 1
+	})
+	if got := s.estado("BVF1", 3); got != "pendiente" {
+		t.Errorf("forged webhook applied: BVF1-3 is %s", got)
+	}
+	checks := []struct {
+		numero         int
+		origen, efecto string
+	}{
+		{1, "webhook", "aplicado"}, {2, "webhook", "conflicto"}, {2, "verificacion", "aplicado"}, {3, "webhook", "conflicto"},
+	}
+	for _, c := range checks {
+		if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = $1 AND origen = $2 AND efecto = $3`, c.numero, c.origen, c.efecto); n != 1 {
+			t.Errorf("BVF1-%d: audit rows %s/%s = %d, want 1", c.numero, c.origen, c.efecto, n)
+		}
+	}
+}
