@@ -6,10 +6,11 @@ MODULES  := ./contracts/... ./ingest/... ./reconciler/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set. Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
 
-.PHONY: build test run lint fmt clean
+.PHONY: build test run demo lint fmt clean
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
+	$(GO) build -trimpath -o $(BIN)/nubefact-sim ./reconciler/cmd/nubefact-sim
 
 # Integration tests use TEST_DATABASE_URL and TEST_NATS_URL when set, testcontainers otherwise.
 test:
@@ -22,6 +23,10 @@ run: build
 	@export WEBHOOK_TOKENS="$${WEBHOOK_TOKENS:-$(DEV_TOKEN)}"; \
 	$(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \
 	trap 'kill -TERM $$r $$i 2>/dev/null; wait' INT TERM; wait
+
+# The whole system on this machine: a webhook, a regularization, the events; cleans up after itself.
+demo: build
+	$(GO) run ./reconciler/cmd/demo -bin $(BIN)
 
 lint:
 	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }

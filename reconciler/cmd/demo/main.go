@@ -1,0 +1,357 @@
+// Command demo shows the whole system working on one machine (`make demo`): it starts ingest and
+// the reconciler (bin/) against the local Postgres and NATS in a database and a NATS namespace of
+// its own, starts a simulated NubeFacT, records a few pending boletas, delivers a webhook for one,
+// regularizes the rest, prints each boleta's state before and after and the events a subscriber
+// received, and removes everything it started.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+type demo struct {
+	bin, adminDSN, natsURL string
+	db, dsn                string
+	topo                   contracts.Topologia
+	token, simToken        string
+	pool                   *pgxpool.Pool
+	js                     jetstream.JetStream
+	procs                  []*exec.Cmd
+	logs                   string
+
+	mu      sync.Mutex
+	eventos []contracts.Evento
+	asuntos []string
+}
+
+func run() error {
+	bin := flag.String("bin", "bin", "directory of the ingest and reconciler binaries")
+	admin := flag.String("pg", envOr("DEMO_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres connection allowed to CREATE DATABASE")
+	natsURL := flag.String("nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
+	flag.Parse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sufijo := randHex(4)
+	d := &demo{bin: *bin, adminDSN: *admin, natsURL: *natsURL, db: "demo_" + sufijo,
+		topo: contracts.Topologia{Prefijo: "demo" + sufijo}, token: "demo-token-" + randHex(8), simToken: "sim-" + randHex(8)}
+	var err error
+	if d.logs, err = os.MkdirTemp("", "boletas-demo-"); err != nil {
+		return err
+	}
+	defer d.limpiar()
+	return d.mostrar(ctx)
+}
+
+func (d *demo) mostrar(ctx context.Context) error {
+	paso("Preparing: database %s, NATS namespace %q, logs in %s", d.db, d.topo.Prefijo, d.logs)
+	if err := d.crearBase(ctx); err != nil {
+		return err
+	}
+
+	sim := simulador.New(d.simToken)
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = simSrv.Serve(simLn) }()
+	defer simSrv.Close()
+	ruta := "http://" + simLn.Addr().String() + sim.Ruta
+
+	ingestAddr, reconAddr := freeAddr(), freeAddr()
+	env := append(os.Environ(), "DATABASE_URL="+d.dsn, "NATS_URL="+d.natsURL, "NATS_PREFIX="+d.topo.Prefijo,
+		"INGEST_ADDR="+ingestAddr, "RECONCILER_ADDR="+reconAddr, "WEBHOOK_TOKENS="+d.token,
+		"NUBEFACT_RUTA="+ruta, "NUBEFACT_TOKEN="+d.simToken)
+	paso("Starting the reconciler and ingest (%s, %s) and a simulated NubeFacT (%s)", reconAddr, ingestAddr, simLn.Addr())
+	if err := d.arrancar("reconciler", env); err != nil {
+		return err
+	}
+	if err := esperarListo(ctx, "http://"+reconAddr+"/readyz"); err != nil {
+		return fmt.Errorf("reconciler: %w (see %s)", err, d.logs)
+	}
+	if err := d.arrancar("ingest", env); err != nil {
+		return err
+	}
+	if err := esperarListo(ctx, "http://"+ingestAddr+"/readyz"); err != nil {
+		return fmt.Errorf("ingest: %w (see %s)", err, d.logs)
+	}
+	if d.pool, err = pgxpool.New(ctx, d.dsn); err != nil {
+		return err
+	}
+	if err := d.escuchar(ctx); err != nil {
+		return err
+	}
+
+	boletas := []struct {
+		numero int
+		sim    simulador.Resultado
+		nota   string
+	}{
+		{1, simulador.Aceptada, "SUNAT accepts it; NubeFacT sends the webhook"},
+		{2, simulador.Aceptada, "accepted before the webhook existed"},
+		{3, simulador.Rechazada, "rejected by SUNAT (code 2017)"},
+		{4, simulador.Anulada, "voided"},
+		{5, simulador.Pendiente, "still in the Resumen Diario"},
+		{6, simulador.NoExiste, "never reached NubeFacT"},
+	}
+	paso("The billing system records %d pending boletas (the INSERT of the README)", len(boletas))
+	for _, b := range boletas {
+		if _, err := d.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
+			VALUES (2, 'B001', $1, current_date - 3)`, b.numero); err != nil {
+			return err
+		}
+		sim.Poner(contracts.Clave{TipoDeComprobante: 2, Serie: "B001", Numero: b.numero}, b.sim)
+		fmt.Printf("    B001-%d: NubeFacT will say %-9s (%s)\n", b.numero, b.sim, b.nota)
+	}
+	if err := d.tabla(ctx, "Before"); err != nil {
+		return err
+	}
+
+	paso("NubeFacT delivers the webhook for B001-1 (POST /webhooks/nubefact?token=…)")
+	intentos, err := sim.Webhook(ctx, "http://"+ingestAddr+"/webhooks/nubefact?token="+d.token,
+		contracts.Clave{TipoDeComprobante: 2, Serie: "B001", Numero: 1}, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    delivered: 200 after %d attempt(s)\n", intentos)
+	if err := d.esperar(ctx, `SELECT count(*) = 1 FROM comprobantes WHERE numero = 1 AND estado = 'aceptado'`); err != nil {
+		return fmt.Errorf("B001-1 not aceptado: %w (see %s)", err, d.logs)
+	}
+
+	paso("Ops regularize the rest: bin/reconciler regularize --rate 0 --report %s", filepath.Join(d.logs, "no-resueltas.csv"))
+	reg := exec.CommandContext(ctx, filepath.Join(d.bin, "reconciler"), "regularize", "--rate", "0",
+		"--report", filepath.Join(d.logs, "no-resueltas.csv"))
+	reg.Env, reg.Stdout, reg.Stderr = env, os.Stdout, os.Stdout
+	if err := reg.Run(); err != nil {
+		fmt.Printf("    (regularize exited with %v: expected here, B001-6 is not in NubeFacT)\n", err)
+	}
+	if err := d.esperar(ctx, `SELECT count(*) = 0 FROM outbox WHERE publicado_en IS NULL`); err != nil {
+		return err
+	}
+	if err := d.esperar(ctx, `SELECT count(*) = 4 FROM comprobantes WHERE estado <> 'pendiente'`); err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond) // let the subscriber receive the last event
+	if err := d.tabla(ctx, "After"); err != nil {
+		return err
+	}
+	d.mostrarEventos()
+	if report, err := os.ReadFile(filepath.Join(d.logs, "no-resueltas.csv")); err == nil {
+		paso("Report for the accountant (--report):")
+		fmt.Print(indent(string(report)))
+	}
+	paso("Done. Cleaning up what the demo started.")
+	return nil
+}
+
+func paso(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
+
+func (d *demo) crearBase(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, d.adminDSN)
+	if err != nil {
+		return fmt.Errorf("postgres (%s): %w; set DEMO_DATABASE_URL", redact(d.adminDSN), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+d.db); err != nil {
+		return err
+	}
+	u, err := url.Parse(d.adminDSN)
+	if err != nil {
+		return err
+	}
+	u.Path = "/" + d.db
+	d.dsn = u.String()
+	return nil
+}
+
+func (d *demo) arrancar(name string, env []string) error {
+	logf, err := os.Create(filepath.Join(d.logs, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(d.bin, name))
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w (run `make build` first)", name, err)
+	}
+	d.procs = append(d.procs, cmd)
+	return nil
+}
+
+func (d *demo) escuchar(ctx context.Context) error {
+	nc, err := nats.Connect(d.natsURL)
+	if err != nil {
+		return err
+	}
+	d.js, _ = jetstream.New(nc)
+	cons, err := d.js.OrderedConsumer(ctx, d.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return err
+	}
+	_, err = cons.Consume(func(m jetstream.Msg) {
+		var ev contracts.Evento
+		if json.Unmarshal(m.Data(), &ev) == nil {
+			d.mu.Lock()
+			d.eventos, d.asuntos = append(d.eventos, ev), append(d.asuntos, m.Subject())
+			d.mu.Unlock()
+		}
+	})
+	return err
+}
+
+func (d *demo) tabla(ctx context.Context, title string) error {
+	rows, err := d.pool.Query(ctx, `SELECT serie || '-' || numero, estado, coalesce(sunat_responsecode, ''),
+		coalesce(enlace_del_cdr, ''), coalesce(codigo_hash, '') FROM comprobantes ORDER BY numero`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	paso("%s:", title)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "    BOLETA\tESTADO\tCODE\tCDR\tCODIGO_HASH")
+	for rows.Next() {
+		var k, e, c, cdr, h string
+		if err := rows.Scan(&k, &e, &c, &cdr, &h); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", k, e, c, cdr, h)
+	}
+	_ = tw.Flush()
+	return rows.Err()
+}
+
+func (d *demo) mostrarEventos() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	paso("Events a subscriber received (%d):", len(d.eventos))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "    SUBJECT\tID\tORIGEN\tCDR")
+	for i, ev := range d.eventos {
+		cdr := ""
+		if ev.Data.EnlaceDelCDR != nil {
+			cdr = *ev.Data.EnlaceDelCDR
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", d.asuntos[i], ev.ID, ev.Data.Origen, cdr)
+	}
+	_ = tw.Flush()
+}
+
+func (d *demo) esperar(ctx context.Context, query string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var ok bool
+		if err := d.pool.QueryRow(ctx, query).Scan(&ok); err == nil && ok {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("timed out waiting for: " + query)
+}
+
+// limpiar stops the services, deletes the streams of the namespace and drops the database.
+func (d *demo) limpiar() {
+	for _, p := range d.procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range d.procs {
+		_ = p.Wait()
+	}
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if nc, err := nats.Connect(d.natsURL); err == nil {
+		js, _ := jetstream.New(nc)
+		for _, s := range []string{d.topo.StreamNotificaciones(), d.topo.StreamEventos(), d.topo.StreamDLQ()} {
+			_ = js.DeleteStream(ctx, s)
+		}
+		nc.Close()
+	}
+	if conn, err := pgx.Connect(ctx, d.adminDSN); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+d.db+" WITH (FORCE)")
+		conn.Close(ctx)
+	}
+	fmt.Printf("    stopped ingest and reconciler, deleted the streams and database %s (logs kept in %s)\n", d.db, d.logs)
+}
+
+func esperarListo(ctx context.Context, u string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("not ready after 30s")
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "DEMO_DATABASE_URL"
+	}
+	return u.Redacted()
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}
