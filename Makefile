@@ -6,7 +6,7 @@ MODULES  := ./contracts/... ./ingest/... ./reconciler/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set. Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
 
-.PHONY: build test run demo lint fmt clean
+.PHONY: build test run demo bench lint fmt clean
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
@@ -27,6 +27,10 @@ run: build
 # The whole system on this machine: a webhook, a regularization, the events; cleans up after itself.
 demo: build
 	$(GO) run ./reconciler/cmd/demo -bin $(BIN)
+
+# Measurements against baselines taken in the same run (not part of test or CI).
+bench: build
+	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json
 
 lint:
 	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"time"
+)
+
+// aislado is a database and a NATS namespace of a scenario's own, removed by cerrar.
+type aislado struct {
+	e    entorno
+	db   string
+	dsn  string
+	pool *pgxpool.Pool
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	topo contracts.Topologia
+}
+
+func nuevoAislado(ctx context.Context, e entorno, maxConns int32) (*aislado, error) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	a := &aislado{e: e, db: "bench_" + hex.EncodeToString(b), topo: contracts.Topologia{Prefijo: "bench" + hex.EncodeToString(b)}}
+	conn, err := pgx.Connect(ctx, e.adminDSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+a.db); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(e.adminDSN)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = "/" + a.db
+	a.dsn = u.String()
+	cfg, err := pgxpool.ParseConfig(a.dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = maxConns
+	if a.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := postgres.Migrate(ctx, a.pool); err != nil {
+		a.cerrar()
+		return nil, err
+	}
+	if a.nc, err = nats.Connect(e.natsURL); err != nil {
+		a.cerrar()
+		return nil, err
+	}
+	a.js, _ = jetstream.New(a.nc)
+	_, err = stream.Preparar(ctx, a.js, a.topo, stream.Opciones{Replicas: 1, DuplicateWindow: 2 * time.Minute,
+		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
+		MaxDeliver: -1, MaxAckPending: 1000})
+	if err != nil {
+		a.cerrar()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *aislado) env() []string {
+	return []string{"DATABASE_URL=" + a.dsn, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo}
+}
+
+func (a *aislado) cerrar() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if a.js != nil {
+		for _, s := range []string{a.topo.StreamNotificaciones(), a.topo.StreamEventos(), a.topo.StreamDLQ()} {
+			_ = a.js.DeleteStream(ctx, s)
+		}
+	}
+	if a.nc != nil {
+		a.nc.Close()
+	}
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	if conn, err := pgx.Connect(ctx, a.e.adminDSN); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+a.db+" WITH (FORCE)")
+		conn.Close(ctx)
+	}
+}
+
+// insertarPendientes records n pending boletas as the billing system would, in one statement.
+func (a *aislado) insertarPendientes(ctx context.Context, serie string, n int) error {
+	_, err := a.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
+		SELECT 2, $1, g, current_date - 3 FROM generate_series(1, $2::int) g`, serie, n)
+	return err
+}

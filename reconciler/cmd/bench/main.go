@@ -1,0 +1,115 @@
+// Command bench measures the system on this machine and prints one table, every figure beside a
+// baseline measured in the same run (the machine is shared and noisy: ratios travel, absolute
+// numbers do not). It also writes the results as JSON so that two runs can be compared.
+//
+//	go run ./reconciler/cmd/bench -only regularization -json bench.json
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Resultado is one measured figure and, where it has one, its baseline.
+type Resultado struct {
+	Escenario string  `json:"scenario"`
+	Metrica   string  `json:"metric"`
+	Valor     float64 `json:"value"`
+	Unidad    string  `json:"unit"`
+	Base      string  `json:"baseline,omitempty"`
+	ValorBase float64 `json:"baseline_value,omitempty"`
+	Ratio     float64 `json:"ratio,omitempty"`
+}
+
+func conBase(r Resultado, base string, valor float64) Resultado {
+	r.Base, r.ValorBase = base, valor
+	if valor != 0 {
+		r.Ratio = r.Valor / valor
+	}
+	return r
+}
+
+type entorno struct {
+	bin, adminDSN, natsURL string
+}
+
+type escenario struct {
+	nombre string
+	run    func(ctx context.Context, e entorno) ([]Resultado, error)
+}
+
+var escenarios = []escenario{
+	{"regularization", regularizacion},
+}
+
+func main() {
+	var e entorno
+	flag.StringVar(&e.bin, "bin", "bin", "directory of the built binaries")
+	flag.StringVar(&e.adminDSN, "pg", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres connection allowed to CREATE DATABASE")
+	flag.StringVar(&e.natsURL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
+	only := flag.String("only", "", "comma-separated scenarios to run (default: all): "+nombres())
+	out := flag.String("json", "", "also write the results to this JSON file")
+	flag.Parse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var todos []Resultado
+	start := time.Now()
+	for _, s := range escenarios {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), s.nombre) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.nombre)
+		rs, err := s.run(ctx, e)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s.nombre, err)
+			os.Exit(1)
+		}
+		todos = append(todos, rs...)
+	}
+	imprimir(todos, time.Since(start))
+	if *out != "" {
+		b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "results": todos}, "", "  ")
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func imprimir(rs []Resultado, took time.Duration) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tMETRIC\tVALUE\tBASELINE\tBASELINE VALUE\tRATIO")
+	for _, r := range rs {
+		base, ratio := "", ""
+		if r.Base != "" {
+			base = fmt.Sprintf("%.4g %s", r.ValorBase, r.Unidad)
+			ratio = fmt.Sprintf("%.2f×", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.4g %s\t%s\t%s\t%s\n", r.Escenario, r.Metrica, r.Valor, r.Unidad, r.Base, base, ratio)
+	}
+	_ = tw.Flush()
+	fmt.Printf("(bench took %s)\n", took.Round(time.Second))
+}
+
+func nombres() string {
+	var n []string
+	for _, s := range escenarios {
+		n = append(n, s.nombre)
+	}
+	return strings.Join(n, ", ")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
