@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -33,6 +34,11 @@ type Client struct {
 func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	if ruta == "" {
 		return nil, errors.New("NUBEFACT_RUTA is empty")
+	}
+	// Checked here because a RUTA without its scheme fails every call with a transport error,
+	// which is retried per boleta instead of stopping the batch.
+	if u, err := url.Parse(ruta); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("NUBEFACT_RUTA must be an http(s) URL, like https://api.nubefact.com/api/v1/<uuid>")
 	}
 	if token == "" {
 		return nil, errors.New("NUBEFACT_TOKEN is empty")
@@ -79,6 +85,9 @@ func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contract
 }
 
 func (c *Client) espera(attempt int) time.Duration {
+	if c.Backoff <= 0 {
+		return 0
+	}
 	d := c.Backoff << attempt
 	if d <= 0 || d > c.MaxBackoff {
 		d = c.MaxBackoff

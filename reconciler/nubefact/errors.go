@@ -47,6 +47,9 @@ func Fatal(err error) bool {
 	switch e.Codigo {
 	case 10, 11, 12, 50, 51:
 		return true
+	case 0:
+		// No codigo: not NubeFacT's API speaking (a wrong host, a proxy). Every call would fail.
+		return e.HTTPStatus == 401 || e.HTTPStatus == 403 || e.HTTPStatus == 404
 	}
 	return false
 }
@@ -65,6 +68,8 @@ func QueHacer(err error) string {
 		return ""
 	}
 	switch e.Codigo {
+	case 0:
+		return fmt.Sprintf("the server at NUBEFACT_RUTA answered HTTP %d without a NubeFacT codigo: check NUBEFACT_RUTA", e.HTTPStatus)
 	case 10:
 		return "NUBEFACT_TOKEN is wrong or was deleted: copy the token from NubeFacT's \"API (Integración)\" page"
 	case 11:

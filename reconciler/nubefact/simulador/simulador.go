@@ -33,6 +33,14 @@ const (
 	NoExiste  Resultado = "no_existe" // codigo 24
 )
 
+func (r Resultado) valido() bool {
+	switch r {
+	case Aceptada, Rechazada, Anulada, Pendiente, NoExiste:
+		return true
+	}
+	return false
+}
+
 // Simulador is one fake NubeFacT account. Its zero value is not usable: call New.
 type Simulador struct {
 	Ruta  string // path of the RUTA, e.g. "/api/v1/3f0b…"
@@ -104,7 +112,12 @@ func (s *Simulador) Handler() http.Handler {
 	})
 	mux.HandleFunc("PUT /_sim/comprobantes/{tipo}/{serie}/{numero}", s.controlPoner)
 	mux.HandleFunc("PUT /_sim/defecto/{resultado}", func(w http.ResponseWriter, r *http.Request) {
-		s.PorDefecto(Resultado(r.PathValue("resultado")))
+		res := Resultado(r.PathValue("resultado"))
+		if !res.valido() {
+			http.Error(w, "resultado must be one of aceptada, rechazada, anulada, pendiente, no_existe", http.StatusBadRequest)
+			return
+		}
+		s.PorDefecto(res)
 	})
 	mux.HandleFunc("PUT /_sim/latencia/{d}", func(w http.ResponseWriter, r *http.Request) {
 		d, err := time.ParseDuration(r.PathValue("d"))
@@ -136,7 +149,12 @@ func (s *Simulador) controlPoner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1024))
-	s.Poner(contracts.Clave{TipoDeComprobante: tipo, Serie: r.PathValue("serie"), Numero: numero}, Resultado(strings.TrimSpace(string(body))))
+	res := Resultado(strings.TrimSpace(string(body)))
+	if !res.valido() {
+		http.Error(w, "resultado must be one of aceptada, rechazada, anulada, pendiente, no_existe", http.StatusBadRequest)
+		return
+	}
+	s.Poner(contracts.Clave{TipoDeComprobante: tipo, Serie: r.PathValue("serie"), Numero: numero}, res)
 }
 
 // tokenValido accepts both forms DOMAIN.md documents: `Token token="<TOKEN>"` and the bare token.
