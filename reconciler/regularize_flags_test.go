@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
 )
 
 func TestParseOlderThan(t *testing.T) {
@@ -117,4 +119,22 @@ func TestParseRegularizeFlags(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestProgresoSinTerminalEscribeLineas(t *testing.T) {
+	t.Parallel()
+	var c regularizacion.Contadores
+	c.Total.Store(10)
+	c.Consultados.Store(4)
+	var buf strings.Builder
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() { mostrarProgreso(&buf, &c, 5*time.Millisecond, done); close(finished) }()
+	time.Sleep(30 * time.Millisecond)
+	close(done)
+	<-finished
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], "4/10 consulted") || strings.Contains(buf.String(), "\r") {
+		t.Fatalf("want plain periodic lines with done/total and no carriage returns, got %q", buf.String())
+	}
 }
