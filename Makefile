@@ -6,7 +6,7 @@ MODULES  := ./contracts/... ./ingest/... ./reconciler/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set. Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
 
-.PHONY: build test run demo bench lint fmt clean
+.PHONY: build test run demo bench chaos lint fmt clean
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
@@ -31,6 +31,13 @@ demo: build
 # Measurements against baselines taken in the same run (not part of test or CI).
 bench: build
 	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json
+
+# The fault-injection suite: real binaries, its own NATS and PostgreSQL, killed on purpose.
+chaos: build $(BIN)/nats-server
+	$(GO) test -tags chaos -count=1 -v -timeout 30m -run TestChaos ./reconciler/chaos/
+
+$(BIN)/nats-server:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/nats-io/nats-server/v2@v2.15.2
 
 lint:
 	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }

@@ -18,10 +18,10 @@ type Config struct {
 
 	Consumer              string        `envconfig:"CONSUMER_NAME" default:"reconciler" desc:"durable consumer shared by all reconciler instances"`
 	StreamReplicas        int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"JetStream replicas of every stream (3 on a cluster)"`
-	DuplicateWindow       time.Duration `envconfig:"STREAM_DUPLICATE_WINDOW" default:"2m" desc:"JetStream de-duplication window of the notifications stream (the inbox covers any age)"`
+	DuplicateWindow       time.Duration `envconfig:"STREAM_DUPLICATE_WINDOW" default:"10m" desc:"JetStream de-duplication window of the notifications stream (the inbox covers any age)"`
 	StreamMaxAge          time.Duration `envconfig:"STREAM_MAX_AGE" default:"720h" desc:"how long notifications and events stay in their streams"`
 	EventsDuplicateWindow time.Duration `envconfig:"EVENTS_DUPLICATE_WINDOW" default:"1h" desc:"de-duplication window of the events stream (covers relay retries)"`
-	AckWait               time.Duration `envconfig:"CONSUMER_ACK_WAIT" default:"30s" desc:"redelivery delay of a message left unacknowledged (e.g. by a crash)"`
+	AckWait               time.Duration `envconfig:"CONSUMER_ACK_WAIT" default:"10s" desc:"redelivery delay of a message left unacknowledged (e.g. by a crash); must exceed a batch's apply time"`
 	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
 	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"1000" desc:"messages in flight per consumer"`
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"100" desc:"notifications applied per Postgres transaction"`

@@ -1,0 +1,493 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	boletasPorEscenario = 5000
+	workers             = 48
+	token               = "chaos-webhook-token-0123456789"
+	simToken            = "chaos-sim-token-0123456789"
+)
+
+type suite struct {
+	t         *testing.T
+	dir, bin  string
+	pg        *clusterPG
+	nats      *servidorNATS
+	pool      *pgxpool.Pool
+	ingest    *proceso
+	ingestURL string
+	recs      []*proceso
+	recAddrs  []string
+	js        jetstream.JetStream
+	topo      contracts.Topologia
+	simURL    string
+
+	mu      sync.Mutex
+	eventos map[string]map[string]int // "serie-numero" → event ID → copies
+	filas   []fila
+}
+
+// fila is one line of the scenario table.
+type fila struct {
+	escenario                   string
+	enviados, ok200, r503       int64
+	aceptados, esperados        int
+	dosVeces, eventosMal, total int
+	perdidas                    int
+	catchUp                     time.Duration
+	notas                       string
+}
+
+func TestChaos(t *testing.T) {
+	seed := uint64(20261126)
+	if v := os.Getenv("CHAOS_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("CHAOS_SEED: %v", err)
+		}
+		seed = n
+	}
+	s := nuevaSuite(t)
+	t.Logf("seed %d (replay with CHAOS_SEED=%d); logs in %s", seed, seed, s.dir)
+
+	t.Run("1 reconciler SIGKILL x6", func(t *testing.T) { s.escenarioKillReconciler(t, seed+1) })
+	t.Run("2 NATS killed and restarted", func(t *testing.T) { s.escenarioNATS(t, seed+2) })
+	t.Run("3 PostgreSQL stopped 10s", func(t *testing.T) { s.escenarioPostgres(t, seed+3) })
+	t.Run("4 poison and hostile input", func(t *testing.T) { s.escenarioVeneno(t, seed+4) })
+	t.Run("5 regularization with webhooks", func(t *testing.T) { s.escenarioRegularizacion(t, seed+5) })
+	s.informe(seed)
+}
+
+func nuevaSuite(t *testing.T) *suite {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &suite{t: t, bin: filepath.Join(root, "bin"), eventos: map[string]map[string]int{}}
+	for _, b := range []string{"ingest", "reconciler", "nats-server"} {
+		if _, err := os.Stat(filepath.Join(s.bin, b)); err != nil {
+			t.Fatalf("bin/%s missing: run `make chaos` (it builds them)", b)
+		}
+	}
+	if s.dir, err = os.MkdirTemp("", "boletas-chaos-"); err != nil {
+		t.Fatal(err)
+	}
+	s.nats = nuevoNATS(t, s.dir, filepath.Join(s.bin, "nats-server"))
+	t.Cleanup(s.nats.kill)
+	s.pg = nuevoPG(t, s.dir)
+	t.Cleanup(s.pg.destroy)
+
+	sim := simulador.New(simToken)
+	sim.PorDefecto(simulador.Aceptada)
+	sim.Latencia(5 * time.Millisecond)
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	s.simURL = simSrv.URL + sim.Ruta
+
+	ctx, cancel := ctxTimeout(time.Minute)
+	defer cancel()
+	if s.pool, err = pgxpool.New(ctx, s.pg.dsn("postgres")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.pool.Close)
+
+	ingestAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.ingestURL = "http://" + ingestAddr
+	s.ingest = &proceso{nombre: "ingest", args: []string{filepath.Join(s.bin, "ingest")}, log: filepath.Join(s.dir, "ingest.log"),
+		env: []string{"NATS_URL=" + s.nats.url(), "INGEST_ADDR=" + ingestAddr, "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn"}}
+	for i := range 2 {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		s.recAddrs = append(s.recAddrs, addr)
+		s.recs = append(s.recs, &proceso{nombre: "reconciler-" + strconv.Itoa(i), args: []string{filepath.Join(s.bin, "reconciler")},
+			log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
+			env: []string{"DATABASE_URL=" + s.pg.dsn("postgres"), "NATS_URL=" + s.nats.url(), "RECONCILER_ADDR=" + addr,
+				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn",
+				// Parking is part of scenario 4: a short budget keeps the suite short.
+				"UNKNOWN_RETRIES=3", "UNKNOWN_BACKOFF=200ms", "UNKNOWN_BACKOFF_MAX=1s"}})
+	}
+	for i, r := range s.recs {
+		r.start(t)
+		t.Cleanup(r.stop)
+		esperarHTTP(t, "http://"+s.recAddrs[i]+"/readyz", time.Minute)
+	}
+	s.ingest.start(t)
+	t.Cleanup(s.ingest.stop)
+	esperarHTTP(t, s.ingestURL+"/readyz", time.Minute)
+
+	nc, err := nats.Connect(s.nats.url(), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	s.js, _ = jetstream.New(nc)
+	s.escuchar(ctx)
+	return s
+}
+
+// escuchar records every event, as a subscriber would, through an ordered consumer that
+// survives the NATS restart.
+func (s *suite) escuchar(ctx context.Context) {
+	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var ev contracts.Evento
+		if json.Unmarshal(m.Data(), &ev) != nil {
+			return
+		}
+		k := fmt.Sprintf("%s-%d", ev.Data.Serie, ev.Data.Numero)
+		s.mu.Lock()
+		if s.eventos[k] == nil {
+			s.eventos[k] = map[string]int{}
+		}
+		s.eventos[k][ev.ID]++
+		s.mu.Unlock()
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(cc.Stop)
+}
+
+func (s *suite) webhookURL() string { return s.ingestURL + "/webhooks/nubefact?token=" + token }
+
+func (s *suite) insertar(t *testing.T, serie string, n int) {
+	t.Helper()
+	ctx, cancel := ctxTimeout(time.Minute)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
+		SELECT 2, $1, g, current_date - 2 FROM generate_series(1, $2::int) g`, serie, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *suite) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	ctx, cancel := ctxTimeout(30 * time.Second)
+	defer cancel()
+	var n int
+	for range 50 { // the metrics pool itself reconnects after the Postgres scenario
+		if err := s.pool.QueryRow(ctx, q, args...).Scan(&n); err == nil {
+			return n
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("query failed: %s", q)
+	return 0
+}
+
+// esperarAlDia waits until every boleta of the serie is aceptado, every event is relayed and
+// received, and returns when that happened.
+func (s *suite) esperarAlDia(t *testing.T, serie string, n int) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		if s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie) == n &&
+			s.count(t, `SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0 && s.eventosDe(serie) == n {
+			return time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("serie %s not caught up after 5 minutes: %d aceptados, %d with events", serie,
+		s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie), s.eventosDe(serie))
+	return time.Now()
+}
+
+func (s *suite) eventosDe(serie string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.eventos {
+		if strings.HasPrefix(k, serie+"-") {
+			n++
+		}
+	}
+	return n
+}
+
+// medir checks the invariants for the serie and records the scenario's line.
+func (s *suite) medir(t *testing.T, nombre, serie string, n int, rem *remitente, ultimaFalla time.Time, notas string) {
+	t.Helper()
+	alDia := s.esperarAlDia(t, serie, n)
+	f := fila{escenario: nombre, enviados: rem.enviados.Load(), ok200: rem.ok200.Load(), r503: rem.r503.Load(),
+		esperados: n, catchUp: alDia.Sub(ultimaFalla), notas: notas}
+	f.aceptados = s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie)
+	f.dosVeces = s.count(t, `SELECT count(*) FROM (SELECT numero FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado'
+		GROUP BY numero HAVING count(*) > 1) x`, serie)
+	s.mu.Lock()
+	for k, ids := range s.eventos {
+		if strings.HasPrefix(k, serie+"-") {
+			f.total += len(ids)
+			if len(ids) != 1 {
+				f.eventosMal++
+			}
+		}
+	}
+	s.mu.Unlock()
+	// Lost: answered 200 but neither applied, parked nor recorded as a duplicate. Every
+	// processed notification has an audit row under its message ID.
+	vistos := map[string]bool{}
+	ctx, cancel := ctxTimeout(time.Minute)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT message_id FROM notificaciones`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		_ = rows.Scan(&id)
+		vistos[id] = true
+	}
+	rows.Close()
+	rem.mu.Lock()
+	for id := range rem.aceptadas {
+		if !vistos[id] {
+			f.perdidas++
+		}
+	}
+	sinEntregar := len(rem.noEntregada)
+	rem.mu.Unlock()
+	if sinEntregar > 0 {
+		t.Errorf("%d deliveries never got 200 within the bound", sinEntregar)
+	}
+	if f.aceptados != n || f.dosVeces != 0 || f.eventosMal != 0 || f.perdidas != 0 {
+		t.Errorf("invariants broken: %+v", f)
+	}
+	s.mu.Lock()
+	s.filas = append(s.filas, f)
+	s.mu.Unlock()
+	t.Logf("%s: sent %d, 200 %d, 503 %d, aceptado %d/%d, applied twice %d, boletas with ≠1 event ID %d, lost %d, catch-up %v",
+		nombre, f.enviados, f.ok200, f.r503, f.aceptados, n, f.dosVeces, f.eventosMal, f.perdidas, f.catchUp.Round(10*time.Millisecond))
+}
+
+func (s *suite) escenarioKillReconciler(t *testing.T, seed uint64) {
+	const serie = "BC01"
+	s.insertar(t, serie, boletasPorEscenario)
+	rem := nuevoRemitente(s.webhookURL(), workers)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var ultima time.Time
+	kills := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for kills < 6 {
+			time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
+			i := rng.IntN(len(s.recs))
+			s.recs[i].kill()
+			kills++
+			time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+			s.recs[i].start(t)
+			ultima = time.Now()
+		}
+	}()
+	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	<-done
+	for i := range s.recs {
+		esperarHTTP(t, "http://"+s.recAddrs[i]+"/readyz", time.Minute)
+	}
+	s.medir(t, "1 reconciler SIGKILL", serie, boletasPorEscenario, rem, ultima, fmt.Sprintf("%d SIGKILLs", kills))
+}
+
+func (s *suite) escenarioNATS(t *testing.T, seed uint64) {
+	const serie = "BC02"
+	s.insertar(t, serie, boletasPorEscenario)
+	rem := nuevoRemitente(s.webhookURL(), workers)
+	var caida, vuelta time.Time
+	noListo := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(2 * time.Second)
+		s.nats.kill()
+		caida = time.Now()
+		for time.Since(caida) < 5*time.Second {
+			if resp, err := http.Get(s.ingestURL + "/readyz"); err == nil {
+				noListo = noListo || resp.StatusCode == http.StatusServiceUnavailable
+				resp.Body.Close()
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		vuelta = time.Now()
+		s.nats.start(t)
+	}()
+	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	<-done
+	mentiras := rem.dentro200(caida, vuelta)
+	if mentiras != 0 {
+		t.Errorf("%d webhooks answered 200 while NATS was down", mentiras)
+	}
+	if !noListo {
+		t.Error("ingest never reported not ready while NATS was down")
+	}
+	s.medir(t, "2 NATS SIGKILL + restart", serie, boletasPorEscenario, rem, vuelta,
+		fmt.Sprintf("down %v; 200s while down: %d", vuelta.Sub(caida).Round(100*time.Millisecond), mentiras))
+}
+
+func (s *suite) escenarioPostgres(t *testing.T, seed uint64) {
+	const serie = "BC03"
+	s.insertar(t, serie, boletasPorEscenario)
+	rem := nuevoRemitente(s.webhookURL(), workers)
+	var vuelta time.Time
+	noListo := make([]bool, len(s.recs))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(2 * time.Second)
+		s.pg.stop(t)
+		caida := time.Now()
+		for time.Since(caida) < 10*time.Second {
+			for i, a := range s.recAddrs {
+				if resp, err := http.Get("http://" + a + "/readyz"); err == nil {
+					noListo[i] = noListo[i] || resp.StatusCode == http.StatusServiceUnavailable
+					resp.Body.Close()
+				}
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		s.pg.start(t)
+		vuelta = time.Now()
+	}()
+	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	<-done
+	for i, nl := range noListo {
+		if !nl {
+			t.Errorf("reconciler %d never reported not ready while Postgres was down", i)
+		}
+	}
+	s.medir(t, "3 PostgreSQL stopped 10 s", serie, boletasPorEscenario, rem, vuelta, "both reconcilers reported not ready")
+}
+
+func (s *suite) escenarioVeneno(t *testing.T, seed uint64) {
+	const serie, desconocida = "BC04", "BU04"
+	s.insertar(t, serie, boletasPorEscenario)
+	ctx, cancel := ctxTimeout(5 * time.Minute)
+	defer cancel()
+	dlq0 := s.mensajes(t, s.topo.StreamDLQ())
+	rem := nuevoRemitente(s.webhookURL(), workers)
+	carga := entregas(serie, boletasPorEscenario)
+	// 100 notifications for comprobantes the billing system never recorded.
+	carga = append(carga, entregas(desconocida, 100)...)
+	var wg sync.WaitGroup
+	wg.Go(func() { rem.enviar(ctx, seed, carga, 0.2, workers) })
+	// 50 undecodable messages straight into the stream.
+	for i := range 50 {
+		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificaciones(), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	alDia := s.esperarAlDia(t, serie, boletasPorEscenario)
+	// 100 contradictions: another codigo_hash for boletas already aceptadas.
+	var contra [][]entrega
+	for i := 1; i <= 100; i++ {
+		c := contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i}
+		r := simulador.Respuesta(c, simulador.Aceptada)
+		r["codigo_hash"] = "FORGED" + strconv.Itoa(i) + "=="
+		body, _ := json.Marshal(r)
+		n, _ := contracts.Decode(body)
+		contra = append(contra, []entrega{{clave: c, body: body, id: contracts.MessageID(n)}})
+	}
+	rem.enviar(ctx, seed+1, contra, 0, workers)
+	deadline := time.Now().Add(2 * time.Minute)
+	var dlq, parked, conflictos int
+	for time.Now().Before(deadline) {
+		dlq = int(s.mensajes(t, s.topo.StreamDLQ()) - dlq0)
+		parked = s.count(t, `SELECT count(*) FROM aparcadas WHERE serie = $1`, desconocida)
+		conflictos = s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'conflicto'`, serie)
+		if dlq == 50 && parked == 100 && conflictos == 100 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if dlq != 50 || parked != 100 || conflictos != 100 {
+		t.Errorf("dead letters %d/50, parked %d/100, conflicts %d/100", dlq, parked, conflictos)
+	}
+	if n := s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND codigo_hash LIKE 'FORGED%'`, serie); n != 0 {
+		t.Errorf("%d contradictions were applied", n)
+	}
+	s.medir(t, "4 poison and hostile input", serie, boletasPorEscenario, rem, alDia,
+		fmt.Sprintf("DLQ %d/50, parked %d/100, conflicts %d/100", dlq, parked, conflictos))
+}
+
+func (s *suite) escenarioRegularizacion(t *testing.T, seed uint64) {
+	const serie = "BC05"
+	s.insertar(t, serie, boletasPorEscenario)
+	rem := nuevoRemitente(s.webhookURL(), workers)
+	var out strings.Builder
+	var regErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		cmd := exec.Command(filepath.Join(s.bin, "reconciler"), "regularize", "--serie", serie, "--concurrency", "16", "--rate", "0")
+		cmd.Env = append(os.Environ(), s.recs[0].env...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		regErr = cmd.Run()
+	})
+	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	wg.Wait()
+	if regErr != nil {
+		t.Errorf("regularize: %v\n%s", regErr, out.String())
+	}
+	webhook := s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado' AND origen = 'webhook'`, serie)
+	s.medir(t, "5 regularization + webhooks", serie, boletasPorEscenario, rem, time.Now(),
+		fmt.Sprintf("applied from webhook %d, from regularization %d", webhook, boletasPorEscenario-webhook))
+}
+
+func (s *suite) mensajes(t *testing.T, stream string) uint64 {
+	t.Helper()
+	ctx, cancel := ctxTimeout(10 * time.Second)
+	defer cancel()
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// informe prints the scenario table and writes it as Markdown (CHAOS_REPORT, default
+// bin/chaos-report.md).
+func (s *suite) informe(seed uint64) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Chaos suite, seed %d, %s\n\n", seed, time.Now().UTC().Format(time.RFC3339))
+	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | events | lost | catch-up after last fault | notes |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, f := range s.filas {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %v | %s |\n", f.escenario, f.enviados, f.ok200, f.r503,
+			f.aceptados, f.esperados, f.dosVeces, f.eventosMal, f.total, f.perdidas, f.catchUp.Round(10*time.Millisecond), f.notas)
+	}
+	fmt.Print("\n" + b.String())
+	path := os.Getenv("CHAOS_REPORT")
+	if path == "" {
+		path = filepath.Join(s.bin, "chaos-report.md")
+	}
+	_ = os.WriteFile(path, []byte(b.String()), 0o644)
+}
