@@ -29,7 +29,7 @@ demo: build
 	$(GO) run ./reconciler/cmd/demo -bin $(BIN)
 
 # Measurements against baselines taken in the same run (not part of test or CI).
-bench: build
+bench: build $(BIN)/nats-server
 	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json
 
 # The fault-injection suite: real binaries, its own NATS and PostgreSQL, killed on purpose.

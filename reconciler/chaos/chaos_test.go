@@ -57,6 +57,7 @@ type fila struct {
 	enviados, ok200, r503       int64
 	aceptados, esperados        int
 	dosVeces, eventosMal, total int
+	copias                      int // event messages received, same-ID copies included
 	perdidas                    int
 	catchUp                     time.Duration
 	notas                       string
@@ -244,6 +245,9 @@ func (s *suite) medir(t *testing.T, nombre, serie string, n int, rem *remitente,
 	for k, ids := range s.eventos {
 		if strings.HasPrefix(k, serie+"-") {
 			f.total += len(ids)
+			for _, c := range ids {
+				f.copias += c
+			}
 			if len(ids) != 1 {
 				f.eventosMal++
 			}
@@ -478,11 +482,11 @@ func (s *suite) mensajes(t *testing.T, stream string) uint64 {
 func (s *suite) informe(seed uint64) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Chaos suite, seed %d, %s\n\n", seed, time.Now().UTC().Format(time.RFC3339))
-	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | events | lost | catch-up after last fault | notes |\n")
+	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | event IDs / messages | lost | catch-up after last fault | notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range s.filas {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %v | %s |\n", f.escenario, f.enviados, f.ok200, f.r503,
-			f.aceptados, f.esperados, f.dosVeces, f.eventosMal, f.total, f.perdidas, f.catchUp.Round(10*time.Millisecond), f.notas)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d / %d | %d | %v | %s |\n", f.escenario, f.enviados, f.ok200, f.r503,
+			f.aceptados, f.esperados, f.dosVeces, f.eventosMal, f.total, f.copias, f.perdidas, f.catchUp.Round(10*time.Millisecond), f.notas)
 	}
 	fmt.Print("\n" + b.String())
 	path := os.Getenv("CHAOS_REPORT")

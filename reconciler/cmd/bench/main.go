@@ -47,6 +47,7 @@ type escenario struct {
 
 var escenarios = []escenario{
 	{"regularization", regularizacion},
+	{"durability", durabilidad},
 }
 
 func main() {

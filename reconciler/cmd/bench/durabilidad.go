@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// durabilidad measures what the durability settings cost: JetStream publishes acknowledged with
+// sync_interval: always (fsync before every acknowledgement) against the server's default (fsync
+// every two minutes), and the reconciler's transactions with synchronous_commit on against off.
+func durabilidad(ctx context.Context, e entorno) ([]Resultado, error) {
+	var out []Resultado
+	porDefecto, err := publicarContra(ctx, e, "")
+	if err != nil {
+		return nil, err
+	}
+	siempre, err := publicarContra(ctx, e, "sync_interval: always")
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, conBase(Resultado{Escenario: "durability", Metrica: "JetStream publish, sync_interval always", Valor: siempre, Unidad: "msg/s"},
+		"default sync (2 min)", porDefecto))
+
+	off, err := aplicarCon(ctx, e, "off")
+	if err != nil {
+		return nil, err
+	}
+	on, err := aplicarCon(ctx, e, "on")
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, conBase(Resultado{Escenario: "durability", Metrica: "apply, synchronous_commit on", Valor: on, Unidad: "notif/s"},
+		"synchronous_commit off", off))
+	return out, nil
+}
+
+// publicarContra starts a nats-server of its own (bin/nats-server) with the given jetstream
+// setting and measures acknowledged publishes per second: 64 publishers for 5 seconds.
+func publicarContra(ctx context.Context, e entorno, ajuste string) (float64, error) {
+	dir, err := os.MkdirTemp("", "bench-nats-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: \"127.0.0.1:%d\"\njetstream {\n  store_dir: %q\n  %s\n}\n", port, filepath.Join(dir, "js"), ajuste)), 0o644); err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(filepath.Join(e.bin, "nats-server"), "-c", conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("bin/nats-server (make bench builds it): %w", err)
+	}
+	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() }()
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	var nc *nats.Conn
+	for range 100 {
+		if nc, err = nats.Connect(url); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	topo := contracts.Topologia{}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: topo.StreamNotificaciones(), Subjects: []string{topo.SubjectNotificaciones()},
+		Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute}); err != nil {
+		return 0, err
+	}
+	body, _ := json.Marshal(simulador.Respuesta(contracts.Clave{TipoDeComprobante: 2, Serie: "BDUR", Numero: 1}, simulador.Aceptada))
+	return publicarDurante(ctx, js, topo.SubjectNotificaciones(), body, 64, 5*time.Second)
+}
+
+// publicarDurante publishes with n publishers for d, each waiting for its acknowledgement, with
+// distinct message IDs, and returns acknowledged publishes per second.
+func publicarDurante(ctx context.Context, js jetstream.JetStream, subject string, body []byte, n int, d time.Duration) (float64, error) {
+	var ok, fails atomic.Int64
+	var seq atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range n {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				id := "bench-" + strconv.FormatInt(seq.Add(1), 10)
+				if _, err := js.Publish(ctx, subject, body, jetstream.WithMsgID(id)); err != nil {
+					fails.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if f := fails.Load(); f > ok.Load()/100 {
+		return 0, fmt.Errorf("%d publishes failed", f)
+	}
+	return float64(ok.Load()) / time.Since(start).Seconds(), nil
+}
+
+// aplicarCon applies 20,000 accepted notifications, batches of 100 in one transaction each as
+// the reconciler does, with the given synchronous_commit.
+func aplicarCon(ctx context.Context, e entorno, syncCommit string) (float64, error) {
+	const n, lote = 20_000, 100
+	a, err := nuevoAislado(ctx, e, 2)
+	if err != nil {
+		return 0, err
+	}
+	defer a.cerrar()
+	if err := a.insertarPendientes(ctx, "BSYN", n); err != nil {
+		return 0, err
+	}
+	cfg, err := pgxpool.ParseConfig(a.dsn)
+	if err != nil {
+		return 0, err
+	}
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = syncCommit
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	store := postgres.New(pool)
+	entradas := make([]postgres.Entrada, 0, lote)
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		c := contracts.Clave{TipoDeComprobante: 2, Serie: "BSYN", Numero: i}
+		body, _ := json.Marshal(simulador.Respuesta(c, simulador.Aceptada))
+		nt, err := contracts.Decode(body)
+		if err != nil {
+			return 0, err
+		}
+		entradas = append(entradas, postgres.Entrada{MessageID: contracts.MessageID(nt), Notificacion: nt, Payload: body,
+			Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1})
+		if len(entradas) == lote {
+			if _, err := store.Aplicar(ctx, entradas, a.topo); err != nil {
+				return 0, err
+			}
+			entradas = entradas[:0]
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
