@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -14,6 +15,9 @@ import (
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// ackTimeout bounds the wait for the server's confirmation of one acknowledgement.
+const ackTimeout = 3 * time.Second
 
 // worker consumes the notifications subject and applies what it fetched in one transaction per
 // batch, acknowledging each message only after that transaction has committed.
@@ -138,6 +142,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	}
 
 	cambios := 0
+	var acks sync.WaitGroup
 	for i, s := range salidas {
 		e, m := &entradas[i], msgs[i]
 		w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
@@ -154,11 +159,18 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		case estado.Aparcado:
 			w.log.Warn("notification parked: its comprobante never appeared", "id", e.MessageID, "intentos", e.Intentos)
 		}
-		// Committed: a lost ack only means a redelivery, which the inbox absorbs.
-		if err := m.DoubleAck(ctx); err != nil {
-			w.log.Warn("ack failed after commit (will be redelivered as a duplicate)", "id", e.MessageID, "err", err)
-		}
+		// Committed: a lost ack only means a redelivery, which the inbox absorbs. The acks of a
+		// batch go out together, each bounded, so a broker that vanished mid-batch holds the
+		// worker for ackTimeout at most.
+		acks.Go(func() {
+			actx, cancel := context.WithTimeout(ctx, ackTimeout)
+			defer cancel()
+			if err := m.DoubleAck(actx); err != nil {
+				w.log.Warn("ack failed after commit (will be redelivered as a duplicate)", "id", e.MessageID, "err", err)
+			}
+		})
 	}
+	acks.Wait()
 	if cambios > 0 {
 		select {
 		case w.aplicados <- struct{}{}:
