@@ -222,10 +222,11 @@ func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 	}
 }
 
-// esperarPostgres blocks until Postgres answers again (or ctx ends), pinging with backoff.
+// esperarPostgres blocks until Postgres answers again (or ctx ends), pinging with backoff: from
+// 250 ms up to every 2 s, so that a return is noticed within about 2 s.
 func (w *worker) esperarPostgres(ctx context.Context) {
 	for attempt := 1; ; attempt++ {
-		d := backoff(attempt, 250*time.Millisecond, 15*time.Second)
+		d := backoff(attempt, 250*time.Millisecond, 2*time.Second)
 		select {
 		case <-ctx.Done():
 			return
