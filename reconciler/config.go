@@ -23,8 +23,9 @@ type Config struct {
 	EventsDuplicateWindow time.Duration `envconfig:"EVENTS_DUPLICATE_WINDOW" default:"1h" desc:"de-duplication window of the events stream (covers relay retries)"`
 	AckWait               time.Duration `envconfig:"CONSUMER_ACK_WAIT" default:"10s" desc:"redelivery delay of a message left unacknowledged (e.g. by a crash); must exceed a batch's apply time"`
 	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
-	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"1000" desc:"messages in flight per consumer"`
-	BatchSize             int           `envconfig:"BATCH_SIZE" default:"100" desc:"notifications applied per Postgres transaction"`
+	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"5000" desc:"messages delivered and not yet acknowledged, across all instances (at least BATCH_SIZE × WORKERS)"`
+	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
+	Workers               int           `envconfig:"WORKERS" default:"2" desc:"batches applied concurrently, each in its own transaction"`
 
 	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"deliveries of a notification for a comprobante not in the table before it is parked"`
 	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
@@ -38,7 +39,7 @@ type Config struct {
 	VerifyWebhooks  bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
 	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
-	OutboxRetention time.Duration `envconfig:"OUTBOX_RETENTION" default:"168h" desc:"published events are deleted from the outbox after this long"`
+	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty)"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
 	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
@@ -60,6 +61,12 @@ func (c Config) validate() error {
 	if c.BatchSize < 1 {
 		errs = append(errs, errors.New("BATCH_SIZE must be at least 1"))
 	}
+	if c.Workers < 1 {
+		errs = append(errs, errors.New("WORKERS must be at least 1"))
+	}
+	if c.MaxAckPending != -1 && c.MaxAckPending < c.BatchSize*c.Workers {
+		errs = append(errs, errors.New("CONSUMER_MAX_ACK_PENDING must be at least BATCH_SIZE × WORKERS"))
+	}
 	if c.StreamReplicas < 1 {
 		errs = append(errs, errors.New("STREAM_REPLICAS must be at least 1"))
 	}
@@ -78,8 +85,8 @@ func (c Config) validate() error {
 	if c.VerifyWebhooks && (c.NubefactRuta == "" || c.NubefactToken == "") {
 		errs = append(errs, errors.New("VERIFY_WEBHOOKS needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
 	}
-	if c.MaxConns < 1 {
-		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be at least 1"))
+	if c.MaxConns < int32(c.Workers)+1 {
+		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
 	}
 	return errors.Join(errs...)
 }

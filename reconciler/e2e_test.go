@@ -63,8 +63,8 @@ func TestE2EWebhookAceptaBoleta(t *testing.T) {
 	}
 
 	eventually(t, 10*time.Second, "the boleta.aceptada event", func() bool { return len(s.recibidos()) >= 1 })
-	eventually(t, 10*time.Second, "outbox marked published", func() bool {
-		return s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NOT NULL`) == 1
+	eventually(t, 10*time.Second, "outbox relayed", func() bool {
+		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events stream holds %d messages, want exactly 1", n)
@@ -107,8 +107,8 @@ func TestE2EWebhookRepetidoCincoVecesALaVez(t *testing.T) {
 			t.Errorf("delivery %d: status %d, want 200", i, c)
 		}
 	}
-	eventually(t, 10*time.Second, "outbox published", func() bool {
-		return s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NOT NULL`) == 1
+	eventually(t, 10*time.Second, "aceptado and the outbox relayed", func() bool {
+		return s.estado("BBB1", 105) == "aceptado" && s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("state changes = %d, want 1", n)
@@ -221,7 +221,7 @@ func TestE2ECaidaEntreCommitYAck(t *testing.T) {
 	if got := s.estado("BBB1", 105); got != "aceptado" {
 		t.Fatalf("after the commit the row is %q", got)
 	}
-	if n := s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`); n != 1 {
+	if n := s.count(`SELECT count(*) FROM outbox`); n != 1 {
 		t.Fatalf("unpublished outbox rows = %d, want 1", n)
 	}
 
@@ -231,7 +231,7 @@ func TestE2ECaidaEntreCommitYAck(t *testing.T) {
 		return s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'duplicado'`) == 1
 	})
 	eventually(t, 10*time.Second, "the outbox relayed", func() bool {
-		return s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("state changes = %d, want 1", n)

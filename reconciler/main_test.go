@@ -85,7 +85,7 @@ func TestE2EDosReconciliadores(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
-			s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+			s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
 		t.Errorf("state changes = %d, want %d", got, n)

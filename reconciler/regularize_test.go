@@ -217,7 +217,7 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "every boleta aceptada and relayed", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == total &&
-			s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+			s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != total {
 		t.Errorf("events = %d, want %d (one per boleta, no duplicates)", n, total)
@@ -252,7 +252,7 @@ func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 		t.Fatalf("regularize: %v\n%s", err, out)
 	}
 	eventually(t, 10*time.Second, "aceptado and relayed", func() bool {
-		return s.estado("BWR1", 1) == "aceptado" && s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`) == 0
+		return s.estado("BWR1", 1) == "aceptado" && s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("applied %d times, want 1", n)

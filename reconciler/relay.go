@@ -18,7 +18,6 @@ type relay struct {
 	log       *slog.Logger
 	aplicados <-chan struct{}
 	interval  time.Duration
-	retention time.Duration
 }
 
 const relayBatch = 256
@@ -26,7 +25,6 @@ const relayBatch = 256
 func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
-	lastPurge := time.Now()
 	// Whatever a crash left unpublished goes out first.
 	r.sweep(ctx)
 	for {
@@ -37,14 +35,6 @@ func (r *relay) run(ctx context.Context) {
 		case <-tick.C:
 		}
 		r.sweep(ctx)
-		if time.Since(lastPurge) > time.Hour {
-			lastPurge = time.Now()
-			if n, err := r.store.PurgeOutbox(ctx, r.retention); err != nil {
-				r.log.Warn("outbox purge", "err", err)
-			} else if n > 0 {
-				r.log.Info("outbox purged", "rows", n)
-			}
-		}
 	}
 }
 

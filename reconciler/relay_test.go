@@ -32,7 +32,7 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := &relay{store: store, js: s.js, log: testLogger(t, "relay"), interval: time.Hour, retention: time.Hour}
+	r := &relay{store: store, js: s.js, log: testLogger(t, "relay"), interval: time.Hour}
 	// First attempt: published, then "crash" before marking.
 	n, err := store.Relay(context.Background(), relayBatch, func(evs []postgres.EventoPendiente) []int64 {
 		if got := len(r.publish(evs)); got != 3 {
@@ -43,11 +43,11 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("relay: marked %d, err %v", n, err)
 	}
-	if c := s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`); c != 3 {
+	if c := s.count(`SELECT count(*) FROM outbox`); c != 3 {
 		t.Fatalf("unpublished = %d, want 3", c)
 	}
 	r.sweep(context.Background())
-	if c := s.count(`SELECT count(*) FROM outbox WHERE publicado_en IS NULL`); c != 0 {
+	if c := s.count(`SELECT count(*) FROM outbox`); c != 0 {
 		t.Fatalf("unpublished after the sweep = %d, want 0", c)
 	}
 	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != 3 {

@@ -153,6 +153,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, log)
+	}
+
 	aplicados := make(chan struct{}, 1)
 	w := &worker{store: store, js: js, topo: topo, cfg: cfg, log: log, aplicados: aplicados}
 	if cfg.VerifyWebhooks {
@@ -162,7 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		// A webhook waits for its confirmation; retries belong to the redelivery, not here.
 		w.nubefact.Retries = 1
 	}
-	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, retention: cfg.OutboxRetention}
+	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(rctx) })

@@ -34,10 +34,11 @@ type worker struct {
 	aplicados chan<- struct{}
 }
 
-// run consumes until ctx is cancelled. The batch in flight is finished with a context of its
+// run consumes until ctx is cancelled, with cfg.Workers batches in flight at once (each its own
+// transaction on its own connection). The batch in flight is finished with a context of its
 // own; messages fetched but not started are handed back to JetStream (nak) for another instance.
 func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
-	msgs := make(chan jetstream.Msg, w.cfg.BatchSize)
+	msgs := make(chan jetstream.Msg, w.cfg.BatchSize*w.cfg.Workers)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
@@ -45,7 +46,7 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 			_ = m.Nak()
 		}
 	},
-		jetstream.PullMaxMessages(w.cfg.BatchSize),
+		jetstream.PullMaxMessages(w.cfg.BatchSize*w.cfg.Workers),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			w.log.Warn("consume", "err", err)
 		}),
@@ -64,6 +65,26 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 		}
 	}()
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var wg sync.WaitGroup
+	for range w.cfg.Workers {
+		wg.Go(func() {
+			if err := w.lotes(wctx, msgs); err != nil {
+				stop(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(wctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// lotes takes whatever has arrived (at least one message, at most BatchSize) and applies it,
+// until ctx ends.
+func (w *worker) lotes(ctx context.Context, msgs <-chan jetstream.Msg) error {
 	for {
 		var batch []jetstream.Msg
 		select {

@@ -199,12 +199,11 @@ type filaAuditoria struct {
 }
 
 type filaOutbox struct {
-	ID          int64      `db:"id"`
-	EventID     string     `db:"event_id"`
-	Subject     string     `db:"subject"`
-	Evento      []byte     `db:"evento"`
-	CreadoEn    time.Time  `db:"creado_en"`
-	PublicadoEn *time.Time `db:"publicado_en"`
+	ID       int64     `db:"id"`
+	EventID  string    `db:"event_id"`
+	Subject  string    `db:"subject"`
+	Evento   []byte    `db:"evento"`
+	CreadoEn time.Time `db:"creado_en"`
 }
 
 func leer[T any](tb testing.TB, pool *pgxpool.Pool, query string, args ...any) []T {

@@ -36,6 +36,9 @@ func conBase(r Resultado, base string, valor float64) Resultado {
 	return r
 }
 
+// logw receives progress lines; the table goes to stdout.
+var logw = os.Stderr
+
 type entorno struct {
 	bin, adminDSN, natsURL string
 }
@@ -46,6 +49,7 @@ type escenario struct {
 }
 
 var escenarios = []escenario{
+	{"reconciler", reconciliador},
 	{"regularization", regularizacion},
 	{"durability", durabilidad},
 }

@@ -54,7 +54,6 @@ CREATE TABLE notificaciones (
     registrado_en       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX notificaciones_clave ON notificaciones (tipo_de_comprobante, serie, numero);
-CREATE INDEX notificaciones_message_id ON notificaciones (message_id);
 CREATE INDEX notificaciones_conflictos ON notificaciones (id) WHERE efecto = 'conflicto';
 
 -- +goose StatementBegin
@@ -70,16 +69,16 @@ CREATE TRIGGER notificaciones_no_truncate BEFORE TRUNCATE ON notificaciones
     FOR EACH STATEMENT EXECUTE FUNCTION notificaciones_append_only();
 
 -- The transactional outbox: the event of each state change, written in the same transaction
--- and relayed to JetStream afterwards with event_id as its Nats-Msg-Id.
+-- and relayed to JetStream afterwards with event_id as its Nats-Msg-Id. A row is deleted once
+-- JetStream has stored its event: what is here is what is still to publish (the audit and the
+-- events stream keep the history).
 CREATE TABLE outbox (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id     text        NOT NULL UNIQUE,
-    subject      text        NOT NULL,
-    evento       jsonb       NOT NULL,
-    creado_en    timestamptz NOT NULL DEFAULT now(),
-    publicado_en timestamptz
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id  text        NOT NULL UNIQUE,
+    subject   text        NOT NULL,
+    evento    jsonb       NOT NULL,
+    creado_en timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX outbox_por_publicar ON outbox (id) WHERE publicado_en IS NULL;
 
 -- Notifications for comprobantes that never appeared in the table within their retry budget.
 -- Ops replay them with `reconciler replay` once the comprobante exists.

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	tablaFilas  = 1_000_000
+	backlog     = 100_000
+	seriePend   = "BA09" // the 100,000 pending rows; BA00–BA08 are aceptado
+	baseConexes = 16
+)
+
+// reconciliador drains a backlog of 100,000 notifications into a comprobantes table of
+// 1,000,000 rows (100,000 pendiente) with one bin/reconciler, and compares it with a plain pgx
+// loop of the same conditional single-row UPDATE, one commit per row, on 16 connections, over
+// the same rows.
+func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
+	a, err := nuevoAislado(ctx, e, baseConexes+2)
+	if err != nil {
+		return nil, err
+	}
+	defer a.cerrar()
+	fmt.Fprintln(logw, "  reconciler: filling a table of 1,000,000 rows...")
+	if _, err := a.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, estado, fecha_de_emision,
+			enlace_del_cdr, codigo_hash, sunat_responsecode, estado_final_en)
+		SELECT 2, 'BA0' || (g / 100000), g % 100000 + 1,
+			CASE WHEN g / 100000 = 9 THEN 'pendiente' ELSE 'aceptado' END, current_date - 3,
+			CASE WHEN g / 100000 = 9 THEN NULL ELSE 'https://www.nubefact.com/cpe/old.cdr' END,
+			CASE WHEN g / 100000 = 9 THEN NULL ELSE 'old=' END,
+			CASE WHEN g / 100000 = 9 THEN NULL ELSE '0' END,
+			CASE WHEN g / 100000 = 9 THEN NULL ELSE now() END
+		FROM generate_series(0, $1::int - 1) g`, tablaFilas); err != nil {
+		return nil, err
+	}
+	if _, err := a.pool.Exec(ctx, `VACUUM ANALYZE comprobantes`); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintln(logw, "  reconciler: baseline (one UPDATE and commit per row, 16 connections)...")
+	base, err := baseUpdate(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.pool.Exec(ctx, `UPDATE comprobantes SET estado = 'pendiente', enlace_del_cdr = NULL, codigo_hash = NULL,
+		sunat_responsecode = NULL, estado_final_en = NULL WHERE serie = $1`, seriePend); err != nil {
+		return nil, err
+	}
+	if _, err := a.pool.Exec(ctx, `VACUUM ANALYZE comprobantes`); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintln(logw, "  reconciler: publishing a backlog of 100,000 notifications...")
+	if err := publicarBacklog(ctx, a); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(logw, "  reconciler: draining it with bin/reconciler...")
+	start := time.Now()
+	rec, err := arrancar(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...), "/readyz")
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var n int
+		if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, seriePend).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == backlog {
+			break
+		}
+		if time.Since(start) > 4*time.Minute {
+			return nil, fmt.Errorf("drain: only %d of %d applied after 4 minutes", n, backlog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rate := backlog / time.Since(start).Seconds()
+	rss, err := rec.parar()
+	if err != nil {
+		return nil, err
+	}
+	var audit int
+	if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`).Scan(&audit); err != nil || audit != backlog {
+		return nil, fmt.Errorf("audit holds %d applied rows (%v), want %d", audit, err, backlog)
+	}
+	return []Resultado{
+		conBase(Resultado{Escenario: "reconciler drain 100k / 1M rows", Metrica: "throughput", Valor: rate, Unidad: "notif/s"},
+			"pgx UPDATE+commit per row, 16 conns", base),
+		{Escenario: "reconciler drain 100k / 1M rows", Metrica: "reconciler peak RSS", Valor: rss, Unidad: "MiB"},
+	}, nil
+}
+
+func notificacion(c contracts.Clave) []byte {
+	b, _ := json.Marshal(simulador.Respuesta(c, simulador.Aceptada))
+	return b
+}
+
+func baseUpdate(ctx context.Context, a *aislado) (float64, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range baseConexes {
+		wg.Go(func() {
+			for i := next.Add(1); i <= backlog; i = next.Add(1) {
+				c := contracts.Clave{TipoDeComprobante: 2, Serie: seriePend, Numero: int(i)}
+				n, _ := contracts.Decode(notificacion(c))
+				tag, err := a.pool.Exec(ctx, `UPDATE comprobantes SET estado = 'aceptado', enlace = $4, enlace_del_pdf = $5,
+						enlace_del_xml = $6, enlace_del_cdr = $7, codigo_hash = $8, sunat_responsecode = $9,
+						sunat_description = $10, estado_final_en = now(), actualizado_en = now()
+					WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 AND estado = 'pendiente'`,
+					c.TipoDeComprobante, c.Serie, c.Numero, n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR,
+					n.CodigoHash, n.SunatResponsecode, n.SunatDescription)
+				if err == nil && tag.RowsAffected() != 1 {
+					err = fmt.Errorf("baseline updated %d rows for %s", tag.RowsAffected(), c)
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return backlog / time.Since(start).Seconds(), nil
+}
+
+// publicarBacklog stores the 100,000 notifications in the stream as ingest would (message ID,
+// headers), many publishes in flight.
+func publicarBacklog(ctx context.Context, a *aislado) error {
+	subject := a.topo.SubjectNotificaciones()
+	futures := make([]jetstream.PubAckFuture, 0, 4096)
+	for i := 1; i <= backlog; i++ {
+		body := notificacion(contracts.Clave{TipoDeComprobante: 2, Serie: seriePend, Numero: i})
+		n, _ := contracts.Decode(body)
+		msg := nats.NewMsg(subject)
+		msg.Data = body
+		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenWebhook)
+		msg.Header.Set(contracts.HeaderRecibido, time.Now().UTC().Format(time.RFC3339Nano))
+		f, err := a.js.PublishMsgAsync(msg, jetstream.WithMsgID(contracts.MessageID(n)))
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+		if len(futures) == cap(futures) || i == backlog {
+			for _, f := range futures {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					return err
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			futures = futures[:0]
+		}
+	}
+	return nil
+}
