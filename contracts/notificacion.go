@@ -81,14 +81,9 @@ func Decode(data []byte) (Notificacion, error) {
 	if trimmed[0] != '{' {
 		return n, &FieldError{Field: "body", Reason: "must be a JSON object"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(&n); err != nil {
+	// Unmarshal also refuses anything after the object (a stray "}" included).
+	if err := json.Unmarshal(trimmed, &n); err != nil {
 		return Notificacion{}, jsonError(err)
-	}
-	// dec.More would report false before a stray '}' or ']', letting `{...}}` through: compare
-	// offsets instead, since trimmed must end exactly where the object does.
-	if dec.InputOffset() != int64(len(trimmed)) {
-		return Notificacion{}, &FieldError{Field: "body", Reason: "trailing data after the JSON object"}
 	}
 	if err := n.Validate(); err != nil {
 		return Notificacion{}, err

@@ -25,7 +25,7 @@ type Config struct {
 	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
 	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"5000" desc:"messages delivered and not yet acknowledged, across all instances (at least BATCH_SIZE × WORKERS)"`
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
-	Workers               int           `envconfig:"WORKERS" default:"2" desc:"batches applied concurrently, each in its own transaction"`
+	Workers               int           `envconfig:"WORKERS" default:"4" desc:"batches applied concurrently, each in its own transaction"`
 
 	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"deliveries of a notification for a comprobante not in the table before it is parked"`
 	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
