@@ -22,6 +22,7 @@ type Config struct {
 	TrustProxy      bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
 	TLSCertFile     string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
 	TLSKeyFile      string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
+	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long in-flight requests may take to finish on SIGTERM"`
 	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }

@@ -100,6 +100,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		trustProxy: cfg.TrustProxy, log: log,
 	}, nc, js)
 
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, log)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
@@ -159,6 +162,9 @@ func drain(nc *nats.Conn, timeout time.Duration) error {
 // logRequests logs each request's method, path, status and duration. Never the query string:
 // it may carry the webhook token.
 func logRequests(next http.Handler, log *slog.Logger) http.Handler {
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return next // nothing to log: no wrapper on the hot path
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

@@ -88,9 +88,16 @@ func handleWebhook(d webhookDeps) http.Handler {
 				Detail: "the notification could not be stored durably; retry later"})
 			return
 		}
-		d.log.Info("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
-		encode(w, http.StatusOK, map[string]any{"status": "stored", "id": id, "duplicate": ack.Duplicate})
+		d.log.Debug("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
+		encode(w, http.StatusOK, stored{Status: "stored", ID: id, Duplicate: ack.Duplicate})
 	})
+}
+
+// stored is the body of a 200.
+type stored struct {
+	Status    string `json:"status"`
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
 }
 
 func (d webhookDeps) sender(r *http.Request) string {

@@ -49,6 +49,7 @@ type escenario struct {
 }
 
 var escenarios = []escenario{
+	{"ingest", ingestar},
 	{"reconciler", reconciliador},
 	{"regularization", regularizacion},
 	{"durability", durabilidad},
@@ -59,9 +60,17 @@ func main() {
 	flag.StringVar(&e.bin, "bin", "bin", "directory of the built binaries")
 	flag.StringVar(&e.adminDSN, "pg", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres connection allowed to CREATE DATABASE")
 	flag.StringVar(&e.natsURL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
+	bare := flag.String("serve-bare", "", "internal: serve the bare net/http baseline on this address")
 	only := flag.String("only", "", "comma-separated scenarios to run (default: all): "+nombres())
 	out := flag.String("json", "", "also write the results to this JSON file")
 	flag.Parse()
+	if *bare != "" {
+		if err := servirBase(*bare); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

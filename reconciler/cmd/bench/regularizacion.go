@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -107,11 +106,18 @@ func regularizar(ctx context.Context, e entorno, ruta, token string, n int) (rat
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	done := make(chan struct{})
+	peak := vigilarRSS(cmd.Process.Pid, done)
+	err = cmd.Wait()
+	took := time.Since(start)
+	close(done)
+	rssMiB = <-peak
+	if err != nil {
 		return 0, 0, fmt.Errorf("regularize %d: %v\n%s%s", n, err, stdout.String(), stderr.String())
 	}
-	took := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	st, err := a.js.Stream(ctx, a.topo.StreamNotificaciones())
 	if err != nil {
 		return 0, 0, err
@@ -123,5 +129,5 @@ func regularizar(ctx context.Context, e entorno, ruta, token string, n int) (rat
 	if info.State.Msgs != uint64(n) {
 		return 0, 0, fmt.Errorf("regularize %d published %d notifications", n, info.State.Msgs)
 	}
-	return float64(n) / took.Seconds(), float64(ru.Maxrss) / 1024, nil
+	return float64(n) / took.Seconds(), rssMiB, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,10 @@ func arrancar(ctx context.Context, e entorno, nombre string, env []string, ready
 
 // parar stops the service gracefully and returns its peak resident memory in MiB.
 func (s *servicio) parar() (float64, error) {
+	hwm, err := picoRSS(s.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
@@ -56,11 +61,49 @@ func (s *servicio) parar() (float64, error) {
 		_ = s.cmd.Process.Kill()
 		<-done
 	}
-	ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, fmt.Errorf("no rusage")
+	return hwm, nil
+}
+
+// picoRSS reads the process's peak resident set (VmHWM) from /proc. Not rusage: after fork and
+// exec, Linux reports in ru_maxrss the parent's size at the fork if it was larger, and the
+// bench process holds millions of latency samples.
+func picoRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
 	}
-	return float64(ru.Maxrss) / 1024, nil
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// vigilarRSS samples picoRSS until done is closed and returns the largest value read.
+func vigilarRSS(pid int, done <-chan struct{}) <-chan float64 {
+	out := make(chan float64, 1)
+	go func() {
+		var peak float64
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v, err := picoRSS(pid); err == nil && v > peak {
+				peak = v
+			}
+			select {
+			case <-done:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
 }
 
 func freeAddr() string {

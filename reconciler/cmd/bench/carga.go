@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// latencias holds measured durations; percentil reads them.
+type latencias []time.Duration
+
+func (l latencias) percentil(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	i := int(p / 100 * float64(len(s)-1))
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cuerpoNotificacion is a valid, distinct accepted-boleta notification for numero: a template
+// filled by hand, so the load generator spends its CPU on sending, not on encoding.
+func cuerpoNotificacion(serie string, numero int64) []byte {
+	return fmt.Appendf(nil, `{"tipo_de_comprobante":2,"serie":%q,"numero":%d,"enlace":"https://www.nubefact.com/cpe/%s-%d",`+
+		`"aceptada_por_sunat":true,"sunat_description":"La Boleta de Venta numero %s-%d, ha sido aceptada","sunat_note":null,`+
+		`"sunat_responsecode":"0","sunat_soap_error":"","enlace_del_pdf":"https://www.nubefact.com/cpe/%s-%d.pdf",`+
+		`"enlace_del_xml":"https://www.nubefact.com/cpe/%s-%d.xml","enlace_del_cdr":"https://www.nubefact.com/cpe/%s-%d.cdr",`+
+		`"codigo_hash":"h%010d="}`, serie, numero, serie, numero, serie, numero, serie, numero, serie, numero, serie, numero, numero)
+}
+
+// cargaHTTP posts distinct notifications for d with n workers, each on a keep-alive connection
+// of its own, and returns the 200s per second and their latencies.
+func cargaHTTP(ctx context.Context, url string, n int, d time.Duration, serie string) (float64, latencias, error) {
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var todas latencias
+	var fallos atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for range n {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			propias := make(latencias, 0, 64<<10)
+			for time.Now().Before(stop) && ctx.Err() == nil {
+				body := cuerpoNotificacion(serie, seq.Add(1))
+				t0 := time.Now()
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					fallos.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					fallos.Add(1)
+					continue
+				}
+				propias = append(propias, time.Since(t0))
+			}
+			mu.Lock()
+			todas = append(todas, propias...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if f := fallos.Load(); f > int64(len(todas))/1000 {
+		return 0, nil, fmt.Errorf("%d requests to %s failed", f, url)
+	}
+	return float64(len(todas)) / el.Seconds(), todas, nil
+}
+
+// servirBase is the bare net/http handler of the baseline: it reads the body and answers 200.
+func servirBase(addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/nubefact", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"stored"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {})
+	return (&http.Server{Addr: addr, Handler: mux}).ListenAndServe()
+}
