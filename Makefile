@@ -29,8 +29,10 @@ demo: build
 	$(GO) run ./reconciler/cmd/demo -bin $(BIN)
 
 # Measurements against baselines taken in the same run (not part of test or CI).
+# BENCH_COMPARE=old.json prints how each figure changed since that run.
 bench: build $(BIN)/nats-server
-	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json
+	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json $(if $(BENCH_COMPARE),-compare $(BENCH_COMPARE))
+	$(GO) test -run=NONE -bench=. -benchmem ./contracts/
 
 # The fault-injection suite: real binaries, its own NATS and PostgreSQL, killed on purpose.
 chaos: build $(BIN)/nats-server

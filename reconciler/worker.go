@@ -162,7 +162,16 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		return errCrash
 	}
 
-	cambios := 0
+	// Committed: let the relay publish the new events while the acknowledgements go out.
+	for _, s := range salidas {
+		if s.Efecto == estado.Aplicado {
+			select {
+			case w.aplicados <- struct{}{}:
+			default:
+			}
+			break
+		}
+	}
 	var acks sync.WaitGroup
 	for i, s := range salidas {
 		e, m := &entradas[i], msgs[i]
@@ -173,16 +182,14 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 			w.log.Info("comprobante not in the table yet: retrying later", "id", e.MessageID, "intento", e.Intentos, "delay", delay)
 			_ = m.NakWithDelay(delay)
 			continue
-		case estado.Aplicado:
-			cambios++
 		case estado.Conflicto:
 			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", s.Motivo)
 		case estado.Aparcado:
 			w.log.Warn("notification parked: its comprobante never appeared", "id", e.MessageID, "intentos", e.Intentos)
 		}
-		// Committed: a lost ack only means a redelivery, which the inbox absorbs. The acks of a
-		// batch go out together, each bounded, so a broker that vanished mid-batch holds the
-		// worker for ackTimeout at most.
+		// A lost ack only means a redelivery, which the inbox absorbs. The acks of a batch go
+		// out together, each bounded, so a broker that vanished mid-batch holds the worker for
+		// ackTimeout at most.
 		acks.Go(func() {
 			actx, cancel := context.WithTimeout(ctx, ackTimeout)
 			defer cancel()
@@ -192,12 +199,6 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		})
 	}
 	acks.Wait()
-	if cambios > 0 {
-		select {
-		case w.aplicados <- struct{}{}:
-		default:
-		}
-	}
 	return nil
 }
 

@@ -51,6 +51,7 @@ type escenario struct {
 var escenarios = []escenario{
 	{"ingest", ingestar},
 	{"reconciler", reconciliador},
+	{"end-to-end", extremo},
 	{"regularization", regularizacion},
 	{"durability", durabilidad},
 }
@@ -63,6 +64,7 @@ func main() {
 	bare := flag.String("serve-bare", "", "internal: serve the bare net/http baseline on this address")
 	only := flag.String("only", "", "comma-separated scenarios to run (default: all): "+nombres())
 	out := flag.String("json", "", "also write the results to this JSON file")
+	compare := flag.String("compare", "", "a JSON file of an earlier run: print how each figure changed")
 	flag.Parse()
 	if *bare != "" {
 		if err := servirBase(*bare); err != nil {
@@ -89,6 +91,12 @@ func main() {
 		todos = append(todos, rs...)
 	}
 	imprimir(todos, time.Since(start))
+	if *compare != "" {
+		if err := comparar(*compare, todos); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
 	if *out != "" {
 		b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "results": todos}, "", "  ")
 		if err := os.WriteFile(*out, b, 0o644); err != nil {
@@ -126,4 +134,33 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// comparar prints, for every figure also in the earlier run, both values and their ratio.
+// Ratios against a baseline travel between machines better than absolute values do.
+func comparar(path string, ahora []Resultado) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var antes struct {
+		Results []Resultado `json:"results"`
+	}
+	if err := json.Unmarshal(b, &antes); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	prev := map[string]Resultado{}
+	for _, r := range antes.Results {
+		prev[r.Escenario+"|"+r.Metrica] = r
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nCOMPARED WITH %s\nSCENARIO\tMETRIC\tBEFORE\tNOW\tNOW/BEFORE\tRATIO BEFORE\tRATIO NOW\n", path)
+	for _, r := range ahora {
+		p, ok := prev[r.Escenario+"|"+r.Metrica]
+		if !ok || p.Valor == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.2f×\t%.2f\t%.2f\n", r.Escenario, r.Metrica, p.Valor, r.Valor, r.Valor/p.Valor, p.Ratio, r.Ratio)
+	}
+	return tw.Flush()
 }

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	e2eTasa     = 2000 // webhooks per second, offered whatever the answers
+	e2eDuracion = 30 * time.Second
+	e2eSerie    = "BE2E"
+)
+
+// extremo offers 2,000 webhooks per second for 30 s to bin/ingest with a bin/reconciler behind
+// it, and measures, per boleta, the time from the webhook's 200 to the row being aceptado
+// (estado_final_en, written with clock_timestamp()) and to the boleta.aceptada event reaching a
+// subscriber. The baseline is the broker's own hop at the same rate: a JetStream publish to a
+// subscriber of the stream.
+func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
+	a, err := nuevoAislado(ctx, e, 4)
+	if err != nil {
+		return nil, err
+	}
+	defer a.cerrar()
+	n := int(e2eTasa * e2eDuracion / time.Second)
+	if err := a.insertarPendientes(ctx, e2eSerie, n); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(logw, "  end to end: broker baseline...")
+	base, err := saltoBroker(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+
+	rec, err := arrancar(ctx, e, "reconciler", a.env(), "/readyz")
+	if err != nil {
+		return nil, err
+	}
+	ing, err := arrancar(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken), "/readyz")
+	if err != nil {
+		_, _ = rec.parar()
+		return nil, err
+	}
+	ok200 := make([]atomic.Int64, n+1) // unix nanos of each boleta's 200
+	evento := make([]atomic.Int64, n+1)
+	cons, err := a.js.OrderedConsumer(ctx, a.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, err
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		llegada := time.Now().UnixNano()
+		var ev struct {
+			Data struct {
+				Numero int `json:"numero"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(m.Data(), &ev) == nil && ev.Data.Numero > 0 && ev.Data.Numero <= n {
+			evento[ev.Data.Numero].CompareAndSwap(0, llegada)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Stop()
+
+	fmt.Fprintf(logw, "  end to end: %d webhooks/s for %v...\n", e2eTasa, e2eDuracion)
+	backlog, fallos, err := ofrecer(ctx, a, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, n, ok200)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for faltan := n; faltan > 0 && time.Now().Before(deadline); {
+		faltan = 0
+		for i := 1; i <= n; i++ {
+			if evento[i].Load() == 0 {
+				faltan++
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rssIng, err := ing.parar()
+	if err != nil {
+		return nil, err
+	}
+	rssRec, err := rec.parar()
+	if err != nil {
+		return nil, err
+	}
+
+	var aFila, aEvento latencias
+	rows, err := a.pool.Query(ctx, `SELECT numero, estado_final_en FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, e2eSerie)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var num int
+		var fin time.Time
+		if err := rows.Scan(&num, &fin); err != nil {
+			return nil, err
+		}
+		if t := ok200[num].Load(); t > 0 {
+			aFila = append(aFila, max(0, fin.Sub(time.Unix(0, t))))
+		}
+	}
+	rows.Close()
+	perdidos := 0
+	for i := 1; i <= n; i++ {
+		t, ev := ok200[i].Load(), evento[i].Load()
+		switch {
+		case t == 0:
+		case ev == 0:
+			perdidos++
+		default:
+			aEvento = append(aEvento, max(0, time.Duration(ev-t)))
+		}
+	}
+	if perdidos > 0 || fallos > 0 || len(aFila) != n {
+		return nil, fmt.Errorf("end to end: %d webhooks failed, %d rows aceptado of %d, %d events missing", fallos, len(aFila), n, perdidos)
+	}
+	esc := fmt.Sprintf("end to end, %d webhooks/s for %v", e2eTasa, e2eDuracion)
+	return []Resultado{
+		conBase(Resultado{Escenario: esc, Metrica: "200 → row aceptado p50", Valor: ms(aFila.percentil(50)), Unidad: "ms"}, "broker hop p50", ms(base.percentil(50))),
+		conBase(Resultado{Escenario: esc, Metrica: "200 → row aceptado p99", Valor: ms(aFila.percentil(99)), Unidad: "ms"}, "broker hop p99", ms(base.percentil(99))),
+		conBase(Resultado{Escenario: esc, Metrica: "200 → event received p50", Valor: ms(aEvento.percentil(50)), Unidad: "ms"}, "broker hop p50", ms(base.percentil(50))),
+		conBase(Resultado{Escenario: esc, Metrica: "200 → event received p99", Valor: ms(aEvento.percentil(99)), Unidad: "ms"}, "broker hop p99", ms(base.percentil(99))),
+		conBase(Resultado{Escenario: esc, Metrica: "backlog at the end", Valor: float64(backlog[len(backlog)-1]), Unidad: "msgs"}, "backlog after 5 s", float64(backlog[min(4, len(backlog)-1)])),
+		{Escenario: esc, Metrica: "largest backlog seen", Valor: float64(maxOf(backlog)), Unidad: "msgs"},
+		{Escenario: esc, Metrica: "ingest peak RSS", Valor: rssIng, Unidad: "MiB"},
+		{Escenario: esc, Metrica: "reconciler peak RSS", Valor: rssRec, Unidad: "MiB"},
+	}, nil
+}
+
+// ofrecer sends webhook i at start + i/rate, open loop (a slow answer does not slow the
+// offer), and samples the consumer's backlog every second.
+func ofrecer(ctx context.Context, a *aislado, url string, n int, ok200 []atomic.Int64) ([]int, int64, error) {
+	cons, err := a.js.Consumer(ctx, a.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		return nil, 0, err
+	}
+	var backlog []int
+	stopSample := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSample:
+				return
+			case <-t.C:
+				if info, err := cons.Info(ctx); err == nil {
+					backlog = append(backlog, int(info.NumPending)+info.NumAckPending)
+				}
+			}
+		}
+	}()
+	cola := make(chan int, n)
+	var fallos atomic.Int64
+	var wg sync.WaitGroup
+	for range 128 {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			for i := range cola {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(cuerpoNotificacion(e2eSerie, int64(i))))
+				resp, err := client.Do(req)
+				if err != nil {
+					fallos.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					fallos.Add(1)
+					continue
+				}
+				ok200[i].Store(time.Now().UnixNano())
+			}
+		})
+	}
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * time.Second / e2eTasa)); d > 0 {
+			time.Sleep(d)
+		}
+		cola <- i
+	}
+	close(cola)
+	wg.Wait()
+	close(stopSample)
+	<-sampled
+	if len(backlog) == 0 {
+		backlog = []int{0}
+	}
+	return backlog, fallos.Load(), nil
+}
+
+// saltoBroker publishes at the same rate to a stream of its own for 5 s and measures publish →
+// delivery to an ordered consumer.
+func saltoBroker(ctx context.Context, a *aislado) (latencias, error) {
+	name, subject := a.topo.StreamNotificaciones()+"_HOP", a.topo.SubjectNotificaciones()+".hop"
+	if _, err := a.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage}); err != nil {
+		return nil, err
+	}
+	defer func() { _ = a.js.DeleteStream(context.WithoutCancel(ctx), name) }()
+	const total = e2eTasa * 5
+	enviado := make([]atomic.Int64, total)
+	var mu sync.Mutex
+	var lat latencias
+	cons, err := a.js.OrderedConsumer(ctx, name, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, err
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil || md.Sequence.Stream == 0 || md.Sequence.Stream > total {
+			return
+		}
+		if t := enviado[md.Sequence.Stream-1].Load(); t > 0 {
+			mu.Lock()
+			lat = append(lat, time.Duration(time.Now().UnixNano()-t))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Stop()
+	body := cuerpoNotificacion("BHOP", 1)
+	start := time.Now()
+	for i := range total {
+		if d := time.Until(start.Add(time.Duration(i) * time.Second / e2eTasa)); d > 0 {
+			time.Sleep(d)
+		}
+		enviado[i].Store(time.Now().UnixNano())
+		if _, err := a.js.PublishAsync(subject, body); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		got := len(lat)
+		mu.Unlock()
+		if got >= total {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return append(latencias(nil), lat...), nil
+}
+
+func maxOf(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
