@@ -3,18 +3,14 @@ package ingest
 import (
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
+	_ "net/http/pprof" // registers the profiler on http.DefaultServeMux, used only here
 	"time"
 )
 
-// servePprof serves Go's profiler on its own listener (PPROF_ADDR), never on the health port.
+// servePprof serves Go's profiler on its own listener (PPROF_ADDR), never on the service's port:
+// the service's own routes live on a mux of their own.
 func servePprof(addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
 	log.Info("pprof listening", "addr", addr)
 	if err := srv.ListenAndServe(); err != nil {
 		log.Warn("pprof server", "err", err)

@@ -99,15 +99,11 @@ func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 			return fmt.Errorf("replay: %d of the %d message IDs are not parked", len(ids)-len(list), len(ids))
 		}
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("reconciler-replay"))
-	if err != nil {
-		return fmt.Errorf("NATS_URL: %w", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	nc, js, err := conectarJetStream(cfg, "reconciler-replay")
 	if err != nil {
 		return err
 	}
+	defer nc.Close()
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for _, a := range list {
@@ -165,4 +161,19 @@ func checkCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 		return fmt.Errorf("not reachable: %s; start them (see README, \"Run it\") or point the variables at them", strings.Join(missing, " and "))
 	}
 	return nil
+}
+
+// conectarJetStream connects the one-shot commands (replay, regularize) to NATS: no reconnect
+// loop, a failure is reported at once.
+func conectarJetStream(cfg Config, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("NATS_URL: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
 }

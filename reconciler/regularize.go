@@ -136,15 +136,11 @@ func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stder
 	}
 	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
 	if !f.dryRun {
-		nc, err := nats.Connect(cfg.NATSURL, nats.Name("reconciler-regularize"))
-		if err != nil {
-			return fmt.Errorf("NATS_URL: %w", err)
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
+		nc, js, err := conectarJetStream(cfg, "reconciler-regularize")
 		if err != nil {
 			return err
 		}
+		defer nc.Close()
 		r.Publicador = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
 	}
 
