@@ -37,34 +37,23 @@ func cuerpoNotificacion(serie string, numero int64) []byte {
 		`"codigo_hash":"h%010d="}`, serie, numero, serie, numero, serie, numero, serie, numero, serie, numero, serie, numero, numero)
 }
 
-// cargaHTTP posts distinct notifications for d with n workers, each on a keep-alive connection
-// of its own, and returns the 200s per second and their latencies.
-func cargaHTTP(ctx context.Context, url string, n int, d time.Duration, serie string) (float64, latencias, error) {
-	var seq atomic.Int64
+// durante runs op from n workers, back to back, for d, and returns the successful operations
+// per second, their latencies and the number that failed. Each worker gets its own state from
+// nuevo (an HTTP client with a connection of its own, say).
+func durante[W any](n int, d time.Duration, nuevo func() W, op func(w W, i int64) bool) (float64, latencias, int64) {
+	var seq, fallos atomic.Int64
 	var mu sync.Mutex
 	var todas latencias
-	var fallos atomic.Int64
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
 	start := time.Now()
 	for range n {
 		wg.Go(func() {
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
-			defer client.CloseIdleConnections()
+			w := nuevo()
 			propias := make(latencias, 0, 64<<10)
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				body := cuerpoNotificacion(serie, seq.Add(1))
+			for time.Now().Before(stop) {
 				t0 := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					fallos.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if !op(w, seq.Add(1)) {
 					fallos.Add(1)
 					continue
 				}
@@ -76,11 +65,40 @@ func cargaHTTP(ctx context.Context, url string, n int, d time.Duration, serie st
 		})
 	}
 	wg.Wait()
-	el := time.Since(start)
-	if f := fallos.Load(); f > int64(len(todas))/1000 {
-		return 0, nil, fmt.Errorf("%d requests to %s failed", f, url)
+	return float64(len(todas)) / time.Since(start).Seconds(), todas, fallos.Load()
+}
+
+// clienteUnaConexion is an HTTP client that keeps exactly one keep-alive connection.
+func clienteUnaConexion() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+}
+
+// postear sends one webhook and reports whether it got 200.
+func postear(ctx context.Context, c *http.Client, url string, body []byte) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return false
 	}
-	return float64(len(todas)) / el.Seconds(), todas, nil
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// cargaHTTP posts distinct notifications for d with n workers, each on a keep-alive connection
+// of its own, and returns the 200s per second and their latencies.
+func cargaHTTP(ctx context.Context, url string, n int, d time.Duration, serie string) (float64, latencias, error) {
+	rate, lat, fallos := durante(n, d, clienteUnaConexion, func(c *http.Client, i int64) bool {
+		return postear(ctx, c, url, cuerpoNotificacion(serie, i))
+	})
+	if fallos > int64(len(lat))/1000 {
+		return 0, nil, fmt.Errorf("%d requests to %s failed", fallos, url)
+	}
+	return rate, lat, nil
 }
 
 // servirBase is the bare net/http handler of the baseline: it reads the body and answers 200.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,18 +166,10 @@ func ofrecer(ctx context.Context, a *aislado, url string, n int, ok200 []atomic.
 	var wg sync.WaitGroup
 	for range 128 {
 		wg.Go(func() {
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+			client := clienteUnaConexion()
 			defer client.CloseIdleConnections()
 			for i := range cola {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(cuerpoNotificacion(e2eSerie, int64(i))))
-				resp, err := client.Do(req)
-				if err != nil {
-					fallos.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if !postear(ctx, client, url, cuerpoNotificacion(e2eSerie, int64(i))) {
 					fallos.Add(1)
 					continue
 				}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -86,38 +84,18 @@ func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
 }
 
 func publicarCrudo(ctx context.Context, a *aislado, n int, d time.Duration) (float64, latencias, error) {
-	var seq, fallos atomic.Int64
-	var mu sync.Mutex
-	var todas latencias
-	var wg sync.WaitGroup
-	stop := time.Now().Add(d)
-	start := time.Now()
 	subject := a.topo.SubjectNotificaciones()
-	for range n {
-		wg.Go(func() {
-			propias := make(latencias, 0, 64<<10)
-			for time.Now().Before(stop) {
-				body := cuerpoNotificacion("BRAW", seq.Add(1))
-				nt, err := contracts.Decode(body)
-				if err != nil {
-					fallos.Add(1)
-					continue
-				}
-				t0 := time.Now()
-				if _, err := a.js.Publish(ctx, subject, body, jetstream.WithMsgID(contracts.MessageID(nt))); err != nil {
-					fallos.Add(1)
-					continue
-				}
-				propias = append(propias, time.Since(t0))
-			}
-			mu.Lock()
-			todas = append(todas, propias...)
-			mu.Unlock()
-		})
+	rate, lat, fallos := durante(n, d, func() struct{} { return struct{}{} }, func(_ struct{}, i int64) bool {
+		body := cuerpoNotificacion("BRAW", i)
+		nt, err := contracts.Decode(body)
+		if err != nil {
+			return false
+		}
+		_, err = a.js.Publish(ctx, subject, body, jetstream.WithMsgID(contracts.MessageID(nt)))
+		return err == nil
+	})
+	if fallos > 0 {
+		return 0, nil, fmt.Errorf("%d raw publishes failed", fallos)
 	}
-	wg.Wait()
-	if f := fallos.Load(); f > 0 {
-		return 0, nil, fmt.Errorf("%d raw publishes failed", f)
-	}
-	return float64(len(todas)) / time.Since(start).Seconds(), todas, nil
+	return rate, lat, nil
 }
