@@ -32,14 +32,11 @@ func (s tokenSet) valid(presented string) bool {
 }
 
 // presentedToken takes the token from "Authorization: Bearer <token>" or, because NubeFacT's
-// panel only takes a URL, from the query string "?token=<token>".
+// panel only takes a URL, from the query string "?token=<token>". An Authorization header of
+// another scheme (a proxy's Basic credentials, say) is not ours: the query string still counts.
 func presentedToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, found := strings.Cut(h, " ")
-		if found && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
+	if scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(tok)
 	}
 	return r.URL.Query().Get("token")
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -100,11 +101,17 @@ type stored struct {
 	Duplicate bool   `json:"duplicate"`
 }
 
+// sender is the address the audit records. Behind a proxy we run (TRUST_PROXY) it is the
+// rightmost X-Forwarded-For entry: the one our proxy appended; the entries to its left come
+// from the client and can say anything.
 func (d webhookDeps) sender(r *http.Request) string {
 	if d.trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
+		xff := r.Header.Values("X-Forwarded-For")
+		if len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+				return ip.String()
+			}
 		}
 	}
 	return r.RemoteAddr

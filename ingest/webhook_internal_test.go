@@ -67,7 +67,8 @@ func TestWebhookSender(t *testing.T) {
 	}{
 		{"direct", false, "", "192.0.2.7:41234"},
 		{"forwarded header ignored without a proxy", false, "203.0.113.9", "192.0.2.7:41234"},
-		{"behind a proxy, first hop", true, " 203.0.113.9 , 10.0.0.1", "203.0.113.9"},
+		{"behind a proxy, the entry our proxy appended", true, " 203.0.113.9 , 10.0.0.1", "10.0.0.1"},
+		{"behind a proxy, a forged last entry is not an address", true, "203.0.113.9, <script>", "192.0.2.7:41234"},
 		{"behind a proxy, no header", true, "", "192.0.2.7:41234"},
 	}
 	for _, tt := range tests {

@@ -27,16 +27,18 @@ type Config struct {
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
 	Workers               int           `envconfig:"WORKERS" default:"4" desc:"batches applied concurrently, each in its own transaction"`
 
-	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"deliveries of a notification for a comprobante not in the table before it is parked"`
+	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"a notification for a comprobante not in the table is parked after this many deliveries..."`
 	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
 	UnknownBackoffMax time.Duration `envconfig:"UNKNOWN_BACKOFF_MAX" default:"10m" desc:"longest retry delay for an unknown comprobante"`
+	UnknownParkAfter  time.Duration `envconfig:"UNKNOWN_PARK_AFTER" default:"15m" desc:"and only once it was received this long ago (redeliveries during an outage do not spend the budget early)"`
 
-	NubefactRuta    string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
-	NubefactToken   string        `envconfig:"NUBEFACT_TOKEN" default:"" desc:"the account's API token (never logged)"`
-	NubefactTimeout time.Duration `envconfig:"NUBEFACT_TIMEOUT" default:"10s" desc:"timeout of each call to NubeFacT"`
-	NubefactRetries int           `envconfig:"NUBEFACT_RETRIES" default:"4" desc:"retries of a call that failed with codigo 40, HTTP 5xx, a timeout or a connection error"`
-	NubefactBackoff time.Duration `envconfig:"NUBEFACT_BACKOFF" default:"500ms" desc:"first delay between those retries (doubles, with jitter, up to 10s)"`
-	VerifyWebhooks  bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
+	NubefactRuta      string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
+	NubefactToken     string        `envconfig:"NUBEFACT_TOKEN" default:"" desc:"the account's API token (never logged)"`
+	NubefactTimeout   time.Duration `envconfig:"NUBEFACT_TIMEOUT" default:"10s" desc:"timeout of each call to NubeFacT"`
+	NubefactRetries   int           `envconfig:"NUBEFACT_RETRIES" default:"4" desc:"retries of a call that failed with codigo 40, HTTP 5xx, a timeout or a connection error"`
+	NubefactBackoff   time.Duration `envconfig:"NUBEFACT_BACKOFF" default:"500ms" desc:"first delay between those retries (doubles, with jitter, up to 10s)"`
+	VerifyConcurrency int           `envconfig:"VERIFY_CONCURRENCY" default:"4" desc:"Operation 2 calls in flight per reconciler when verifying webhooks"`
+	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
 	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty)"`
@@ -81,6 +83,9 @@ func (c Config) validate() error {
 	}
 	if c.Consumer == "" {
 		errs = append(errs, errors.New("CONSUMER_NAME must not be empty"))
+	}
+	if c.VerifyConcurrency < 1 {
+		errs = append(errs, errors.New("VERIFY_CONCURRENCY must be at least 1"))
 	}
 	if c.VerifyWebhooks && (c.NubefactRuta == "" || c.NubefactToken == "") {
 		errs = append(errs, errors.New("VERIFY_WEBHOOKS needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))

@@ -86,8 +86,8 @@ func (s *sistema) reconcilerConfig() Config {
 		Addr: freeAddr(s.t), DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
-		BatchSize: 100, Workers: 2, UnknownRetries: 10, UnknownBackoff: 100 * time.Millisecond,
-		UnknownBackoffMax: 500 * time.Millisecond, RelayInterval: time.Hour,
+		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, UnknownRetries: 10, UnknownBackoff: 100 * time.Millisecond,
+		UnknownBackoffMax: 500 * time.Millisecond, UnknownParkAfter: 0, RelayInterval: time.Hour,
 		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,7 +153,7 @@ func checkCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 		nc.Close()
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "nats      MISSING  NATS_URL %s does not answer: %v\n", cfg.NATSURL, err)
+		fmt.Fprintf(stdout, "nats      MISSING  NATS_URL %s does not answer: %v\n", redactURL(cfg.NATSURL), err)
 		missing = append(missing, "NATS (NATS_URL)")
 	} else {
 		fmt.Fprintln(stdout, "nats      ok")
@@ -176,4 +177,13 @@ func conectarJetStream(cfg Config, name string) (*nats.Conn, jetstream.JetStream
 		return nil, nil, err
 	}
 	return nc, js, nil
+}
+
+// redactURL hides the password of a URL (nats://user:pass@host) for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }

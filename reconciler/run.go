@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -77,6 +78,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one kills at once (default behaviour restored).
+	go func() { <-ctx.Done(); stop() }()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "reconciler")
 	switch cmd {
 	case "migrate":
@@ -163,7 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}
-		// A webhook waits for its confirmation; retries belong to the redelivery, not here.
+		// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 		w.nubefact.Retries = 1
 	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
@@ -186,7 +189,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	if err := nc.Drain(); err != nil {
+	if err := drenar(nc, cfg.ShutdownTimeout); err != nil {
 		log.Warn("nats drain", "err", err)
 	}
 	log.Info("stopped")
@@ -228,7 +231,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) e
 			return nil
 		}
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
+		if errors.As(err, &pgErr) && configuracionPG(pgErr.Code) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		d := backoff(attempt, 500*time.Millisecond, 10*time.Second)
@@ -238,5 +241,28 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) e
 			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(d):
 		}
+	}
+}
+
+// configuracionPG tells the Postgres errors that waiting cannot fix: refused credentials
+// (class 28), an unknown database (3D000), missing privileges (42501). Anything else (starting
+// up, too many connections, an administrator's restart) is retried.
+func configuracionPG(code string) bool {
+	return strings.HasPrefix(code, "28") || code == "3D000" || code == "42501"
+}
+
+// drenar drains the connection (pending acknowledgements and publishes go out) and waits for it
+// to close, so that the deferred Close does not cut the drain short.
+func drenar(nc *nats.Conn, timeout time.Duration) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		return err
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(timeout):
+		return errors.New("timed out")
 	}
 }

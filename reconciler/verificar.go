@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,29 +14,56 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// errSinConfirmar: NubeFacT has nothing final to say about the comprobante yet (no outcome, or
+// not found), so the webhook can be neither confirmed nor refuted now.
+var errSinConfirmar = errors.New("NubeFacT cannot confirm the outcome yet")
+
 // verificar confirms each webhook of the batch with NubeFacT's Operation 2 (VERIFY_WEBHOOKS).
 // NubeFacT does not sign its webhooks, so a forged one is only caught this way. A webhook whose
-// outcome NubeFacT confirms is applied as it is; one it contradicts is marked NoConfirmada and
-// NubeFacT's answer is applied instead. One that cannot be checked now (NubeFacT unreachable)
-// is handed back for a later retry and left out of the batch.
+// outcome NubeFacT confirms is applied as it is; one its final answer contradicts is marked
+// NoConfirmada and NubeFacT's answer is applied instead. One that cannot be checked now
+// (NubeFacT unreachable, or with no final answer yet) is handed back for a later retry and left
+// out of the batch; once its retry budget is spent it is recorded as a conflict, for ops.
+//
+// At most VERIFY_CONCURRENCY calls are in flight, and the whole verification is bounded well
+// inside the messages' AckWait, which InProgress restarts first.
 func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) ([]jetstream.Msg, []postgres.Entrada) {
+	for _, m := range msgs {
+		_ = m.InProgress()
+	}
+	vctx, cancel := context.WithTimeout(ctx, max(w.cfg.AckWait-2*time.Second, time.Second))
+	defer cancel()
 	errs := make([]error, len(entradas))
+	sem := make(chan struct{}, w.cfg.VerifyConcurrency)
 	var wg sync.WaitGroup
 	for i := range entradas {
 		if entradas[i].Origen != contracts.OrigenWebhook {
 			continue
 		}
-		wg.Go(func() { errs[i] = w.confirmar(ctx, &entradas[i]) })
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				errs[i] = w.confirmar(vctx, &entradas[i])
+			case <-vctx.Done():
+				errs[i] = vctx.Err()
+			}
+		})
 	}
 	wg.Wait()
 	keptMsgs, kept := msgs[:0], entradas[:0]
 	for i := range entradas {
+		e := &entradas[i]
+		if errs[i] != nil && errors.Is(errs[i], errSinConfirmar) && e.Aparcar {
+			e.NoConfirmada = fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, errs[i])
+			errs[i] = nil
+		}
 		if errs[i] != nil {
-			w.log.Warn("webhook could not be verified: retrying later", "id", entradas[i].MessageID, "err", errs[i])
-			_ = msgs[i].NakWithDelay(backoff(entradas[i].Intentos, time.Second, time.Minute))
+			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
+			_ = msgs[i].NakWithDelay(backoff(e.Intentos, w.cfg.UnknownBackoff, w.cfg.UnknownBackoffMax))
 			continue
 		}
-		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, entradas[i])
+		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, *e)
 	}
 	return keptMsgs, kept
 }
@@ -44,10 +72,11 @@ func (w *worker) confirmar(ctx context.Context, e *postgres.Entrada) error {
 	n, err := w.nubefact.Consultar(ctx, e.Notificacion.Clave())
 	switch {
 	case nubefact.NoExiste(err):
-		e.NoConfirmada = "webhook no confirmado: NubeFacT no conoce el comprobante (codigo 24)"
-		return nil
+		return fmt.Errorf("%w: %v", errSinConfirmar, err)
 	case err != nil:
 		return err
+	case !n.Resultado().Final():
+		return fmt.Errorf("%w: NubeFacT reports no final outcome", errSinConfirmar)
 	}
 	id := contracts.MessageID(n)
 	if id == e.MessageID {

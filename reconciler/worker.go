@@ -226,7 +226,8 @@ func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
 	return postgres.Entrada{
 		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
 		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
-		StreamSeq: md.Sequence.Stream, Intentos: intentos, Aparcar: intentos >= w.cfg.UnknownRetries,
+		StreamSeq: md.Sequence.Stream, Intentos: intentos,
+		Aparcar: intentos >= w.cfg.UnknownRetries && time.Since(recibido) >= w.cfg.UnknownParkAfter,
 	}, nil
 }
 

@@ -64,11 +64,14 @@ type consulta struct {
 // Consultar asks NubeFacT about the comprobante c, retrying what may pass. The answer is decoded
 // into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo) or a
 // transport error after the retries; Fatal tells whether the whole batch must stop.
+//
+// Cancelling ctx stops the retries, not the call in flight: that one ends within the client's
+// timeout, so an interrupted run does not leave a half-read answer behind.
 func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
 	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
 	var last error
 	for attempt := 0; ; attempt++ {
-		n, err := c.consultarUnaVez(ctx, body, clave)
+		n, err := c.consultarUnaVez(context.WithoutCancel(ctx), body, clave)
 		if err == nil || !Retryable(err) || attempt >= c.Retries || ctx.Err() != nil {
 			if err != nil && last != nil && attempt > 0 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
@@ -134,11 +137,16 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 	return n, nil
 }
 
-// redact drops the request from a url.Error: the RUTA is enough to say what failed.
+// redact drops the URL from a url.Error: the RUTA carries the account's identifier, and these
+// errors end in logs and in the accountant's report.
 func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("timeout calling NubeFacT: %w", ne)
+		return fmt.Errorf("POST NUBEFACT_RUTA: timeout: %w", err)
 	}
-	return err
+	return fmt.Errorf("POST NUBEFACT_RUTA: %w", err)
 }

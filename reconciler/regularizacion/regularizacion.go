@@ -127,8 +127,8 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 	}()
 
 	var tick <-chan time.Time
-	if o.Rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+	if interval := time.Duration(float64(time.Second) / max(o.Rate, 1e-9)); o.Rate > 0 && interval > 0 {
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		tick = t.C
 	}
@@ -145,8 +145,11 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 					case <-stop.Done():
 						continue
 					}
+					if stop.Err() != nil {
+						continue
+					}
 				}
-				if err := r.resolver(context.WithoutCancel(ctx), clave, o, c); err != nil {
+				if err := r.resolver(stop, clave, o, c); err != nil {
 					cancel(err)
 				}
 			}
@@ -199,10 +202,15 @@ func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- con
 }
 
 // resolver consults one comprobante and publishes the answer when it is final. It returns an
-// error only when the whole run must stop.
+// error only when the whole run must stop. A stop (ctx) ends the retries of its call; an
+// answer already obtained is still published.
 func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Opciones, c *Contadores) error {
 	n, err := r.Consultor.Consultar(ctx, clave)
+	if err != nil && ctx.Err() != nil && !nubefact.Fatal(err) {
+		return nil // interrupted while retrying: not consulted, the next run will
+	}
 	c.Consultados.Add(1)
+	ctx = context.WithoutCancel(ctx)
 	switch {
 	case nubefact.Fatal(err):
 		c.Errores.Add(1)
