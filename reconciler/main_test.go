@@ -94,3 +94,49 @@ func TestE2EDosReconciliadores(t *testing.T) {
 		t.Errorf("events = %d, want %d", got, n)
 	}
 }
+
+func TestConfiguracionPG(t *testing.T) {
+	for code, fatal := range map[string]bool{
+		"28P01": true, "28000": true, "3D000": true, "42501": true, // credentials, database, privileges
+		"57P03": false, "53300": false, "57P01": false, "08006": false, // starting up, too many connections, restart
+	} {
+		if got := configuracionPG(code); got != fatal {
+			t.Errorf("configuracionPG(%s) = %v, want %v", code, got, fatal)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	got := redactURL("nats://alice:s3cretpw@127.0.0.1:4222")
+	if strings.Contains(got, "s3cretpw") || !strings.Contains(got, "127.0.0.1:4222") {
+		t.Errorf("redactURL = %q", got)
+	}
+}
+
+// A comprobante that is still unknown is not parked before UNKNOWN_PARK_AFTER, however many
+// deliveries it had (an outage's redeliveries must not spend the budget early).
+func TestE2ENoAparcaAntesDeTiempo(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	cfg.UnknownRetries, cfg.UnknownParkAfter = 2, time.Hour
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	if code, _ := s.post(aceptada("BPA1", 1)); code != 200 {
+		t.Fatalf("webhook: status %d", code)
+	}
+	ctx := context.Background()
+	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "more deliveries than UNKNOWN_RETRIES", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 4
+	})
+	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
+		t.Errorf("parked %d notifications before UNKNOWN_PARK_AFTER", n)
+	}
+	s.insertarPendiente(2, "BPA1", 1)
+	eventually(t, 10*time.Second, "applied once the comprobante exists", func() bool { return s.estado("BPA1", 1) == "aceptado" })
+}
