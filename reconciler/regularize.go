@@ -100,7 +100,7 @@ func parseOlderThan(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) (err error) {
 	f, err := parseRegularizeFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -129,10 +129,15 @@ func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stder
 		if err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
-		defer file.Close()
 		obs.csv = csv.NewWriter(file)
 		_ = obs.csv.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
-		defer obs.csv.Flush()
+		// The report is for the accountant: a truncated one must not pass for complete.
+		defer func() {
+			obs.csv.Flush()
+			if werr := errors.Join(obs.csv.Error(), file.Close()); werr != nil && err == nil {
+				err = fmt.Errorf("--report %s: %w", f.report, werr)
+			}
+		}()
 	}
 	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
 	if !f.dryRun {

@@ -45,7 +45,9 @@ func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	}
 	return &Client{
 		ruta: ruta, token: token,
-		http:    &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second}},
+		http: &http.Client{Timeout: timeout, Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
+		}},
 		Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second,
 	}, nil
 }
@@ -121,7 +123,7 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 	if json.Unmarshal(data, &e) == nil && e.Codigo != nil {
 		return contracts.Notificacion{}, &Error{Codigo: *e.Codigo, Mensaje: fmt.Sprint(e.Errors), HTTPStatus: resp.StatusCode}
 	}
-	if resp.StatusCode >= 500 {
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		return contracts.Notificacion{}, &TransportError{Err: fmt.Errorf("HTTP %d from NubeFacT", resp.StatusCode), Status: resp.StatusCode}
 	}
 	if resp.StatusCode != http.StatusOK {
