@@ -12,7 +12,7 @@ import (
 type Config struct {
 	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz)"`
 	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string (never logged)"`
-	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"8" desc:"size of the Postgres connection pool"`
+	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"10" desc:"size of the Postgres connection pool"`
 	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
 	NATSPrefix  string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
 
@@ -25,7 +25,7 @@ type Config struct {
 	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
 	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"5000" desc:"messages delivered and not yet acknowledged, across all instances (at least BATCH_SIZE × WORKERS)"`
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
-	Workers               int           `envconfig:"WORKERS" default:"4" desc:"batches applied concurrently, each in its own transaction"`
+	Workers               int           `envconfig:"WORKERS" default:"6" desc:"batches applied concurrently, each in its own transaction"`
 
 	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"a notification for a comprobante not in the table is parked after this many deliveries..."`
 	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`

@@ -20,7 +20,7 @@ type relay struct {
 	interval  time.Duration
 }
 
-const relayBatch = 256
+const relayBatch = 1000
 
 func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.interval)

@@ -351,21 +351,22 @@ func (l *lote) enviarOla(ctx context.Context) error {
 	return nil
 }
 
+// encolarEventos writes the batch's events to the outbox with COPY: each event ID is written once
+// (a comprobante enters each state at most once), so no conflict handling is needed, and COPY
+// streams the JSON instead of building one huge parameter.
 func (l *lote) encolarEventos(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
-	ids, cuerpos := make([]string, len(l.outbox)), make([]string, len(l.outbox))
+	rows := make([][]any, len(l.outbox))
 	for i, ev := range l.outbox {
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
-		ids[i], cuerpos[i] = ev.ID, string(b)
+		rows[i] = []any{ev.ID, l.subject[i], b}
 	}
-	_, err := l.tx.Exec(ctx, `INSERT INTO outbox (event_id, subject, evento)
-		SELECT id, subject, evento::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, subject, evento)
-		ON CONFLICT (event_id) DO NOTHING`, ids, l.subject, cuerpos)
+	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(rows))
 	return wrap("outbox", err)
 }
 

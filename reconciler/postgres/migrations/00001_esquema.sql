@@ -76,7 +76,7 @@ CREATE TABLE outbox (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id  text        NOT NULL UNIQUE,
     subject   text        NOT NULL,
-    evento    jsonb       NOT NULL,
+    evento    json        NOT NULL, -- json, not jsonb: stored and relayed as written, never queried
     creado_en timestamptz NOT NULL DEFAULT now()
 );
 
