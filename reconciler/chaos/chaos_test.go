@@ -98,6 +98,13 @@ func nuevaSuite(t *testing.T) *suite {
 	if s.dir, err = os.MkdirTemp("", "boletas-chaos-"); err != nil {
 		t.Fatal(err)
 	}
+	// Registered first, so it runs last, after every process is stopped: the logs and the data
+	// directories stay only when something failed.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			_ = os.RemoveAll(s.dir)
+		}
+	})
 	s.nats = nuevoNATS(t, s.dir, filepath.Join(s.bin, "nats-server"))
 	t.Cleanup(s.nats.kill)
 	s.pg = nuevoPG(t, s.dir)

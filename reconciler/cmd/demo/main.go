@@ -70,8 +70,9 @@ func run() error {
 	if d.logs, err = os.MkdirTemp("", "boletas-demo-"); err != nil {
 		return err
 	}
-	defer d.limpiar()
-	return d.mostrar(ctx)
+	err = d.mostrar(ctx)
+	d.limpiar(err == nil)
+	return err
 }
 
 func (d *demo) mostrar(ctx context.Context) error {
@@ -280,8 +281,9 @@ func (d *demo) esperar(ctx context.Context, query string) error {
 	return errors.New("timed out waiting for: " + query)
 }
 
-// limpiar stops the services, deletes the streams of the namespace and drops the database.
-func (d *demo) limpiar() {
+// limpiar stops the services, deletes the streams of the namespace and drops the database; the
+// logs go too, unless the demo failed.
+func (d *demo) limpiar(ok bool) {
 	for _, p := range d.procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
 	}
@@ -303,6 +305,11 @@ func (d *demo) limpiar() {
 	if conn, err := pgx.Connect(ctx, d.adminDSN); err == nil {
 		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+d.db+" WITH (FORCE)")
 		conn.Close(ctx)
+	}
+	if ok {
+		_ = os.RemoveAll(d.logs)
+		fmt.Printf("    stopped ingest and reconciler, deleted the streams, database %s and the logs\n", d.db)
+		return
 	}
 	fmt.Printf("    stopped ingest and reconciler, deleted the streams and database %s (logs kept in %s)\n", d.db, d.logs)
 }
