@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/ingest/natstest"
+	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 )
 
 func TestMainAyudaListaVariables(t *testing.T) {
@@ -139,4 +142,28 @@ func TestE2ENoAparcaAntesDeTiempo(t *testing.T) {
 	}
 	s.insertarPendiente(2, "BPA1", 1)
 	eventually(t, 10*time.Second, "applied once the comprobante exists", func() bool { return s.estado("BPA1", 1) == "aceptado" })
+}
+
+func TestMigrateYCheck(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Database(t)
+	cfg := Config{DatabaseURL: dsn, MaxConns: 2, NATSURL: natstest.URL(t)}
+	var out strings.Builder
+	if err := migrateCmd(context.Background(), cfg, &out); err != nil || !strings.Contains(out.String(), "applied 00001_esquema.sql") {
+		t.Fatalf("first migrate: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := migrateCmd(context.Background(), cfg, &out); err != nil || !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("second migrate: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := checkCmd(context.Background(), cfg, &out); err != nil || strings.Count(out.String(), " ok") != 2 {
+		t.Fatalf("check with both up: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	cfg.NATSURL = "nats://alice:s3cretpw@127.0.0.1:1"
+	err := checkCmd(context.Background(), cfg, &out)
+	if err == nil || !strings.Contains(err.Error(), "NATS_URL") || strings.Contains(out.String()+err.Error(), "s3cretpw") {
+		t.Fatalf("check with NATS missing: %v\n%s", err, out.String())
+	}
 }
