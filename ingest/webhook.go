@@ -89,7 +89,9 @@ func handleWebhook(d webhookDeps) http.Handler {
 				Detail: "the notification could not be stored durably; retry later"})
 			return
 		}
-		d.log.Debug("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
+		if d.log.Enabled(ctx, slog.LevelDebug) {
+			d.log.Debug("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
+		}
 		encode(w, http.StatusOK, stored{Status: "stored", ID: id, Duplicate: ack.Duplicate})
 	})
 }

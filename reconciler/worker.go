@@ -173,9 +173,12 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		}
 	}
 	var acks sync.WaitGroup
+	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
 	for i, s := range salidas {
 		e, m := &entradas[i], msgs[i]
-		w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
+		if debug {
+			w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
+		}
 		switch s.Efecto {
 		case estado.Desconocido:
 			delay := backoff(e.Intentos, w.cfg.UnknownBackoff, w.cfg.UnknownBackoffMax)

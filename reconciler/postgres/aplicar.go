@@ -95,11 +95,10 @@ type cambio struct {
 }
 
 type lote struct {
-	tx      pgx.Tx
-	topo    contracts.Topologia
-	ola     []cambio // updates not yet sent
-	outbox  []contracts.Evento
-	subject []string
+	tx     pgx.Tx
+	topo   contracts.Topologia
+	ola    []cambio // updates not yet sent
+	outbox [][]any  // rows for COPY into outbox: event_id, subject, evento
 }
 
 func (l *lote) aplicar(ctx context.Context, entradas []Entrada) ([]Salida, error) {
@@ -333,9 +332,12 @@ func (l *lote) enviarOla(ctx context.Context) error {
 		d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
 		d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
 		ev := contracts.NuevoEvento(d)
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
 		c.op.salida.EventID = ev.ID
-		l.outbox = append(l.outbox, ev)
-		l.subject = append(l.subject, l.topo.SubjectEvento(clave.TipoDeComprobante, d.Estado))
+		l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectEvento(clave.TipoDeComprobante, d.Estado), body})
 		actualizadas++
 	}
 	if err := rows.Err(); err != nil {
@@ -358,15 +360,7 @@ func (l *lote) encolarEventos(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(l.outbox))
-	for i, ev := range l.outbox {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		rows[i] = []any{ev.ID, l.subject[i], b}
-	}
-	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(rows))
+	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(l.outbox))
 	return wrap("outbox", err)
 }
 
