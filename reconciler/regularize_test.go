@@ -30,6 +30,20 @@ func conSimulador(tb testing.TB, cfg *Config) *simulador.Simulador {
 	return sim
 }
 
+// conRegularizacion starts a reconciler pointed at a fake NubeFacT; ajustar, if given, changes
+// the configuration first.
+func conRegularizacion(t *testing.T, ajustar func(*Config)) (*sistema, Config, *simulador.Simulador) {
+	t.Helper()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	sim := conSimulador(t, &cfg)
+	if ajustar != nil {
+		ajustar(&cfg)
+	}
+	s.arrancarReconciler(cfg)
+	return s, cfg, sim
+}
+
 func (s *sistema) regularizar(ctx context.Context, cfg Config, args ...string) (string, error) {
 	s.t.Helper()
 	var out, errOut strings.Builder
@@ -46,10 +60,7 @@ func clave(serie string, numero int) contracts.Clave {
 
 func TestRegularizarCadaResultado(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	s.arrancarReconciler(cfg)
+	s, cfg, sim := conRegularizacion(t, nil)
 	s.escuchar()
 	casos := map[int]simulador.Resultado{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
 		4: simulador.Pendiente, 5: simulador.NoExiste, 6: simulador.Aceptada}
@@ -112,10 +123,7 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 	}{{10, "NUBEFACT_TOKEN"}, {50, "suspended"}} {
 		t.Run(fmt.Sprintf("codigo %d", tt.codigo), func(t *testing.T) {
 			t.Parallel()
-			s := sharedSistema(t)
-			cfg := s.reconcilerConfig()
-			sim := conSimulador(t, &cfg)
-			s.arrancarReconciler(cfg)
+			s, cfg, sim := conRegularizacion(t, nil)
 			for n := 1; n <= 20; n++ {
 				s.insertarPendiente(2, "BFT1", n)
 			}
@@ -140,10 +148,7 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 
 func TestRegularizarReintentaCodigo40(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	s.arrancarReconciler(cfg)
+	s, cfg, sim := conRegularizacion(t, nil)
 	s.insertarPendiente(2, "BRT1", 1)
 	sim.Poner(clave("BRT1", 1), simulador.Aceptada)
 	sim.Fallar(clave("BRT1", 1), 40, 40)
@@ -159,10 +164,7 @@ func TestRegularizarReintentaCodigo40(t *testing.T) {
 
 func TestRegularizarDryRunNoPublica(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	s.arrancarReconciler(cfg)
+	s, cfg, sim := conRegularizacion(t, nil)
 	for n := 1; n <= 3; n++ {
 		s.insertarPendiente(2, "BDR1", n)
 	}
@@ -182,10 +184,7 @@ func TestRegularizarDryRunNoPublica(t *testing.T) {
 
 func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	s.arrancarReconciler(cfg)
+	s, cfg, sim := conRegularizacion(t, nil)
 	s.escuchar()
 	const total = 200
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
@@ -235,10 +234,7 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 
 func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	s.arrancarReconciler(cfg)
+	s, cfg, sim := conRegularizacion(t, nil)
 	s.arrancarIngest()
 	s.escuchar()
 	s.insertarPendiente(2, "BWR1", 1)
@@ -265,11 +261,7 @@ func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 
 func TestVerificarWebhooks(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
-	cfg.VerifyWebhooks = true
-	s.arrancarReconciler(cfg)
+	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks = true })
 	s.arrancarIngest()
 	for n := 1; n <= 3; n++ {
 		s.insertarPendiente(2, "BVF1", n)
