@@ -54,19 +54,37 @@ type ComprobanteEvento struct {
 	// OrigenRegularizacion...), for tracing it back to the audit.
 	Origen         string `json:"origen"`
 	NotificacionID string `json:"notificacion_id"`
+	// CamposCompletados, only on <tipo>.actualizada, names the fields a later notification
+	// filled in while the estado stayed the same ("enlace_del_cdr"...).
+	CamposCompletados []string `json:"campos_completados,omitempty"`
 }
 
 // NuevoEvento wraps data in its envelope. The ID and the type follow from the key and the new
 // estado, so whoever builds the event for one state change builds the same one.
 func NuevoEvento(data ComprobanteEvento) Evento {
-	c := Clave{TipoDeComprobante: data.TipoDeComprobante, Serie: data.Serie, Numero: data.Numero}
+	return envolver(data, EventID(data.clave(), data.Estado), TipoEvento(data.TipoDeComprobante, data.Estado))
+}
+
+// NuevoEventoActualizado wraps the data of a comprobante whose estado did not change but whose
+// fields completados a notification filled in: type "<tipo>.actualizada", ID EventIDActualizado.
+func NuevoEventoActualizado(data ComprobanteEvento, completados Campos) Evento {
+	data.CamposCompletados = completados.Nombres()
+	return envolver(data, EventIDActualizado(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))
+}
+
+func (d ComprobanteEvento) clave() Clave {
+	return Clave{TipoDeComprobante: d.TipoDeComprobante, Serie: d.Serie, Numero: d.Numero}
+}
+
+func envolver(data ComprobanteEvento, id, tipo string) Evento {
+	c := data.clave()
 	data.Version = VersionEvento
 	data.EstadoFinalEn = data.EstadoFinalEn.UTC()
 	return Evento{
 		SpecVersion:     SpecVersion,
-		ID:              EventID(c, data.Estado),
+		ID:              id,
 		Source:          FuenteReconciler,
-		Type:            TipoEvento(data.TipoDeComprobante, data.Estado),
+		Type:            tipo,
 		Subject:         c.String(),
 		Time:            data.EstadoFinalEn.UTC(),
 		DataContentType: "application/json",

@@ -91,6 +91,9 @@ func TestEsquemaEvento(t *testing.T) {
 			tipos = append(tipos, contracts.TipoEvento(tipo, estado))
 		}
 	}
+	for _, tipo := range []int{contracts.Factura, contracts.Boleta, contracts.NotaDeCredito, contracts.NotaDeDebito} {
+		tipos = append(tipos, contracts.TipoActualizada(tipo))
+	}
 	if !slices.Equal(doc.Properties.Type.Enum, tipos) {
 		t.Errorf("schema's type enum = %q, want every TipoEvento %q", doc.Properties.Type.Enum, tipos)
 	}
@@ -147,6 +150,40 @@ func TestNuevoEvento(t *testing.T) {
 				t.Errorf("event does not match the schema: %v", err)
 			}
 		})
+	}
+}
+
+// TestNuevoEventoActualizado: filling in documents of a comprobante whose estado stays the same
+// publishes <tipo>.actualizada, with an ID naming the fields filled, valid against the schema.
+func TestNuevoEventoActualizado(t *testing.T) {
+	sch := esquemaEvento(t)
+	data := boletaAceptada()
+	data.EstadoAnterior = string(data.Estado)
+	for _, tt := range []struct {
+		campos  contracts.Campos
+		id      string
+		nombres []string
+	}{
+		{contracts.CampoEnlaceDelCDR, "2-BBB1-105.aceptado.completado.enlace_del_cdr", []string{"enlace_del_cdr"}},
+		{contracts.CampoEnlaceDelCDR | contracts.CampoEnlace | contracts.CampoSunatNote,
+			"2-BBB1-105.aceptado.completado.enlace+enlace_del_cdr+sunat_note", []string{"enlace", "enlace_del_cdr", "sunat_note"}},
+	} {
+		ev := contracts.NuevoEventoActualizado(data, tt.campos)
+		if ev.ID != tt.id || ev.Type != "boleta.actualizada" || ev.Data.Estado != contracts.Aceptado ||
+			!slices.Equal(ev.Data.CamposCompletados, tt.nombres) {
+			t.Errorf("event = id %q, type %q, estado %s, campos %v; want %q, boleta.actualizada, aceptado, %v",
+				ev.ID, ev.Type, ev.Data.Estado, ev.Data.CamposCompletados, tt.id, tt.nombres)
+		}
+		if got := (contracts.Topologia{Prefijo: "t1"}).SubjectDe(ev); got != "t1.boleta.actualizada" {
+			t.Errorf("subject = %q, want t1.boleta.actualizada", got)
+		}
+		if err := sch.Validate(comoJSON(t, ev)); err != nil {
+			t.Errorf("actualizada event does not match the schema: %v", err)
+		}
+	}
+	// A state change never carries campos_completados.
+	if ev := contracts.NuevoEvento(data); ev.Data.CamposCompletados != nil {
+		t.Errorf("NuevoEvento carries campos_completados %v", ev.Data.CamposCompletados)
 	}
 }
 

@@ -10,14 +10,15 @@ import (
 )
 
 // respuestaConsulta is what Operation 2 (consultar_comprobante) answers for the seed boleta:
-// more fields, other links and wording, another order, but the same key, outcome and hash.
+// more fields, other links and wording, another order, but the same key, outcome, hash and
+// documents present.
 const respuestaConsulta = `{
 	"codigo_hash": "xMLFMnbgp1/bHEy572RKRTE9hPY=",
 	"numero": 105, "serie": "BBB1", "tipo_de_comprobante": 2,
 	"anulado": false, "aceptada_por_sunat": true, "sunat_responsecode": "0",
 	"sunat_description": "La Boleta numero BBB1-105, ha sido aceptada", "sunat_note": null,
 	"sunat_soap_error": "", "enlace": "https://www.nubefact.com/cpe/otro",
-	"enlace_del_pdf": "https://www.nubefact.com/cpe/otro.pdf", "enlace_del_xml": null,
+	"enlace_del_pdf": "https://www.nubefact.com/cpe/otro.pdf", "enlace_del_xml": "https://www.nubefact.com/cpe/otro.xml",
 	"enlace_del_cdr": "https://www.nubefact.com/cpe/otro.cdr",
 	"cadena_para_codigo_qr": "20600695771 | 03 | BBB1 | 105 | ...", "codigo_de_barras": "...",
 	"pdf_zip_base64": "UEsDBA==", "xml_zip_base64": null, "cdr_zip_base64": "UEsDBA=="
@@ -56,13 +57,20 @@ func TestMessageID(t *testing.T) {
 	}{
 		// Same key, outcome and hash: the second delivery is a duplicate, whatever its shape.
 		{"identical", seed, seed, true},
-		{"extra fields", seed, conCampos(t, campos{"nuevo_campo": `{"x":1}`, "sunat_note": `"nota"`}), true},
-		{"different enlace", seed, conCampos(t, campos{"enlace": `"https://otro"`, "enlace_del_cdr": `null`}), true},
+		{"extra fields", seed, conCampos(t, campos{"nuevo_campo": `{"x":1}`, "sunat_soap_error": `""`}), true},
+		{"different enlace", seed, conCampos(t, campos{"enlace": `"https://otro"`, "enlace_del_cdr": `"https://otro.cdr"`}), true},
 		{"different sunat_description", seed, conCampos(t, campos{"sunat_description": `"Aceptada."`}), true},
+		{"empty sunat_note is no note", seed, conCampos(t, campos{"sunat_note": `""`}), true},
 		{"webhook and Operation 2", seed, []byte(respuestaConsulta), true},
 		{"anulado false is not anulado", seed, conCampos(t, campos{"anulado": `false`}), true},
 		// Final outcomes do not fold in the code: 0 and 4000 are both aceptado.
 		{"aceptado with observations", seed, conCampos(t, campos{"sunat_responsecode": `"4000"`}), true},
+
+		// A repeat that brings a document the first lacked must reach the state machine, which
+		// fills it in: it is not a duplicate.
+		{"the CDR arrives later", conCampos(t, campos{"enlace_del_cdr": `""`}), seed, false},
+		{"the CDR arrives later (null before)", conCampos(t, campos{"enlace_del_cdr": `null`}), seed, false},
+		{"a note arrives later", seed, conCampos(t, campos{"sunat_note": `"nota"`}), false},
 
 		{"different outcome", seed, conCampos(t, campos{"anulado": `true`}), false},
 		{"rejected", conCampos(t, campos{"aceptada_por_sunat": `false`, "sunat_responsecode": `"2000"`}), seed, false},
@@ -75,7 +83,7 @@ func TestMessageID(t *testing.T) {
 		// Without a final outcome every new code is a new notification.
 		{"sin resultado, same code",
 			conCampos(t, campos{"sunat_responsecode": `"0100"`}),
-			conCampos(t, campos{"sunat_responsecode": `"0100"`, "enlace": `null`}), true},
+			conCampos(t, campos{"sunat_responsecode": `"0100"`, "enlace": `"https://otro"`}), true},
 		{"sin resultado, different code",
 			conCampos(t, campos{"sunat_responsecode": `"0100"`}),
 			conCampos(t, campos{"sunat_responsecode": `"0109"`}), false},
@@ -121,16 +129,21 @@ func ExampleMessageID() {
 		"aceptada_por_sunat": true, "sunat_responsecode": "0", "codigo_hash": "xMLFMnbgp1/bHEy572RKRTE9hPY="}`))
 	consulta, _ := contracts.Decode([]byte(`{"tipo_de_comprobante": 2, "serie": "BBB1", "numero": 105,
 		"aceptada_por_sunat": true, "sunat_responsecode": "0", "codigo_hash": "xMLFMnbgp1/bHEy572RKRTE9hPY=",
-		"anulado": false, "enlace": "https://www.nubefact.com/cpe/..."}`))
+		"anulado": false, "enlace_del_cdr": ""}`))
+	conCDR, _ := contracts.Decode([]byte(`{"tipo_de_comprobante": 2, "serie": "BBB1", "numero": 105,
+		"aceptada_por_sunat": true, "sunat_responsecode": "0", "codigo_hash": "xMLFMnbgp1/bHEy572RKRTE9hPY=",
+		"enlace_del_cdr": "https://www.nubefact.com/cpe/xxx.cdr"}`))
 	excepcion, _ := contracts.Decode([]byte(`{"tipo_de_comprobante": 2, "serie": "BBB1", "numero": 105,
 		"aceptada_por_sunat": false, "sunat_responsecode": "0100"}`))
 
 	fmt.Println(contracts.MessageID(webhook))
-	fmt.Println(contracts.MessageID(consulta)) // same outcome, same hash: a duplicate
+	fmt.Println(contracts.MessageID(consulta)) // same outcome, same hash, no document: a duplicate
+	fmt.Println(contracts.MessageID(conCDR))   // brings the CDR: judged, and fills it in
 	fmt.Println(contracts.MessageID(excepcion))
 	// Output:
 	// 2-BBB1-105.aceptado.b3c6bcf87a3426f8
 	// 2-BBB1-105.aceptado.b3c6bcf87a3426f8
+	// 2-BBB1-105.aceptado.32eb0d4a72e275c6
 	// 2-BBB1-105.sin_resultado.9da073d70d872970
 }
 

@@ -123,3 +123,7 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// MaxPayload is the largest notification accepted, in bytes. NubeFacT's standard response is well
+// under 2 KiB; only the optional *_zip_base64 fields make it grow.
+const MaxPayload = 64 << 10

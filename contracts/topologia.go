@@ -54,6 +54,13 @@ func (t Topologia) SubjectEvento(tipo int, estado Resultado) string {
 	return t.subject(TipoEvento(tipo, estado))
 }
 
+// SubjectDe is the subject an event is published on: its type, namespaced.
+func (t Topologia) SubjectDe(ev Evento) string { return t.subject(ev.Type) }
+
+// TipoActualizada is the CloudEvents type of the event published when a notification fills in
+// documents of a comprobante whose estado stays the same: "boleta.actualizada".
+func TipoActualizada(tipo int) string { return tipoSubject[tipo] + ".actualizada" }
+
 // TipoEvento is the CloudEvents type of that event; it equals its subject without a prefix.
 func TipoEvento(tipo int, estado Resultado) string {
 	return tipoSubject[tipo] + "." + participio[estado]

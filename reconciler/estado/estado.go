@@ -3,7 +3,11 @@
 // so every rule is a row in a table test.
 package estado
 
-import "github.com/hotelpe/boletas/contracts"
+import (
+	"strings"
+
+	"github.com/hotelpe/boletas/contracts"
+)
 
 // Estado is the state of a comprobante in the billing system's table.
 type Estado string
@@ -36,16 +40,35 @@ const (
 	Conflicto Efecto = "conflicto"
 	// Duplicado: its message ID was processed before (the inbox).
 	Duplicado Efecto = "duplicado"
-	// Desconocido: the comprobante is not in the table (yet); the notification is retried.
-	Desconocido Efecto = "desconocido"
-	// Aparcado: still unknown after its retry budget; parked for ops to replay.
+	// Completado: it repeats the current final state with the same codigo_hash and brings a link
+	// or text the comprobante still lacks; that is filled in (never overwriting a stored value)
+	// and subscribers hear of it on <tipo>.actualizada.
+	Completado Efecto = "completado"
+	// Corregido: a webhook NubeFacT confirmed (VERIFY_WEBHOOKS) but whose links or texts differ
+	// from NubeFacT's answer; the answer is applied in its place and the webhook recorded.
+	Corregido Efecto = "corregido"
+	// Aparcado: the comprobante is not in the table (yet); the notification waits in Postgres
+	// and is applied as soon as the billing system inserts it.
 	Aparcado Efecto = "aparcado"
+	// Descartado: ops (or the retention limit) discarded a parked notification that would never
+	// match a comprobante.
+	Descartado Efecto = "descartado"
 )
 
 // Actual is what the decision needs to know of the stored comprobante.
 type Actual struct {
 	Estado     Estado
 	CodigoHash string
+	// Vacios are the links and texts the comprobante does not hold yet.
+	Vacios contracts.Campos
+}
+
+// Entrante is what the decision needs to know of the notification.
+type Entrante struct {
+	Resultado  contracts.Resultado
+	CodigoHash string
+	// Campos are the links and texts it brings.
+	Campos contracts.Campos
 }
 
 // Decision is the verdict on one notification.
@@ -53,6 +76,8 @@ type Decision struct {
 	Efecto Efecto
 	Nuevo  Estado // the state after the decision (the current one unless Aplicado)
 	Motivo string // why, in words, for the audit
+	// Completar, when Efecto is Completado, are the fields to fill in.
+	Completar contracts.Campos
 }
 
 // Decidir applies the state machine
@@ -60,31 +85,42 @@ type Decision struct {
 //	pendiente → aceptado | rechazado | anulado
 //	aceptado  → anulado
 //
-// to a notification with outcome r and codigo_hash hash. Everything else changes nothing: a
-// notification without a final outcome, one that repeats the current state, and one that
-// contradicts it (recorded as a conflict).
-func Decidir(actual Actual, r contracts.Resultado, hash string) Decision {
+// to a notification. Once the comprobante has a stored codigo_hash, a notification whose hash is
+// missing or different never changes it (a conflict: a forged or mistaken notification must not
+// void an accepted boleta); only pendiente → final may happen without a stored hash. A
+// notification that repeats the final state with the same hash and brings links or texts the
+// comprobante lacks completes it. Everything else changes nothing: a notification without a
+// final outcome, a plain repeat, and one that contradicts the state (recorded as a conflict).
+func Decidir(actual Actual, n Entrante) Decision {
 	keep := func(e Efecto, motivo string) Decision {
 		return Decision{Efecto: e, Nuevo: actual.Estado, Motivo: motivo}
 	}
-	if !r.Final() {
+	if !n.Resultado.Final() {
 		return keep(SinResultado, "la notificación no trae un resultado final de SUNAT")
 	}
-	nuevo := Estado(r)
-	sameHash := actual.CodigoHash == "" || hash == "" || actual.CodigoHash == hash
+	nuevo := Estado(n.Resultado)
 	switch {
+	case actual.CodigoHash != "" && n.CodigoHash == "":
+		return keep(Conflicto, string(nuevo)+" sin codigo_hash, pero el comprobante ya tiene uno")
+	case actual.CodigoHash != "" && n.CodigoHash != actual.CodigoHash:
+		return keep(Conflicto, string(nuevo)+" con otro codigo_hash; está "+string(actual.Estado))
 	case actual.Estado == Pendiente:
 		return Decision{Efecto: Aplicado, Nuevo: nuevo, Motivo: "pendiente → " + string(nuevo)}
-	case actual.Estado == nuevo && sameHash:
-		return keep(Repetido, "ya está "+string(nuevo))
+	case actual.CodigoHash == "" && actual.Estado == nuevo:
+		return keep(Repetido, "ya está "+string(nuevo)+" (sin codigo_hash guardado: no se completa nada)")
+	case actual.CodigoHash == "":
+		return keep(Conflicto, string(nuevo)+" sin codigo_hash guardado: solo pendiente → final puede aplicarse así; está "+string(actual.Estado))
+	// From here on the hashes are equal.
+	case actual.Estado == nuevo && n.Campos&actual.Vacios != 0:
+		d := keep(Completado, "ya está "+string(nuevo)+"; completa "+strings.Join((n.Campos&actual.Vacios).Nombres(), ", "))
+		d.Completar = n.Campos & actual.Vacios
+		return d
 	case actual.Estado == nuevo:
-		return keep(Conflicto, "ya está "+string(nuevo)+" con otro codigo_hash")
-	case actual.Estado == Aceptado && nuevo == Anulado && sameHash:
+		return keep(Repetido, "ya está "+string(nuevo))
+	case actual.Estado == Aceptado && nuevo == Anulado:
 		return Decision{Efecto: Aplicado, Nuevo: Anulado, Motivo: "aceptado → anulado"}
-	case actual.Estado == Anulado && nuevo == Aceptado && sameHash:
+	case actual.Estado == Anulado && nuevo == Aceptado:
 		return keep(Superado, "ya fue anulado después de aceptado")
-	case !sameHash:
-		return keep(Conflicto, string(nuevo)+" con otro codigo_hash, pero está "+string(actual.Estado))
 	}
 	return keep(Conflicto, string(nuevo)+" contradice el estado final "+string(actual.Estado))
 }
