@@ -16,9 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// MaxBody is the largest webhook body accepted. NubeFacT's standard response is well under 2 KiB;
-// only the optional *_zip_base64 fields make it grow.
-const MaxBody = 64 << 10
+// MaxBody is the largest webhook body accepted: the contract's MaxPayload, which the
+// notifications stream is sized for.
+const MaxBody = contracts.MaxPayload
 
 // publisher is the part of jetstream.JetStream the webhook needs.
 type publisher interface {

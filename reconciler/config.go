@@ -22,15 +22,16 @@ type Config struct {
 	StreamMaxAge          time.Duration `envconfig:"STREAM_MAX_AGE" default:"720h" desc:"how long notifications and events stay in their streams"`
 	EventsDuplicateWindow time.Duration `envconfig:"EVENTS_DUPLICATE_WINDOW" default:"1h" desc:"de-duplication window of the events stream (covers relay retries)"`
 	AckWait               time.Duration `envconfig:"CONSUMER_ACK_WAIT" default:"10s" desc:"redelivery delay of a message left unacknowledged (e.g. by a crash); must exceed a batch's apply time"`
-	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; unknown comprobantes are parked after UNKNOWN_RETRIES)"`
+	MaxDeliver            int           `envconfig:"CONSUMER_MAX_DELIVER" default:"-1" desc:"deliveries before JetStream gives up (-1: never; the reconciler records what it cannot apply)"`
 	MaxAckPending         int           `envconfig:"CONSUMER_MAX_ACK_PENDING" default:"5000" desc:"messages delivered and not yet acknowledged, across all instances (at least BATCH_SIZE × WORKERS)"`
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
 	Workers               int           `envconfig:"WORKERS" default:"6" desc:"batches applied concurrently, each in its own transaction"`
 
-	UnknownRetries    int           `envconfig:"UNKNOWN_RETRIES" default:"10" desc:"a notification for a comprobante not in the table is parked after this many deliveries..."`
-	UnknownBackoff    time.Duration `envconfig:"UNKNOWN_BACKOFF" default:"2s" desc:"first retry delay for an unknown comprobante (doubles each time)"`
-	UnknownBackoffMax time.Duration `envconfig:"UNKNOWN_BACKOFF_MAX" default:"10m" desc:"longest retry delay for an unknown comprobante"`
-	UnknownParkAfter  time.Duration `envconfig:"UNKNOWN_PARK_AFTER" default:"15m" desc:"and only once it was received this long ago (redeliveries during an outage do not spend the budget early)"`
+	StreamMaxBytes int64         `envconfig:"STREAM_MAX_BYTES" default:"1073741824" desc:"size limit of each stream in bytes; a full notifications stream refuses new webhooks (ingest answers 503) and the reconciler purges what it has applied"`
+	DLQMaxAge      time.Duration `envconfig:"DLQ_MAX_AGE" default:"2160h" desc:"how long dead letters stay in their stream"`
+
+	ParkedInterval time.Duration `envconfig:"PARKED_INTERVAL" default:"1s" desc:"how often notifications waiting for their comprobante are checked; one is applied this soon after the comprobante's INSERT"`
+	ParkedMaxAge   time.Duration `envconfig:"PARKED_MAX_AGE" default:"2160h" desc:"a notification whose comprobante never appears is discarded (and the discard audited) after waiting this long"`
 
 	NubefactRuta      string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
 	NubefactToken     string        `envconfig:"NUBEFACT_TOKEN" default:"" desc:"the account's API token (never logged)"`
@@ -38,6 +39,8 @@ type Config struct {
 	NubefactRetries   int           `envconfig:"NUBEFACT_RETRIES" default:"4" desc:"retries of a call that failed with codigo 40, HTTP 5xx, a timeout or a connection error"`
 	NubefactBackoff   time.Duration `envconfig:"NUBEFACT_BACKOFF" default:"500ms" desc:"first delay between those retries (doubles, with jitter, up to 10s)"`
 	VerifyConcurrency int           `envconfig:"VERIFY_CONCURRENCY" default:"4" desc:"Operation 2 calls in flight per reconciler when verifying webhooks"`
+	VerifyRate        float64       `envconfig:"VERIFY_RATE" default:"10" desc:"Operation 2 calls started per second at most, per reconciler, when verifying webhooks (0: no limit)"`
+	VerifyRetries     int           `envconfig:"VERIFY_RETRIES" default:"5" desc:"deliveries of a webhook NubeFacT cannot confirm yet before it is recorded as a conflict"`
 	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
 	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
@@ -72,11 +75,23 @@ func (c Config) validate() error {
 	if c.StreamReplicas < 1 {
 		errs = append(errs, errors.New("STREAM_REPLICAS must be at least 1"))
 	}
-	if c.UnknownRetries < 1 {
-		errs = append(errs, errors.New("UNKNOWN_RETRIES must be at least 1"))
+	if c.VerifyRetries < 1 {
+		errs = append(errs, errors.New("VERIFY_RETRIES must be at least 1"))
 	}
-	if c.MaxDeliver != -1 && c.MaxDeliver <= c.UnknownRetries {
-		errs = append(errs, errors.New("CONSUMER_MAX_DELIVER must be -1 or greater than UNKNOWN_RETRIES, or notifications would be dropped before they are parked"))
+	if c.VerifyRate < 0 {
+		errs = append(errs, errors.New("VERIFY_RATE must not be negative"))
+	}
+	if c.MaxDeliver != -1 && c.MaxDeliver <= c.VerifyRetries {
+		errs = append(errs, errors.New("CONSUMER_MAX_DELIVER must be -1 or greater than VERIFY_RETRIES, or webhooks would be dropped before they are recorded"))
+	}
+	if c.StreamMaxBytes != -1 && c.StreamMaxBytes < 1<<20 {
+		errs = append(errs, errors.New("STREAM_MAX_BYTES must be -1 (no limit) or at least 1 MiB"))
+	}
+	if c.ParkedInterval <= 0 {
+		errs = append(errs, errors.New("PARKED_INTERVAL must be positive"))
+	}
+	if c.ParkedMaxAge <= 0 {
+		errs = append(errs, errors.New("PARKED_MAX_AGE must be positive"))
 	}
 	if c.AckWait < time.Second {
 		errs = append(errs, errors.New("CONSUMER_ACK_WAIT must be at least 1s"))
@@ -100,6 +115,6 @@ func (c Config) streamOpciones() stream.Opciones {
 	return stream.Opciones{
 		Replicas: c.StreamReplicas, DuplicateWindow: c.DuplicateWindow, MaxAge: c.StreamMaxAge,
 		EventsDuplicateWindow: c.EventsDuplicateWindow, Consumer: c.Consumer, AckWait: c.AckWait,
-		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending,
+		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, MaxBytes: c.StreamMaxBytes, DLQMaxAge: c.DLQMaxAge,
 	}
 }

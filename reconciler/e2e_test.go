@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -283,69 +284,197 @@ func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
 	}
 }
 
+// The webhook arrives before the billing system has committed the boleta: it is acknowledged
+// and parked at once, and applied within seconds of the INSERT, however long it waited.
 func TestE2EComprobanteQueLlegaTarde(t *testing.T) {
 	t.Parallel()
 	s := sharedSistema(t)
 	s.arrancarReconciler(s.reconcilerConfig())
 	s.arrancarIngest()
+	s.escuchar()
 
-	// The webhook arrives before the billing system has committed the boleta.
-	if code, _ := s.post(aceptada("BLT1", 1)); code != http.StatusOK {
-		t.Fatalf("webhook: status %d", code)
+	for _, tc := range []struct {
+		numero int
+		espera string // how long the notification has waited when the INSERT comes
+	}{{1, "1 minute"}, {2, "21 days"}} {
+		if code, _ := s.post(aceptada("BLT1", tc.numero)); code != http.StatusOK {
+			t.Fatalf("webhook: status %d", code)
+		}
+		eventually(t, 10*time.Second, "the notification parked", func() bool {
+			return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BLT1' AND numero = $1`, tc.numero) == 1
+		})
+		// Waiting costs nothing in JetStream: the message is acknowledged.
+		s.sinPendientesDeAck()
+		if _, err := s.pool.Exec(context.Background(), `UPDATE aparcadas SET aparcada_en = aparcada_en - $1::interval
+			WHERE serie = 'BLT1' AND numero = $2`, tc.espera, tc.numero); err != nil {
+			t.Fatal(err)
+		}
+		insert := time.Now()
+		s.insertarPendiente(2, "BLT1", tc.numero)
+		eventually(t, 10*time.Second, "the parked notification applied after the INSERT", func() bool {
+			return s.estado("BLT1", tc.numero) == "aceptado"
+		})
+		t.Logf("waited %s: applied %v after the INSERT", tc.espera, time.Since(insert).Round(time.Millisecond))
+		eventually(t, 10*time.Second, "its event", func() bool {
+			for _, r := range s.recibidos() {
+				if r.evento.ID == fmt.Sprintf("2-BLT1-%d.aceptado", tc.numero) {
+					return true
+				}
+			}
+			return false
+		})
 	}
-	ctx := context.Background()
-	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 10*time.Second, "a first attempt", func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.Delivered.Consumer >= 1
-	})
-	s.insertarPendiente(2, "BLT1", 1)
-	eventually(t, 15*time.Second, "the retry to apply it", func() bool { return s.estado("BLT1", 1) == "aceptado" })
 	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
-		t.Errorf("parked = %d, want 0", n)
+		t.Errorf("still parked = %d, want 0", n)
+	}
+	efectos := s.columna(`SELECT efecto FROM notificaciones WHERE serie = 'BLT1' AND numero = 2 ORDER BY id`)
+	if strings.Join(efectos, ",") != "aparcado,aplicado" {
+		t.Errorf("audit of BLT1-2 = %v, want aparcado then aplicado", efectos)
 	}
 }
 
-func TestE2EAparcadaYReenviada(t *testing.T) {
+// The issue's reproduction: thousands of notifications for comprobantes that are not in the
+// table (NubeFacT notifies the whole account, panel-emitted ones included) must not hold back a
+// known boleta behind them, even with JetStream's ack-pending limit below their number.
+func TestE2EDesconocidosNoDetienenALosConocidos(t *testing.T) {
 	t.Parallel()
 	s := sharedSistema(t)
 	cfg := s.reconcilerConfig()
-	cfg.UnknownRetries = 3
+	cfg.MaxAckPending = 1000 // the shipped 5,000 is under a second of webhooks
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	s.insertarPendiente(2, "BCN1", 1)
+
+	const desconocidos = 6000
+	var wg sync.WaitGroup
+	var fallos atomic.Int32
+	numeros := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for n := range numeros {
+				if code, _ := s.post(aceptada("BXX1", n)); code != http.StatusOK {
+					fallos.Add(1)
+				}
+			}
+		})
+	}
+	for n := 1; n <= desconocidos; n++ {
+		numeros <- n
+	}
+	close(numeros)
+	wg.Wait()
+	if f := fallos.Load(); f > 0 {
+		t.Fatalf("%d webhooks for unknown comprobantes did not get 200", f)
+	}
+	if code, _ := s.post(aceptada("BCN1", 1)); code != http.StatusOK {
+		t.Fatalf("known webhook: status %d", code)
+	}
+	start := time.Now()
+	eventually(t, 30*time.Second, "the known boleta aceptada behind 6,000 unknown ones", func() bool {
+		return s.estado("BCN1", 1) == "aceptado"
+	})
+	t.Logf("known boleta aceptado %v after its webhook's 200", time.Since(start).Round(time.Millisecond))
+	eventually(t, 30*time.Second, "every unknown one parked", func() bool {
+		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BXX1'`) == desconocidos
+	})
+	s.sinPendientesDeAck()
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BXX1' AND efecto = 'aparcado'`); n != desconocidos {
+		t.Errorf("audit rows aparcado = %d, want %d", n, desconocidos)
+	}
+}
+
+// Two reconcilers apply the notifications that waited: each exactly once, with one event.
+func TestE2EAparcadasConDosReconciliadores(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	const n = 200
+	for i := 1; i <= n; i++ {
+		if code, _ := s.post(aceptada("BDR1", i)); code != http.StatusOK {
+			t.Fatalf("webhook %d: status %d", i, code)
+		}
+	}
+	eventually(t, 20*time.Second, "all parked", func() bool { return s.count(`SELECT count(*) FROM aparcadas`) == n })
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
+		SELECT 2, 'BDR1', g FROM generate_series(1, $1::int) g`, n); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "all applied and relayed", func() bool {
+		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
+			s.count(`SELECT count(*) FROM outbox`) == 0 && s.count(`SELECT count(*) FROM aparcadas`) == 0
+	})
+	if got := s.count(`SELECT count(*) FROM (SELECT numero FROM notificaciones WHERE efecto = 'aplicado'
+		GROUP BY numero HAVING count(*) = 1) x`); got != n {
+		t.Errorf("comprobantes applied exactly once = %d, want %d", got, n)
+	}
+	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
+		t.Errorf("events = %d, want %d", got, n)
+	}
+}
+
+// Ops list what waits, replay it, and discard what will never match.
+func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	cfg.ParkedInterval = time.Hour // only the replay applies it
 	s.arrancarReconciler(cfg)
 	s.arrancarIngest()
 
-	if code, _ := s.post(aceptada("BPK1", 1)); code != http.StatusOK {
-		t.Fatalf("webhook: status %d", code)
+	for _, n := range []int{1, 2} {
+		if code, _ := s.post(aceptada("BPK1", n)); code != http.StatusOK {
+			t.Fatalf("webhook: status %d", code)
+		}
 	}
-	eventually(t, 15*time.Second, "the notification parked", func() bool {
-		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1' AND intentos = 3`) == 1
+	eventually(t, 15*time.Second, "the notifications parked", func() bool {
+		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1'`) == 2
 	})
-	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aparcado'`); n != 1 {
-		t.Errorf("audit rows aparcado = %d, want 1", n)
-	}
-
-	// Ops: the boleta is in the table now; list and replay.
-	s.insertarPendiente(2, "BPK1", 1)
 	var out strings.Builder
-	if err := parkedCmd(context.Background(), cfg, nil, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") {
+	if err := parkedCmd(context.Background(), cfg, nil, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
+		!strings.Contains(out.String(), "WAITING") || !strings.Contains(out.String(), "2 parked notification(s)") {
 		t.Fatalf("parked: %v\n%s", err, out.String())
 	}
+
+	// BPK1-1 is ours after all: the billing system inserts it and ops replay it.
+	s.insertarPendiente(2, "BPK1", 1)
+	id1 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 1`)[0]
 	out.Reset()
-	if err := replayCmd(context.Background(), cfg, []string{"-all"}, &out); err != nil {
+	if err := replayCmd(context.Background(), cfg, []string{id1}, &out); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	if !strings.Contains(out.String(), "1 notification(s) replayed") {
-		t.Errorf("replay output: %s", out.String())
-	}
 	eventually(t, 10*time.Second, "the replayed notification applied", func() bool { return s.estado("BPK1", 1) == "aceptado" })
-	if n := s.count(`SELECT count(*) FROM aparcadas WHERE reenviada_en IS NULL`); n != 0 {
-		t.Errorf("parked and not replayed = %d, want 0", n)
-	}
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado' AND origen = 'replay'`); n != 1 {
 		t.Errorf("applied by replay = %d, want 1", n)
+	}
+	eventually(t, 10*time.Second, "the replayed one gone from aparcadas", func() bool {
+		return s.count(`SELECT count(*) FROM aparcadas WHERE numero = 1`) == 0
+	})
+
+	// BPK1-2 was emitted from NubeFacT's panel: discard it.
+	id2 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 2`)[0]
+	out.Reset()
+	if err := discardCmd(context.Background(), cfg, []string{id2}, &out); err == nil || !strings.Contains(err.Error(), "-reason") {
+		t.Errorf("discard without -reason: err %v, want one asking for -reason", err)
+	}
+	if err := discardCmd(context.Background(), cfg, []string{"-reason", "emitida desde el panel", id2}, &out); err != nil {
+		t.Fatalf("discard: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "1 notification(s) discarded") {
+		t.Errorf("discard output: %s", out.String())
+	}
+	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
+		t.Errorf("parked after discard = %d, want 0", n)
+	}
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE message_id = $1 AND efecto = 'descartado'
+		AND motivo LIKE '%emitida desde el panel%'`, id2); n != 1 {
+		t.Errorf("audit rows descartado with the reason = %d, want 1", n)
+	}
+	// A message ID that is not parked is an error naming how many.
+	if err := discardCmd(context.Background(), cfg, []string{"-reason", "x", "no-such-id"}, &out); err == nil ||
+		!strings.Contains(err.Error(), "1 of the 1") {
+		t.Errorf("discard of an unknown ID: err %v", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -86,8 +87,8 @@ func (s *sistema) reconcilerConfig() Config {
 		Addr: freeAddr(s.t), DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
-		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, UnknownRetries: 10, UnknownBackoff: 100 * time.Millisecond,
-		UnknownBackoffMax: 500 * time.Millisecond, UnknownParkAfter: 0, RelayInterval: time.Hour,
+		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,
+		ParkedInterval: 100 * time.Millisecond, ParkedMaxAge: time.Hour, RelayInterval: time.Hour,
 		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
 	}
 }
@@ -247,6 +248,33 @@ func (s *sistema) count(query string, args ...any) int {
 	return n
 }
 
+func (s *sistema) columna(query string, args ...any) []string {
+	s.t.Helper()
+	rows, err := s.pool.Query(context.Background(), query, args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
+
+// sinPendientesDeAck waits until the reconciler's consumer holds nothing delivered and not
+// acknowledged.
+func (s *sistema) sinPendientesDeAck() {
+	s.t.Helper()
+	cons, err := s.js.Consumer(context.Background(), s.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	eventually(s.t, 20*time.Second, "no message left in the consumer's ack-pending set", func() bool {
+		info, err := cons.Info(context.Background())
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+}
+
 func (s *sistema) mensajesEnStream(name string) uint64 {
 	s.t.Helper()
 	st, err := s.js.Stream(context.Background(), name)
@@ -318,13 +346,6 @@ func (s *servidorNATS) stop() {
 		s.srv.WaitForShutdown()
 		s.srv = nil
 	}
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 // proxy forwards TCP connections to target until cut, so a test can take Postgres away from

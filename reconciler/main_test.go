@@ -16,7 +16,7 @@ func TestMainAyudaListaVariables(t *testing.T) {
 	if err := Main(context.Background(), []string{"reconciler", "-h"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"DATABASE_URL", "NATS_URL", "RECONCILER_ADDR", "CONSUMER_MAX_DELIVER", "STREAM_DUPLICATE_WINDOW", "UNKNOWN_RETRIES", "replay", "parked", "migrate"} {
+	for _, v := range []string{"DATABASE_URL", "NATS_URL", "RECONCILER_ADDR", "CONSUMER_MAX_DELIVER", "STREAM_DUPLICATE_WINDOW", "PARKED_MAX_AGE", "VERIFY_RATE", "STREAM_MAX_BYTES", "replay", "parked", "discard", "migrate"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("-h does not mention %s", v)
 		}
@@ -114,34 +114,6 @@ func TestRedactURL(t *testing.T) {
 	if strings.Contains(got, "s3cretpw") || !strings.Contains(got, "127.0.0.1:4222") {
 		t.Errorf("redactURL = %q", got)
 	}
-}
-
-// A comprobante that is still unknown is not parked before UNKNOWN_PARK_AFTER, however many
-// deliveries it had (an outage's redeliveries must not spend the budget early).
-func TestE2ENoAparcaAntesDeTiempo(t *testing.T) {
-	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	cfg.UnknownRetries, cfg.UnknownParkAfter = 2, time.Hour
-	s.arrancarReconciler(cfg)
-	s.arrancarIngest()
-	if code, _ := s.post(aceptada("BPA1", 1)); code != 200 {
-		t.Fatalf("webhook: status %d", code)
-	}
-	ctx := context.Background()
-	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 15*time.Second, "more deliveries than UNKNOWN_RETRIES", func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 4
-	})
-	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
-		t.Errorf("parked %d notifications before UNKNOWN_PARK_AFTER", n)
-	}
-	s.insertarPendiente(2, "BPA1", 1)
-	eventually(t, 10*time.Second, "applied once the comprobante exists", func() bool { return s.estado("BPA1", 1) == "aceptado" })
 }
 
 func TestMigrateYCheck(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,21 +56,92 @@ func parkedCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MESSAGE_ID\tCOMPROBANTE\tORIGEN\tRECIBIDA\tPARKED\tTIMES\tREPLAYED\tREASON")
+	fmt.Fprintln(tw, "MESSAGE_ID\tCOMPROBANTE\tORIGEN\tRECIBIDA\tPARKED\tWAITING\tREADY\tTIMES\tREPLAYED")
+	now := time.Now()
 	for _, a := range list {
 		replayed := "-"
 		if a.ReenviadaEn != nil {
 			replayed = a.ReenviadaEn.Format(time.RFC3339)
 		}
-		c := contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.MessageID, c, a.Origen,
-			a.RecibidoEn.Format(time.RFC3339), a.AparcadaEn.Format(time.RFC3339), a.Veces, replayed, a.Motivo)
+		ready := "no"
+		if a.Lista {
+			ready = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.MessageID, a.Clave(), a.Origen,
+			a.RecibidoEn.Format(time.RFC3339), a.AparcadaEn.Format(time.RFC3339), esperado(now.Sub(a.AparcadaEn)),
+			ready, a.Veces, replayed)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d parked notification(s)\n", len(list))
+	fmt.Fprintf(stdout, "%d parked notification(s) waiting for their comprobante; each is applied within PARKED_INTERVAL of its INSERT, or discarded after PARKED_MAX_AGE (%s)\n",
+		len(list), cfg.ParkedMaxAge)
 	return nil
+}
+
+// esperado renders how long a notification has waited: "3d4h", "2h15m", "42s".
+func esperado(d time.Duration) string {
+	switch d = d.Round(time.Second); {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return d.String()
+}
+
+// discardCmd removes parked notifications that will never match a comprobante (emitted from
+// NubeFacT's panel or by another system). Each discard is recorded in the audit, with who asked
+// and why; the audit keeps the notification's payload.
+func discardCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("discard", flag.ContinueOnError)
+	reason := fs.String("reason", "", "why they will never match (recorded in the audit; required)")
+	olderThan := fs.Duration("older-than", 0, "discard every parked notification that has waited longer than this (e.g. 720h)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ids := fs.Args()
+	if (*olderThan > 0) == (len(ids) > 0) {
+		return fmt.Errorf("discard: give either -older-than DURATION or one or more MESSAGE_IDs (see `reconciler parked`)")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("discard: -reason is required: the audit records why")
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := postgres.New(pool)
+	motivo := fmt.Sprintf("descartada por %s: %s", operador(), *reason)
+	var done []postgres.Aparcada
+	if *olderThan > 0 {
+		done, err = store.DescartarAntiguas(ctx, *olderThan, motivo)
+	} else {
+		done, err = store.Descartar(ctx, ids, motivo)
+	}
+	if err != nil {
+		return err
+	}
+	for _, a := range done {
+		fmt.Fprintln(stdout, "discarded", a.MessageID, a.Clave())
+	}
+	fmt.Fprintf(stdout, "%d notification(s) discarded (recorded in the audit as descartado)\n", len(done))
+	if len(ids) > 0 && len(done) < len(ids) {
+		return fmt.Errorf("discard: %d of the %d message IDs are not parked", len(ids)-len(done), len(ids))
+	}
+	return nil
+}
+
+// operador names who runs a command, for the audit.
+func operador() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "desconocido"
 }
 
 // replayCmd publishes parked notifications to the notifications subject again. They keep their

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -263,21 +264,26 @@ func TestVerificarWebhooks(t *testing.T) {
 	t.Parallel()
 	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks = true })
 	s.arrancarIngest()
-	for n := 1; n <= 3; n++ {
+	for n := 1; n <= 4; n++ {
 		s.insertarPendiente(2, "BVF1", n)
 	}
 	sim.Poner(clave("BVF1", 1), simulador.Aceptada)  // confirmed
 	sim.Poner(clave("BVF1", 2), simulador.Rechazada) // the webhook lies: NubeFacT says rechazada
 	sim.Poner(clave("BVF1", 3), simulador.NoExiste)  // forged: NubeFacT does not know it
+	sim.Poner(clave("BVF1", 4), simulador.Aceptada)  // right outcome and hash, forged CDR link
 
-	for n := 1; n <= 3; n++ {
-		body, _ := jsonRespuesta(clave("BVF1", n), simulador.Aceptada)
+	for n := 1; n <= 4; n++ {
+		r := simulador.Respuesta(clave("BVF1", n), simulador.Aceptada)
+		if n == 4 {
+			r["enlace_del_cdr"] = "https://evil.example/forged.cdr"
+		}
+		body, _ := json.Marshal(r)
 		if code, _ := s.post(body); code != http.StatusOK {
 			t.Fatalf("webhook %d: status %d", n, code)
 		}
 	}
-	eventually(t, 10*time.Second, "verified outcomes", func() bool {
-		return s.estado("BVF1", 1) == "aceptado" && s.estado("BVF1", 2) == "rechazado" &&
+	eventually(t, 20*time.Second, "verified outcomes", func() bool {
+		return s.estado("BVF1", 1) == "aceptado" && s.estado("BVF1", 2) == "rechazado" && s.estado("BVF1", 4) == "aceptado" &&
 			s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = 3`) == 1
 	})
 	if got := s.estado("BVF1", 3); got != "pendiente" {
@@ -288,10 +294,66 @@ func TestVerificarWebhooks(t *testing.T) {
 		origen, efecto string
 	}{
 		{1, "webhook", "aplicado"}, {2, "webhook", "conflicto"}, {2, "verificacion", "aplicado"}, {3, "webhook", "conflicto"},
+		{4, "verificacion", "aplicado"}, {4, "webhook", "corregido"},
 	}
 	for _, c := range checks {
 		if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = $1 AND origen = $2 AND efecto = $3`, c.numero, c.origen, c.efecto); n != 1 {
 			t.Errorf("BVF1-%d: audit rows %s/%s = %d, want 1", c.numero, c.origen, c.efecto, n)
 		}
+	}
+	// What is stored is NubeFacT's answer, and the audit says where the webhook differed.
+	var cdr string
+	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr FROM comprobantes WHERE serie = 'BVF1' AND numero = 4`).Scan(&cdr); err != nil {
+		t.Fatal(err)
+	}
+	if want := simulador.Respuesta(clave("BVF1", 4), simulador.Aceptada)["enlace_del_cdr"]; cdr != want {
+		t.Errorf("stored CDR = %q, want NubeFacT's %q", cdr, want)
+	}
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = 4 AND efecto = 'corregido'
+		AND motivo LIKE '%enlace_del_cdr%evil.example/forged.cdr%'`); n != 1 {
+		t.Errorf("the corregido audit row does not name the forged field and its value")
+	}
+	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = 1 AND motivo LIKE '%confirmado por NubeFacT%'`); n != 1 {
+		t.Errorf("the confirmed webhook's audit row does not say it was confirmed")
+	}
+	// The genuine webhook, arriving after the forged one, is a duplicate of it: what is stored
+	// already is NubeFacT's answer.
+	body, _ := json.Marshal(simulador.Respuesta(clave("BVF1", 4), simulador.Aceptada))
+	if code, _ := s.post(body); code != http.StatusOK {
+		t.Fatalf("genuine webhook: status %d", code)
+	}
+	eventually(t, 10*time.Second, "one event per state change (BVF1-1, -2 and -4)", func() bool {
+		return s.count(`SELECT count(*) FROM outbox`) == 0 && s.mensajesEnStream(s.topo.StreamEventos()) == 3
+	})
+}
+
+// VERIFY_RATE bounds the calls verification makes: 12 webhooks at 4 calls/s cannot all be
+// verified in less than about 11 ticks of 250 ms (a lower bound, which a slow machine only
+// lengthens), and each is verified with one call.
+func TestVerificarRespetaVerifyRate(t *testing.T) {
+	t.Parallel()
+	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
+	s.arrancarIngest()
+	const n = 12
+	for i := 1; i <= n; i++ {
+		s.insertarPendiente(2, "BVR1", i)
+		sim.Poner(clave("BVR1", i), simulador.Aceptada)
+	}
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		body, _ := jsonRespuesta(clave("BVR1", i), simulador.Aceptada)
+		if code, _ := s.post(body); code != http.StatusOK {
+			t.Fatalf("webhook %d: status %d", i, code)
+		}
+	}
+	eventually(t, 30*time.Second, "all verified and applied", func() bool {
+		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n
+	})
+	took := time.Since(start)
+	if took < (n-2)*250*time.Millisecond {
+		t.Errorf("%d verifications took %v: faster than VERIFY_RATE=4/s allows", n, took)
+	}
+	if got := sim.Llamadas(); got != n {
+		t.Errorf("Operation 2 calls = %d, want %d", got, n)
 	}
 }

@@ -20,7 +20,13 @@ type relay struct {
 	interval  time.Duration
 }
 
-const relayBatch = 1000
+const (
+	relayBatch = 1000
+	// relayAckWait bounds the wait for JetStream's acknowledgements of one batch; relayLease, the
+	// claim on its rows, outlasts it so that no other relay takes them meanwhile.
+	relayAckWait = 10 * time.Second
+	relayLease   = 30 * time.Second
+)
 
 func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.interval)
@@ -43,7 +49,7 @@ func (r *relay) sweep(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		n, err := r.store.Relay(ctx, relayBatch, r.publish)
+		n, err := r.store.Relay(ctx, relayBatch, relayLease, r.publish)
 		if err != nil {
 			r.log.Warn("outbox relay failed; will retry", "err", err)
 			return
@@ -55,9 +61,9 @@ func (r *relay) sweep(ctx context.Context) {
 }
 
 // publish sends the events asynchronously (all in flight at once) and returns the outbox IDs
-// of those JetStream acknowledged. The Nats-Msg-Id is the event ID, so a republish after a crash
-// is recognised as a duplicate.
-func (r *relay) publish(eventos []postgres.EventoPendiente) []int64 {
+// of those JetStream acknowledged, waiting at most relayAckWait and never past ctx. The
+// Nats-Msg-Id is the event ID, so a republish after a crash is recognised as a duplicate.
+func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
 	type enVuelo struct {
 		id  int64
 		ack jetstream.PubAckFuture
@@ -73,7 +79,8 @@ func (r *relay) publish(eventos []postgres.EventoPendiente) []int64 {
 		}
 		pending = append(pending, enVuelo{ev.ID, f})
 	}
-	timeout := time.After(10 * time.Second)
+	ctx, cancel := context.WithTimeout(ctx, relayAckWait)
+	defer cancel()
 	var ok []int64
 	for _, p := range pending {
 		select {
@@ -81,7 +88,7 @@ func (r *relay) publish(eventos []postgres.EventoPendiente) []int64 {
 			ok = append(ok, p.id)
 		case err := <-p.ack.Err():
 			r.log.Warn("event not acknowledged", "subject", p.ack.Msg().Subject, "err", err)
-		case <-timeout:
+		case <-ctx.Done():
 			r.log.Warn("event acknowledgements timed out; will retry", "pending", len(pending)-len(ok))
 			return ok
 		}

@@ -34,8 +34,8 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 
 	r := &relay{store: store, js: s.js, log: testLogger(t, "relay"), interval: time.Hour}
 	// First attempt: published, then "crash" before marking.
-	n, err := store.Relay(context.Background(), relayBatch, func(evs []postgres.EventoPendiente) []int64 {
-		if got := len(r.publish(evs)); got != 3 {
+	n, err := store.Relay(context.Background(), relayBatch, relayLease, func(ctx context.Context, evs []postgres.EventoPendiente) []int64 {
+		if got := len(r.publish(ctx, evs)); got != 3 {
 			t.Errorf("published %d of 3", got)
 		}
 		return nil

@@ -37,9 +37,11 @@ Usage:
   reconciler migrate            apply the database migrations and exit
   reconciler check              tell whether Postgres and NATS answer
   reconciler regularize [flags] ask NubeFacT about pending comprobantes (regularize -h)
-  reconciler parked [-all]      list parked notifications (comprobante never found)
+  reconciler parked [-all]      list notifications waiting for their comprobante
   reconciler replay [-all | MESSAGE_ID...]
-                                publish parked notifications again, once their comprobantes exist
+                                publish parked notifications again
+  reconciler discard -reason TEXT (-older-than DURATION | MESSAGE_ID...)
+                                discard parked notifications that will never match (audited)
   reconciler -h                 this help
 
 Configuration comes from the environment:
@@ -67,7 +69,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		printUsage(stdout)
 		return nil
-	case "serve", "migrate", "check", "regularize", "parked", "replay":
+	case "serve", "migrate", "check", "regularize", "parked", "replay", "discard":
 	default:
 		printUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -92,6 +94,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return parkedCmd(ctx, cfg, rest, stdout)
 	case "replay":
 		return replayCmd(ctx, cfg, rest, stdout)
+	case "discard":
+		return discardCmd(ctx, cfg, rest, stdout)
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", rest)
@@ -168,11 +172,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 		w.nubefact.Retries = 1
+		w.ritmo = nuevoRitmo(cfg.VerifyRate)
+		defer w.ritmo.stop()
 	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
+	a := &aparcadas{store: store, topo: topo, decode: contracts.Decode, log: log, interval: cfg.ParkedInterval,
+		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(rctx) })
+	wg.Go(func() { a.run(rctx) })
 	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,14 +21,19 @@ import (
 var errSinConfirmar = errors.New("NubeFacT cannot confirm the outcome yet")
 
 // verificar confirms each webhook of the batch with NubeFacT's Operation 2 (VERIFY_WEBHOOKS).
-// NubeFacT does not sign its webhooks, so a forged one is only caught this way. A webhook whose
-// outcome NubeFacT confirms is applied as it is; one its final answer contradicts is marked
-// NoConfirmada and NubeFacT's answer is applied instead. One that cannot be checked now
-// (NubeFacT unreachable, or with no final answer yet) is handed back for a later retry and left
-// out of the batch; once its retry budget is spent it is recorded as a conflict, for ops.
+// NubeFacT does not sign its webhooks, so a forged one is only caught this way. What is stored is
+// NubeFacT's answer, never the webhook's word:
+//   - same outcome, hash, links and texts: the webhook is applied as it is;
+//   - same outcome and hash, other links or texts: NubeFacT's answer is applied, and the webhook
+//     recorded as corregido with the fields that differed (a forged CDR link ends here);
+//   - another outcome or hash: NubeFacT's answer is applied, the webhook recorded as a conflict.
 //
-// At most VERIFY_CONCURRENCY calls are in flight, and the whole verification is bounded well
-// inside the messages' AckWait, which InProgress restarts first.
+// A webhook that cannot be checked now (NubeFacT unreachable, or with no final answer yet) is
+// handed back for a later retry and left out of the batch; after VERIFY_RETRIES deliveries
+// without a final answer it is recorded as a conflict, for ops.
+//
+// At most VERIFY_CONCURRENCY calls are in flight and VERIFY_RATE start per second; the whole
+// verification is bounded well inside the messages' AckWait, which InProgress restarts first.
 func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) ([]jetstream.Msg, []postgres.Entrada) {
 	for _, m := range msgs {
 		_ = m.InProgress()
@@ -44,9 +51,12 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas [
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
-				errs[i] = w.confirmar(vctx, &entradas[i])
 			case <-vctx.Done():
 				errs[i] = vctx.Err()
+				return
+			}
+			if errs[i] = w.ritmo.esperar(vctx); errs[i] == nil {
+				errs[i] = w.confirmar(vctx, &entradas[i])
 			}
 		})
 	}
@@ -54,13 +64,14 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas [
 	keptMsgs, kept := msgs[:0], entradas[:0]
 	for i := range entradas {
 		e := &entradas[i]
-		if errs[i] != nil && errors.Is(errs[i], errSinConfirmar) && e.Aparcar {
-			e.NoConfirmada = fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, errs[i])
+		if errors.Is(errs[i], errSinConfirmar) && e.Intentos >= w.cfg.VerifyRetries {
+			e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto,
+				Motivo: fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, errs[i])}
 			errs[i] = nil
 		}
 		if errs[i] != nil {
 			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
-			_ = msgs[i].NakWithDelay(backoff(e.Intentos, w.cfg.UnknownBackoff, w.cfg.UnknownBackoffMax))
+			_ = msgs[i].NakWithDelay(backoff(e.Intentos, time.Second, 30*time.Second))
 			continue
 		}
 		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, *e)
@@ -78,20 +89,92 @@ func (w *worker) confirmar(ctx context.Context, e *postgres.Entrada) error {
 	case !n.Resultado().Final():
 		return fmt.Errorf("%w: NubeFacT reports no final outcome", errSinConfirmar)
 	}
-	id := contracts.MessageID(n)
-	if id == e.MessageID {
+	webhook := &e.Notificacion
+	mismoResultado := n.Resultado() == webhook.Resultado() && deref(n.CodigoHash) == deref(webhook.CodigoHash)
+	difieren := diferencias(webhook, &n)
+	if mismoResultado && len(difieren) == 0 {
+		e.Nota = "confirmado por NubeFacT"
 		return nil
 	}
-	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
-	body, err := json.Marshal(n)
+	respuesta, err := respuestaNubefact(n, e)
 	if err != nil {
 		return err
 	}
-	e.NoConfirmada = fmt.Sprintf("webhook no confirmado: decía %s, NubeFacT dice %s (%s)", e.Notificacion.Resultado(), n.Resultado(), id)
-	e.Confirmacion = &postgres.Entrada{
-		MessageID: id, Notificacion: n, Payload: body, Origen: contracts.OrigenVerificacion,
-		Recibido: time.Now().UTC(), Remitente: "nubefact:consultar_comprobante", StreamSeq: e.StreamSeq,
-		Intentos: e.Intentos, Aparcar: e.Aparcar,
+	if mismoResultado {
+		e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Corregido, Respuesta: respuesta,
+			Motivo: "NubeFacT confirma el resultado, pero su respuesta, aplicada en lugar del webhook, difiere en: " + strings.Join(difieren, "; ")}
+		return nil
 	}
+	e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto, Respuesta: respuesta,
+		Motivo: fmt.Sprintf("webhook no confirmado: decía %s, NubeFacT dice %s (%s)", webhook.Resultado(), n.Resultado(), respuesta.MessageID)}
 	return nil
+}
+
+// respuestaNubefact is NubeFacT's answer as an entrada of its own, applied in the webhook's
+// place. The zipped documents can be megabytes and are never stored.
+func respuestaNubefact(n contracts.Notificacion, webhook *postgres.Entrada) (*postgres.Entrada, error) {
+	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
+	body, err := json.Marshal(n)
+	if err != nil {
+		return nil, err
+	}
+	return &postgres.Entrada{
+		MessageID: contracts.MessageID(n), Notificacion: n, Payload: body, Origen: contracts.OrigenVerificacion,
+		Recibido: time.Now().UTC(), Remitente: "nubefact:consultar_comprobante", StreamSeq: webhook.StreamSeq,
+		Intentos: webhook.Intentos,
+	}, nil
+}
+
+// diferencias lists the stored fields (links, texts, response code) where the webhook and
+// NubeFacT's answer differ, each with both values (cut to 200 bytes), for the audit. Null and
+// "" are the same: no document yet.
+func diferencias(webhook, nubefact *contracts.Notificacion) []string {
+	a, b := webhook.Valores(), nubefact.Valores()
+	nombres := (contracts.Campos(1<<len(a)) - 1).Nombres()
+	var out []string
+	for i := range a {
+		if deref(a[i]) != deref(b[i]) {
+			out = append(out, fmt.Sprintf("%s (webhook %q, NubeFacT %q)", nombres[i], truncate(deref(a[i]), 200), truncate(deref(b[i]), 200)))
+		}
+	}
+	if deref(webhook.SunatResponsecode) != deref(nubefact.SunatResponsecode) {
+		out = append(out, fmt.Sprintf("sunat_responsecode (webhook %q, NubeFacT %q)", deref(webhook.SunatResponsecode), deref(nubefact.SunatResponsecode)))
+	}
+	return out
+}
+
+// ritmo starts at most one call per interval (VERIFY_RATE); a nil ritmo does not limit.
+type ritmo struct{ tick *time.Ticker }
+
+func nuevoRitmo(porSegundo float64) *ritmo {
+	interval := time.Duration(float64(time.Second) / porSegundo)
+	if porSegundo <= 0 || interval <= 0 {
+		return nil
+	}
+	return &ritmo{tick: time.NewTicker(interval)}
+}
+
+func (r *ritmo) esperar(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	select {
+	case <-r.tick.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *ritmo) stop() {
+	if r != nil {
+		r.tick.Stop()
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

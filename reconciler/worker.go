@@ -27,8 +27,10 @@ type worker struct {
 	topo  contracts.Topologia
 	cfg   Config
 	log   *slog.Logger
-	// nubefact, when set (VERIFY_WEBHOOKS), confirms each webhook before it is applied.
+	// nubefact, when set (VERIFY_WEBHOOKS), confirms each webhook before it is applied, at
+	// most one call per tick of ritmo (VERIFY_RATE).
 	nubefact *nubefact.Client
+	ritmo    *ritmo
 	// aplicados is signalled (without blocking) after a commit that changed a state, so the
 	// relay publishes the new events at once instead of at its next sweep.
 	aplicados chan<- struct{}
@@ -133,11 +135,40 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 	return w.aplicar(ctx, life, msgs, entradas)
 }
 
+// applyAttempts bounds the attempts at a batch that fails while Postgres answers (a
+// serialization failure, rows changed under our lock): after them the batch is split and what
+// still fails on its own is dead-lettered, instead of being retried forever.
+const applyAttempts = 3
+
 func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) error {
 	salidas, err := w.store.Aplicar(ctx, entradas, w.topo)
+	for attempt := 1; err != nil && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
+		if !w.postgresAnswers(life) {
+			// Postgres is unreachable: nothing is acknowledged; the messages come back after a
+			// pause and we wait for Postgres.
+			w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "err", err)
+			for _, m := range msgs {
+				_ = m.NakWithDelay(time.Second)
+			}
+			w.esperarPostgres(life)
+			return nil
+		}
+		w.log.Warn("apply failed although postgres answers: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff(attempt, 200*time.Millisecond, 2*time.Second)):
+		}
+		salidas, err = w.store.Aplicar(ctx, entradas, w.topo)
+	}
 	switch {
 	case err == nil:
-	case postgres.IsDataError(err) && len(entradas) > 1:
+	case ctx.Err() != nil:
+		// Out of time (shutdown): leave the messages for redelivery.
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
+		return nil
+	case len(entradas) > 1:
 		// One message Postgres refuses must not hold back the others: apply them one by one.
 		for i := range entradas {
 			if err := w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1]); err != nil {
@@ -145,17 +176,8 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 			}
 		}
 		return nil
-	case postgres.IsDataError(err):
-		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
-		return nil
 	default:
-		// Postgres is unreachable (or the transaction failed for a reason that may pass): nothing
-		// is acknowledged; the messages come back after a pause and we wait for Postgres.
-		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "err", err)
-		for _, m := range msgs {
-			_ = m.NakWithDelay(time.Second)
-		}
-		w.esperarPostgres(life)
+		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
 		return nil
 	}
 	if crash := w.cfg.hooks.crashAfterCommit; crash != nil && crash() {
@@ -163,15 +185,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	}
 
 	// Committed: let the relay publish the new events while the acknowledgements go out.
-	for _, s := range salidas {
-		if s.Efecto == estado.Aplicado {
-			select {
-			case w.aplicados <- struct{}{}:
-			default:
-			}
-			break
-		}
-	}
+	w.avisarRelay(salidas)
 	var acks sync.WaitGroup
 	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
 	for i, s := range salidas {
@@ -180,15 +194,10 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 			w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
 		}
 		switch s.Efecto {
-		case estado.Desconocido:
-			delay := backoff(e.Intentos, w.cfg.UnknownBackoff, w.cfg.UnknownBackoffMax)
-			w.log.Info("comprobante not in the table yet: retrying later", "id", e.MessageID, "intento", e.Intentos, "delay", delay)
-			_ = m.NakWithDelay(delay)
-			continue
 		case estado.Conflicto:
 			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", s.Motivo)
 		case estado.Aparcado:
-			w.log.Warn("notification parked: its comprobante never appeared", "id", e.MessageID, "intentos", e.Intentos)
+			w.log.Info("comprobante not in the table: notification parked until it is inserted", "id", e.MessageID)
 		}
 		// A lost ack only means a redelivery, which the inbox absorbs. The acks of a batch go
 		// out together, each bounded, so a broker that vanished mid-batch holds the worker for
@@ -203,6 +212,26 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	}
 	acks.Wait()
 	return nil
+}
+
+// avisarRelay signals the relay (without blocking) if any salida wrote an event.
+func (w *worker) avisarRelay(salidas []postgres.Salida) {
+	for _, s := range salidas {
+		if s.EventID != "" {
+			select {
+			case w.aplicados <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// postgresAnswers pings Postgres once, briefly.
+func (w *worker) postgresAnswers(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return w.store.Ping(pctx) == nil
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the
@@ -225,12 +254,10 @@ func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
 	if origen == "" {
 		origen = "desconocido"
 	}
-	intentos := int(md.NumDelivered)
 	return postgres.Entrada{
 		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
 		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
-		StreamSeq: md.Sequence.Stream, Intentos: intentos,
-		Aparcar: intentos >= w.cfg.UnknownRetries && time.Since(recibido) >= w.cfg.UnknownParkAfter,
+		StreamSeq: md.Sequence.Stream, Intentos: int(md.NumDelivered),
 	}, nil
 }
 

@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/jackc/pgx/v5"
 )
 
-// Aparcada is a parked notification: its comprobante never appeared in the table within the
-// retry budget.
+// Aparcada is a parked notification: acknowledged on the stream, it waits here for its
+// comprobante to be inserted.
 type Aparcada struct {
 	MessageID         string     `db:"message_id"`
 	Origen            string     `db:"origen"`
@@ -23,12 +26,19 @@ type Aparcada struct {
 	AparcadaEn        time.Time  `db:"aparcada_en"`
 	Veces             int        `db:"veces"`
 	ReenviadaEn       *time.Time `db:"reenviada_en"`
+	// Lista: its comprobante exists now; it is about to be applied.
+	Lista bool `db:"lista"`
+}
+
+// Clave is the comprobante the notification waits for.
+func (a Aparcada) Clave() contracts.Clave {
+	return contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}
 }
 
 // Aparcadas lists parked notifications, oldest first; with todas false only those not replayed yet.
 func (s *Store) Aparcadas(ctx context.Context, todas bool) ([]Aparcada, error) {
 	rows, err := s.pool.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
-			serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en
+			serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
 		FROM aparcadas WHERE $1 OR reenviada_en IS NULL ORDER BY aparcada_en, message_id`, todas)
 	if err != nil {
 		return nil, wrap("list parked", err)
@@ -41,4 +51,125 @@ func (s *Store) Aparcadas(ctx context.Context, todas bool) ([]Aparcada, error) {
 func (s *Store) MarcarReenviada(ctx context.Context, messageID string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE aparcadas SET reenviada_en = now() WHERE message_id = $1`, messageID)
 	return wrap("mark replayed", err)
+}
+
+// AplicarListas applies, in one transaction, up to limit parked notifications whose comprobante
+// has been inserted, oldest first, with the same inbox, audit, outbox and event rules as any
+// other notification, and removes them from the aparcadas table. FOR UPDATE SKIP LOCKED lets
+// several reconcilers share the work, each notification applied once. A payload decode no
+// longer accepts (the rules changed since it was parked) is discarded, with its reason in the
+// audit. It returns what each applied notification did.
+func (s *Store) AplicarListas(ctx context.Context, limit int, topo contracts.Topologia,
+	decode func([]byte) (contracts.Notificacion, error)) ([]Salida, error) {
+	var out []Salida
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
+				serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
+			FROM aparcadas WHERE lista ORDER BY aparcada_en LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		if err != nil {
+			return err
+		}
+		listas, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+		if err != nil || len(listas) == 0 {
+			return err
+		}
+		entradas := make([]Entrada, 0, len(listas))
+		var invalidas []Aparcada
+		var motivos []string
+		for _, a := range listas {
+			n, err := decode([]byte(a.Payload))
+			if err != nil {
+				invalidas, motivos = append(invalidas, a), append(motivos, "ya no es válida: "+err.Error())
+				continue
+			}
+			entradas = append(entradas, Entrada{
+				MessageID: a.MessageID, Notificacion: n, Payload: []byte(a.Payload), Origen: a.Origen,
+				Recibido: a.RecibidoEn, Remitente: deref(a.Remitente), Intentos: a.Intentos, AparcadaEn: a.AparcadaEn,
+			})
+		}
+		if err := descartar(ctx, tx, invalidas, motivos); err != nil {
+			return err
+		}
+		out, err = aplicar(ctx, tx, topo, entradas)
+		return err
+	})
+	return out, wrap("apply parked", err)
+}
+
+// MarcarListas marks as ready the parked notifications whose comprobante exists. The INSERT
+// trigger does this as the billing system inserts a comprobante; this sweep covers a
+// notification parked by a transaction that could not yet see a comprobante being inserted
+// concurrently. It returns how many it marked.
+func (s *Store) MarcarListas(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE aparcadas a SET lista = true FROM comprobantes c
+		WHERE NOT a.lista AND c.tipo_de_comprobante = a.tipo_de_comprobante AND c.serie = a.serie AND c.numero = a.numero`)
+	return tag.RowsAffected(), wrap("mark parked ready", err)
+}
+
+// Descartar removes parked notifications that will never match a comprobante, recording each in
+// the audit (efecto descartado) with the reason and who asked. It returns the ones discarded;
+// message IDs that are not parked are ignored.
+func (s *Store) Descartar(ctx context.Context, messageIDs []string, motivo string) ([]Aparcada, error) {
+	return s.descartarDonde(ctx, `message_id = ANY($1)`, messageIDs, motivo)
+}
+
+// DescartarAntiguas discards, with motivo, the parked notifications that have waited longer
+// than maxEspera.
+func (s *Store) DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]Aparcada, error) {
+	return s.descartarDonde(ctx, `aparcada_en < now() - $1::interval`, maxEspera, motivo)
+}
+
+func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motivo string) ([]Aparcada, error) {
+	var out []Aparcada
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM aparcadas WHERE `+where+`
+			RETURNING message_id, origen, recibido_en, remitente, tipo_de_comprobante, serie, numero, motivo,
+				intentos, payload, aparcada_en, veces, reenviada_en, lista`, arg)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+		if err != nil {
+			return err
+		}
+		motivos := make([]string, len(out))
+		for i := range out {
+			motivos[i] = motivo
+		}
+		return auditarDescarte(ctx, tx, out, motivos)
+	})
+	return out, wrap("discard parked", err)
+}
+
+// descartar deletes parked notifications and records why.
+func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {
+	if len(as) == 0 {
+		return nil
+	}
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.MessageID
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM aparcadas WHERE message_id = ANY($1)`, ids); err != nil {
+		return wrap("discard parked", err)
+	}
+	return auditarDescarte(ctx, tx, as, motivos)
+}
+
+func auditarDescarte(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {
+	if len(as) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(as))
+	for i, a := range as {
+		resultado := contracts.SinResultado
+		if n, err := contracts.Decode([]byte(a.Payload)); err == nil {
+			resultado = n.Resultado()
+		}
+		rows[i] = []any{a.MessageID, a.Origen, a.RecibidoEn, a.Remitente, nil, int16(a.TipoDeComprobante), a.Serie,
+			int32(a.Numero), string(resultado), string(estado.Descartado), nil, nil,
+			fmt.Sprintf("%s; esperó %s", motivos[i], time.Since(a.AparcadaEn).Round(time.Second)), a.Payload}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"notificaciones"}, columnasAuditoria, pgx.CopyFromRows(rows))
+	return wrap("audit discard", err)
 }

@@ -11,34 +11,22 @@ import (
 	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
-func TestAplicarDesconocidoNoEscribeNada(t *testing.T) {
-	t.Parallel()
-	s, pool := nuevoStore(t)
-	pendiente(t, pool, 2, "BBB1", 106) // a neighbour, not the notification's comprobante
-	antes := foto(t, pool)
-
-	salidas := aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
-
-	mismos(t, "salidas", resumenes(t, salidas), []string{"desconocido →"})
-	// No inbox row either, so the retry of the same message can still apply it.
-	mismaFoto(t, antes, foto(t, pool))
-}
-
-// TestAparcar follows a notification whose comprobante never showed up: parked, parked again,
-// replayed by ops, and finally applied once the billing system inserts the row.
+// TestAparcar follows a notification whose comprobante is not in the table: parked at once
+// (nothing else written), parked again, replayed by ops, and applied once the billing system
+// inserts the row.
 func TestAparcar(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s, pool := nuevoStore(t)
+	pendiente(t, pool, 2, "BBB1", 106) // a neighbour, not the notification's comprobante
+	antes := foto(t, pool, "comprobantes", "inbox", "outbox")
 	e := entrada(t, []byte(semilla))
-	e.Aparcar, e.Intentos = true, 10
+	e.Intentos = 1
 
 	salidas := aplicar(t, s, contracts.Topologia{}, e)
 
 	mismos(t, "salidas", resumenes(t, salidas), []string{"aparcado →"})
-	if !strings.Contains(salidas[0].Motivo, "10 intentos") {
-		t.Errorf("motivo %q does not say how many attempts were made", salidas[0].Motivo)
-	}
+	mismaFoto(t, antes, foto(t, pool, "comprobantes", "inbox", "outbox"))
 	a := unaAparcada(t, s, false)
 	if a.AparcadaEn.IsZero() {
 		t.Error("aparcada_en is zero")
@@ -47,19 +35,17 @@ func TestAparcar(t *testing.T) {
 	mismoJSON(t, "aparcada", a, postgres.Aparcada{
 		MessageID: e.MessageID, Origen: contracts.OrigenWebhook, RecibidoEn: recibido, Remitente: ptr(remitente),
 		TipoDeComprobante: 2, Serie: "BBB1", Numero: 105, Motivo: salidas[0].Motivo,
-		Intentos: 10, Payload: semilla, Veces: 1,
+		Intentos: 1, Payload: semilla, Veces: 1,
 	})
 	audit := auditoria(t, pool)
 	if len(audit) != 1 || audit[0].Efecto != "aparcado" || audit[0].EstadoAnterior != nil || audit[0].Payload != semilla {
 		t.Errorf("audit = %+v, want one aparcado row with the payload and no estado", audit)
 	}
-	mismos(t, "inbox", inbox(t, pool), nil)
-	mismos(t, "outbox", eventosEnOutbox(t, pool), nil)
 
-	e.Intentos = 12
+	e.Intentos = 2
 	aplicar(t, s, contracts.Topologia{}, e)
-	if a := unaAparcada(t, s, false); a.Veces != 2 || a.Intentos != 12 {
-		t.Errorf("parked again: veces %d, intentos %d; want 2, 12", a.Veces, a.Intentos)
+	if a := unaAparcada(t, s, false); a.Veces != 2 || a.Intentos != 2 || a.Lista {
+		t.Errorf("parked again: veces %d, intentos %d, lista %v; want 2, 2, false", a.Veces, a.Intentos, a.Lista)
 	}
 
 	if err := s.MarcarReenviada(ctx, e.MessageID); err != nil {
@@ -72,14 +58,114 @@ func TestAparcar(t *testing.T) {
 		t.Error("Aparcadas(true): reenviada_en is null after MarcarReenviada")
 	}
 
-	// The billing system finally records the boleta; the replay applies the parked message.
+	// The billing system finally records the boleta: the trigger marks it ready, and the replay
+	// applies the parked message and removes it from the table.
 	pendiente(t, pool, 2, "BBB1", 105)
+	if a := unaAparcada(t, s, true); !a.Lista {
+		t.Error("the INSERT did not mark the parked notification ready")
+	}
 	replay := e
-	replay.Origen, replay.Aparcar, replay.Intentos = contracts.OrigenReplay, false, 1
+	replay.Origen, replay.Intentos = contracts.OrigenReplay, 1
 	salidas = aplicar(t, s, contracts.Topologia{}, replay)
 	mismos(t, "salidas of the replay", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 	mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})
 	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aparcado", "aplicado"})
+	tieneFilas(t, pool, "aparcadas", 0)
+}
+
+// TestAplicarListas: a parked notification is applied by AplicarListas once its comprobante is
+// inserted, however long it waited, with the same inbox, audit and outbox rules; one not yet
+// ready stays.
+func TestAplicarListas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	lista, espera := entrada(t, []byte(semilla)), nueva(t, map[string]any{"numero": 106})
+	aplicar(t, s, contracts.Topologia{}, lista, espera)
+	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET aparcada_en = now() - interval '14 days'`); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is ready: nothing happens.
+	if salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode); err != nil || len(salidas) != 0 {
+		t.Fatalf("AplicarListas before any INSERT = %+v, %v", salidas, err)
+	}
+
+	pendiente(t, pool, 2, "BBB1", 105)
+	salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+	if !strings.Contains(salidas[0].Motivo, "esperó 336h") {
+		t.Errorf("motivo %q does not say how long it waited", salidas[0].Motivo)
+	}
+	if c := comprobante(t, pool, 105); c.Estado != "aceptado" {
+		t.Errorf("estado = %s, want aceptado", c.Estado)
+	}
+	mismos(t, "inbox", inbox(t, pool), []string{lista.MessageID})
+	mismos(t, "outbox", eventosEnOutbox(t, pool), []string{"2-BBB1-105.aceptado"})
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aparcado", "aplicado"})
+	mismos(t, "still parked", columna(t, pool, `SELECT message_id FROM aparcadas`), []string{espera.MessageID})
+
+	// Applied once: a second pass finds nothing.
+	if salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode); err != nil || len(salidas) != 0 {
+		t.Fatalf("second AplicarListas = %+v, %v", salidas, err)
+	}
+}
+
+// TestMarcarListas covers the INSERT the trigger could not see: a comprobante committed while
+// the notification was being parked.
+func TestMarcarListas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+	// As if the INSERT had raced the parking: the row exists, the notification is not ready.
+	pendiente(t, pool, 2, "BBB1", 105)
+	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET lista = false`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.MarcarListas(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("MarcarListas = %d, %v; want 1", n, err)
+	}
+	if a := unaAparcada(t, s, false); !a.Lista {
+		t.Error("not ready after MarcarListas")
+	}
+}
+
+// TestDescartar: ops discard parked notifications; the audit keeps them, the table does not.
+func TestDescartar(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	a, b := entrada(t, []byte(semilla)), nueva(t, map[string]any{"numero": 106})
+	aplicar(t, s, contracts.Topologia{}, a, b)
+
+	done, err := s.Descartar(ctx, []string{a.MessageID, "no-such-id"}, "descartada por ops: emitida desde el panel")
+	if err != nil || len(done) != 1 || done[0].MessageID != a.MessageID {
+		t.Fatalf("Descartar = %+v, %v; want just %s", done, err, a.MessageID)
+	}
+	mismos(t, "still parked", columna(t, pool, `SELECT message_id FROM aparcadas`), []string{b.MessageID})
+	audit := auditoria(t, pool)
+	last := audit[len(audit)-1]
+	if last.Efecto != "descartado" || last.MessageID != a.MessageID || last.Payload != semilla ||
+		!strings.Contains(last.Motivo, "emitida desde el panel") {
+		t.Errorf("last audit row = %+v, want descartado with the payload and the reason", last)
+	}
+
+	// By age: nothing has waited an hour, then everything has.
+	if done, err := s.DescartarAntiguas(ctx, time.Hour, "vieja"); err != nil || len(done) != 0 {
+		t.Fatalf("DescartarAntiguas(1h) = %+v, %v; want none", done, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET aparcada_en = now() - interval '2 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.DescartarAntiguas(ctx, time.Hour, "vieja"); err != nil || len(done) != 1 {
+		t.Fatalf("DescartarAntiguas(1h) after 2h = %+v, %v; want one", done, err)
+	}
+	tieneFilas(t, pool, "aparcadas", 0)
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aparcado", "descartado", "descartado"})
 }
 
 func TestAparcadasOrdenYFiltro(t *testing.T) {
@@ -89,7 +175,6 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 	var ids []string
 	for _, numero := range []int{300, 100, 200} {
 		e := nueva(t, map[string]any{"numero": numero})
-		e.Aparcar = true
 		aplicar(t, s, contracts.Topologia{}, e) // one transaction each: aparcada_en increases
 		ids = append(ids, e.MessageID)
 	}

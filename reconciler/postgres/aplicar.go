@@ -21,14 +21,23 @@ type Entrada struct {
 	Remitente    string
 	StreamSeq    uint64
 	Intentos     int
-	// Aparcar: if the comprobante is still unknown, park the notification instead of leaving it
-	// for a retry (its retry budget is spent).
-	Aparcar bool
-	// NoConfirmada, when set, says why NubeFacT did not confirm this webhook (VERIFY_WEBHOOKS):
-	// it is recorded in the audit as a conflict and not applied; Confirmacion, NubeFacT's own
-	// answer, if any, is applied in its place.
-	NoConfirmada string
-	Confirmacion *Entrada
+	// Nota, when set, is added to the audit's motivo ("confirmado por NubeFacT").
+	Nota string
+	// Reemplazo, when set, says that NubeFacT's answer stands in for this webhook
+	// (VERIFY_WEBHOOKS): the webhook itself is only recorded.
+	Reemplazo *Reemplazo
+	// AparcadaEn is set when the notification waited for its comprobante: when it was parked.
+	AparcadaEn time.Time
+}
+
+// Reemplazo is what verifying a webhook with NubeFacT decided against it.
+type Reemplazo struct {
+	// Efecto records the webhook: Conflicto (NubeFacT reports another outcome or hash, or none)
+	// or Corregido (same outcome and hash, other links or texts).
+	Efecto estado.Efecto
+	Motivo string
+	// Respuesta is NubeFacT's answer, applied in the webhook's place; nil when there is none.
+	Respuesta *Entrada
 }
 
 // Salida is what applying an Entrada did.
@@ -37,7 +46,7 @@ type Salida struct {
 	Anterior estado.Estado
 	Nuevo    estado.Estado
 	Motivo   string
-	EventID  string // set when Efecto is Aplicado
+	EventID  string // set when an event was written: Efecto Aplicado or Completado
 }
 
 // Aplicar applies entradas, in order, in ONE transaction: for each, it de-duplicates by message
@@ -45,8 +54,8 @@ type Salida struct {
 // estado it was read with, writes the event to the outbox and appends the audit row. Either all
 // of it commits or none; on error the caller must not acknowledge any of the messages.
 //
-// A comprobante that is not in the table yields Desconocido and writes nothing (so that a retry
-// can still apply it), or Aparcado if the entrada says its budget is spent.
+// A notification for a comprobante that is not in the table is parked (Aparcado): it waits in
+// the aparcadas table, and AplicarListas applies it once the comprobante is inserted.
 //
 // The work is set-based: the whole batch costs a handful of statements (lock the rows, insert
 // the inbox, update, insert the outbox, copy the audit) whatever its size, which is what lets
@@ -54,9 +63,8 @@ type Salida struct {
 func (s *Store) Aplicar(ctx context.Context, entradas []Entrada, topo contracts.Topologia) ([]Salida, error) {
 	var out []Salida
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		l := &lote{tx: tx, topo: topo}
 		var err error
-		out, err = l.aplicar(ctx, entradas)
+		out, err = aplicar(ctx, tx, topo, entradas)
 		return err
 	})
 	if err != nil {
@@ -65,17 +73,18 @@ func (s *Store) Aplicar(ctx context.Context, entradas []Entrada, topo contracts.
 	return out, nil
 }
 
-// op is one notification to judge: an entrada, or the two halves of an unconfirmed webhook
-// (NubeFacT's answer, applied, and the webhook itself, recorded as a conflict).
+// op is one notification to judge: an entrada, NubeFacT's answer standing in for a webhook, or
+// the replaced webhook itself (only recorded).
 type op struct {
-	e          *Entrada
-	slot       int  // index of the entrada whose Salida this op gives
-	webhook    bool // the unconfirmed webhook itself
-	confirm    *op  // for webhook: the op of NubeFacT's answer, if any
-	fila       *fila
-	nuevo      bool // its message ID was not in the inbox
-	desconocid bool
-	salida     Salida
+	e        *Entrada
+	slot     int  // index of the entrada whose Salida this op gives
+	informa  bool // this op's salida is the entrada's
+	registro bool // the replaced webhook: recorded, never applied
+	// respuesta, for registro, is the op of NubeFacT's answer, if any.
+	respuesta *op
+	fila      *fila
+	nuevo     bool // its message ID was not in the inbox
+	salida    Salida
 }
 
 type fila struct {
@@ -83,6 +92,7 @@ type fila struct {
 	clave      contracts.Clave
 	estado     estado.Estado
 	codigoHash *string
+	vacios     contracts.Campos
 	// cambiando marks a row with an update in the wave being built.
 	cambiando bool
 }
@@ -92,6 +102,8 @@ type cambio struct {
 	fila     *fila
 	anterior estado.Estado
 	nuevo    estado.Estado
+	// completar, for a Completado, are the fields to fill in; 0 for a change of estado.
+	completar contracts.Campos
 }
 
 type lote struct {
@@ -101,21 +113,16 @@ type lote struct {
 	outbox [][]any  // rows for COPY into outbox: event_id, subject, evento
 }
 
-func (l *lote) aplicar(ctx context.Context, entradas []Entrada) ([]Salida, error) {
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, entradas []Entrada) ([]Salida, error) {
+	l := &lote{tx: tx, topo: topo}
 	ops := expandir(entradas)
 	filas, err := l.bloquear(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
-	// Unknown comprobantes write nothing, and neither does the webhook whose confirmation they
-	// would have been, so that the retry finds everything as it was.
 	for _, o := range ops {
-		switch {
-		case o.webhook && o.confirm != nil:
-			o.desconocid = o.confirm.desconocid && !o.confirm.e.Aparcar
-		case !o.webhook:
+		if !o.registro {
 			o.fila = filas[o.e.Notificacion.Clave()]
-			o.desconocid = o.fila == nil
 		}
 	}
 	if err := l.inbox(ctx, ops); err != nil {
@@ -132,15 +139,20 @@ func (l *lote) aplicar(ctx context.Context, entradas []Entrada) ([]Salida, error
 	if err := l.encolarEventos(ctx); err != nil {
 		return nil, err
 	}
+	if err := l.aparcar(ctx, ops); err != nil {
+		return nil, err
+	}
+	if err := l.resolverAparcadas(ctx, ops); err != nil {
+		return nil, err
+	}
 	if err := l.auditar(ctx, ops); err != nil {
 		return nil, err
 	}
 	out := make([]Salida, len(entradas))
 	for _, o := range ops {
-		if o.webhook && o.confirm != nil {
-			continue // the entrada reports what NubeFacT's answer did
+		if o.informa {
+			out[o.slot] = o.salida
 		}
-		out[o.slot] = o.salida
 	}
 	return out, nil
 }
@@ -149,14 +161,15 @@ func expandir(entradas []Entrada) []*op {
 	ops := make([]*op, 0, len(entradas))
 	for i := range entradas {
 		e := &entradas[i]
-		if e.NoConfirmada == "" {
-			ops = append(ops, &op{e: e, slot: i})
+		if e.Reemplazo == nil {
+			ops = append(ops, &op{e: e, slot: i, informa: true})
 			continue
 		}
-		w := &op{e: e, slot: i, webhook: true}
-		if e.Confirmacion != nil {
-			w.confirm = &op{e: e.Confirmacion, slot: i}
-			ops = append(ops, w.confirm)
+		// NubeFacT's answer first, so that the entrada reports what it did; the webhook after.
+		w := &op{e: e, slot: i, registro: true, informa: e.Reemplazo.Respuesta == nil}
+		if r := e.Reemplazo.Respuesta; r != nil {
+			w.respuesta = &op{e: r, slot: i, informa: true}
+			ops = append(ops, w.respuesta)
 		}
 		ops = append(ops, w)
 	}
@@ -170,7 +183,7 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 	var series []string
 	var numeros []int32
 	for _, o := range ops {
-		if o.webhook {
+		if o.registro {
 			continue
 		}
 		c := o.e.Notificacion.Clave()
@@ -180,7 +193,8 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 	if len(tipos) == 0 {
 		return filas, nil
 	}
-	rows, err := l.tx.Query(ctx, `SELECT c.id, c.tipo_de_comprobante, c.serie, c.numero, c.estado, c.codigo_hash
+	rows, err := l.tx.Query(ctx, `SELECT c.id, c.tipo_de_comprobante, c.serie, c.numero, c.estado, c.codigo_hash,
+			ARRAY[c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.sunat_description, c.sunat_note]
 		FROM comprobantes c
 		JOIN (SELECT DISTINCT * FROM unnest($1::smallint[], $2::text[], $3::integer[])) AS k(tipo, serie, numero)
 		  ON c.tipo_de_comprobante = k.tipo AND c.serie = k.serie AND c.numero = k.numero
@@ -193,21 +207,24 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 	for rows.Next() {
 		f := &fila{}
 		var tipo int16
-		if err := rows.Scan(&f.id, &tipo, &f.clave.Serie, &f.clave.Numero, &f.estado, &f.codigoHash); err != nil {
+		var campos []*string
+		if err := rows.Scan(&f.id, &tipo, &f.clave.Serie, &f.clave.Numero, &f.estado, &f.codigoHash, &campos); err != nil {
 			return nil, wrap("lock comprobantes", err)
 		}
 		f.clave.TipoDeComprobante = int(tipo)
+		f.vacios = todosLosCampos &^ contracts.CamposNoVacios([6]*string(campos))
 		filas[f.clave] = f
 	}
 	return filas, wrap("lock comprobantes", rows.Err())
 }
 
 // inbox records the message IDs of every op that will be judged, and marks as nuevo the first
-// op of each ID that was not there before.
+// op of each ID that was not there before. Parked notifications stay out: they are judged when
+// their comprobante arrives.
 func (l *lote) inbox(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
-		if !o.desconocid {
+		if !o.desconocido() {
 			ids = append(ids, o.e.MessageID)
 		}
 	}
@@ -228,7 +245,7 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 		sinUsar[id] = true
 	}
 	for _, o := range ops {
-		if !o.desconocid && sinUsar[o.e.MessageID] {
+		if !o.desconocido() && sinUsar[o.e.MessageID] {
 			o.nuevo = true
 			delete(sinUsar, o.e.MessageID) // later copies in the batch are duplicates
 		}
@@ -236,54 +253,75 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 	return nil
 }
 
+// desconocido: the op's comprobante is not in the table.
+func (o *op) desconocido() bool { return !o.registro && o.fila == nil }
+
+const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | contracts.CampoEnlaceDelXML |
+	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
+
 // decidir judges one op against the state of its row as the batch has left it so far.
 func (l *lote) decidir(ctx context.Context, o *op) error {
 	e := o.e
+	// A webhook NubeFacT corrected has the same message ID as the answer applied in its place
+	// (same outcome, hash and fields present): the answer being new makes the webhook new too.
+	nuevoRegistro := o.nuevo || o.respuesta != nil && o.respuesta.nuevo && o.respuesta.e.MessageID == e.MessageID
 	switch {
-	case o.webhook && o.desconocid:
-		o.salida = o.confirm.salida
-	case o.webhook && o.nuevo:
-		o.salida = Salida{Efecto: estado.Conflicto, Motivo: e.NoConfirmada}
-	case o.webhook:
+	case o.registro && nuevoRegistro:
+		o.salida = Salida{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
+	case o.registro:
 		o.salida = Salida{Efecto: estado.Duplicado, Motivo: "message ID ya procesado"}
-	case o.desconocid && !e.Aparcar:
-		o.salida = Salida{Efecto: estado.Desconocido, Motivo: "el comprobante no está en la tabla"}
-	case o.desconocid:
-		o.salida = Salida{Efecto: estado.Aparcado, Motivo: fmt.Sprintf("el comprobante no apareció en la tabla tras %d intentos", e.Intentos)}
-		return aparcar(ctx, l.tx, e, o.salida.Motivo)
+	case o.desconocido():
+		o.salida = Salida{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
 	case !o.nuevo:
 		o.salida = Salida{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "message ID ya procesado"}
 	default:
 		f, n := o.fila, &e.Notificacion
-		d := estado.Decidir(estado.Actual{Estado: f.estado, CodigoHash: deref(f.codigoHash)}, n.Resultado(), deref(n.CodigoHash))
+		d := estado.Decidir(estado.Actual{Estado: f.estado, CodigoHash: deref(f.codigoHash), Vacios: f.vacios},
+			estado.Entrante{Resultado: n.Resultado(), CodigoHash: deref(n.CodigoHash), Campos: n.Campos()})
 		o.salida = Salida{Efecto: d.Efecto, Anterior: f.estado, Nuevo: d.Nuevo, Motivo: d.Motivo}
-		if d.Efecto != estado.Aplicado {
-			return nil
+		if d.Efecto != estado.Aplicado && d.Efecto != estado.Completado {
+			break
 		}
 		if f.cambiando { // a second change of one row in a batch: send the first one before
 			if err := l.enviarOla(ctx); err != nil {
 				return err
 			}
 		}
-		l.ola = append(l.ola, cambio{op: o, fila: f, anterior: f.estado, nuevo: d.Nuevo})
+		l.ola = append(l.ola, cambio{op: o, fila: f, anterior: f.estado, nuevo: d.Nuevo, completar: d.Completar})
 		f.cambiando, f.estado = true, d.Nuevo
-		if n.CodigoHash != nil {
-			f.codigoHash = n.CodigoHash
+		if d.Efecto == estado.Completado {
+			f.vacios &^= d.Completar
+		} else {
+			f.vacios &^= n.Campos()
+			if n.CodigoHash != nil {
+				f.codigoHash = n.CodigoHash
+			}
 		}
+	}
+	if e.Nota != "" {
+		o.salida.Motivo += "; " + e.Nota
+	}
+	if !e.AparcadaEn.IsZero() && o.salida.Efecto != estado.Aparcado {
+		o.salida.Motivo += fmt.Sprintf("; esperó %s a su comprobante", time.Since(e.AparcadaEn).Round(time.Second))
 	}
 	return nil
 }
 
 // enviarOla updates the rows of the pending changes in one statement, conditional on the estado
 // each was read with (the seed's idempotency rule, kept even though the rows are locked), and
-// builds their events from what the rows hold afterwards. Fields a notification leaves null
-// keep their stored value: an anulación does not erase the CDR of the acceptance it voids.
+// builds their events from what the rows hold afterwards.
+//
+// A change of estado takes the notification's links and texts, but a null or empty one keeps
+// the stored value: an anulación does not erase the CDR of the acceptance it voids. A
+// completion (completar ≠ 0) fills in only the fields it names, which were empty, and leaves the
+// estado, the hash, the code and estado_final_en as they were.
 func (l *lote) enviarOla(ctx context.Context) error {
 	if len(l.ola) == 0 {
 		return nil
 	}
 	k := len(l.ola)
 	ids := make([]int64, k)
+	completar := make([]int16, k)
 	anteriores, nuevos := make([]string, k), make([]string, k)
 	var enlace, pdf, xml, cdr, hash, code, desc, note = make([]*string, k), make([]*string, k), make([]*string, k),
 		make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k)
@@ -291,29 +329,36 @@ func (l *lote) enviarOla(ctx context.Context) error {
 	for i := range l.ola {
 		c := &l.ola[i]
 		n := &c.op.e.Notificacion
-		ids[i], anteriores[i], nuevos[i] = c.fila.id, string(c.anterior), string(c.nuevo)
+		ids[i], anteriores[i], nuevos[i], completar[i] = c.fila.id, string(c.anterior), string(c.nuevo), int16(c.completar)
 		enlace[i], pdf[i], xml[i], cdr[i] = n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR
 		hash[i], code[i], desc[i], note[i] = n.CodigoHash, n.SunatResponsecode, n.SunatDescription, n.SunatNote
 		porID[c.fila.id] = c
 	}
 	rows, err := l.tx.Query(ctx, `UPDATE comprobantes c SET
 			estado = u.nuevo,
-			enlace = coalesce(u.enlace, c.enlace),
-			enlace_del_pdf = coalesce(u.pdf, c.enlace_del_pdf),
-			enlace_del_xml = coalesce(u.xml, c.enlace_del_xml),
-			enlace_del_cdr = coalesce(u.cdr, c.enlace_del_cdr),
-			codigo_hash = coalesce(u.hash, c.codigo_hash),
-			sunat_responsecode = coalesce(u.code, c.sunat_responsecode),
-			sunat_description = coalesce(u.descr, c.sunat_description),
-			sunat_note = coalesce(u.note, c.sunat_note),
-			estado_final_en = clock_timestamp(),
+			enlace = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.enlace, ''), c.enlace)
+				WHEN u.completar & 1 <> 0 THEN u.enlace ELSE c.enlace END,
+			enlace_del_pdf = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.pdf, ''), c.enlace_del_pdf)
+				WHEN u.completar & 2 <> 0 THEN u.pdf ELSE c.enlace_del_pdf END,
+			enlace_del_xml = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.xml, ''), c.enlace_del_xml)
+				WHEN u.completar & 4 <> 0 THEN u.xml ELSE c.enlace_del_xml END,
+			enlace_del_cdr = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.cdr, ''), c.enlace_del_cdr)
+				WHEN u.completar & 8 <> 0 THEN u.cdr ELSE c.enlace_del_cdr END,
+			sunat_description = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.descr, ''), c.sunat_description)
+				WHEN u.completar & 16 <> 0 THEN u.descr ELSE c.sunat_description END,
+			sunat_note = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.note, ''), c.sunat_note)
+				WHEN u.completar & 32 <> 0 THEN u.note ELSE c.sunat_note END,
+			codigo_hash = CASE WHEN u.completar = 0 THEN coalesce(u.hash, c.codigo_hash) ELSE c.codigo_hash END,
+			sunat_responsecode = CASE WHEN u.completar = 0 THEN coalesce(u.code, c.sunat_responsecode) ELSE c.sunat_responsecode END,
+			estado_final_en = CASE WHEN u.completar = 0 THEN clock_timestamp() ELSE c.estado_final_en END,
 			actualizado_en = now()
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[]) AS u(id, anterior, nuevo, enlace, pdf, xml, cdr, hash, code, descr, note)
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::smallint[])
+			AS u(id, anterior, nuevo, enlace, pdf, xml, cdr, hash, code, descr, note, completar)
 		WHERE c.id = u.id AND c.estado = u.anterior
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
 			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD')`,
-		ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note)
+		ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar)
 	if err != nil {
 		return wrap("update comprobantes", err)
 	}
@@ -331,13 +376,18 @@ func (l *lote) enviarOla(ctx context.Context) error {
 		d.TipoDeComprobante, d.Serie, d.Numero = clave.TipoDeComprobante, clave.Serie, clave.Numero
 		d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
 		d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
-		ev := contracts.NuevoEvento(d)
+		var ev contracts.Evento
+		if c.completar != 0 {
+			ev = contracts.NuevoEventoActualizado(d, c.completar)
+		} else {
+			ev = contracts.NuevoEvento(d)
+		}
 		body, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
 		c.op.salida.EventID = ev.ID
-		l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectEvento(clave.TipoDeComprobante, d.Estado), body})
+		l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
 		actualizadas++
 	}
 	if err := rows.Err(); err != nil {
@@ -367,14 +417,10 @@ func (l *lote) encolarEventos(ctx context.Context) error {
 var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remitente", "stream_seq", "tipo_de_comprobante",
 	"serie", "numero", "resultado", "efecto", "estado_anterior", "estado_nuevo", "motivo", "payload"}
 
-// auditar appends one audit row per judged op, in order, with COPY. Unknown comprobantes left
-// for a retry are not recorded: they will be, when they are judged.
+// auditar appends one audit row per op, in order, with COPY.
 func (l *lote) auditar(ctx context.Context, ops []*op) error {
 	rows := make([][]any, 0, len(ops))
 	for _, o := range ops {
-		if o.salida.Efecto == estado.Desconocido || (o.webhook && o.desconocid) {
-			continue
-		}
 		e, s := o.e, o.salida
 		c := e.Notificacion.Clave()
 		rows = append(rows, []any{e.MessageID, e.Origen, e.Recibido, nullable(e.Remitente), int64(e.StreamSeq),
@@ -388,16 +434,55 @@ func (l *lote) auditar(ctx context.Context, ops []*op) error {
 	return wrap("audit", err)
 }
 
-func aparcar(ctx context.Context, tx pgx.Tx, e *Entrada, motivo string) error {
-	c := e.Notificacion.Clave()
-	_, err := tx.Exec(ctx, `INSERT INTO aparcadas (message_id, origen, recibido_en, remitente,
-			tipo_de_comprobante, serie, numero, motivo, intentos, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+// aparcar stores the notifications whose comprobante is not in the table, in one statement. A
+// notification parked again (NubeFacT retried it, or ops replayed it) counts one more time. It
+// is ready at once if the comprobante was inserted meanwhile.
+func (l *lote) aparcar(ctx context.Context, ops []*op) error {
+	var ids, origenes, series, motivos, payloads []string
+	var remitentes []*string
+	var recibidos []time.Time
+	var tipos []int16
+	var numeros, intentos []int32
+	for _, o := range ops {
+		if o.salida.Efecto != estado.Aparcado {
+			continue
+		}
+		e, c := o.e, o.e.Notificacion.Clave()
+		ids, origenes, recibidos, remitentes = append(ids, e.MessageID), append(origenes, e.Origen), append(recibidos, e.Recibido), append(remitentes, nullable(e.Remitente))
+		tipos, series, numeros = append(tipos, int16(c.TipoDeComprobante)), append(series, c.Serie), append(numeros, int32(c.Numero))
+		motivos, intentos, payloads = append(motivos, o.salida.Motivo), append(intentos, int32(e.Intentos)), append(payloads, string(e.Payload))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := l.tx.Exec(ctx, `INSERT INTO aparcadas (message_id, origen, recibido_en, remitente,
+			tipo_de_comprobante, serie, numero, motivo, intentos, payload, lista)
+		SELECT DISTINCT ON (u.id) u.id, u.origen, u.recibido, u.remitente, u.tipo, u.serie, u.numero, u.motivo,
+			u.intentos, u.payload, EXISTS (SELECT 1 FROM comprobantes c
+				WHERE c.tipo_de_comprobante = u.tipo AND c.serie = u.serie AND c.numero = u.numero)
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::smallint[], $6::text[],
+			$7::integer[], $8::text[], $9::integer[], $10::text[])
+			AS u(id, origen, recibido, remitente, tipo, serie, numero, motivo, intentos, payload)
 		ON CONFLICT (message_id) DO UPDATE SET motivo = excluded.motivo, intentos = excluded.intentos,
-			aparcada_en = now(), veces = aparcadas.veces + 1, reenviada_en = NULL`,
-		e.MessageID, e.Origen, e.Recibido, nullable(e.Remitente), c.TipoDeComprobante, c.Serie, c.Numero,
-		motivo, e.Intentos, string(e.Payload))
+			veces = aparcadas.veces + 1, reenviada_en = NULL, lista = excluded.lista`,
+		ids, origenes, recibidos, remitentes, tipos, series, numeros, motivos, intentos, payloads)
 	return wrap("park", err)
+}
+
+// resolverAparcadas deletes the parked notifications this batch judged: those applied from the
+// aparcadas table, and replays (`reconciler replay`) whose comprobante exists now.
+func (l *lote) resolverAparcadas(ctx context.Context, ops []*op) error {
+	var ids []string
+	for _, o := range ops {
+		if o.salida.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {
+			ids = append(ids, o.e.MessageID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := l.tx.Exec(ctx, `DELETE FROM aparcadas WHERE message_id = ANY($1)`, ids)
+	return wrap("resolve parked", err)
 }
 
 func deref(p *string) string {

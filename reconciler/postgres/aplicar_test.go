@@ -254,6 +254,31 @@ func TestAplicarTransiciones(t *testing.T) {
 			},
 		},
 		{
+			nombre: "una anulación con enlaces vacíos conserva los del aceptado",
+			pasos: []paso{
+				{nil, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+				{merge(anulacion, map[string]any{"enlace_del_cdr": "", "enlace_del_pdf": "", "sunat_note": ""}), "aplicado aceptado→anulado 2-BBB1-105.anulado"},
+			},
+			estado:  "anulado",
+			eventos: []string{"2-BBB1-105.aceptado", "2-BBB1-105.anulado"},
+			efectos: []string{"aplicado", "aplicado"},
+			check: func(t *testing.T, c filaComprobante, _ []filaOutbox) {
+				if deref(c.EnlaceDelCDR) != "https://www.nubefact.com/cpe/xxx.cdr" || deref(c.EnlaceDelPDF) != "https://www.nubefact.com/cpe/xxx.pdf" {
+					t.Errorf("enlace_del_cdr %q, enlace_del_pdf %q: an empty link erased the stored one", deref(c.EnlaceDelCDR), deref(c.EnlaceDelPDF))
+				}
+			},
+		},
+		{
+			nombre: "una anulación con otro codigo_hash no anula",
+			pasos: []paso{
+				{nil, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+				{merge(anulacion, otroHash), "conflicto aceptado→aceptado"},
+			},
+			estado:  "aceptado",
+			eventos: []string{"2-BBB1-105.aceptado"},
+			efectos: []string{"aplicado", "conflicto"},
+		},
+		{
 			nombre: "anulado y luego un aceptado tardío queda superado",
 			pasos: []paso{
 				{anulacion, "aplicado pendiente→anulado 2-BBB1-105.anulado"},
@@ -347,7 +372,7 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 	mismos(t, "salidas", resumenes(t, salidas), []string{
 		"aplicado pendiente→aceptado 2-BBB1-107.aceptado",
 		"aplicado pendiente→rechazado 2-BBB1-105.rechazado",
-		"desconocido →",
+		"aparcado →",
 		"duplicado aceptado→aceptado",
 		"aplicado pendiente→aceptado 1-F001-1.aceptado",
 		"sin_resultado pendiente→pendiente",
@@ -360,9 +385,10 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 	mismos(t, "outbox", eventos, []string{"1-F001-1.aceptado", "2-BBB1-105.rechazado", "2-BBB1-107.aceptado"})
 	subjects := columna(t, pool, `SELECT subject FROM outbox WHERE event_id = '1-F001-1.aceptado'`)
 	mismos(t, "factura subject", subjects, []string{"factura.aceptada"})
-	// The unknown comprobante is the only one that leaves no trace.
-	tieneFilas(t, pool, "notificaciones", 6)
+	// The unknown comprobante is parked, out of the inbox.
+	tieneFilas(t, pool, "notificaciones", 7)
 	tieneFilas(t, pool, "inbox", 5) // distinct message IDs of known comprobantes
+	tieneFilas(t, pool, "aparcadas", 1)
 }
 
 // TestAplicarConcurrente races two reconcilers on the same message, once per comprobante: the
@@ -407,4 +433,70 @@ func TestAplicarConcurrente(t *testing.T) {
 	tieneFilas(t, pool, "outbox", comprobantes)
 	tieneFilas(t, pool, "inbox", comprobantes)
 	tieneFilas(t, pool, "notificaciones", 2*comprobantes)
+}
+
+// TestAplicarAnulacionSinHash is the forged anulación of issue 8, byte for byte: without a
+// codigo_hash it must not void an accepted boleta, nor publish boleta.anulada; it is a conflict.
+func TestAplicarAnulacionSinHash(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	pendiente(t, pool, 2, "BBB1", 105)
+	aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+	antes := foto(t, pool, "comprobantes", "outbox")
+
+	salidas := aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(`{"tipo_de_comprobante":2,"serie":"BBB1","numero":105,"anulado":true}`)))
+
+	mismos(t, "salidas", resumenes(t, salidas), []string{"conflicto aceptado→aceptado"})
+	mismaFoto(t, antes, foto(t, pool, "comprobantes", "outbox"))
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aplicado", "conflicto"})
+	// The genuine anulación, with the hash, still applies.
+	salidas = aplicar(t, s, contracts.Topologia{}, nueva(t, anulacion))
+	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado aceptado→anulado 2-BBB1-105.anulado"})
+}
+
+// TestAplicarCDRTardio: an acceptance without CDR, then a repeat that brings it. The second
+// fills in the CDR (and only what was empty), is audited as completado and publishes one
+// boleta.actualizada; a third with yet other links changes nothing.
+func TestAplicarCDRTardio(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	pendiente(t, pool, 2, "BBB1", 105)
+	const cdr = "https://www.nubefact.com/cpe/xxx.cdr"
+	sinCDR := nueva(t, map[string]any{"enlace_del_cdr": "", "sunat_note": nil})
+	conCDR := nueva(t, map[string]any{"enlace_del_pdf": "https://otro.example/otro.pdf"})
+	if sinCDR.MessageID == conCDR.MessageID {
+		t.Fatalf("the repeat that brings the CDR has the same message ID %s as the first", sinCDR.MessageID)
+	}
+	otra := nueva(t, map[string]any{"enlace_del_cdr": "https://otro.example/otro.cdr", "enlace_del_pdf": "https://otro.example/otro.pdf", "sunat_note": "nota"})
+
+	for _, paso := range []struct {
+		e    postgres.Entrada
+		want string
+	}{
+		{sinCDR, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
+		{conCDR, "completado aceptado→aceptado 2-BBB1-105.aceptado.completado.enlace_del_cdr"},
+		{conCDR, "duplicado aceptado→aceptado"},
+		{otra, "completado aceptado→aceptado 2-BBB1-105.aceptado.completado.sunat_note"},
+	} {
+		got := aplicar(t, s, contracts.Topologia{}, paso.e)
+		mismos(t, "salidas", resumenes(t, got), []string{paso.want})
+	}
+	c := comprobante(t, pool, 105)
+	if c.Estado != "aceptado" || deref(c.EnlaceDelCDR) != cdr || deref(c.EnlaceDelPDF) != "https://www.nubefact.com/cpe/xxx.pdf" || deref(c.SunatNote) != "nota" {
+		t.Errorf("row = estado %s, cdr %q, pdf %q, note %q; want aceptado, the late CDR, the first PDF, the note",
+			c.Estado, deref(c.EnlaceDelCDR), deref(c.EnlaceDelPDF), deref(c.SunatNote))
+	}
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aplicado", "completado", "duplicado", "completado"})
+	ob := outbox(t, pool)
+	mismos(t, "outbox", eventosEnOutbox(t, pool), []string{"2-BBB1-105.aceptado",
+		"2-BBB1-105.aceptado.completado.enlace_del_cdr", "2-BBB1-105.aceptado.completado.sunat_note"})
+	var ev contracts.Evento
+	if err := json.Unmarshal(ob[1].Evento, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ob[1].Subject != "boleta.actualizada" || ev.Type != "boleta.actualizada" || ev.Data.Estado != contracts.Aceptado ||
+		ev.Data.EstadoAnterior != "aceptado" || deref(ev.Data.EnlaceDelCDR) != cdr ||
+		!slices.Equal(ev.Data.CamposCompletados, []string{"enlace_del_cdr"}) || !ev.Data.EstadoFinalEn.Equal(c.EstadoFinalEn.UTC()) {
+		t.Errorf("actualizada event on %s = %+v", ob[1].Subject, ev)
+	}
 }

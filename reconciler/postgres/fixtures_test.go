@@ -204,6 +204,8 @@ type filaOutbox struct {
 	Subject  string    `db:"subject"`
 	Evento   []byte    `db:"evento"`
 	CreadoEn time.Time `db:"creado_en"`
+	// ReclamadoHasta is the relay's claim on the row, if any.
+	ReclamadoHasta *time.Time `db:"reclamado_hasta"`
 }
 
 func leer[T any](tb testing.TB, pool *pgxpool.Pool, query string, args ...any) []T {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -14,30 +15,62 @@ type EventoPendiente struct {
 	Evento  []byte
 }
 
-// Relay locks up to limit events (skipping those another reconciler holds), hands them to
-// publish, and deletes the ones publish returns, all in one transaction. A crash after
-// publishing and before the commit leaves them in the outbox: they are published again with the
-// same event ID, which JetStream (within its duplicate window) and subscribers (by ID) discard.
-// It returns how many it deleted.
-func (s *Store) Relay(ctx context.Context, limit int, publish func([]EventoPendiente) []int64) (int, error) {
-	var publicados int
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, evento::text FROM outbox
-			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
-		if err != nil {
-			return err
+// Reclamar claims up to limit unpublished events for lease, oldest first, skipping those
+// another relay holds or has claimed, in one short statement: no lock is held while the caller
+// publishes. A relay that dies leaves its claim to expire; the events are then published again
+// with the same event ID, which JetStream (within its duplicate window) and subscribers (by ID)
+// discard.
+func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]EventoPendiente, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE outbox o SET reclamado_hasta = now() + $2::interval
+		FROM (SELECT id FROM outbox WHERE reclamado_hasta IS NULL OR reclamado_hasta < now()
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) AS r
+		WHERE o.id = r.id
+		RETURNING o.id, o.event_id, o.subject, o.evento::text`, limit, lease)
+	if err != nil {
+		return nil, wrap("outbox claim", err)
+	}
+	eventos, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EventoPendiente])
+	return eventos, wrap("outbox claim", err)
+}
+
+// Publicados deletes the events JetStream has stored and releases the claim on the others, so
+// that the next sweep retries them at once.
+func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) error {
+	if len(publicados) == 0 && len(fallidos) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if len(publicados) > 0 {
+		b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, publicados)
+	}
+	if len(fallidos) > 0 {
+		b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE id = ANY($1)`, fallidos)
+	}
+	return wrap("outbox done", s.pool.SendBatch(ctx, b).Close())
+}
+
+// Relay claims up to limit events, hands them to publish (outside any transaction: publish may
+// wait for JetStream as long as ctx allows), deletes those publish returns and releases the
+// others. It returns how many it deleted.
+func (s *Store) Relay(ctx context.Context, limit int, lease time.Duration, publish func(context.Context, []EventoPendiente) []int64) (int, error) {
+	eventos, err := s.Reclamar(ctx, limit, lease)
+	if err != nil || len(eventos) == 0 {
+		return 0, err
+	}
+	ok := publish(ctx, eventos)
+	publicado := make(map[int64]bool, len(ok))
+	for _, id := range ok {
+		publicado[id] = true
+	}
+	var fallidos []int64
+	for _, ev := range eventos {
+		if !publicado[ev.ID] {
+			fallidos = append(fallidos, ev.ID)
 		}
-		eventos, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EventoPendiente])
-		if err != nil || len(eventos) == 0 {
-			return err
-		}
-		ids := publish(eventos)
-		if len(ids) == 0 {
-			return nil
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids)
-		publicados = int(tag.RowsAffected())
-		return err
-	})
-	return publicados, wrap("outbox relay", err)
+	}
+	// Recorded even when ctx has just ended: what JetStream stored must leave the outbox.
+	if err := s.Publicados(context.WithoutCancel(ctx), ok, fallidos); err != nil {
+		return 0, err
+	}
+	return len(ok), nil
 }

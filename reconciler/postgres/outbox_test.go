@@ -20,18 +20,18 @@ func TestRelay(t *testing.T) {
 	s, pool := nuevoStore(t)
 	aplicar(t, s, contracts.Topologia{}, aceptaciones(t, pool, 105, 106, 107)...)
 
-	todos := func(ev []postgres.EventoPendiente) []int64 {
+	todos := func(_ context.Context, ev []postgres.EventoPendiente) []int64 {
 		ids := make([]int64, len(ev))
 		for i, e := range ev {
 			ids[i] = e.ID
 		}
 		return ids
 	}
-	ninguno := func([]postgres.EventoPendiente) []int64 { return nil }
+	ninguno := func(context.Context, []postgres.EventoPendiente) []int64 { return nil }
 
 	for _, paso := range []struct {
 		nombre    string
-		publicar  func([]postgres.EventoPendiente) []int64
+		publicar  func(context.Context, []postgres.EventoPendiente) []int64
 		recibidos []string
 		marcados  int
 	}{
@@ -41,7 +41,7 @@ func TestRelay(t *testing.T) {
 		{"nada pendiente", todos, nil, 0},
 	} {
 		var recibidos []string
-		marcados, err := s.Relay(t.Context(), 2, func(ev []postgres.EventoPendiente) []int64 {
+		marcados, err := s.Relay(t.Context(), 2, time.Minute, func(ctx context.Context, ev []postgres.EventoPendiente) []int64 {
 			for i, e := range ev {
 				recibidos = append(recibidos, e.EventID)
 				var decoded contracts.Evento
@@ -52,7 +52,7 @@ func TestRelay(t *testing.T) {
 					t.Errorf("%s: events not ordered by id: %d after %d", paso.nombre, e.ID, ev[i-1].ID)
 				}
 			}
-			return paso.publicar(ev)
+			return paso.publicar(ctx, ev)
 		})
 		if err != nil {
 			t.Fatalf("%s: Relay: %v", paso.nombre, err)
@@ -65,8 +65,8 @@ func TestRelay(t *testing.T) {
 	mismos(t, "left in the outbox", columna(t, pool, `SELECT event_id FROM outbox ORDER BY id`), nil)
 }
 
-// TestRelayConcurrente runs two relays whose publish calls overlap: with FOR UPDATE SKIP
-// LOCKED the second takes the rows the first does not hold, instead of waiting for them.
+// TestRelayConcurrente runs two relays whose publish calls overlap: the second takes the rows the
+// first has not claimed, instead of waiting for them.
 func TestRelayConcurrente(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
@@ -80,7 +80,7 @@ func TestRelayConcurrente(t *testing.T) {
 		wg      sync.WaitGroup
 		marcado atomic.Int64
 	)
-	publicar := func(ev []postgres.EventoPendiente) []int64 {
+	publicar := func(_ context.Context, ev []postgres.EventoPendiente) []int64 {
 		var ids []string
 		for _, e := range ev {
 			ids = append(ids, e.EventID)
@@ -104,7 +104,7 @@ func TestRelayConcurrente(t *testing.T) {
 	}
 	for range 2 {
 		wg.Go(func() {
-			n, err := s.Relay(t.Context(), 2, publicar)
+			n, err := s.Relay(t.Context(), 2, time.Minute, publicar)
 			if err != nil {
 				t.Errorf("Relay: %v", err)
 			}
@@ -121,6 +121,49 @@ func TestRelayConcurrente(t *testing.T) {
 	mismos(t, "events published by both relays", todos, []string{"a", "b", "c", "d"})
 	if marcado.Load() != 4 {
 		t.Errorf("marked %d, want 4", marcado.Load())
+	}
+}
+
+// TestRelayNoRetieneBloqueos: while a relay waits for JetStream, no transaction holds the outbox
+// rows, and a relay that died with a claim leaves its events to another once the claim expires.
+func TestRelayNoRetieneBloqueos(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	encolar(t, pool, "a", "b")
+
+	n, err := s.Relay(t.Context(), 10, time.Minute, func(ctx context.Context, ev []postgres.EventoPendiente) []int64 {
+		// Another session can lock every row while we "wait for acknowledgements".
+		var bloqueadas int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM outbox FOR UPDATE NOWAIT) x`).Scan(&bloqueadas)
+		if err != nil || bloqueadas != 2 {
+			t.Errorf("outbox rows locked during publish: count %d, err %v", bloqueadas, err)
+		}
+		return nil // nothing acknowledged: both are released
+	})
+	if err != nil || n != 0 {
+		t.Fatalf("Relay = %d, %v", n, err)
+	}
+
+	// A relay that claims and dies (no Publicados): the claim keeps the others off until it expires.
+	if ev, err := s.Reclamar(t.Context(), 10, 300*time.Millisecond); err != nil || len(ev) != 2 {
+		t.Fatalf("Reclamar = %d events, %v; want 2", len(ev), err)
+	}
+	if ev, err := s.Reclamar(t.Context(), 10, time.Minute); err != nil || len(ev) != 0 {
+		t.Fatalf("Reclamar while claimed = %d events, %v; want 0", len(ev), err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev, err := s.Reclamar(t.Context(), 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired claim was never taken over")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -24,7 +24,13 @@ type Opciones struct {
 	AckWait               time.Duration
 	MaxDeliver            int // -1: unlimited (the reconciler parks by itself)
 	MaxAckPending         int
+	MaxBytes              int64         // size limit of each stream (-1: none); a full stream refuses new messages
+	DLQMaxAge             time.Duration // dead letters are kept this long
 }
+
+// MaxMensaje is the largest message the notifications stream accepts: the largest body ingest
+// takes plus room for the headers. JetStream refuses anything bigger, and ingest answers 503.
+const MaxMensaje = contracts.MaxPayload + 8<<10
 
 // Preparar creates or updates the notifications, events and dead-letter streams and the
 // durable pull consumer. It is idempotent, so every reconciler instance runs it on start.
@@ -38,6 +44,11 @@ func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topolo
 			Replicas:    o.Replicas,
 			Duplicates:  o.DuplicateWindow,
 			MaxAge:      o.MaxAge,
+			MaxMsgSize:  MaxMensaje,
+			MaxBytes:    o.MaxBytes,
+			// A full stream refuses the new message (ingest answers 503 and NubeFacT retries)
+			// rather than dropping the oldest, which may not have been applied yet.
+			Discard: jetstream.DiscardNew,
 		},
 		{
 			Name:        topo.StreamEventos(),
@@ -47,6 +58,8 @@ func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topolo
 			Replicas:    o.Replicas,
 			Duplicates:  o.EventsDuplicateWindow,
 			MaxAge:      o.MaxAge,
+			MaxBytes:    o.MaxBytes,
+			Discard:     jetstream.DiscardNew, // the relay keeps refused events in the outbox
 		},
 		{
 			Name:        topo.StreamDLQ(),
@@ -54,6 +67,9 @@ func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topolo
 			Subjects:    []string{topo.SubjectDLQ()},
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
+			MaxAge:      o.DLQMaxAge,
+			MaxBytes:    o.MaxBytes,
+			Discard:     jetstream.DiscardNew, // a refused copy leaves its original for redelivery
 		},
 	}
 	for _, cfg := range streams {
@@ -79,7 +95,10 @@ func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topolo
 
 // DeadLetter copies msg to the dead-letter subject with the reason, waiting for the stream's
 // acknowledgement. The copy's ID is derived from the original's stream sequence, so dead-letting
-// the same message twice (a crash before the Term) stores it once.
+// the same message twice (a crash before the Term) stores it once. A message without metadata
+// (no sequence to name it by) is copied without an ID: a shared one would make the copies of
+// different messages duplicates of each other, and their originals would be terminated with no
+// copy stored.
 func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, msg jetstream.Msg, reason string) error {
 	dl := nats.NewMsg(topo.SubjectDLQ())
 	dl.Data = msg.Data()
@@ -89,15 +108,16 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topo
 		}
 	}
 	dl.Header.Set(contracts.HeaderMotivo, reason)
-	id := "dlq"
+	var opts []jetstream.PublishOpt
 	if md, err := msg.Metadata(); err == nil {
-		id += "." + strconv.FormatUint(md.Sequence.Stream, 10)
-		dl.Header.Set("Nubefact-Stream-Seq", strconv.FormatUint(md.Sequence.Stream, 10))
+		seq := strconv.FormatUint(md.Sequence.Stream, 10)
+		opts = append(opts, jetstream.WithMsgID("dlq."+seq))
+		dl.Header.Set("Nubefact-Stream-Seq", seq)
 	}
 	if orig := msg.Headers().Get(jetstream.MsgIDHeader); orig != "" {
 		dl.Header.Set("Nubefact-Msg-Id-Original", orig)
 	}
-	if _, err := js.PublishMsg(ctx, dl, jetstream.WithMsgID(id)); err != nil {
+	if _, err := js.PublishMsg(ctx, dl, append(opts, jetstream.WithExpectStream(topo.StreamDLQ()))...); err != nil {
 		return fmt.Errorf("dead-letter: %w", err)
 	}
 	return nil

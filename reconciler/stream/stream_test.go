@@ -2,18 +2,20 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/hotelpe/boletas/ingest/natstest"
 	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 func opciones() stream.Opciones {
 	return stream.Opciones{Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
-		MaxDeliver: -1, MaxAckPending: 1000}
+		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: 64 << 20, DLQMaxAge: 24 * time.Hour}
 }
 
 func TestPrepararEsIdempotenteYActualiza(t *testing.T) {
@@ -53,5 +55,75 @@ func TestPrepararEsIdempotenteYActualiza(t *testing.T) {
 		if _, err := js.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
+	}
+	// The limits: nothing grows without bound, and a full stream refuses rather than drops.
+	if info.Config.MaxMsgSize != stream.MaxMensaje || info.Config.MaxBytes != o.MaxBytes || info.Config.Discard != jetstream.DiscardNew {
+		t.Errorf("notifications limits: max_msg_size %d, max_bytes %d, discard %v; want %d, %d, new",
+			info.Config.MaxMsgSize, info.Config.MaxBytes, info.Config.Discard, stream.MaxMensaje, o.MaxBytes)
+	}
+	dlq, err := js.Stream(ctx, topo.StreamDLQ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di, err := dlq.Info(ctx); err != nil || di.Config.MaxAge != o.DLQMaxAge || di.Config.Discard != jetstream.DiscardNew {
+		t.Errorf("dead-letter stream: %+v, %v; want max_age %v and discard new", di.Config, err, o.DLQMaxAge)
+	}
+}
+
+// sinMetadatos is a message whose metadata cannot be read (not a JetStream delivery).
+type sinMetadatos struct {
+	jetstream.Msg
+	data []byte
+}
+
+func (m sinMetadatos) Data() []byte         { return m.data }
+func (m sinMetadatos) Subject() string      { return "x" }
+func (m sinMetadatos) Headers() nats.Header { return nats.Header{} }
+func (m sinMetadatos) Metadata() (*jetstream.MsgMetadata, error) {
+	return nil, errors.New("no metadata")
+}
+
+// TestDeadLetter: the copy of the same delivery is stored once, and copies of different messages
+// without metadata are all stored (no shared ID that would make them duplicates).
+func TestDeadLetter(t *testing.T) {
+	t.Parallel()
+	topo := natstest.Topologia(t)
+	_, js := natstest.Connect(t)
+	ctx := context.Background()
+	cons, err := stream.Preparar(ctx, js, topo, opciones())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, topo.SubjectNotificaciones(), []byte("no es JSON")); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := <-batch.Messages()
+	if m == nil {
+		t.Fatal("no message fetched")
+	}
+	for range 2 { // a crash between the copy and the Term repeats the copy
+		if err := stream.DeadLetter(ctx, js, topo, m, "undecodable"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, body := range []string{"uno", "dos"} {
+		if err := stream.DeadLetter(ctx, js, topo, sinMetadatos{data: []byte(body)}, "undecodable"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dlq, err := js.Stream(ctx, topo.StreamDLQ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := dlq.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 3 {
+		t.Errorf("dead letters stored = %d, want 3 (the delivery once, both messages without metadata)", info.State.Msgs)
 	}
 }
