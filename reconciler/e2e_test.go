@@ -282,6 +282,17 @@ func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
 	if r, ok := vistos[`{"tipo_de_comprobante": 9}`]; !ok || !strings.Contains(r, "tipo_de_comprobante") {
 		t.Errorf("dead letters: %q", vistos)
 	}
+	// Terminated for good: not redelivered after AckWait (a "+TERM <reason>" that an older
+	// server ignores would bring them back forever).
+	time.Sleep(3 * time.Second) // more than the harness's AckWait of 2s
+	s.sinPendientesDeAck()
+	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := cons.Info(ctx); err != nil || info.NumRedelivered != 0 {
+		t.Errorf("consumer: %+v, %v; want no redelivery of the terminated messages", info, err)
+	}
 }
 
 // The webhook arrives before the billing system has committed the boleta: it is acknowledged
@@ -526,4 +537,75 @@ func TestE2EPostgresCaidoYVuelve(t *testing.T) {
 	px.restaurar(t)
 	eventually(t, 30*time.Second, "recovery on its own", func() bool { return s.estado("BPG1", 1) == "aceptado" })
 	eventually(t, 10*time.Second, "ready again", func() bool { return readyz() == http.StatusOK })
+}
+
+// A batch that keeps failing while Postgres answers (here a trigger raising a non-data error
+// for one boleta) is retried a few times, then split: the others are applied, and the one that
+// still fails on its own is dead-lettered instead of being retried forever.
+func TestE2ELoteQueFallaSinSerDatosSeDivide(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	for n := 1; n <= 3; n++ {
+		s.insertarPendiente(2, "BFS1", n)
+	}
+	for _, q := range []string{
+		`CREATE FUNCTION envenenar() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'simulated failure for 2-BFS1-2'; END; $$`,
+		`CREATE TRIGGER envenenar BEFORE UPDATE ON comprobantes FOR EACH ROW
+		WHEN (NEW.serie = 'BFS1' AND NEW.numero = 2) EXECUTE FUNCTION envenenar()`,
+	} {
+		if _, err := s.pool.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	for n := 1; n <= 3; n++ {
+		if code, _ := s.post(aceptada("BFS1", n)); code != http.StatusOK {
+			t.Fatalf("webhook %d: status %d", n, code)
+		}
+	}
+	eventually(t, 30*time.Second, "the other two applied and the failing one dead-lettered", func() bool {
+		return s.estado("BFS1", 1) == "aceptado" && s.estado("BFS1", 3) == "aceptado" &&
+			s.mensajesEnStream(s.topo.StreamDLQ()) == 1
+	})
+	if got := s.estado("BFS1", 2); got != "pendiente" {
+		t.Errorf("BFS1-2 is %s, want pendiente", got)
+	}
+	s.sinPendientesDeAck()
+}
+
+// A stream at its STREAM_MAX_BYTES refuses new notifications: ingest answers 503 (NubeFacT
+// retries), never 200 for a message the stream did not store.
+func TestE2EStreamLlenoResponde503(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	cfg.StreamMaxBytes = 1 << 20
+	s.arrancarReconciler(cfg)
+	s.arrancarIngest()
+	nota := strings.Repeat("observación ", 4000) // ~50 KB per notification
+	ok, refused := 0, 0
+	for n := 1; n <= 40 && refused == 0; n++ {
+		body := fmt.Appendf(nil, `{"tipo_de_comprobante":2,"serie":"BFU1","numero":%d,"aceptada_por_sunat":true,
+			"sunat_responsecode":"4000","sunat_note":%q,"codigo_hash":"h%d="}`, n, nota, n)
+		code, h := s.post(body)
+		switch code {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable:
+			refused++
+			if h.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		default:
+			t.Fatalf("webhook %d: status %d", n, code)
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("%d webhooks of ~50 KB all got 200 with STREAM_MAX_BYTES=1MiB", ok)
+	}
+	if got := s.mensajesEnStream(s.topo.StreamNotificaciones()); got != uint64(ok) {
+		t.Errorf("stream holds %d notifications, ingest answered 200 to %d", got, ok)
+	}
 }

@@ -270,7 +270,9 @@ func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	if err := m.TermWithReason(truncate(reason, 200)); err != nil {
+	// Plain Term: the reason travels in the copy, and servers before 2.10 ignore "+TERM <reason>"
+	// altogether, which would redeliver the message forever.
+	if err := m.Term(); err != nil {
 		w.log.Warn("term failed", "err", err)
 	}
 }

@@ -134,9 +134,7 @@ func nuevaSuite(t *testing.T) *suite {
 		s.recs = append(s.recs, &proceso{nombre: "reconciler-" + strconv.Itoa(i), args: []string{filepath.Join(s.bin, "reconciler")},
 			log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
 			env: []string{"DATABASE_URL=" + s.pg.dsn("postgres"), "NATS_URL=" + s.nats.url(), "RECONCILER_ADDR=" + addr,
-				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn",
-				// Parking is part of scenario 4: a short budget keeps the suite short.
-				"UNKNOWN_RETRIES=3", "UNKNOWN_BACKOFF=200ms", "UNKNOWN_BACKOFF_MAX=1s", "UNKNOWN_PARK_AFTER=0s"}})
+				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn"}})
 	}
 	for i, r := range s.recs {
 		r.start(t)
