@@ -321,6 +321,32 @@ func TestHealthAndRoutes(t *testing.T) {
 	s.wantMsgs(t, 0)
 }
 
+// TestHeaderLimit: request headers past ingest.MaxHeader get a 431 before the token is looked at;
+// a little less still reaches the handler (401 here: no token).
+func TestHeaderLimit(t *testing.T) {
+	t.Parallel()
+	s := startIngest(t, true)
+	tests := []struct {
+		name    string
+		padding int // bytes of one X-Padding header, besides the request line and the client's own headers
+		want    int
+	}{
+		{"1 KiB under the cap", ingest.MaxHeader - 1024, http.StatusUnauthorized},
+		{"just over the cap", ingest.MaxHeader, http.StatusRequestHeaderFieldsTooLarge},
+		{"20 KiB", 20 << 10, http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.post(t, "/webhooks/nubefact", []byte(seed), http.Header{"X-Padding": {strings.Repeat("a", tt.padding)}})
+			if r.status != tt.want {
+				t.Fatalf("status = %d, want %d; body %s", r.status, tt.want, r.body)
+			}
+		})
+	}
+	s.wantMsgs(t, 0)
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	good := ingest.Config{

@@ -99,6 +99,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return Run(ctx, cfg, log)
 }
 
+// MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
+// 1 MiB let any client hold a megabyte per connection. Beyond it the server answers 431 before
+// any handler runs.
+const MaxHeader = 16 << 10
+
+// maxHeaderBytes is http.Server.MaxHeaderBytes for MaxHeader: net/http reads up to 4096 bytes
+// beyond that field before it answers 431.
+const maxHeaderBytes = MaxHeader - 4096
+
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
 // finishes the batch in flight, flushes the outbox and drains NATS.
@@ -149,7 +158,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	routes(mux, store, nc)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health server", "err", err)
