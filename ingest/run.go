@@ -102,8 +102,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
-	mux := http.NewServeMux()
-	routes(mux, webhookDeps{
+	handler := routes(webhookDeps{
 		js: js, subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log,
@@ -117,7 +116,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           logRequests(mux, log),
+		Handler:           logRequests(handler, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.PublishTimeout + 30*time.Second,
