@@ -156,10 +156,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("RECONCILER_ADDR: %w", err)
 	}
-	mux := http.NewServeMux()
-	routes(mux, store, nc)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           routes(store, nc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
