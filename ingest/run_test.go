@@ -412,6 +412,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"TLS cert without key", func(c *ingest.Config) { c.TLSCertFile = "cert.pem" }, "TLS_KEY_FILE"},
 		{"no tokens", func(c *ingest.Config) { c.WebhookTokens = " , " }, "WEBHOOK_TOKENS"},
 		{"short token", func(c *ingest.Config) { c.WebhookTokens = "s3cr3t" }, "WEBHOOK_TOKENS"},
+		{"pprof on every interface", func(c *ingest.Config) { c.PprofAddr = ":6060" }, "PPROF_ADDR"},
+		{"pprof on 0.0.0.0", func(c *ingest.Config) { c.PprofAddr = "0.0.0.0:6060" }, "PPROF_ADDR"},
+		{"pprof on a host name", func(c *ingest.Config) { c.PprofAddr = "hotel.example:6060" }, "PPROF_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,11 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 		{"CONSUMER_ACK_WAIT", "soon", "CONSUMER_ACK_WAIT"},
 		{"BATCH_SIZE", "0", "BATCH_SIZE"},
 		{"CONSUMER_MAX_DELIVER", "5", "CONSUMER_MAX_DELIVER"},
+		{"PPROF_ADDR", ":6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "0.0.0.0:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "[::]:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "192.168.1.10:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "hotel.example:6061", "PPROF_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -46,6 +52,42 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 			}
 			if strings.Contains(err.Error()+errOut.String(), "s3cr3t-pw") {
 				t.Error("the database password leaked into the error or the logs")
+			}
+		})
+	}
+}
+
+// The profiler has no authentication: only loopback, unless PPROF_ALLOW_REMOTE says otherwise.
+func TestCheckPprofAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr        string
+		allowRemote bool
+		ok          bool
+	}{
+		{"", false, true},
+		{"127.0.0.1:6061", false, true},
+		{"127.10.0.1:6061", false, true},
+		{"[::1]:6061", false, true},
+		{"localhost:6061", false, true},
+		{":6061", false, false},
+		{"0.0.0.0:6061", false, false},
+		{"[::]:6061", false, false},
+		{"10.0.0.5:6061", false, false},
+		{"hotel.example:6061", false, false},
+		{"127.0.0.1", false, false},
+		{":6061", true, true},
+		{"10.0.0.5:6061", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s allow remote %v", tt.addr, tt.allowRemote), func(t *testing.T) {
+			t.Parallel()
+			err := checkPprofAddr(tt.addr, tt.allowRemote)
+			if (err == nil) != tt.ok {
+				t.Fatalf("checkPprofAddr(%q, %v) = %v, want ok %v", tt.addr, tt.allowRemote, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "PPROF_ADDR") {
+				t.Errorf("error %q does not name PPROF_ADDR", err)
 			}
 		})
 	}
