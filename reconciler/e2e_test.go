@@ -330,11 +330,11 @@ func TestE2EAparcadaYReenviada(t *testing.T) {
 	// Ops: the boleta is in the table now; list and replay.
 	s.insertarPendiente(2, "BPK1", 1)
 	var out strings.Builder
-	if err := parkedCmd(context.Background(), cfg, nil, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") {
+	if err := parkedCmd(context.Background(), cfg, false, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") {
 		t.Fatalf("parked: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := replayCmd(context.Background(), cfg, []string{"-all"}, &out); err != nil {
+	if err := replayCmd(context.Background(), cfg, nil, &out); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	if !strings.Contains(out.String(), "1 notification(s) replayed") {

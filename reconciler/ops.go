@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,6 +18,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+const migrateUsage = `Usage: reconciler migrate
+
+Applies the database migrations to DATABASE_URL and exits. ` + "`reconciler serve`" + ` does it too, on start.
+`
 
 func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
@@ -37,19 +43,35 @@ func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 	return nil
 }
 
-// parkedCmd lists the parked notifications.
-func parkedCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("parked", flag.ContinueOnError)
+const parkedUsage = `Usage: reconciler parked [-all]
+
+Lists the notifications parked in DATABASE_URL because their comprobante was never found, with
+the MESSAGE_ID that ` + "`reconciler replay`" + ` takes.
+
+Flags:
+`
+
+func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "include notifications already replayed")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("parked: unexpected arguments %q", fs.Args())
+	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+		return parkedCmd(ctx, cfg, *all, stdout)
+	}, nil
+}
+
+// parkedCmd lists the parked notifications; with all, those already replayed too.
+func parkedCmd(ctx context.Context, cfg Config, all bool, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	list, err := postgres.New(pool).Aparcadas(ctx, *all)
+	list, err := postgres.New(pool).Aparcadas(ctx, all)
 	if err != nil {
 		return err
 	}
@@ -71,19 +93,33 @@ func parkedCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	return nil
 }
 
-// replayCmd publishes parked notifications to the notifications subject again. They keep their
-// payload, so the reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so that
-// JetStream's duplicate window does not swallow a replay of a recent one.
-func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+const replayUsage = `Usage: reconciler replay [-all | MESSAGE_ID...]
+
+Publishes parked notifications (` + "`reconciler parked`" + ` lists them) to NATS_URL again, once
+their comprobantes exist: every one not replayed yet with -all, or those named.
+
+Flags:
+`
+
+func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "replay every parked notification not replayed yet")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	ids := fs.Args()
 	if *all == (len(ids) > 0) {
-		return fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
+		return nil, fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
 	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+		return replayCmd(ctx, cfg, ids, stdout)
+	}, nil
+}
+
+// replayCmd publishes parked notifications to the notifications subject again: those named by
+// ids, or with none every one not replayed yet. They keep their payload, so the reconciler
+// computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's duplicate
+// window does not swallow a replay of a recent one.
+func replayCmd(ctx context.Context, cfg Config, ids []string, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
@@ -129,6 +165,12 @@ func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(list))
 	return nil
 }
+
+const checkUsage = `Usage: reconciler check
+
+Tells whether PostgreSQL (DATABASE_URL) and NATS (NATS_URL) answer, and exits 1 when one does
+not. ` + "`make run`" + ` calls it before starting the services.
+`
 
 // checkCmd tells whether Postgres and NATS answer at the configured addresses, naming what is
 // missing. `make run` calls it before starting the services.

@@ -4,8 +4,10 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,10 +38,11 @@ Usage:
   reconciler [serve]            run the service (migrates first)
   reconciler migrate            apply the database migrations and exit
   reconciler check              tell whether Postgres and NATS answer
-  reconciler regularize [flags] ask NubeFacT about pending comprobantes (regularize -h)
+  reconciler regularize [flags] ask NubeFacT about pending comprobantes
   reconciler parked [-all]      list parked notifications (comprobante never found)
   reconciler replay [-all | MESSAGE_ID...]
                                 publish parked notifications again, once their comprobantes exist
+  reconciler SUBCOMMAND -h      that subcommand's usage
   reconciler -h                 this help
 
 Configuration comes from the environment:
@@ -56,22 +59,86 @@ func printUsage(w io.Writer) {
 	_ = tw.Flush()
 }
 
-// Main is the whole program: it reads the configuration, dispatches the subcommand and runs it
-// until it ends or SIGINT/SIGTERM arrives.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd, rest := "serve", args[1:]
-	if len(rest) > 0 {
-		cmd, rest = rest[0], rest[1:]
+// subcommand is one verb of the command line. Its flags are parsed before the configuration is
+// read or anything is connected, so that `reconciler SUBCOMMAND -h` only prints its usage.
+type subcommand struct {
+	usage string // what -h prints, above the flags
+	// parse declares the flags on fs, parses args and checks them, and returns what to run.
+	parse func(fs *flag.FlagSet, args []string) (runner, error)
+}
+
+// runner is a subcommand with its flags parsed, ready to run with the configuration.
+type runner func(ctx context.Context, cfg Config, log *slog.Logger, stdout, stderr io.Writer) error
+
+func subcommands() map[string]subcommand {
+	return map[string]subcommand{
+		"serve": {serveUsage, withoutArguments(func(ctx context.Context, cfg Config, log *slog.Logger, _, _ io.Writer) error {
+			return Run(ctx, cfg, log)
+		})},
+		"migrate": {migrateUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+			return migrateCmd(ctx, cfg, stdout)
+		})},
+		"check": {checkUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+			return checkCmd(ctx, cfg, stdout)
+		})},
+		"regularize": {regularizeUsage, parseRegularize},
+		"parked":     {parkedUsage, parseParked},
+		"replay":     {replayUsage, parseReplay},
 	}
-	switch cmd {
-	case "-h", "-help", "--help", "help":
+}
+
+const serveUsage = `Usage: reconciler [serve]
+
+Runs the service: migrates the database, declares the streams and the consumer, applies
+notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR, until
+SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
+`
+
+// withoutArguments is the parse of a subcommand that takes no flag and no argument.
+func withoutArguments(run runner) func(*flag.FlagSet, []string) (runner, error) {
+	return func(fs *flag.FlagSet, args []string) (runner, error) {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() > 0 {
+			return nil, fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
+		}
+		return run, nil
+	}
+}
+
+// Main is the whole program: it parses the subcommand and its flags, reads the configuration
+// and runs the subcommand until it ends or SIGINT/SIGTERM arrives.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	name, rest := "serve", args[1:]
+	if len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
+	}
+	sub, ok := subcommands()[name]
+	switch {
+	case name == "-h" || name == "-help" || name == "--help" || name == "help":
 		printUsage(stdout)
 		return nil
-	case "serve", "migrate", "check", "regularize", "parked", "replay":
-	default:
+	case !ok:
 		printUsage(stderr)
-		return fmt.Errorf("unknown command %q", cmd)
+		return fmt.Errorf("unknown command %q", name)
 	}
+	// The flag package writes its complaint and the usage to the flag set's output: they go to
+	// stdout when asked for with -h, to stderr after a mistake.
+	var help bytes.Buffer
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(&help)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), sub.usage); fs.PrintDefaults() }
+	run, err := sub.parse(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = help.WriteTo(stdout)
+		return nil
+	}
+	_, _ = help.WriteTo(stderr)
+	if err != nil {
+		return err
+	}
+
 	var cfg Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -81,22 +148,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// After the first signal, a second one kills at once (default behaviour restored).
 	go func() { <-ctx.Done(); stop() }()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "reconciler")
-	switch cmd {
-	case "migrate":
-		return migrateCmd(ctx, cfg, stdout)
-	case "check":
-		return checkCmd(ctx, cfg, stdout)
-	case "regularize":
-		return regularizeCmd(ctx, cfg, rest, stdout, stderr)
-	case "parked":
-		return parkedCmd(ctx, cfg, rest, stdout)
-	case "replay":
-		return replayCmd(ctx, cfg, rest, stdout)
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", rest)
-	}
-	return Run(ctx, cfg, log)
+	return run(ctx, cfg, log, stdout, stderr)
 }
 
 // MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
