@@ -3,7 +3,8 @@ SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin
 MODULES  := ./contracts/... ./ingest/... ./reconciler/...
-# Used by `make run` only when WEBHOOK_TOKENS is not set. Never use it in production.
+# Used by `make run` only when WEBHOOK_TOKENS is not set; then both services listen on 127.0.0.1
+# (unless INGEST_ADDR or RECONCILER_ADDR say otherwise). Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
 
 .PHONY: build test run demo bench chaos lint fmt clean
@@ -19,8 +20,10 @@ test:
 # Starts reconciler and ingest against DATABASE_URL and NATS_URL (default: the local servers).
 run: build
 	@$(BIN)/reconciler check
-	@if [ -z "$$WEBHOOK_TOKENS" ]; then echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN)"; fi
-	@export WEBHOOK_TOKENS="$${WEBHOOK_TOKENS:-$(DEV_TOKEN)}"; \
+	@if [ -z "$$WEBHOOK_TOKENS" ]; then \
+	  export WEBHOOK_TOKENS=$(DEV_TOKEN) INGEST_ADDR=$${INGEST_ADDR:-127.0.0.1:8080} RECONCILER_ADDR=$${RECONCILER_ADDR:-127.0.0.1:8081}; \
+	  echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN); listening on $$INGEST_ADDR and $$RECONCILER_ADDR"; \
+	fi; \
 	$(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \
 	trap 'kill -TERM $$r $$i 2>/dev/null; wait' INT TERM; wait
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -16,15 +18,16 @@ type Config struct {
 	// WebhookTokens is a comma-separated list so a token can be rotated without downtime: add the
 	// new one, change NubeFacT's panel, remove the old one. It is parsed by ParseTokens rather
 	// than by envconfig, whose errors would quote the secret.
-	WebhookTokens   string        `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"shared secrets accepted as Bearer token or ?token= (comma-separated, 16+ characters each)"`
-	PublishTimeout  time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
-	RetryAfter      time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
-	TrustProxy      bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
-	TLSCertFile     string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
-	TLSKeyFile      string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
-	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)"`
-	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long in-flight requests may take to finish on SIGTERM"`
-	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	WebhookTokens    string        `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"shared secrets accepted as Bearer token or ?token= (comma-separated, 16+ characters each)"`
+	PublishTimeout   time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
+	RetryAfter       time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
+	TrustProxy       bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
+	TLSCertFile      string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
+	TLSKeyFile       string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
+	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
+	PprofAllowRemote bool          `envconfig:"PPROF_ALLOW_REMOTE" default:"false" desc:"let PPROF_ADDR be an address other machines can reach (the profiler has no authentication)"`
+	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long in-flight requests may take to finish on SIGTERM"`
+	LogLevel         slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // MinTokenLength keeps guessable tokens out: the token is the endpoint's only protection.
@@ -59,5 +62,26 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("SHUTDOWN_TIMEOUT must be positive")
 	}
-	return nil
+	return checkPprofAddr(c.PprofAddr, c.PprofAllowRemote)
+}
+
+// checkPprofAddr refuses a profiler that other machines can reach, unless PPROF_ALLOW_REMOTE
+// says so: net/http/pprof has no authentication, and a heap profile shows the process's memory.
+func checkPprofAddr(addr string, allowRemote bool) error {
+	if addr == "" || allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
+		return nil
+	}
+	where := "an address other machines can reach"
+	if host == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("PPROF_ADDR %s listens on %s and the profiler has no authentication: "+
+		"use a loopback address such as 127.0.0.1:6060, or set PPROF_ALLOW_REMOTE=true", addr, where)
 }

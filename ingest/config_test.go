@@ -77,6 +77,18 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero publish timeout", mutate: func(c *Config) { c.PublishTimeout = 0 }, wantErr: "PUBLISH_TIMEOUT"},
 		{name: "negative publish timeout", mutate: func(c *Config) { c.PublishTimeout = -time.Second }, wantErr: "PUBLISH_TIMEOUT"},
 		{name: "zero shutdown timeout", mutate: func(c *Config) { c.ShutdownTimeout = 0 }, wantErr: "SHUTDOWN_TIMEOUT"},
+		{name: "pprof on 127.0.0.1", mutate: func(c *Config) { c.PprofAddr = "127.0.0.1:6060" }},
+		{name: "pprof on 127.0.0.2", mutate: func(c *Config) { c.PprofAddr = "127.0.0.2:6060" }},
+		{name: "pprof on ::1", mutate: func(c *Config) { c.PprofAddr = "[::1]:6060" }},
+		{name: "pprof on localhost", mutate: func(c *Config) { c.PprofAddr = "localhost:6060" }},
+		{name: "pprof on every interface", mutate: func(c *Config) { c.PprofAddr = ":6060" }, wantErr: "PPROF_ALLOW_REMOTE"},
+		{name: "pprof on 0.0.0.0", mutate: func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, wantErr: "PPROF_ALLOW_REMOTE"},
+		{name: "pprof on ::", mutate: func(c *Config) { c.PprofAddr = "[::]:6060" }, wantErr: "PPROF_ALLOW_REMOTE"},
+		{name: "pprof on a LAN address", mutate: func(c *Config) { c.PprofAddr = "192.168.1.10:6060" }, wantErr: "PPROF_ALLOW_REMOTE"},
+		{name: "pprof on a host name", mutate: func(c *Config) { c.PprofAddr = "hotel.example:6060" }, wantErr: "PPROF_ALLOW_REMOTE"},
+		{name: "pprof without a port", mutate: func(c *Config) { c.PprofAddr = "127.0.0.1" }, wantErr: "PPROF_ADDR"},
+		{name: "pprof on every interface, allowed", mutate: func(c *Config) { c.PprofAddr, c.PprofAllowRemote = ":6060", true }},
+		{name: "pprof on a LAN address, allowed", mutate: func(c *Config) { c.PprofAddr, c.PprofAllowRemote = "192.168.1.10:6060", true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

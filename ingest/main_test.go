@@ -12,29 +12,36 @@ import (
 
 func TestMainHelp(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr bytes.Buffer
-	if err := ingest.Main(context.Background(), []string{"ingest", "-h"}, &stdout, &stderr); err != nil {
-		t.Fatalf("Main -h: %v", err)
-	}
-	out := stdout.String()
-	for _, want := range []string{
-		"INGEST_ADDR", ":8080",
-		"NATS_URL", "nats://127.0.0.1:4222",
-		"NATS_PREFIX",
-		"WEBHOOK_TOKENS",
-		"PUBLISH_TIMEOUT", "3s",
-		"RETRY_AFTER", "5s",
-		"TRUST_PROXY",
-		"TLS_CERT_FILE", "TLS_KEY_FILE",
-		"SHUTDOWN_TIMEOUT", "20s",
-		"LOG_LEVEL", "info",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("-h output lacks %q:\n%s", want, out)
-		}
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("-h wrote to stderr: %q", stderr.String())
+	for _, help := range []string{"-h", "--help", "-help"} {
+		t.Run(help, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			if err := ingest.Main(context.Background(), []string{"ingest", help}, &stdout, &stderr); err != nil {
+				t.Fatalf("Main %s: %v", help, err)
+			}
+			out := stdout.String()
+			for _, want := range []string{
+				"Usage: ingest",
+				"INGEST_ADDR", ":8080",
+				"NATS_URL", "nats://127.0.0.1:4222",
+				"NATS_PREFIX",
+				"WEBHOOK_TOKENS",
+				"PUBLISH_TIMEOUT", "3s",
+				"RETRY_AFTER", "5s",
+				"TRUST_PROXY",
+				"TLS_CERT_FILE", "TLS_KEY_FILE",
+				"PPROF_ADDR", "PPROF_ALLOW_REMOTE",
+				"SHUTDOWN_TIMEOUT", "20s",
+				"LOG_LEVEL", "info",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s output lacks %q:\n%s", help, want, out)
+				}
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("%s wrote to stderr: %q", help, stderr.String())
+			}
+		})
 	}
 }
 

@@ -61,6 +61,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return Run(ctx, cfg, log)
 }
 
+// MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
+// 1 MiB let clients without a token hold a megabyte per connection. Beyond it the server answers
+// 431 before any handler runs.
+const MaxHeader = 16 << 10
+
+// maxHeaderBytes is http.Server.MaxHeaderBytes for MaxHeader: net/http reads up to 4096 bytes
+// beyond that field before it answers 431.
+const maxHeaderBytes = MaxHeader - 4096
+
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets the
 // requests in flight finish (each still waits for its acknowledgement) and drains NATS.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -93,8 +102,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
-	mux := http.NewServeMux()
-	routes(mux, webhookDeps{
+	handler := routes(webhookDeps{
 		js: js, subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log,
@@ -108,11 +116,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           logRequests(mux, log),
+		Handler:           logRequests(handler, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.PublishTimeout + 30*time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)

@@ -99,7 +99,9 @@ func startIngest(tb testing.TB, withStream bool) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &service{
 		base: "http://" + addr, topo: topo, js: js, logs: logs,
-		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}},
+		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{},
+			// A redirect is an answer to check, not to follow.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		cancel: cancel, done: make(chan struct{}),
 	}
 	go func() {
@@ -268,8 +270,12 @@ func wantProblem(tb testing.TB, r reply, status int) problemDoc {
 	if p.Status != status {
 		tb.Errorf("problem status = %d, want %d", p.Status, status)
 	}
-	if p.Title == "" || p.Type == "" {
-		tb.Errorf("problem without type or title: %s", r.body)
+	// RFC 9457: about:blank is titled with the status phrase; any other type is one of ours.
+	switch {
+	case p.Type == "about:blank" && p.Title != http.StatusText(status):
+		tb.Errorf("about:blank problem titled %q, want %q", p.Title, http.StatusText(status))
+	case p.Type != "about:blank" && (!strings.HasPrefix(p.Type, "urn:hotelpe:boletas:problem:") || p.Title == ""):
+		tb.Errorf("problem of type %q titled %q, want a type of ours with a title", p.Type, p.Title)
 	}
 	return p
 }
@@ -299,22 +305,93 @@ func TestHealthAndRoutes(t *testing.T) {
 	tests := []struct {
 		method, target string
 		want           int
+		allow          string // the Allow header of a 405
 	}{
-		{http.MethodGet, "/healthz", http.StatusOK},
-		{http.MethodGet, "/readyz", http.StatusOK},
-		{http.MethodGet, "/webhooks/nubefact", http.StatusMethodNotAllowed},
-		{http.MethodPut, "/webhooks/nubefact", http.StatusMethodNotAllowed},
-		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
-		{http.MethodPost, "/webhooks/otro", http.StatusNotFound},
+		{http.MethodGet, "/healthz", http.StatusOK, ""},
+		{http.MethodGet, "/readyz", http.StatusOK, ""},
+		{http.MethodGet, "/webhooks/nubefact", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPut, "/webhooks/nubefact", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodPost, "/webhooks/otro", http.StatusNotFound, ""},
+		{http.MethodGet, "/", http.StatusNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
 			r := s.do(t, tt.method, tt.target, nil, bearer(tokenA))
+			if tt.want == http.StatusOK {
+				if r.status != tt.want {
+					t.Fatalf("status = %d, want %d; body %s", r.status, tt.want, r.body)
+				}
+				return
+			}
+			wantProblem(t, r, tt.want)
+			if got := r.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow = %q, want %q", got, tt.allow)
+			}
+		})
+	}
+	s.wantMsgs(t, 0)
+}
+
+// TestNoRedirects: a path http.ServeMux would clean with a redirect is a 404 instead, because
+// the redirect's Location would repeat the token of the query string.
+func TestNoRedirects(t *testing.T) {
+	t.Parallel()
+	s := startIngest(t, true)
+	for _, path := range []string{
+		"//webhooks/nubefact",
+		"/webhooks//nubefact",
+		"/./webhooks/nubefact",
+		"/x/../webhooks/nubefact",
+		"/webhooks/nubefact/",
+		"/webhooks/nubefact/.",
+		"//healthz",
+	} {
+		for _, method := range []string{http.MethodPost, http.MethodGet} {
+			t.Run(method+" "+path, func(t *testing.T) {
+				t.Parallel()
+				r := s.do(t, method, path+"?token="+tokenA, []byte(seed), nil)
+				wantProblem(t, r, http.StatusNotFound)
+				for k, vs := range r.header {
+					for _, v := range vs {
+						if strings.Contains(v, secretTail) {
+							t.Errorf("header %s repeats the token: %q", k, v)
+						}
+					}
+				}
+				if strings.Contains(string(r.body), secretTail) {
+					t.Errorf("body repeats the token: %s", r.body)
+				}
+			})
+		}
+	}
+	s.wantMsgs(t, 0)
+}
+
+// TestHeaderLimit: request headers past ingest.MaxHeader get a 431 before the token is looked at;
+// a little less still reaches the handler (401 here: no token). Each request has a connection of
+// its own: on a reused one net/http may have buffered the start of the next request already, up
+// to 4 KiB that the limit does not count.
+func TestHeaderLimit(t *testing.T) {
+	t.Parallel()
+	s := startIngest(t, true)
+	s.client.CloseIdleConnections()
+	s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	tests := []struct {
+		name    string
+		padding int // bytes of one X-Padding header, besides the request line and the client's own headers
+		want    int
+	}{
+		{"1 KiB under the cap", ingest.MaxHeader - 1024, http.StatusUnauthorized},
+		{"just over the cap", ingest.MaxHeader, http.StatusRequestHeaderFieldsTooLarge},
+		{"20 KiB", 20 << 10, http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.post(t, "/webhooks/nubefact", []byte(seed), http.Header{"X-Padding": {strings.Repeat("a", tt.padding)}})
 			if r.status != tt.want {
 				t.Fatalf("status = %d, want %d; body %s", r.status, tt.want, r.body)
-			}
-			if tt.want == http.StatusMethodNotAllowed && r.header.Get("Allow") == "" {
-				t.Error("405 without an Allow header")
 			}
 		})
 	}
@@ -335,6 +412,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"TLS cert without key", func(c *ingest.Config) { c.TLSCertFile = "cert.pem" }, "TLS_KEY_FILE"},
 		{"no tokens", func(c *ingest.Config) { c.WebhookTokens = " , " }, "WEBHOOK_TOKENS"},
 		{"short token", func(c *ingest.Config) { c.WebhookTokens = "s3cr3t" }, "WEBHOOK_TOKENS"},
+		{"pprof on every interface", func(c *ingest.Config) { c.PprofAddr = ":6060" }, "PPROF_ADDR"},
+		{"pprof on 0.0.0.0", func(c *ingest.Config) { c.PprofAddr = "0.0.0.0:6060" }, "PPROF_ADDR"},
+		{"pprof on a host name", func(c *ingest.Config) { c.PprofAddr = "hotel.example:6060" }, "PPROF_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

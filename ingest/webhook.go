@@ -45,7 +45,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 		received := time.Now().UTC()
 		if !d.tokens.valid(presentedToken(r)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nubefact-webhook"`)
-			writeProblem(w, problem{Title: "Unauthorized", Status: http.StatusUnauthorized,
+			writeProblem(w, problem{Status: http.StatusUnauthorized,
 				Detail: "missing or wrong token: send Authorization: Bearer <token> or ?token=<token>"})
 			return
 		}
@@ -53,16 +53,16 @@ func handleWebhook(d webhookDeps) http.Handler {
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				writeProblem(w, problem{Title: "Payload too large", Status: http.StatusRequestEntityTooLarge,
+				writeProblem(w, problem{Status: http.StatusRequestEntityTooLarge,
 					Detail: "the body exceeds " + strconv.Itoa(MaxBody) + " bytes"})
 				return
 			}
-			writeProblem(w, problem{Title: "Bad request", Status: http.StatusBadRequest, Detail: "could not read the body"})
+			writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "could not read the body"})
 			return
 		}
 		n, err := contracts.Decode(body)
 		if err != nil {
-			p := problem{Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
+			p := problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
 			var fe *contracts.FieldError
 			if errors.As(err, &fe) {
 				p.Field = fe.Field
@@ -85,7 +85,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 		if err != nil {
 			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
 			w.Header().Set("Retry-After", retryAfter)
-			writeProblem(w, problem{Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			writeProblem(w, problem{Status: http.StatusServiceUnavailable,
 				Detail: "the notification could not be stored durably; retry later"})
 			return
 		}

@@ -2,7 +2,10 @@ package reconciler
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/hotelpe/boletas/reconciler/stream"
@@ -43,10 +46,11 @@ type Config struct {
 	VerifyRetries     int           `envconfig:"VERIFY_RETRIES" default:"5" desc:"deliveries of a webhook NubeFacT cannot confirm yet before it is recorded as a conflict"`
 	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
-	RelayInterval   time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
-	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty)"`
-	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
-	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	RelayInterval    time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
+	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
+	PprofAllowRemote bool          `envconfig:"PPROF_ALLOW_REMOTE" default:"false" desc:"let PPROF_ADDR be an address other machines can reach (the profiler has no authentication)"`
+	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
+	LogLevel         slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	hooks hooks // for tests only; envconfig ignores unexported fields
 }
@@ -108,7 +112,31 @@ func (c Config) validate() error {
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
 	}
+	if err := checkPprofAddr(c.PprofAddr, c.PprofAllowRemote); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// checkPprofAddr refuses a profiler that other machines can reach, unless PPROF_ALLOW_REMOTE
+// says so: net/http/pprof has no authentication, and a heap profile shows the process's memory.
+func checkPprofAddr(addr string, allowRemote bool) error {
+	if addr == "" || allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
+		return nil
+	}
+	where := "an address other machines can reach"
+	if host == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("PPROF_ADDR %s listens on %s and the profiler has no authentication: "+
+		"use a loopback address such as 127.0.0.1:6061, or set PPROF_ALLOW_REMOTE=true", addr, where)
 }
 
 func (c Config) streamOpciones() stream.Opciones {

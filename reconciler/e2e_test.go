@@ -3,7 +3,9 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -443,7 +445,7 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1'`) == 2
 	})
 	var out strings.Builder
-	if err := parkedCmd(context.Background(), cfg, nil, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
+	if err := parkedCmd(context.Background(), cfg, false, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
 		!strings.Contains(out.String(), "WAITING") || !strings.Contains(out.String(), "2 parked notification(s)") {
 		t.Fatalf("parked: %v\n%s", err, out.String())
 	}
@@ -466,10 +468,10 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 	// BPK1-2 was emitted from NubeFacT's panel: discard it.
 	id2 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 2`)[0]
 	out.Reset()
-	if err := discardCmd(context.Background(), cfg, []string{id2}, &out); err == nil || !strings.Contains(err.Error(), "-reason") {
+	if err := discard(cfg, &out, id2); err == nil || !strings.Contains(err.Error(), "-reason") {
 		t.Errorf("discard without -reason: err %v, want one asking for -reason", err)
 	}
-	if err := discardCmd(context.Background(), cfg, []string{"-reason", "emitida desde el panel", id2}, &out); err != nil {
+	if err := discard(cfg, &out, "-reason", "emitida desde el panel", id2); err != nil {
 		t.Fatalf("discard: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "1 notification(s) discarded") {
@@ -483,7 +485,7 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 		t.Errorf("audit rows descartado with the reason = %d, want 1", n)
 	}
 	// A message ID that is not parked is an error naming how many.
-	if err := discardCmd(context.Background(), cfg, []string{"-reason", "x", "no-such-id"}, &out); err == nil ||
+	if err := discard(cfg, &out, "-reason", "x", "no-such-id"); err == nil ||
 		!strings.Contains(err.Error(), "1 of the 1") {
 		t.Errorf("discard of an unknown ID: err %v", err)
 	}
@@ -608,4 +610,15 @@ func TestE2EStreamLlenoResponde503(t *testing.T) {
 	if got := s.mensajesEnStream(s.topo.StreamNotificaciones()); got != uint64(ok) {
 		t.Errorf("stream holds %d notifications, ingest answered 200 to %d", got, ok)
 	}
+}
+
+// discard runs `reconciler discard args...` with cfg as its configuration.
+func discard(cfg Config, stdout io.Writer, args ...string) error {
+	fs := flag.NewFlagSet("discard", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	run, err := parseDiscard(fs, args)
+	if err != nil {
+		return err
+	}
+	return run(context.Background(), cfg, nil, stdout, io.Discard)
 }

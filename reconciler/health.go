@@ -10,12 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// routes is the whole HTTP surface of the reconciler.
-func routes(mux *http.ServeMux, store *postgres.Store, nc *nats.Conn) {
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(store, nc))
-}
-
 func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		encode(w, http.StatusOK, map[string]string{"status": "alive"})

@@ -3,12 +3,14 @@ package reconciler
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotelpe/boletas/ingest/natstest"
 	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMainAyudaListaVariables(t *testing.T) {
@@ -16,7 +18,7 @@ func TestMainAyudaListaVariables(t *testing.T) {
 	if err := Main(context.Background(), []string{"reconciler", "-h"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"DATABASE_URL", "NATS_URL", "RECONCILER_ADDR", "CONSUMER_MAX_DELIVER", "STREAM_DUPLICATE_WINDOW", "PARKED_MAX_AGE", "VERIFY_RATE", "STREAM_MAX_BYTES", "replay", "parked", "discard", "migrate"} {
+	for _, v := range []string{"DATABASE_URL", "NATS_URL", "RECONCILER_ADDR", "CONSUMER_MAX_DELIVER", "STREAM_DUPLICATE_WINDOW", "PARKED_MAX_AGE", "VERIFY_RATE", "STREAM_MAX_BYTES", "PPROF_ALLOW_REMOTE", "replay", "parked", "discard", "migrate"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("-h does not mention %s", v)
 		}
@@ -32,6 +34,11 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 		{"CONSUMER_ACK_WAIT", "soon", "CONSUMER_ACK_WAIT"},
 		{"BATCH_SIZE", "0", "BATCH_SIZE"},
 		{"CONSUMER_MAX_DELIVER", "5", "CONSUMER_MAX_DELIVER"},
+		{"PPROF_ADDR", ":6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "0.0.0.0:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "[::]:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "192.168.1.10:6061", "PPROF_ADDR"},
+		{"PPROF_ADDR", "hotel.example:6061", "PPROF_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -51,11 +58,145 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 	}
 }
 
+// The profiler has no authentication: only loopback, unless PPROF_ALLOW_REMOTE says otherwise.
+func TestCheckPprofAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr        string
+		allowRemote bool
+		ok          bool
+	}{
+		{"", false, true},
+		{"127.0.0.1:6061", false, true},
+		{"127.10.0.1:6061", false, true},
+		{"[::1]:6061", false, true},
+		{"localhost:6061", false, true},
+		{":6061", false, false},
+		{"0.0.0.0:6061", false, false},
+		{"[::]:6061", false, false},
+		{"10.0.0.5:6061", false, false},
+		{"hotel.example:6061", false, false},
+		{"127.0.0.1", false, false},
+		{":6061", true, true},
+		{"10.0.0.5:6061", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s allow remote %v", tt.addr, tt.allowRemote), func(t *testing.T) {
+			t.Parallel()
+			err := checkPprofAddr(tt.addr, tt.allowRemote)
+			if (err == nil) != tt.ok {
+				t.Fatalf("checkPprofAddr(%q, %v) = %v, want ok %v", tt.addr, tt.allowRemote, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "PPROF_ADDR") {
+				t.Errorf("error %q does not name PPROF_ADDR", err)
+			}
+		})
+	}
+}
+
 func TestMainComandoDesconocido(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "regularise") || !strings.Contains(errOut.String(), "Usage") {
 		t.Fatalf("err = %v, stderr %q", err, errOut.String())
+	}
+}
+
+// Every subcommand's -h prints its usage to stdout and does nothing else. Had it run: serve and
+// migrate would have migrated the fresh database, check would have failed on the closed NATS
+// port, parked and replay on the missing tables, regularize on the missing NubeFacT account.
+func TestMainSubcommandHelp(t *testing.T) {
+	dsn := testenv.Database(t)
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("NATS_URL", "nats://127.0.0.1:1")
+	t.Setenv("RECONCILER_ADDR", "127.0.0.1:0")
+	for _, name := range []string{"serve", "migrate", "check", "regularize", "parked", "replay"} {
+		for _, help := range []string{"-h", "--help", "-help"} {
+			t.Run(name+" "+help, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				var out, errOut bytes.Buffer
+				if err := Main(ctx, []string{"reconciler", name, help}, &out, &errOut); err != nil {
+					t.Fatalf("Main %s %s: %v\n%s", name, help, err, errOut.String())
+				}
+				if !strings.Contains(out.String(), "Usage: reconciler") || !strings.Contains(out.String(), name) {
+					t.Errorf("stdout does not show the usage of %s:\n%s", name, out.String())
+				}
+				if errOut.Len() > 0 {
+					t.Errorf("stderr = %q, want nothing", errOut.String())
+				}
+			})
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("-h left %d tables in the database (goose_db_version among them?), want none", tables)
+	}
+}
+
+// The subcommands that take flags and arguments still do, through Main; a mistake prints the
+// usage to stderr and returns an error, before any configuration is read.
+func TestMainSubcommandFlags(t *testing.T) {
+	_, dsn := testenv.Pool(t)
+	var cfg Config
+	conSimulador(t, &cfg)
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("NATS_URL", natstest.URL(t))
+	t.Setenv("NATS_PREFIX", natstest.Topologia(t).Prefijo)
+	t.Setenv("NUBEFACT_RUTA", cfg.NubefactRuta)
+	t.Setenv("NUBEFACT_TOKEN", cfg.NubefactToken)
+	tests := []struct {
+		args      []string
+		wantOut   string // in stdout, when no error is expected
+		wantErr   string // in the error
+		wantUsage bool   // in stderr: a flag the flag package refused
+	}{
+		{args: []string{"parked", "-all"}, wantOut: "0 parked notification(s)"},
+		{args: []string{"parked", "--all"}, wantOut: "0 parked notification(s)"},
+		{args: []string{"replay", "-all"}, wantOut: "0 notification(s) replayed"},
+		{args: []string{"regularize", "--dry-run", "--rate", "0", "--serie", "BBB1"}, wantOut: "dry run: nothing published"},
+		{args: []string{"migrate"}, wantOut: "database is up to date"},
+		{args: []string{"parked", "-x"}, wantErr: "-x", wantUsage: true},
+		{args: []string{"parked", "BBB1"}, wantErr: "unexpected arguments"},
+		{args: []string{"replay"}, wantErr: "-all"},
+		{args: []string{"replay", "-all", "2-BBB1-1.aceptado.0123"}, wantErr: "-all"},
+		{args: []string{"regularize", "--concurrency", "0"}, wantErr: "--concurrency"},
+		{args: []string{"regularize", "--todo"}, wantErr: "todo", wantUsage: true},
+		{args: []string{"migrate", "now"}, wantErr: "no arguments"},
+		{args: []string{"check", "-v"}, wantErr: "-v", wantUsage: true},
+		{args: []string{"serve", "--port", "1"}, wantErr: "-port", wantUsage: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			err := Main(ctx, append([]string{"reconciler"}, tt.args...), &out, &errOut)
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(out.String(), tt.wantOut) {
+					t.Fatalf("Main = %v, want nil and %q in stdout:\n%s\nstderr:\n%s", err, tt.wantOut, out.String(), errOut.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Main = %v, want an error naming %q", err, tt.wantErr)
+			}
+			if out.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", out.String())
+			}
+			if usage := errOut.String(); tt.wantUsage && (!strings.Contains(usage, "Usage: reconciler") || !strings.Contains(usage, tt.args[0])) {
+				t.Errorf("stderr does not show the usage of %s:\n%s", tt.args[0], errOut.String())
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/user"
@@ -19,6 +20,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+const migrateUsage = `Usage: reconciler migrate
+
+Applies the database migrations to DATABASE_URL and exits. ` + "`reconciler serve`" + ` does it too, on start.
+`
 
 func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
@@ -39,19 +45,37 @@ func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 	return nil
 }
 
-// parkedCmd lists the parked notifications.
-func parkedCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("parked", flag.ContinueOnError)
+const parkedUsage = `Usage: reconciler parked [-all]
+
+Lists the notifications waiting in DATABASE_URL because their comprobante is not in the table,
+how long each has waited, and the MESSAGE_ID that ` + "`reconciler replay`" + ` and
+` + "`reconciler discard`" + ` take. Each is applied within PARKED_INTERVAL of its comprobante's
+INSERT, or discarded (and the discard audited) after PARKED_MAX_AGE.
+
+Flags:
+`
+
+func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "include notifications already replayed")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("parked: unexpected arguments %q", fs.Args())
+	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+		return parkedCmd(ctx, cfg, *all, stdout)
+	}, nil
+}
+
+// parkedCmd lists the parked notifications; with all, those already replayed too.
+func parkedCmd(ctx context.Context, cfg Config, all bool, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	list, err := postgres.New(pool).Aparcadas(ctx, *all)
+	list, err := postgres.New(pool).Aparcadas(ctx, all)
 	if err != nil {
 		return err
 	}
@@ -90,33 +114,47 @@ func esperado(d time.Duration) string {
 	return d.String()
 }
 
-// discardCmd removes parked notifications that will never match a comprobante (emitted from
-// NubeFacT's panel or by another system). Each discard is recorded in the audit, with who asked
-// and why; the audit keeps the notification's payload.
-func discardCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("discard", flag.ContinueOnError)
+const discardUsage = `Usage: reconciler discard -reason TEXT (-older-than DURATION | MESSAGE_ID...)
+
+Discards parked notifications that will never match a comprobante (emitted from NubeFacT's
+panel or by another system): those named, or every one that has waited longer than
+-older-than. Each discard is recorded in the audit (efecto descartado) with who asked and why;
+the audit keeps the notification's payload.
+
+Flags:
+`
+
+func parseDiscard(fs *flag.FlagSet, args []string) (runner, error) {
 	reason := fs.String("reason", "", "why they will never match (recorded in the audit; required)")
 	olderThan := fs.Duration("older-than", 0, "discard every parked notification that has waited longer than this (e.g. 720h)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	ids := fs.Args()
 	if (*olderThan > 0) == (len(ids) > 0) {
-		return fmt.Errorf("discard: give either -older-than DURATION or one or more MESSAGE_IDs (see `reconciler parked`)")
+		return nil, fmt.Errorf("discard: give either -older-than DURATION or one or more MESSAGE_IDs (see `reconciler parked`)")
 	}
 	if strings.TrimSpace(*reason) == "" {
-		return fmt.Errorf("discard: -reason is required: the audit records why")
+		return nil, fmt.Errorf("discard: -reason is required: the audit records why")
 	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+		return discardCmd(ctx, cfg, *reason, *olderThan, ids, stdout)
+	}, nil
+}
+
+// discardCmd removes the parked notifications named by ids, or those older than olderThan, and
+// records each discard in the audit with who asked and why.
+func discardCmd(ctx context.Context, cfg Config, reason string, olderThan time.Duration, ids []string, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	store := postgres.New(pool)
-	motivo := fmt.Sprintf("descartada por %s: %s", operador(), *reason)
+	motivo := fmt.Sprintf("descartada por %s: %s", operador(), reason)
 	var done []postgres.Aparcada
-	if *olderThan > 0 {
-		done, err = store.DescartarAntiguas(ctx, *olderThan, motivo)
+	if olderThan > 0 {
+		done, err = store.DescartarAntiguas(ctx, olderThan, motivo)
 	} else {
 		done, err = store.Descartar(ctx, ids, motivo)
 	}
@@ -144,19 +182,33 @@ func operador() string {
 	return "desconocido"
 }
 
-// replayCmd publishes parked notifications to the notifications subject again. They keep their
-// payload, so the reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so that
-// JetStream's duplicate window does not swallow a replay of a recent one.
-func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+const replayUsage = `Usage: reconciler replay [-all | MESSAGE_ID...]
+
+Publishes parked notifications (` + "`reconciler parked`" + ` lists them) to NATS_URL again, once
+their comprobantes exist: every one not replayed yet with -all, or those named.
+
+Flags:
+`
+
+func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "replay every parked notification not replayed yet")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	ids := fs.Args()
 	if *all == (len(ids) > 0) {
-		return fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
+		return nil, fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
 	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+		return replayCmd(ctx, cfg, ids, stdout)
+	}, nil
+}
+
+// replayCmd publishes parked notifications to the notifications subject again: those named by
+// ids, or with none every one not replayed yet. They keep their payload, so the reconciler
+// computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's duplicate
+// window does not swallow a replay of a recent one.
+func replayCmd(ctx context.Context, cfg Config, ids []string, stdout io.Writer) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
@@ -202,6 +254,12 @@ func replayCmd(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(list))
 	return nil
 }
+
+const checkUsage = `Usage: reconciler check
+
+Tells whether PostgreSQL (DATABASE_URL) and NATS (NATS_URL) answer, and exits 1 when one does
+not. ` + "`make run`" + ` calls it before starting the services.
+`
 
 // checkCmd tells whether Postgres and NATS answer at the configured addresses, naming what is
 // missing. `make run` calls it before starting the services.

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -48,11 +49,18 @@ type regularizeFlags struct {
 	progress    time.Duration
 }
 
-func parseRegularizeFlags(args []string, stderr io.Writer) (regularizeFlags, error) {
+func parseRegularize(fs *flag.FlagSet, args []string) (runner, error) {
+	f, err := parseRegularizeFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, stderr io.Writer) error {
+		return regularizeCmd(ctx, cfg, f, stdout, stderr)
+	}, nil
+}
+
+func parseRegularizeFlags(fs *flag.FlagSet, args []string) (regularizeFlags, error) {
 	var f regularizeFlags
-	fs := flag.NewFlagSet("regularize", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, regularizeUsage); fs.PrintDefaults() }
 	fs.StringVar(&f.olderThan, "older-than", "", "only comprobantes issued before this: a duration (72h, 3d) or a date (2026-11-20); by fecha_de_emision, or creation time when it is null")
 	fs.IntVar(&f.tipo, "tipo", 0, "only this tipo_de_comprobante (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)")
 	fs.StringVar(&f.serie, "serie", "", "only this serie")
@@ -100,14 +108,7 @@ func parseOlderThan(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func regularizeCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) (err error) {
-	f, err := parseRegularizeFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, stderr io.Writer) (err error) {
 	antes, err := parseOlderThan(f.olderThan, time.Now())
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -47,8 +48,12 @@ func conRegularizacion(t *testing.T, ajustar func(*Config)) (*sistema, Config, *
 
 func (s *sistema) regularizar(ctx context.Context, cfg Config, args ...string) (string, error) {
 	s.t.Helper()
+	f, err := parseRegularizeFlags(flag.NewFlagSet("regularize", flag.ContinueOnError), args)
+	if err != nil {
+		s.t.Fatalf("regularize %q: %v", args, err)
+	}
 	var out, errOut strings.Builder
-	err := regularizeCmd(ctx, cfg, args, &out, &errOut)
+	err = regularizeCmd(ctx, cfg, f, &out, &errOut)
 	if strings.Contains(out.String()+errOut.String(), simToken) {
 		s.t.Error("the NubeFacT token appeared in the output")
 	}

@@ -4,8 +4,10 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,12 +38,13 @@ Usage:
   reconciler [serve]            run the service (migrates first)
   reconciler migrate            apply the database migrations and exit
   reconciler check              tell whether Postgres and NATS answer
-  reconciler regularize [flags] ask NubeFacT about pending comprobantes (regularize -h)
+  reconciler regularize [flags] ask NubeFacT about pending comprobantes
   reconciler parked [-all]      list notifications waiting for their comprobante
   reconciler replay [-all | MESSAGE_ID...]
                                 publish parked notifications again
   reconciler discard -reason TEXT (-older-than DURATION | MESSAGE_ID...)
                                 discard parked notifications that will never match (audited)
+  reconciler SUBCOMMAND -h      that subcommand's usage
   reconciler -h                 this help
 
 Configuration comes from the environment:
@@ -58,22 +61,87 @@ func printUsage(w io.Writer) {
 	_ = tw.Flush()
 }
 
-// Main is the whole program: it reads the configuration, dispatches the subcommand and runs it
-// until it ends or SIGINT/SIGTERM arrives.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd, rest := "serve", args[1:]
-	if len(rest) > 0 {
-		cmd, rest = rest[0], rest[1:]
+// subcommand is one verb of the command line. Its flags are parsed before the configuration is
+// read or anything is connected, so that `reconciler SUBCOMMAND -h` only prints its usage.
+type subcommand struct {
+	usage string // what -h prints, above the flags
+	// parse declares the flags on fs, parses args and checks them, and returns what to run.
+	parse func(fs *flag.FlagSet, args []string) (runner, error)
+}
+
+// runner is a subcommand with its flags parsed, ready to run with the configuration.
+type runner func(ctx context.Context, cfg Config, log *slog.Logger, stdout, stderr io.Writer) error
+
+func subcommands() map[string]subcommand {
+	return map[string]subcommand{
+		"serve": {serveUsage, withoutArguments(func(ctx context.Context, cfg Config, log *slog.Logger, _, _ io.Writer) error {
+			return Run(ctx, cfg, log)
+		})},
+		"migrate": {migrateUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+			return migrateCmd(ctx, cfg, stdout)
+		})},
+		"check": {checkUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+			return checkCmd(ctx, cfg, stdout)
+		})},
+		"regularize": {regularizeUsage, parseRegularize},
+		"parked":     {parkedUsage, parseParked},
+		"replay":     {replayUsage, parseReplay},
+		"discard":    {discardUsage, parseDiscard},
 	}
-	switch cmd {
-	case "-h", "-help", "--help", "help":
+}
+
+const serveUsage = `Usage: reconciler [serve]
+
+Runs the service: migrates the database, declares the streams and the consumer, applies
+notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR, until
+SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
+`
+
+// withoutArguments is the parse of a subcommand that takes no flag and no argument.
+func withoutArguments(run runner) func(*flag.FlagSet, []string) (runner, error) {
+	return func(fs *flag.FlagSet, args []string) (runner, error) {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() > 0 {
+			return nil, fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
+		}
+		return run, nil
+	}
+}
+
+// Main is the whole program: it parses the subcommand and its flags, reads the configuration
+// and runs the subcommand until it ends or SIGINT/SIGTERM arrives.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	name, rest := "serve", args[1:]
+	if len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
+	}
+	sub, ok := subcommands()[name]
+	switch {
+	case name == "-h" || name == "-help" || name == "--help" || name == "help":
 		printUsage(stdout)
 		return nil
-	case "serve", "migrate", "check", "regularize", "parked", "replay", "discard":
-	default:
+	case !ok:
 		printUsage(stderr)
-		return fmt.Errorf("unknown command %q", cmd)
+		return fmt.Errorf("unknown command %q", name)
 	}
+	// The flag package writes its complaint and the usage to the flag set's output: they go to
+	// stdout when asked for with -h, to stderr after a mistake.
+	var help bytes.Buffer
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(&help)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), sub.usage); fs.PrintDefaults() }
+	run, err := sub.parse(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = help.WriteTo(stdout)
+		return nil
+	}
+	_, _ = help.WriteTo(stderr)
+	if err != nil {
+		return err
+	}
+
 	var cfg Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -83,25 +151,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// After the first signal, a second one kills at once (default behaviour restored).
 	go func() { <-ctx.Done(); stop() }()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "reconciler")
-	switch cmd {
-	case "migrate":
-		return migrateCmd(ctx, cfg, stdout)
-	case "check":
-		return checkCmd(ctx, cfg, stdout)
-	case "regularize":
-		return regularizeCmd(ctx, cfg, rest, stdout, stderr)
-	case "parked":
-		return parkedCmd(ctx, cfg, rest, stdout)
-	case "replay":
-		return replayCmd(ctx, cfg, rest, stdout)
-	case "discard":
-		return discardCmd(ctx, cfg, rest, stdout)
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", rest)
-	}
-	return Run(ctx, cfg, log)
+	return run(ctx, cfg, log, stdout, stderr)
 }
+
+// MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
+// 1 MiB let any client hold a megabyte per connection. Beyond it the server answers 431 before
+// any handler runs.
+const MaxHeader = 16 << 10
+
+// maxHeaderBytes is http.Server.MaxHeaderBytes for MaxHeader: net/http reads up to 4096 bytes
+// beyond that field before it answers 431.
+const maxHeaderBytes = MaxHeader - 4096
 
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
@@ -151,9 +211,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("RECONCILER_ADDR: %w", err)
 	}
-	mux := http.NewServeMux()
-	routes(mux, store, nc)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler:           routes(store, nc),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health server", "err", err)
@@ -172,16 +238,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 		w.nubefact.Retries = 1
-		w.ritmo = nuevoRitmo(cfg.VerifyRate)
-		defer w.ritmo.stop()
 	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
-	a := &aparcadas{store: store, topo: topo, decode: contracts.Decode, log: log, interval: cfg.ParkedInterval,
-		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(rctx) })
-	wg.Go(func() { a.run(rctx) })
 	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
