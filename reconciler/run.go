@@ -238,11 +238,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 		w.nubefact.Retries = 1
+		w.ritmo = nuevoRitmo(cfg.VerifyRate)
+		defer w.ritmo.stop()
 	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
+	a := &aparcadas{store: store, topo: topo, decode: contracts.Decode, log: log, interval: cfg.ParkedInterval,
+		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(rctx) })
+	wg.Go(func() { a.run(rctx) })
 	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
