@@ -22,10 +22,11 @@ type relay struct {
 
 const (
 	relayBatch = 1000
-	// relayAckWait bounds the wait for JetStream's acknowledgements of one batch; relayLease, the
-	// claim on its rows, outlasts it so that no other relay takes them meanwhile.
-	relayAckWait = 10 * time.Second
-	relayLease   = 30 * time.Second
+	// relayAckWait bounds the wait for JetStream's acknowledgements of one batch (they take
+	// milliseconds when NATS is up); relayLease, the claim on its rows, outlasts it so that no
+	// other relay takes them meanwhile, and is what delays the events of a relay that died.
+	relayAckWait = 5 * time.Second
+	relayLease   = 10 * time.Second
 )
 
 func (r *relay) run(ctx context.Context) {
