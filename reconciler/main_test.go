@@ -167,3 +167,43 @@ func TestMigrateYCheck(t *testing.T) {
 		t.Fatalf("check with NATS missing: %v\n%s", err, out.String())
 	}
 }
+
+// How `reconciler regularize` meets a NubeFacT configuration it must refuse: before any call,
+// with an error that says what is wrong without quoting the token or the RUTA's account path.
+func TestMainRegularizeRechazaConfiguracionNubefact(t *testing.T) {
+	const (
+		tok    = "tok-main-7c1d2e-SECRETO"
+		cuenta = "0b7e4c9a-CUENTA-MAIN"
+	)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"http RUTA on a public host",
+			map[string]string{"NUBEFACT_RUTA": "http://api.nubefact.com/api/v1/" + cuenta},
+			[]string{"NUBEFACT_RUTA", "https://", "in clear"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("NUBEFACT_RUTA", "https://api.nubefact.com/api/v1/"+cuenta)
+			t.Setenv("NUBEFACT_TOKEN", tok)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			err := Main(t.Context(), []string{"reconciler", "regularize", "--dry-run"}, &out, &errOut)
+			if err == nil {
+				t.Fatal("regularize ran; want a configuration error (a non-zero exit status)")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q: want it to mention %q", err, w)
+				}
+			}
+			if all := err.Error() + out.String() + errOut.String(); strings.Contains(all, tok) || strings.Contains(all, cuenta) {
+				t.Errorf("the token or the RUTA's account path leaked: %q", all)
+			}
+		})
+	}
+}

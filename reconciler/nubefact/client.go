@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -30,15 +31,21 @@ type Client struct {
 	MaxBackoff time.Duration
 }
 
-// New returns a client with a per-call timeout. The token is kept out of every error and log.
+// New returns a client with a per-call timeout. The RUTA must be https,
+// except on a loopback host (the simulator). The token is kept out of every error and log, and
+// so is the RUTA's path, which carries the account's identifier.
 func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	if ruta == "" {
 		return nil, errors.New("NUBEFACT_RUTA is empty")
 	}
 	// Checked here because a RUTA without its scheme fails every call with a transport error,
 	// which is retried per boleta instead of stopping the batch.
-	if u, err := url.Parse(ruta); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("NUBEFACT_RUTA must be an http(s) URL, like https://api.nubefact.com/api/v1/<uuid>")
+	u, err := url.Parse(ruta)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("NUBEFACT_RUTA must be an https URL, like https://api.nubefact.com/api/v1/<uuid>")
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("NUBEFACT_RUTA must start with https:// (host %s): over http:// the token would travel in clear; http:// is accepted only on a loopback host such as 127.0.0.1", u.Host)
 	}
 	if token == "" {
 		return nil, errors.New("NUBEFACT_TOKEN is empty")
@@ -50,6 +57,16 @@ func New(ruta, token string, timeout time.Duration) (*Client, error) {
 		}},
 		Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second,
 	}, nil
+}
+
+// loopback reports whether host is localhost or a loopback address (127.0.0.0/8, ::1), where
+// plain http does not leave the machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // maxRespuesta bounds the answer read: the optional *_zip_base64 fields make it grow, but never

@@ -22,6 +22,9 @@ import (
 // token is distinctive enough that finding it in an error's text cannot be a coincidence.
 const token = "tok-9f3a61c2e8d54b7f-SECRETO"
 
+// cuentaID stands for the account identifier a real RUTA carries in its path.
+const cuentaID = "5d0c1e2a-7f3b-4c6d-9e8f-CUENTA"
+
 var boleta = contracts.Clave{TipoDeComprobante: contracts.Boleta, Serie: "BBB1", Numero: 105}
 
 // cuenta is one simulated NubeFacT account served over real HTTP.
@@ -72,7 +75,8 @@ func sinToken(tb testing.TB, err error) {
 		tb.Errorf("error reveals the token: %v", err)
 	}
 	// The RUTA's account identifier stays out of errors too (they reach logs and reports).
-	if err != nil && strings.Contains(err.Error(), "/api/v1/") && !strings.Contains(err.Error(), "/api/v1/<uuid>") {
+	if err != nil && (strings.Contains(err.Error(), cuentaID) ||
+		strings.Contains(err.Error(), "/api/v1/") && !strings.Contains(err.Error(), "/api/v1/<uuid>")) {
 		tb.Errorf("error reveals the RUTA: %v", err)
 	}
 }
@@ -459,7 +463,19 @@ func TestClienteNew(t *testing.T) {
 		{"RUTA not a URL", "://sin-esquema", token, "NUBEFACT_RUTA"},
 		{"RUTA with another scheme", "ftp://api.nubefact.com/api/v1/x", token, "NUBEFACT_RUTA"},
 		{"RUTA without host", "https:///api/v1/x", token, "NUBEFACT_RUTA"},
-		{"valid", "https://api.nubefact.com/api/v1/00000000-0000-4000-8000-000000000001", token, ""},
+		{"valid", "https://api.nubefact.com/api/v1/" + cuentaID, token, ""},
+		// Over plain http the token travels in clear: only a loopback host may use it.
+		{"http to NubeFacT", "http://api.nubefact.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"HTTP to NubeFacT", "HTTP://api.nubefact.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a private address", "http://10.0.0.7:9090/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a name that starts like localhost", "http://localhost.example.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a name that starts like 127.0.0.1", "http://127.0.0.1.nip.io/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to 0.0.0.0", "http://0.0.0.0:9090/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to 127.0.0.1", "http://127.0.0.1:9090/api/v1/" + cuentaID, token, ""},
+		{"http to elsewhere in 127/8", "http://127.8.9.10:9090/api/v1/" + cuentaID, token, ""},
+		{"http to ::1", "http://[::1]:9090/api/v1/" + cuentaID, token, ""},
+		{"http to localhost", "http://localhost:9090/api/v1/" + cuentaID, token, ""},
+		{"http to LOCALHOST", "http://LOCALHOST/api/v1/" + cuentaID, token, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -477,4 +493,19 @@ func TestClienteNew(t *testing.T) {
 			sinToken(t, err)
 		})
 	}
+}
+
+func TestClienteNewRechazaHTTPSinCifrar(t *testing.T) {
+	t.Parallel()
+	_, err := nubefact.New("http://api.nubefact.com/api/v1/"+cuentaID, token, time.Second)
+	if err == nil {
+		t.Fatal("New accepted an http:// RUTA on a public host")
+	}
+	// The operator must learn why, and which host, but not the account's identifier.
+	for _, want := range []string{"https://", "in clear", "api.nubefact.com", "loopback"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %q: want it to mention %q", err, want)
+		}
+	}
+	sinToken(t, err)
 }
