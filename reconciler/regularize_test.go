@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +145,51 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 				t.Errorf("no summary:\n%s", out)
 			}
 		})
+	}
+}
+
+// A RUTA that redirects (say, to plain http) is a configuration problem: regularize sends the
+// token no further, stops the batch at the first answer and names where the redirect pointed.
+func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
+	t.Parallel()
+	var (
+		redirecciones atomic.Int64
+		destino       *url.URL
+	)
+	s, cfg, sim := conRegularizacion(t, func(c *Config) {
+		var err error
+		if destino, err = url.Parse(c.NubefactRuta); err != nil { // the simulator, which would answer
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			redirecciones.Add(1)
+			http.Redirect(w, r, destino.String(), http.StatusTemporaryRedirect)
+		}))
+		t.Cleanup(srv.Close)
+		c.NubefactRuta = srv.URL + "/api/v1/redirige"
+	})
+	for n := 1; n <= 20; n++ {
+		s.insertarPendiente(2, "BRD1", n)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
+	if err == nil || !strings.Contains(err.Error(), "redirect to http://"+destino.Host) || !strings.Contains(err.Error(), "NUBEFACT_RUTA") {
+		t.Fatalf("err = %v, want a stop that names the redirect's target http://%s and NUBEFACT_RUTA", err, destino.Host)
+	}
+	if strings.Contains(err.Error(), destino.Path) {
+		t.Errorf("err = %v reveals the target's path (an account identifier)", err)
+	}
+	if n := redirecciones.Load(); n != 1 {
+		t.Errorf("the redirecting RUTA was called %d times, want 1 (stop at once)", n)
+	}
+	if n := sim.Llamadas(); n != 0 {
+		t.Errorf("the redirect's target was called %d times, want 0 (never followed)", n)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+		t.Errorf("%d notifications published", n)
+	}
+	if !strings.Contains(out, "consulted") {
+		t.Errorf("no summary:\n%s", out)
 	}
 }
 

@@ -52,9 +52,16 @@ func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	}
 	return &Client{
 		ruta: ruta, token: token,
-		http: &http.Client{Timeout: timeout, Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
-		}},
+		http: &http.Client{
+			Timeout: timeout,
+			Transport: &http.Transport{
+				Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
+			},
+			// A redirect is never followed: the token would go with it (to plain http, or to
+			// another host whose answer would then pass for NubeFacT's). consultarUnaVez turns
+			// the 3xx into a RedirectError.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second,
 	}, nil
 }
@@ -81,8 +88,9 @@ type consulta struct {
 }
 
 // Consultar asks NubeFacT about the comprobante c, retrying what may pass. The answer is decoded
-// into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo) or a
-// transport error after the retries; Fatal tells whether the whole batch must stop.
+// into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo), a
+// *RedirectError, or a transport error after the retries; Fatal tells whether the whole batch
+// must stop.
 //
 // Cancelling ctx stops the retries, not the call in flight: that one ends within the client's
 // timeout, so an interrupted run does not leave a half-read answer behind.
@@ -129,6 +137,9 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 		return contracts.Notificacion{}, &TransportError{Err: redact(err)}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return contracts.Notificacion{}, redireccion(resp)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRespuesta))
 	if err != nil {
 		return contracts.Notificacion{}, &TransportError{Err: err}
@@ -154,6 +165,16 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 		return contracts.Notificacion{}, fmt.Errorf("NubeFacT answered about %s when asked about %s", n.Clave(), clave)
 	}
 	return n, nil
+}
+
+// redireccion describes a 3xx by its target's scheme and host only: the path and query may
+// carry the account's identifier, as the RUTA's do.
+func redireccion(resp *http.Response) *RedirectError {
+	e := &RedirectError{Status: resp.StatusCode}
+	if u, err := resp.Location(); err == nil && u.Host != "" {
+		e.Destino = u.Scheme + "://" + u.Host
+	}
+	return e
 }
 
 // redact drops the URL from a url.Error: the RUTA carries the account's identifier, and these

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -508,4 +509,132 @@ func TestClienteNewRechazaHTTPSinCifrar(t *testing.T) {
 		}
 	}
 	sinToken(t, err)
+}
+
+// registro is an httptest server that records the Authorization header of every request it
+// receives and answers with responder.
+type registro struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	aut []string
+}
+
+func nuevoRegistro(tb testing.TB, responder http.HandlerFunc) *registro {
+	tb.Helper()
+	r := &registro{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.aut = append(r.aut, req.Header.Get("Authorization"))
+		r.mu.Unlock()
+		responder(w, req)
+	}))
+	tb.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *registro) autorizaciones() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.aut...)
+}
+
+func TestClienteNoSigueRedirecciones(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		// otroHost sends the redirect to another server, named localhost rather than 127.0.0.1.
+		otroHost bool
+	}{
+		{"307 to http on the same host", http.StatusTemporaryRedirect, false},
+		{"308 to http on the same host", http.StatusPermanentRedirect, false},
+		{"302 to http on the same host", http.StatusFound, false},
+		{"301 to http on the same host", http.StatusMovedPermanently, false},
+		{"303 to http on the same host", http.StatusSeeOther, false},
+		{"307 to another host", http.StatusTemporaryRedirect, true},
+		{"308 to another host", http.StatusPermanentRedirect, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Both targets answer like NubeFacT, at the path of a RUTA: were the redirect followed,
+			// the answer would pass. (Go drops Authorization towards another host, so the other
+			// host, an impostor, answers without asking for it.) The target's path and query (an
+			// account identifier) stay out of errors.
+			sim := simulador.New(token)
+			sim.PorDefecto(simulador.Aceptada)
+			destinoSecreto := sim.Ruta + "?cuenta=" + cuentaID
+			respuesta, err := json.Marshal(simulador.Respuesta(boleta, simulador.Aceptada))
+			if err != nil {
+				t.Fatal(err)
+			}
+			otro := nuevoRegistro(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(respuesta)
+			})
+			_, puerto, err := net.SplitHostPort(otro.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			origen := nuevoRegistro(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == sim.Ruta { // the redirect's target on the same host
+					sim.Handler().ServeHTTP(w, r)
+					return
+				}
+				destino := "http://" + r.Host + destinoSecreto
+				if tt.otroHost {
+					destino = "http://localhost:" + puerto + destinoSecreto
+				}
+				http.Redirect(w, r, destino, tt.status)
+			})
+			host := origen.srv.Listener.Addr().String()
+			if tt.otroHost {
+				host = "localhost:" + puerto
+			}
+
+			_, err = cliente(t, origen.srv.URL+"/api/v1/x", token, 2*time.Second, 3).Consultar(t.Context(), boleta)
+			// Exactly one request went out, the first: nothing followed it with the token.
+			if got := origen.autorizaciones(); len(got) != 1 || got[0] != `Token token="`+token+`"` {
+				t.Errorf("the RUTA's server received Authorization %q, want the one first request", got)
+			}
+			if got := otro.autorizaciones(); len(got) != 0 {
+				t.Errorf("the other host received %d requests (Authorization %q), want none", len(got), got)
+			}
+			if err == nil {
+				t.Fatal("Consultar followed the redirect and took the answer as NubeFacT's, want an error")
+			}
+			var re *nubefact.RedirectError
+			if !errors.As(err, &re) || re.Status != tt.status {
+				t.Fatalf("err = %v (%T), want a RedirectError with status %d", err, err, tt.status)
+			}
+			if !strings.Contains(err.Error(), "http://"+host) {
+				t.Errorf("err = %q: want it to name the target http://%s", err, host)
+			}
+			if strings.Contains(err.Error(), "cuenta=") {
+				t.Errorf("err = %q reveals the target's path or query", err)
+			}
+			sinToken(t, err)
+			// A redirect is configuration, not weather: not retried, and the batch stops.
+			if nubefact.Retryable(err) || !nubefact.Fatal(err) {
+				t.Errorf("Retryable %v, Fatal %v; want not retryable and fatal", nubefact.Retryable(err), nubefact.Fatal(err))
+			}
+			if q := nubefact.QueHacer(err); !strings.Contains(q, "NUBEFACT_RUTA") {
+				t.Errorf("QueHacer = %q: want it to say NUBEFACT_RUTA must be fixed", q)
+			}
+		})
+	}
+
+	t.Run("3xx without Location", func(t *testing.T) {
+		t.Parallel()
+		origen := nuevoRegistro(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTemporaryRedirect) })
+		_, err := cliente(t, origen.srv.URL+"/api/v1/x", token, 2*time.Second, 3).Consultar(t.Context(), boleta)
+		var re *nubefact.RedirectError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), "307") || !nubefact.Fatal(err) {
+			t.Errorf("err = %v: want a fatal RedirectError naming 307", err)
+		}
+		if got := origen.autorizaciones(); len(got) != 1 {
+			t.Errorf("the server received %d requests, want 1", len(got))
+		}
+		sinToken(t, err)
+	})
 }
