@@ -51,6 +51,25 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 	}
 }
 
+// serve uses NubeFacT only with VERIFY_WEBHOOKS; then a timeout of zero is refused at start.
+func TestMainVerifyWebhooksExigeNubefactTimeout(t *testing.T) {
+	t.Setenv("VERIFY_WEBHOOKS", "true")
+	t.Setenv("NUBEFACT_RUTA", "https://api.nubefact.com/api/v1/x")
+	t.Setenv("NUBEFACT_TOKEN", "tok-serve-SECRETO")
+	t.Setenv("NUBEFACT_TIMEOUT", "0")
+	t.Setenv("DATABASE_URL", "postgres://user:s3cr3t-pw@127.0.0.1:1/x")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := Main(ctx, []string{"reconciler"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "NUBEFACT_TIMEOUT must be positive") {
+		t.Fatalf("err = %v, want it to say NUBEFACT_TIMEOUT must be positive", err)
+	}
+	if strings.Contains(err.Error()+errOut.String(), "SECRETO") {
+		t.Error("the NubeFacT token leaked into the error or the logs")
+	}
+}
+
 func TestMainComandoDesconocido(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
@@ -183,6 +202,8 @@ func TestMainRegularizeRechazaConfiguracionNubefact(t *testing.T) {
 		{"http RUTA on a public host",
 			map[string]string{"NUBEFACT_RUTA": "http://api.nubefact.com/api/v1/" + cuenta},
 			[]string{"NUBEFACT_RUTA", "https://", "in clear"}},
+		{"NUBEFACT_TIMEOUT=0", map[string]string{"NUBEFACT_TIMEOUT": "0"}, []string{"NUBEFACT_TIMEOUT", "positive"}},
+		{"NUBEFACT_TIMEOUT negative", map[string]string{"NUBEFACT_TIMEOUT": "-1s"}, []string{"NUBEFACT_TIMEOUT", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -279,6 +279,54 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 	}
 }
 
+// Ctrl-C while NubeFacT stalls: regularize abandons the calls in flight rather than waiting for
+// NUBEFACT_TIMEOUT (an hour here, so that returning at all proves it), ends with a non-zero
+// result, counts the abandoned boletas as not consulted and writes no report line for them.
+func TestRegularizarInterrumpidaConLlamadasEnVuelo(t *testing.T) {
+	t.Parallel()
+	s, cfg, sim := conRegularizacion(t, func(c *Config) { c.NubefactTimeout = time.Hour })
+	for n := 1; n <= 5; n++ {
+		s.insertarPendiente(2, "BCV1", n)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	sim.Latencia(time.Hour) // answers only when the caller goes away
+	report := filepath.Join(t.TempDir(), "no-resueltas.csv")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for sim.Llamadas() < 2 && ctx.Err() == nil { // both calls in flight
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	out, err := s.regularizar(ctx, cfg, "--rate", "0", "--concurrency", "2", "--report", report)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(out, "(interrupted)") {
+		t.Fatalf("err = %v, want an interrupted run (a non-zero exit status)\n%s", err, out)
+	}
+	resumen := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"consulted 0", "errors 0", "published 0"} {
+		if !strings.Contains(resumen, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if n := sim.Llamadas(); n != 2 {
+		t.Errorf("NubeFacT received %d calls, want the 2 in flight (none retried, none started after Ctrl-C)", n)
+	}
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 1 {
+		t.Errorf("report: %v rows %q, want the header alone", err, rows)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+		t.Errorf("%d notifications published", n)
+	}
+}
+
 func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 	t.Parallel()
 	s, cfg, sim := conRegularizacion(t, nil)

@@ -31,7 +31,7 @@ type Client struct {
 	MaxBackoff time.Duration
 }
 
-// New returns a client with a per-call timeout. The RUTA must be https,
+// New returns a client with a per-call timeout, which must be positive. The RUTA must be https,
 // except on a loopback host (the simulator). The token is kept out of every error and log, and
 // so is the RUTA's path, which carries the account's identifier.
 func New(ruta, token string, timeout time.Duration) (*Client, error) {
@@ -49,6 +49,9 @@ func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	}
 	if token == "" {
 		return nil, errors.New("NUBEFACT_TOKEN is empty")
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("NUBEFACT_TIMEOUT must be positive, got %v: without a timeout a stalled NubeFacT holds a call forever", timeout)
 	}
 	return &Client{
 		ruta: ruta, token: token,
@@ -92,14 +95,20 @@ type consulta struct {
 // *RedirectError, or a transport error after the retries; Fatal tells whether the whole batch
 // must stop.
 //
-// Cancelling ctx stops the retries, not the call in flight: that one ends within the client's
-// timeout, so an interrupted run does not leave a half-read answer behind.
+// Cancelling ctx abandons the call in flight and the retries: the error then wraps ctx.Err().
+// An abandoned answer is never decoded in part; the caller has simply not consulted c.
 func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
 	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
 	var last error
 	for attempt := 0; ; attempt++ {
-		n, err := c.consultarUnaVez(context.WithoutCancel(ctx), body, clave)
-		if err == nil || !Retryable(err) || attempt >= c.Retries || ctx.Err() != nil {
+		n, err := c.consultarUnaVez(ctx, body, clave)
+		var te *TransportError
+		if errors.As(err, &te) && ctx.Err() != nil {
+			// The transport failed because ctx ended, however it words it. ctx.Err(), not its
+			// cause: a caller's cause (another worker's fatal error) is not this call's.
+			return contracts.Notificacion{}, fmt.Errorf("calling NubeFacT about %s: %w", clave, ctx.Err())
+		}
+		if err == nil || !Retryable(err) || attempt >= c.Retries {
 			if err != nil && last != nil && attempt > 0 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}

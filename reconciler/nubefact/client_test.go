@@ -511,6 +511,20 @@ func TestClienteNewRechazaHTTPSinCifrar(t *testing.T) {
 	sinToken(t, err)
 }
 
+func TestClienteNewExigeTimeoutPositivo(t *testing.T) {
+	t.Parallel()
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			t.Parallel()
+			c, err := nubefact.New("https://api.nubefact.com/api/v1/"+cuentaID, token, timeout)
+			if err == nil || !strings.Contains(err.Error(), "NUBEFACT_TIMEOUT") || !strings.Contains(err.Error(), "positive") {
+				t.Errorf("New(timeout %v) = %v, %v; want an error saying NUBEFACT_TIMEOUT must be positive", timeout, c, err)
+			}
+			sinToken(t, err)
+		})
+	}
+}
+
 // registro is an httptest server that records the Authorization header of every request it
 // receives and answers with responder.
 type registro struct {
@@ -637,4 +651,68 @@ func TestClienteNoSigueRedirecciones(t *testing.T) {
 		}
 		sinToken(t, err)
 	})
+}
+
+// colgado is a server that receives requests and never answers them: each handler waits until
+// its client goes away or the test ends. primera is closed when the first request arrives.
+func colgado(tb testing.TB) (ruta string, primera <-chan struct{}, recibidas *atomic.Int64) {
+	tb.Helper()
+	fin, llegada := make(chan struct{}), make(chan struct{})
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			close(llegada)
+		}
+		select {
+		case <-r.Context().Done():
+		case <-fin:
+		}
+	}))
+	// Cleanups run last-in first-out: the handlers are released before Close waits for them.
+	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() { close(fin) })
+	return srv.URL + "/api/v1/" + cuentaID, llegada, &n
+}
+
+// Cancelling ctx abandons the call in flight. The client's timeout is an hour, so that Consultar
+// returning at all (before the test binary's deadline) proves it did not wait for the timeout.
+func TestClienteCancelaLaLlamadaEnVuelo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		contexto func(ctx context.Context, primera <-chan struct{}) context.Context
+		want     error
+	}{
+		{"ctx cancelled once the call reached the server", func(ctx context.Context, primera <-chan struct{}) context.Context {
+			ctx, cancel := context.WithCancel(ctx)
+			go func() { <-primera; cancel() }()
+			return ctx
+		}, context.Canceled},
+		{"ctx deadline", func(ctx context.Context, _ <-chan struct{}) context.Context {
+			ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			_ = cancel // released by the deadline itself
+			return ctx
+		}, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ruta, primera, recibidas := colgado(t)
+			ctx := tt.contexto(t.Context(), primera)
+			_, err := cliente(t, ruta, token, time.Hour, 4).Consultar(ctx, boleta)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want it to wrap %v", err, tt.want)
+			}
+			if nubefact.Retryable(err) || nubefact.Fatal(err) {
+				t.Errorf("err = %v: Retryable %v, Fatal %v, want neither", err, nubefact.Retryable(err), nubefact.Fatal(err))
+			}
+			if !strings.Contains(err.Error(), boleta.String()) {
+				t.Errorf("err = %q: want it to name the comprobante", err)
+			}
+			sinToken(t, err)
+			if n := recibidas.Load(); n > 1 {
+				t.Errorf("the server received %d requests: a cancelled call was retried", n)
+			}
+		})
+	}
 }
