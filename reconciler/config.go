@@ -109,6 +109,9 @@ func (c Config) validate() error {
 	if c.VerifyWebhooks && (c.NubefactRuta == "" || c.NubefactToken == "") {
 		errs = append(errs, errors.New("VERIFY_WEBHOOKS needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
 	}
+	if c.VerifyWebhooks && c.NubefactTimeout <= 0 {
+		errs = append(errs, errors.New("NUBEFACT_TIMEOUT must be positive with VERIFY_WEBHOOKS: without a timeout a stalled NubeFacT holds a batch forever"))
+	}
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
 	}

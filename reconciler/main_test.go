@@ -94,6 +94,25 @@ func TestCheckPprofAddr(t *testing.T) {
 	}
 }
 
+// serve uses NubeFacT only with VERIFY_WEBHOOKS; then a timeout of zero is refused at start.
+func TestMainVerifyWebhooksExigeNubefactTimeout(t *testing.T) {
+	t.Setenv("VERIFY_WEBHOOKS", "true")
+	t.Setenv("NUBEFACT_RUTA", "https://api.nubefact.com/api/v1/x")
+	t.Setenv("NUBEFACT_TOKEN", "tok-serve-SECRETO")
+	t.Setenv("NUBEFACT_TIMEOUT", "0")
+	t.Setenv("DATABASE_URL", "postgres://user:s3cr3t-pw@127.0.0.1:1/x")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := Main(ctx, []string{"reconciler"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "NUBEFACT_TIMEOUT must be positive") {
+		t.Fatalf("err = %v, want it to say NUBEFACT_TIMEOUT must be positive", err)
+	}
+	if strings.Contains(err.Error()+errOut.String(), "SECRETO") {
+		t.Error("the NubeFacT token leaked into the error or the logs")
+	}
+}
+
 func TestMainComandoDesconocido(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
@@ -278,5 +297,47 @@ func TestMigrateYCheck(t *testing.T) {
 	err := checkCmd(context.Background(), cfg, &out)
 	if err == nil || !strings.Contains(err.Error(), "NATS_URL") || strings.Contains(out.String()+err.Error(), "s3cretpw") {
 		t.Fatalf("check with NATS missing: %v\n%s", err, out.String())
+	}
+}
+
+// How `reconciler regularize` meets a NubeFacT configuration it must refuse: before any call,
+// with an error that says what is wrong without quoting the token or the RUTA's account path.
+func TestMainRegularizeRechazaConfiguracionNubefact(t *testing.T) {
+	const (
+		tok    = "tok-main-7c1d2e-SECRETO"
+		cuenta = "0b7e4c9a-CUENTA-MAIN"
+	)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"http RUTA on a public host",
+			map[string]string{"NUBEFACT_RUTA": "http://api.nubefact.com/api/v1/" + cuenta},
+			[]string{"NUBEFACT_RUTA", "https://", "in clear"}},
+		{"NUBEFACT_TIMEOUT=0", map[string]string{"NUBEFACT_TIMEOUT": "0"}, []string{"NUBEFACT_TIMEOUT", "positive"}},
+		{"NUBEFACT_TIMEOUT negative", map[string]string{"NUBEFACT_TIMEOUT": "-1s"}, []string{"NUBEFACT_TIMEOUT", "positive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("NUBEFACT_RUTA", "https://api.nubefact.com/api/v1/"+cuenta)
+			t.Setenv("NUBEFACT_TOKEN", tok)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			err := Main(t.Context(), []string{"reconciler", "regularize", "--dry-run"}, &out, &errOut)
+			if err == nil {
+				t.Fatal("regularize ran; want a configuration error (a non-zero exit status)")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q: want it to mention %q", err, w)
+				}
+			}
+			if all := err.Error() + out.String() + errOut.String(); strings.Contains(all, tok) || strings.Contains(all, cuenta) {
+				t.Errorf("the token or the RUTA's account path leaked: %q", all)
+			}
+		})
 	}
 }

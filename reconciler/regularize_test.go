@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,6 +154,51 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 	}
 }
 
+// A RUTA that redirects (say, to plain http) is a configuration problem: regularize sends the
+// token no further, stops the batch at the first answer and names where the redirect pointed.
+func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
+	t.Parallel()
+	var (
+		redirecciones atomic.Int64
+		destino       *url.URL
+	)
+	s, cfg, sim := conRegularizacion(t, func(c *Config) {
+		var err error
+		if destino, err = url.Parse(c.NubefactRuta); err != nil { // the simulator, which would answer
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			redirecciones.Add(1)
+			http.Redirect(w, r, destino.String(), http.StatusTemporaryRedirect)
+		}))
+		t.Cleanup(srv.Close)
+		c.NubefactRuta = srv.URL + "/api/v1/redirige"
+	})
+	for n := 1; n <= 20; n++ {
+		s.insertarPendiente(2, "BRD1", n)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
+	if err == nil || !strings.Contains(err.Error(), "redirect to http://"+destino.Host) || !strings.Contains(err.Error(), "NUBEFACT_RUTA") {
+		t.Fatalf("err = %v, want a stop that names the redirect's target http://%s and NUBEFACT_RUTA", err, destino.Host)
+	}
+	if strings.Contains(err.Error(), destino.Path) {
+		t.Errorf("err = %v reveals the target's path (an account identifier)", err)
+	}
+	if n := redirecciones.Load(); n != 1 {
+		t.Errorf("the redirecting RUTA was called %d times, want 1 (stop at once)", n)
+	}
+	if n := sim.Llamadas(); n != 0 {
+		t.Errorf("the redirect's target was called %d times, want 0 (never followed)", n)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+		t.Errorf("%d notifications published", n)
+	}
+	if !strings.Contains(out, "consulted") {
+		t.Errorf("no summary:\n%s", out)
+	}
+}
+
 func TestRegularizarReintentaCodigo40(t *testing.T) {
 	t.Parallel()
 	s, cfg, sim := conRegularizacion(t, nil)
@@ -235,6 +282,54 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 	}
 	if len(ids) != total {
 		t.Errorf("distinct event IDs = %d, want %d", len(ids), total)
+	}
+}
+
+// Ctrl-C while NubeFacT stalls: regularize abandons the calls in flight rather than waiting for
+// NUBEFACT_TIMEOUT (an hour here, so that returning at all proves it), ends with a non-zero
+// result, counts the abandoned boletas as not consulted and writes no report line for them.
+func TestRegularizarInterrumpidaConLlamadasEnVuelo(t *testing.T) {
+	t.Parallel()
+	s, cfg, sim := conRegularizacion(t, func(c *Config) { c.NubefactTimeout = time.Hour })
+	for n := 1; n <= 5; n++ {
+		s.insertarPendiente(2, "BCV1", n)
+	}
+	sim.PorDefecto(simulador.Aceptada)
+	sim.Latencia(time.Hour) // answers only when the caller goes away
+	report := filepath.Join(t.TempDir(), "no-resueltas.csv")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for sim.Llamadas() < 2 && ctx.Err() == nil { // both calls in flight
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	out, err := s.regularizar(ctx, cfg, "--rate", "0", "--concurrency", "2", "--report", report)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(out, "(interrupted)") {
+		t.Fatalf("err = %v, want an interrupted run (a non-zero exit status)\n%s", err, out)
+	}
+	resumen := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"consulted 0", "errors 0", "published 0"} {
+		if !strings.Contains(resumen, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if n := sim.Llamadas(); n != 2 {
+		t.Errorf("NubeFacT received %d calls, want the 2 in flight (none retried, none started after Ctrl-C)", n)
+	}
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 1 {
+		t.Errorf("report: %v rows %q, want the header alone", err, rows)
+	}
+	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+		t.Errorf("%d notifications published", n)
 	}
 }
 

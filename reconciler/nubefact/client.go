@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -30,26 +31,52 @@ type Client struct {
 	MaxBackoff time.Duration
 }
 
-// New returns a client with a per-call timeout. The token is kept out of every error and log.
+// New returns a client with a per-call timeout, which must be positive. The RUTA must be https,
+// except on a loopback host (the simulator). The token is kept out of every error and log, and
+// so is the RUTA's path, which carries the account's identifier.
 func New(ruta, token string, timeout time.Duration) (*Client, error) {
 	if ruta == "" {
 		return nil, errors.New("NUBEFACT_RUTA is empty")
 	}
 	// Checked here because a RUTA without its scheme fails every call with a transport error,
 	// which is retried per boleta instead of stopping the batch.
-	if u, err := url.Parse(ruta); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("NUBEFACT_RUTA must be an http(s) URL, like https://api.nubefact.com/api/v1/<uuid>")
+	u, err := url.Parse(ruta)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("NUBEFACT_RUTA must be an https URL, like https://api.nubefact.com/api/v1/<uuid>")
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("NUBEFACT_RUTA must start with https:// (host %s): over http:// the token would travel in clear; http:// is accepted only on a loopback host such as 127.0.0.1", u.Host)
 	}
 	if token == "" {
 		return nil, errors.New("NUBEFACT_TOKEN is empty")
 	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("NUBEFACT_TIMEOUT must be positive, got %v: without a timeout a stalled NubeFacT holds a call forever", timeout)
+	}
 	return &Client{
 		ruta: ruta, token: token,
-		http: &http.Client{Timeout: timeout, Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
-		}},
+		http: &http.Client{
+			Timeout: timeout,
+			Transport: &http.Transport{
+				Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
+			},
+			// A redirect is never followed: the token would go with it (to plain http, or to
+			// another host whose answer would then pass for NubeFacT's). consultarUnaVez turns
+			// the 3xx into a RedirectError.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second,
 	}, nil
+}
+
+// loopback reports whether host is localhost or a loopback address (127.0.0.0/8, ::1), where
+// plain http does not leave the machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // maxRespuesta bounds the answer read: the optional *_zip_base64 fields make it grow, but never
@@ -64,17 +91,24 @@ type consulta struct {
 }
 
 // Consultar asks NubeFacT about the comprobante c, retrying what may pass. The answer is decoded
-// into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo) or a
-// transport error after the retries; Fatal tells whether the whole batch must stop.
+// into the same type as a webhook. Errors are *Error (NubeFacT answered with a codigo), a
+// *RedirectError, or a transport error after the retries; Fatal tells whether the whole batch
+// must stop.
 //
-// Cancelling ctx stops the retries, not the call in flight: that one ends within the client's
-// timeout, so an interrupted run does not leave a half-read answer behind.
+// Cancelling ctx abandons the call in flight and the retries: the error then wraps ctx.Err().
+// An abandoned answer is never decoded in part; the caller has simply not consulted c.
 func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
 	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
 	var last error
 	for attempt := 0; ; attempt++ {
-		n, err := c.consultarUnaVez(context.WithoutCancel(ctx), body, clave)
-		if err == nil || !Retryable(err) || attempt >= c.Retries || ctx.Err() != nil {
+		n, err := c.consultarUnaVez(ctx, body, clave)
+		var te *TransportError
+		if errors.As(err, &te) && ctx.Err() != nil {
+			// The transport failed because ctx ended, however it words it. ctx.Err(), not its
+			// cause: a caller's cause (another worker's fatal error) is not this call's.
+			return contracts.Notificacion{}, fmt.Errorf("calling NubeFacT about %s: %w", clave, ctx.Err())
+		}
+		if err == nil || !Retryable(err) || attempt >= c.Retries {
 			if err != nil && last != nil && attempt > 0 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}
@@ -112,6 +146,9 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 		return contracts.Notificacion{}, &TransportError{Err: redact(err)}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return contracts.Notificacion{}, redireccion(resp)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRespuesta))
 	if err != nil {
 		return contracts.Notificacion{}, &TransportError{Err: err}
@@ -137,6 +174,16 @@ func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contrac
 		return contracts.Notificacion{}, fmt.Errorf("NubeFacT answered about %s when asked about %s", n.Clave(), clave)
 	}
 	return n, nil
+}
+
+// redireccion describes a 3xx by its target's scheme and host only: the path and query may
+// carry the account's identifier, as the RUTA's do.
+func redireccion(resp *http.Response) *RedirectError {
+	e := &RedirectError{Status: resp.StatusCode}
+	if u, err := resp.Location(); err == nil && u.Host != "" {
+		e.Destino = u.Scheme + "://" + u.Host
+	}
+	return e
 }
 
 // redact drops the URL from a url.Error: the RUTA carries the account's identifier, and these

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -21,6 +22,9 @@ import (
 
 // token is distinctive enough that finding it in an error's text cannot be a coincidence.
 const token = "tok-9f3a61c2e8d54b7f-SECRETO"
+
+// cuentaID stands for the account identifier a real RUTA carries in its path.
+const cuentaID = "5d0c1e2a-7f3b-4c6d-9e8f-CUENTA"
 
 var boleta = contracts.Clave{TipoDeComprobante: contracts.Boleta, Serie: "BBB1", Numero: 105}
 
@@ -72,7 +76,8 @@ func sinToken(tb testing.TB, err error) {
 		tb.Errorf("error reveals the token: %v", err)
 	}
 	// The RUTA's account identifier stays out of errors too (they reach logs and reports).
-	if err != nil && strings.Contains(err.Error(), "/api/v1/") && !strings.Contains(err.Error(), "/api/v1/<uuid>") {
+	if err != nil && (strings.Contains(err.Error(), cuentaID) ||
+		strings.Contains(err.Error(), "/api/v1/") && !strings.Contains(err.Error(), "/api/v1/<uuid>")) {
 		tb.Errorf("error reveals the RUTA: %v", err)
 	}
 }
@@ -459,7 +464,19 @@ func TestClienteNew(t *testing.T) {
 		{"RUTA not a URL", "://sin-esquema", token, "NUBEFACT_RUTA"},
 		{"RUTA with another scheme", "ftp://api.nubefact.com/api/v1/x", token, "NUBEFACT_RUTA"},
 		{"RUTA without host", "https:///api/v1/x", token, "NUBEFACT_RUTA"},
-		{"valid", "https://api.nubefact.com/api/v1/00000000-0000-4000-8000-000000000001", token, ""},
+		{"valid", "https://api.nubefact.com/api/v1/" + cuentaID, token, ""},
+		// Over plain http the token travels in clear: only a loopback host may use it.
+		{"http to NubeFacT", "http://api.nubefact.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"HTTP to NubeFacT", "HTTP://api.nubefact.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a private address", "http://10.0.0.7:9090/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a name that starts like localhost", "http://localhost.example.com/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to a name that starts like 127.0.0.1", "http://127.0.0.1.nip.io/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to 0.0.0.0", "http://0.0.0.0:9090/api/v1/" + cuentaID, token, "NUBEFACT_RUTA must start with https://"},
+		{"http to 127.0.0.1", "http://127.0.0.1:9090/api/v1/" + cuentaID, token, ""},
+		{"http to elsewhere in 127/8", "http://127.8.9.10:9090/api/v1/" + cuentaID, token, ""},
+		{"http to ::1", "http://[::1]:9090/api/v1/" + cuentaID, token, ""},
+		{"http to localhost", "http://localhost:9090/api/v1/" + cuentaID, token, ""},
+		{"http to LOCALHOST", "http://LOCALHOST/api/v1/" + cuentaID, token, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -475,6 +492,227 @@ func TestClienteNew(t *testing.T) {
 				t.Errorf("New(%q, %q) = %v, %v; want an error naming %s", tt.ruta, tt.token, c, err, tt.want)
 			}
 			sinToken(t, err)
+		})
+	}
+}
+
+func TestClienteNewRechazaHTTPSinCifrar(t *testing.T) {
+	t.Parallel()
+	_, err := nubefact.New("http://api.nubefact.com/api/v1/"+cuentaID, token, time.Second)
+	if err == nil {
+		t.Fatal("New accepted an http:// RUTA on a public host")
+	}
+	// The operator must learn why, and which host, but not the account's identifier.
+	for _, want := range []string{"https://", "in clear", "api.nubefact.com", "loopback"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %q: want it to mention %q", err, want)
+		}
+	}
+	sinToken(t, err)
+}
+
+func TestClienteNewExigeTimeoutPositivo(t *testing.T) {
+	t.Parallel()
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			t.Parallel()
+			c, err := nubefact.New("https://api.nubefact.com/api/v1/"+cuentaID, token, timeout)
+			if err == nil || !strings.Contains(err.Error(), "NUBEFACT_TIMEOUT") || !strings.Contains(err.Error(), "positive") {
+				t.Errorf("New(timeout %v) = %v, %v; want an error saying NUBEFACT_TIMEOUT must be positive", timeout, c, err)
+			}
+			sinToken(t, err)
+		})
+	}
+}
+
+// registro is an httptest server that records the Authorization header of every request it
+// receives and answers with responder.
+type registro struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	aut []string
+}
+
+func nuevoRegistro(tb testing.TB, responder http.HandlerFunc) *registro {
+	tb.Helper()
+	r := &registro{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.aut = append(r.aut, req.Header.Get("Authorization"))
+		r.mu.Unlock()
+		responder(w, req)
+	}))
+	tb.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *registro) autorizaciones() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.aut...)
+}
+
+func TestClienteNoSigueRedirecciones(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		// otroHost sends the redirect to another server, named localhost rather than 127.0.0.1.
+		otroHost bool
+	}{
+		{"307 to http on the same host", http.StatusTemporaryRedirect, false},
+		{"308 to http on the same host", http.StatusPermanentRedirect, false},
+		{"302 to http on the same host", http.StatusFound, false},
+		{"301 to http on the same host", http.StatusMovedPermanently, false},
+		{"303 to http on the same host", http.StatusSeeOther, false},
+		{"307 to another host", http.StatusTemporaryRedirect, true},
+		{"308 to another host", http.StatusPermanentRedirect, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Both targets answer like NubeFacT, at the path of a RUTA: were the redirect followed,
+			// the answer would pass. (Go drops Authorization towards another host, so the other
+			// host, an impostor, answers without asking for it.) The target's path and query (an
+			// account identifier) stay out of errors.
+			sim := simulador.New(token)
+			sim.PorDefecto(simulador.Aceptada)
+			destinoSecreto := sim.Ruta + "?cuenta=" + cuentaID
+			respuesta, err := json.Marshal(simulador.Respuesta(boleta, simulador.Aceptada))
+			if err != nil {
+				t.Fatal(err)
+			}
+			otro := nuevoRegistro(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(respuesta)
+			})
+			_, puerto, err := net.SplitHostPort(otro.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			origen := nuevoRegistro(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == sim.Ruta { // the redirect's target on the same host
+					sim.Handler().ServeHTTP(w, r)
+					return
+				}
+				destino := "http://" + r.Host + destinoSecreto
+				if tt.otroHost {
+					destino = "http://localhost:" + puerto + destinoSecreto
+				}
+				http.Redirect(w, r, destino, tt.status)
+			})
+			host := origen.srv.Listener.Addr().String()
+			if tt.otroHost {
+				host = "localhost:" + puerto
+			}
+
+			_, err = cliente(t, origen.srv.URL+"/api/v1/x", token, 2*time.Second, 3).Consultar(t.Context(), boleta)
+			// Exactly one request went out, the first: nothing followed it with the token.
+			if got := origen.autorizaciones(); len(got) != 1 || got[0] != `Token token="`+token+`"` {
+				t.Errorf("the RUTA's server received Authorization %q, want the one first request", got)
+			}
+			if got := otro.autorizaciones(); len(got) != 0 {
+				t.Errorf("the other host received %d requests (Authorization %q), want none", len(got), got)
+			}
+			if err == nil {
+				t.Fatal("Consultar followed the redirect and took the answer as NubeFacT's, want an error")
+			}
+			var re *nubefact.RedirectError
+			if !errors.As(err, &re) || re.Status != tt.status {
+				t.Fatalf("err = %v (%T), want a RedirectError with status %d", err, err, tt.status)
+			}
+			if !strings.Contains(err.Error(), "http://"+host) {
+				t.Errorf("err = %q: want it to name the target http://%s", err, host)
+			}
+			if strings.Contains(err.Error(), "cuenta=") {
+				t.Errorf("err = %q reveals the target's path or query", err)
+			}
+			sinToken(t, err)
+			// A redirect is configuration, not weather: not retried, and the batch stops.
+			if nubefact.Retryable(err) || !nubefact.Fatal(err) {
+				t.Errorf("Retryable %v, Fatal %v; want not retryable and fatal", nubefact.Retryable(err), nubefact.Fatal(err))
+			}
+			if q := nubefact.QueHacer(err); !strings.Contains(q, "NUBEFACT_RUTA") {
+				t.Errorf("QueHacer = %q: want it to say NUBEFACT_RUTA must be fixed", q)
+			}
+		})
+	}
+
+	t.Run("3xx without Location", func(t *testing.T) {
+		t.Parallel()
+		origen := nuevoRegistro(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTemporaryRedirect) })
+		_, err := cliente(t, origen.srv.URL+"/api/v1/x", token, 2*time.Second, 3).Consultar(t.Context(), boleta)
+		var re *nubefact.RedirectError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), "307") || !nubefact.Fatal(err) {
+			t.Errorf("err = %v: want a fatal RedirectError naming 307", err)
+		}
+		if got := origen.autorizaciones(); len(got) != 1 {
+			t.Errorf("the server received %d requests, want 1", len(got))
+		}
+		sinToken(t, err)
+	})
+}
+
+// colgado is a server that receives requests and never answers them: each handler waits until
+// its client goes away or the test ends. primera is closed when the first request arrives.
+func colgado(tb testing.TB) (ruta string, primera <-chan struct{}, recibidas *atomic.Int64) {
+	tb.Helper()
+	fin, llegada := make(chan struct{}), make(chan struct{})
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			close(llegada)
+		}
+		select {
+		case <-r.Context().Done():
+		case <-fin:
+		}
+	}))
+	// Cleanups run last-in first-out: the handlers are released before Close waits for them.
+	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() { close(fin) })
+	return srv.URL + "/api/v1/" + cuentaID, llegada, &n
+}
+
+// Cancelling ctx abandons the call in flight. The client's timeout is an hour, so that Consultar
+// returning at all (before the test binary's deadline) proves it did not wait for the timeout.
+func TestClienteCancelaLaLlamadaEnVuelo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		contexto func(ctx context.Context, primera <-chan struct{}) context.Context
+		want     error
+	}{
+		{"ctx cancelled once the call reached the server", func(ctx context.Context, primera <-chan struct{}) context.Context {
+			ctx, cancel := context.WithCancel(ctx)
+			go func() { <-primera; cancel() }()
+			return ctx
+		}, context.Canceled},
+		{"ctx deadline", func(ctx context.Context, _ <-chan struct{}) context.Context {
+			ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			_ = cancel // released by the deadline itself
+			return ctx
+		}, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ruta, primera, recibidas := colgado(t)
+			ctx := tt.contexto(t.Context(), primera)
+			_, err := cliente(t, ruta, token, time.Hour, 4).Consultar(ctx, boleta)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want it to wrap %v", err, tt.want)
+			}
+			if nubefact.Retryable(err) || nubefact.Fatal(err) {
+				t.Errorf("err = %v: Retryable %v, Fatal %v, want neither", err, nubefact.Retryable(err), nubefact.Fatal(err))
+			}
+			if !strings.Contains(err.Error(), boleta.String()) {
+				t.Errorf("err = %q: want it to name the comprobante", err)
+			}
+			sinToken(t, err)
+			if n := recibidas.Load(); n > 1 {
+				t.Errorf("the server received %d requests: a cancelled call was retried", n)
+			}
 		})
 	}
 }

@@ -25,6 +25,21 @@ type TransportError struct {
 func (e *TransportError) Error() string { return "calling NubeFacT: " + e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// RedirectError is a 3xx answer. Redirects are never followed: the Authorization header would
+// go with them, possibly in clear or to another host. Destino is the target's scheme and host,
+// empty when the answer had no usable Location.
+type RedirectError struct {
+	Status  int
+	Destino string
+}
+
+func (e *RedirectError) Error() string {
+	if e.Destino == "" {
+		return fmt.Sprintf("NUBEFACT_RUTA answered HTTP %d, a redirect without a usable Location (not followed)", e.Status)
+	}
+	return fmt.Sprintf("NUBEFACT_RUTA answered HTTP %d, a redirect to %s (not followed)", e.Status, e.Destino)
+}
+
 // Retryable reports whether err may pass by retrying: codigo 40 (unknown internal error), HTTP
 // 5xx, timeouts and connection errors.
 func Retryable(err error) bool {
@@ -38,8 +53,13 @@ func Retryable(err error) bool {
 
 // Fatal reports whether err concerns the account or our configuration rather than one boleta,
 // so that every further call would fail the same way: wrong token (10), wrong RUTA (11), a
-// malformed request (12), a suspended account (50, 51). A batch stops at once on these.
+// malformed request (12), a suspended account (50, 51), a redirect (the RUTA points elsewhere).
+// A batch stops at once on these.
 func Fatal(err error) bool {
+	var r *RedirectError
+	if errors.As(err, &r) {
+		return true
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
@@ -63,6 +83,10 @@ func NoExiste(err error) bool {
 
 // QueHacer says, for a fatal error, what an operator must fix.
 func QueHacer(err error) string {
+	var r *RedirectError
+	if errors.As(err, &r) {
+		return "check NUBEFACT_RUTA: copy it from NubeFacT's \"API (Integración)\" page (a redirect is never followed: the token would go with it)"
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		return ""

@@ -97,9 +97,10 @@ type Regularizador struct {
 }
 
 // Run walks the pending comprobantes and resolves each. Cancelling ctx stops it cleanly: no new
-// call starts, the calls in flight finish and are published, and the summary so far is
-// returned with Interrumpido set. A fatal NubeFacT error stops it the same way and is returned
-// wrapped in ErrCuenta.
+// call starts, the calls in flight are abandoned (those comprobantes are neither counted nor
+// reported: the next run asks again), answers already received are still published, and the
+// summary so far is returned with Interrumpido set. A fatal NubeFacT error stops it the same
+// way and is returned wrapped in ErrCuenta.
 func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Resumen, error) {
 	if o.Concurrency < 1 {
 		o.Concurrency = 1
@@ -116,7 +117,8 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 	}
 	c.Total.Store(total)
 
-	// stop ends the walk on Ctrl-C or on a fatal error; the work in flight keeps its own context.
+	// stop ends the walk and the calls in flight on Ctrl-C or on a fatal error; a publish in
+	// flight keeps its own context.
 	stop, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	trabajo := make(chan contracts.Clave, o.Concurrency)
@@ -202,12 +204,12 @@ func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- con
 }
 
 // resolver consults one comprobante and publishes the answer when it is final. It returns an
-// error only when the whole run must stop. A stop (ctx) ends the retries of its call; an
+// error only when the whole run must stop. A stop (ctx) abandons its call and the retries; an
 // answer already obtained is still published.
 func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Opciones, c *Contadores) error {
 	n, err := r.Consultor.Consultar(ctx, clave)
 	if err != nil && ctx.Err() != nil && !nubefact.Fatal(err) {
-		return nil // interrupted while retrying: not consulted, the next run will
+		return nil // interrupted: not consulted, nothing reported, the next run will ask
 	}
 	c.Consultados.Add(1)
 	ctx = context.WithoutCancel(ctx)

@@ -172,6 +172,9 @@ func (s *Simulador) operacion(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	latencia, fallaTodo := s.latencia, s.fallaTodo
 	s.mu.Unlock()
+	// The body is read before the wait: net/http notices a caller that went away (and cancels
+	// r.Context()) only once the request's body is consumed.
+	body, errBody := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if latencia > 0 {
 		select {
 		case <-time.After(latencia):
@@ -197,7 +200,7 @@ func (s *Simulador) operacion(w http.ResponseWriter, r *http.Request) {
 		Serie             string `json:"serie"`
 		Numero            int    `json:"numero"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&q); err != nil || q.Operacion != "consultar_comprobante" {
+	if errBody != nil || json.Unmarshal(body, &q) != nil || q.Operacion != "consultar_comprobante" {
 		responderError(w, 20, "body does not match the format")
 		return
 	}

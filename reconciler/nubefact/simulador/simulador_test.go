@@ -267,6 +267,37 @@ func TestSimuladorLatencia(t *testing.T) {
 	}
 }
 
+// A caller that goes away ends the latency: the server can then close at once, as tests of
+// Ctrl-C against a stalled NubeFacT need (an hour of latency: Close returning proves it).
+func TestSimuladorLatenciaTerminaSiElClienteSeVa(t *testing.T) {
+	t.Parallel()
+	sim := simulador.New(token)
+	sim.Poner(boleta, simulador.Aceptada)
+	sim.Latencia(time.Hour)
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for sim.Llamadas() < 1 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+sim.Ruta, strings.NewReader(consulta(boleta)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", `Token token="`+token+`"`)
+	if resp, err := srv.Client().Do(req); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("Do = %v, want context.Canceled", err)
+	}
+	srv.Close() // blocks while a handler still waits
+}
+
 func TestSimuladorLlamadas(t *testing.T) {
 	t.Parallel()
 	sim, srv := servidor(t)
