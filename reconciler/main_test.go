@@ -129,7 +129,7 @@ func TestMainSubcommandHelp(t *testing.T) {
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("NATS_URL", "nats://127.0.0.1:1")
 	t.Setenv("RECONCILER_ADDR", "127.0.0.1:0")
-	for _, name := range []string{"serve", "migrate", "check", "regularize", "parked", "replay"} {
+	for name := range subcommands() {
 		for _, help := range []string{"-h", "--help", "-help"} {
 			t.Run(name+" "+help, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
