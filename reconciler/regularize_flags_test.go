@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,15 +114,37 @@ func TestProgresoSinTerminalEscribeLineas(t *testing.T) {
 	var c regularizacion.Contadores
 	c.Total.Store(10)
 	c.Consultados.Store(4)
-	var buf strings.Builder
+	var buf lineas
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() { mostrarProgreso(&buf, &c, 5*time.Millisecond, done); close(finished) }()
-	time.Sleep(30 * time.Millisecond)
+	// Wait for two periodic lines (however slow the machine), then stop.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(buf.String(), "\n") < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	close(done)
 	<-finished
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) < 2 || !strings.Contains(lines[0], "4/10 consulted") || strings.Contains(buf.String(), "\r") {
 		t.Fatalf("want plain periodic lines with done/total and no carriage returns, got %q", buf.String())
 	}
+}
+
+// lineas is a strings.Builder safe for one writer and one reader.
+type lineas struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lineas) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineas) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
