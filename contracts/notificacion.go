@@ -67,6 +67,21 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // Is makes every FieldError match ErrPayload.
 func (e *FieldError) Is(target error) bool { return target == ErrPayload }
 
+// Decoder decodes and validates NubeFacT's notifications. Its zero value, which Decode uses,
+// accepts links to any https host.
+type Decoder struct {
+	// EnlaceHosts, when not empty, are the only hosts the links (enlace, enlace_del_pdf,
+	// enlace_del_xml, enlace_del_cdr) may point to. An entry matches a host exactly, ignoring
+	// ASCII case; an entry "*.nubefact.com" matches every subdomain of nubefact.com but not
+	// nubefact.com itself. Entries should pass CheckEnlaceHost.
+	EnlaceHosts []string
+}
+
+// Decode parses a notification and validates it, links to any https host allowed.
+func Decode(data []byte) (Notificacion, error) {
+	return Decoder{}.Decode(data)
+}
+
 // bom is UTF-8's byte-order mark, which some senders put before a body.
 var bom = []byte("\xef\xbb\xbf")
 
@@ -76,7 +91,8 @@ var bom = []byte("\xef\xbb\xbf")
 // a known field's only in letter case, is an error naming that key: see checkKeys.
 // A known field with the wrong type is an error naming that field; tipo_de_comprobante and
 // numero may also be strings of digits, and sunat_responsecode a number (see jsonvalues.go).
-func Decode(data []byte) (Notificacion, error) {
+// Then Validate's rules apply, and the links must point to one of d.EnlaceHosts if it is set.
+func (d Decoder) Decode(data []byte) (Notificacion, error) {
 	if !utf8.Valid(data) {
 		return Notificacion{}, &FieldError{Field: "body", Reason: "not valid UTF-8"}
 	}
@@ -108,7 +124,7 @@ func Decode(data []byte) (Notificacion, error) {
 	if err != nil {
 		return Notificacion{}, err
 	}
-	if err := n.Validate(); err != nil {
+	if err := n.validate(d.EnlaceHosts); err != nil {
 		return Notificacion{}, err
 	}
 	return n, nil

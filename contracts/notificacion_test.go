@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -139,6 +140,11 @@ func TestDecodeAccepts(t *testing.T) {
 		{"duplicates inside an unknown array", conCampos(t, campos{"x": `[{"a":1,"a":2},"numero","numero"]`}), contracts.Aceptado},
 		{"escaped key of a known field", []byte(`{"tipo_de_comprobante":2,"serie":"BBB1","\u006eumero":105}`), contracts.SinResultado},
 		{"strings with quotes and braces", conCampos(t, campos{"sunat_note": `"a \"numero\": {[\\"`, "x": `"\\"`}), contracts.Aceptado},
+
+		// Links: https, any host, or nothing yet.
+		{"links empty", conCampos(t, campos{"enlace": `""`, "enlace_del_pdf": `""`, "enlace_del_xml": `""`, "enlace_del_cdr": `""`}), contracts.Aceptado},
+		{"link with port, query and fragment", conCampos(t, campos{"enlace_del_cdr": `"https://www.nubefact.com:8443/cpe/x.cdr?a=1#b"`}), contracts.Aceptado},
+		{"link of 2048 bytes", conCampos(t, campos{"enlace_del_pdf": `"` + enlaceDe(2048) + `"`}), contracts.Aceptado},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +261,40 @@ func TestDecodeRejects(t *testing.T) {
 		rechazo{"ANULADO", conPrimero(`"ANULADO":true`), "ANULADO"},
 	)
 
+	// Links: https with a host, at most 2048 bytes.
+	for _, f := range []string{"enlace", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr"} {
+		for name, v := range map[string]string{
+			"http":              `"http://www.nubefact.com/cpe/x"`,
+			"javascript":        `"javascript:alert(1)"`,
+			"data":              `"data:text/html,<script>alert(1)</script>"`,
+			"file":              `"file:///etc/passwd"`,
+			"ftp":               `"ftp://www.nubefact.com/x"`,
+			"relative":          `"/cpe/x.pdf"`,
+			"no scheme":         `"www.nubefact.com/cpe/x.pdf"`,
+			"uppercase scheme":  `"HTTPS://www.nubefact.com/cpe/x.pdf"`,
+			"leading space":     `" https://www.nubefact.com/cpe/x.pdf"`,
+			"no host":           `"https://"`,
+			"empty host":        `"https:///cpe/x.pdf"`,
+			"only a port":       `"https://:443/cpe/x.pdf"`,
+			"user info":         `"https://www.nubefact.com@evil.example/x.pdf"`,
+			"space in host":     `"https://www.nube fact.com/x.pdf"`,
+			"control character": `"https://www.nubefact.com/\u0007"`,
+			"2049 bytes":        `"` + enlaceDe(2049) + `"`,
+			"number":            `5`,
+		} {
+			tests = append(tests, rechazo{f + " " + name, conCampos(t, campos{f: v}), f})
+		}
+	}
+	// Postgres text cannot hold NUL: every string field refuses it, by name.
+	for _, f := range []string{
+		"serie", "enlace", "sunat_description", "sunat_note", "sunat_responsecode",
+		"sunat_soap_error", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr", "codigo_hash",
+		"cadena_para_codigo_qr", "codigo_de_barras", "pdf_zip_base64", "xml_zip_base64",
+		"cdr_zip_base64",
+	} {
+		tests = append(tests, rechazo{"NUL in " + f, conCampos(t, campos{f: `"B\u0000B1"`}), f})
+	}
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n, err := contracts.Decode(tt.body)
@@ -264,6 +304,12 @@ func TestDecodeRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// enlaceDe returns an https link of exactly n bytes.
+func enlaceDe(n int) string {
+	const prefijo = "https://www.nubefact.com/cpe/"
+	return prefijo + strings.Repeat("x", n-len(prefijo))
 }
 
 // Both spellings of a value give the same notification, hence the same MessageID: a webhook
@@ -327,12 +373,117 @@ func TestDecodeFieldErrorReason(t *testing.T) {
 		{"long numero cut short", conCampos(t, campos{"numero": `"` + strings.Repeat("ñ", 20) + `"`}), `numero: must be an integer, or a string of its digits without leading zeros, got "ñññññññññññññññ…`},
 		{"numero object", conCampos(t, campos{"numero": `{"a":1}`}), `numero: must be an integer, got a JSON object`},
 		{"responsecode fractional", conCampos(t, campos{"sunat_responsecode": `0.5`}), `sunat_responsecode: must be a string of 1 to 8 digits, or a whole number of at most 8 digits, got 0.5`},
+		{"http link", conCampos(t, campos{"enlace_del_cdr": `"http://x.example/a"`}), `enlace_del_cdr: must be an https:// URL`},
+		{"user info", conCampos(t, campos{"enlace": `"https://a@x.example/a"`}), `enlace: must not carry a user name or password`},
+		{"long link", conCampos(t, campos{"enlace": `"` + enlaceDe(3000) + `"`}), `enlace: must be at most 2048 bytes long`},
+		{"bad host", conCampos(t, campos{"enlace": `"https://a b/"`}), `enlace: must be an https:// URL: invalid character " " in host name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := contracts.Decode(tt.body)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("Decode error = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecoderEnlaceHosts(t *testing.T) {
+	d := contracts.Decoder{EnlaceHosts: []string{"www.nubefact.com", "*.amazonaws.com", "CDN.Example.ORG"}}
+	tests := []struct {
+		enlace string
+		ok     bool
+	}{
+		{"https://www.nubefact.com/cpe/x.cdr", true},
+		{"https://WWW.NubeFact.com/cpe/x.cdr", true},
+		{"https://www.nubefact.com:8443/cpe/x.cdr", true},
+		{"https://cdn.example.org/x", true},
+		{"https://s3.amazonaws.com/bucket/x", true},
+		{"https://a.b.amazonaws.com/x", true},
+		{"", true}, // no link yet
+
+		{"https://nubefact.com/cpe/x.cdr", false},
+		{"https://api.nubefact.com/cpe/x.cdr", false},
+		{"https://www.nubefact.com.evil.example/x", false},
+		{"https://evil.example/www.nubefact.com/x", false},
+		{"https://evil.example/?h=www.nubefact.com", false},
+		{"https://amazonaws.com/x", false},
+		{"https://evilamazonaws.com/x", false},
+		{"https://www.nubefact.com./x", false},
+		{"https://www.nubefaſt.com/x", false}, // Unicode folding must not open the allow-list
+		{"https://cdn.eχample.org/x", false},
+		{"https://[::1]/x", false},
+		{"http://www.nubefact.com/cpe/x.cdr", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.enlace, func(t *testing.T) {
+			for _, f := range []string{"enlace", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr"} {
+				body := conCampos(t, campos{f: strconv.Quote(tt.enlace)})
+				n, err := d.Decode(body)
+				if tt.ok {
+					if err != nil {
+						t.Errorf("%s: %v", f, err)
+					}
+					continue
+				}
+				wantFieldError(t, err, f)
+				if n != (contracts.Notificacion{}) {
+					t.Errorf("%s: Decode returned %+v with its error", f, n)
+				}
+			}
+		})
+	}
+	t.Run("null link", func(t *testing.T) {
+		if _, err := d.Decode(conCampos(t, campos{"enlace_del_cdr": `null`})); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the zero Decoder takes any https host", func(t *testing.T) {
+		body := conCampos(t, campos{"enlace_del_cdr": `"https://evil.example/x"`})
+		if _, err := (contracts.Decoder{}).Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := contracts.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestCheckEnlaceHost(t *testing.T) {
+	for _, tt := range []struct {
+		entry string
+		ok    bool
+	}{
+		{"www.nubefact.com", true},
+		{"WWW.NUBEFACT.COM", true},
+		{"*.nubefact.com", true},
+		{"localhost", true},
+		{"192.0.2.10", true},
+		{"a-b.example", true},
+		{"", false},
+		{"*", false},
+		{"*.", false},
+		{"*nubefact.com", false},
+		{"www.*.com", false},
+		{"**.nubefact.com", false},
+		{".nubefact.com", false},
+		{"www.nubefact.com.", false},
+		{"www..com", false},
+		{"-a.example", false},
+		{"a-.example", false},
+		{"https://www.nubefact.com", false},
+		{"www.nubefact.com:443", false},
+		{"www.nubefact.com/cpe", false},
+		{" www.nubefact.com", false},
+		{"user@www.nubefact.com", false},
+		{"www.nubefaſt.com", false},
+		{"[::1]", false},
+		{strings.Repeat("a", 64) + ".example", false},
+	} {
+		t.Run(tt.entry, func(t *testing.T) {
+			err := contracts.CheckEnlaceHost(tt.entry)
+			if (err == nil) != tt.ok {
+				t.Errorf("CheckEnlaceHost(%q) = %v, want ok=%v", tt.entry, err, tt.ok)
 			}
 		})
 	}
@@ -484,6 +635,21 @@ func ExampleDecode() {
 	// 2-BBB1-105 aceptado https://www.nubefact.com/cpe/xxx.cdr <nil>
 	// true true numero
 	// numero: must be an integer, or a string of its digits without leading zeros, got "0105"
+}
+
+func ExampleDecoder() {
+	d := contracts.Decoder{EnlaceHosts: []string{"www.nubefact.com"}}
+	_, err := d.Decode([]byte(`{"tipo_de_comprobante": 2, "serie": "BBB1", "numero": 105,
+		"enlace_del_cdr": "https://www.nubefact.com.example/xxx.cdr"}`))
+	fmt.Println(err)
+
+	// Both spellings of the numero give one notification, and one MessageID.
+	a, _ := d.Decode([]byte(`{"tipo_de_comprobante": 2, "serie": "BBB1", "numero": 105, "sunat_responsecode": "1033"}`))
+	b, _ := d.Decode([]byte(`{"tipo_de_comprobante": "2", "serie": "BBB1", "numero": "105", "sunat_responsecode": 1033}`))
+	fmt.Println(contracts.MessageID(a) == contracts.MessageID(b))
+	// Output:
+	// enlace_del_cdr: points to a host that is not allowed (ENLACE_HOSTS)
+	// true
 }
 
 func BenchmarkDecode(b *testing.B) {
