@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/hotelpe/boletas/contracts"
 )
 
 // Config is read from the environment by envconfig; `bin/ingest -h` prints it.
@@ -20,6 +22,7 @@ type Config struct {
 	PublishTimeout  time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
 	RetryAfter      time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
 	TrustProxy      bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
+	EnlaceHosts     []string      `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links (enlace, enlace_del_pdf/xml/cdr) may point to, comma-separated; *.example.com for any subdomain (empty: any https host)"`
 	TLSCertFile     string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
 	TLSKeyFile      string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
 	PprofAddr       string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)"`
@@ -49,6 +52,24 @@ func ParseTokens(s string) ([][]byte, error) {
 	return out, nil
 }
 
+// enlaceHosts returns ENLACE_HOSTS without blank entries. An entry that is not a host name
+// (a URL, a host with its port) is an error: it would never match, and every notification with
+// a link would be refused.
+func (c Config) enlaceHosts() ([]string, error) {
+	var out []string
+	for i, h := range c.EnlaceHosts {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if err := contracts.CheckEnlaceHost(h); err != nil {
+			return nil, fmt.Errorf("ENLACE_HOSTS: entry #%d %q %w", i+1, h, err)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
 func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together")
@@ -58,6 +79,9 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("SHUTDOWN_TIMEOUT must be positive")
+	}
+	if _, err := c.enlaceHosts(); err != nil {
+		return err
 	}
 	return nil
 }

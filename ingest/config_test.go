@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero publish timeout", mutate: func(c *Config) { c.PublishTimeout = 0 }, wantErr: "PUBLISH_TIMEOUT"},
 		{name: "negative publish timeout", mutate: func(c *Config) { c.PublishTimeout = -time.Second }, wantErr: "PUBLISH_TIMEOUT"},
 		{name: "zero shutdown timeout", mutate: func(c *Config) { c.ShutdownTimeout = 0 }, wantErr: "SHUTDOWN_TIMEOUT"},
+		{name: "link hosts", mutate: func(c *Config) { c.EnlaceHosts = []string{"www.nubefact.com", " *.nubefact.com ", ""} }},
+		{name: "link host with a port", mutate: func(c *Config) { c.EnlaceHosts = []string{"www.nubefact.com:443"} }, wantErr: "ENLACE_HOSTS"},
+		{name: "link host as a URL", mutate: func(c *Config) { c.EnlaceHosts = []string{"a.example", "https://www.nubefact.com/"} }, wantErr: "#2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,5 +97,22 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("validate = %q, want it to name %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestConfigEnlaceHosts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want []string
+	}{
+		{nil, nil},
+		{[]string{""}, nil},
+		{[]string{" www.nubefact.com", "", "*.amazonaws.com \t"}, []string{"www.nubefact.com", "*.amazonaws.com"}},
+	}
+	for _, tt := range tests {
+		got, err := Config{EnlaceHosts: tt.in}.enlaceHosts()
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("enlaceHosts(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
 	}
 }

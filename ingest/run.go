@@ -71,6 +71,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	enlaceHosts, err := cfg.enlaceHosts()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
 
 	// With no reconnect buffer a publish while disconnected fails at once, so NubeFacT gets its
@@ -95,7 +99,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	mux := http.NewServeMux()
 	routes(mux, webhookDeps{
-		js: js, subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
+		js: js, decoder: contracts.Decoder{EnlaceHosts: enlaceHosts},
+		subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log,
 	}, nc, js)
@@ -124,7 +129,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
-		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens))
+		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens), "enlace_hosts", enlaceHosts)
 
 	select {
 	case err := <-serveErr:

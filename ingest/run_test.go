@@ -67,6 +67,12 @@ type service struct {
 // never logged a token. With withStream false the notifications stream does not exist.
 func startIngest(tb testing.TB, withStream bool) *service {
 	tb.Helper()
+	return startIngestWith(tb, withStream, func(*ingest.Config) {})
+}
+
+// startIngestWith is startIngest with configure's changes to the configuration.
+func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Config)) *service {
+	tb.Helper()
 	topo := natstest.Topologia(tb)
 	_, js := natstest.Connect(tb)
 	if withStream {
@@ -94,6 +100,7 @@ func startIngest(tb testing.TB, withStream bool) *service {
 		ShutdownTimeout: 5 * time.Second,
 		LogLevel:        slog.LevelDebug,
 	}
+	configure(&cfg)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -335,6 +342,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"TLS cert without key", func(c *ingest.Config) { c.TLSCertFile = "cert.pem" }, "TLS_KEY_FILE"},
 		{"no tokens", func(c *ingest.Config) { c.WebhookTokens = " , " }, "WEBHOOK_TOKENS"},
 		{"short token", func(c *ingest.Config) { c.WebhookTokens = "s3cr3t" }, "WEBHOOK_TOKENS"},
+		{"link host given as a URL", func(c *ingest.Config) { c.EnlaceHosts = []string{"https://www.nubefact.com"} }, "ENLACE_HOSTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
