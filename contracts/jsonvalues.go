@@ -46,8 +46,9 @@ func (x *intOrString) UnmarshalJSON(b []byte) error {
 
 // codeOrNumber is sunat_responsecode: a string ("0", "0100", "4000", as NubeFacT documents it)
 // or a JSON number. A number is classified by its value: its decimal digits become the string,
-// so 0 is "0" and 4000 is "4000". A number cannot say "0100"; 100 becomes "100", which
-// Resultado classifies as the same exception.
+// so 0 is "0" and 4000 is "4000". A number cannot say "0100": 100 becomes "100", which
+// Resultado classifies as the same exception, though under another MessageID (the code of a
+// notification without a final outcome is part of it).
 type codeOrNumber struct {
 	v      *string
 	reason string
@@ -107,17 +108,17 @@ func isCanonicalDigits(s string) bool {
 // describeValue describes a JSON value for an error message: short literals as they are,
 // anything long cut short, objects and arrays by their kind (their content could be anything).
 func describeValue(b []byte) string {
-	const max = 32
+	const limit = 32
 	switch b[0] {
 	case '{':
 		return "a JSON object"
 	case '[':
 		return "a JSON array"
 	}
-	if len(b) <= max {
+	if len(b) <= limit {
 		return string(b)
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(b[cut]) {
 		cut--
 	}
