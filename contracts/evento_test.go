@@ -217,6 +217,11 @@ func TestEsquemaEventoRechaza(t *testing.T) {
 		{"data.sunat_responsecode as number", func(_, d map[string]any) { d["sunat_responsecode"] = json.Number("0") }},
 		{"data.sunat_responsecode not digits", func(_, d map[string]any) { d["sunat_responsecode"] = "abc" }},
 		{"data.enlace_del_cdr as number", func(_, d map[string]any) { d["enlace_del_cdr"] = json.Number("5") }},
+		{"data.enlace_del_cdr http", func(_, d map[string]any) { d["enlace_del_cdr"] = "http://www.nubefact.com/cpe/xxx.cdr" }},
+		{"data.enlace javascript", func(_, d map[string]any) { d["enlace"] = "javascript:alert(1)" }},
+		{"data.enlace_del_pdf data", func(_, d map[string]any) { d["enlace_del_pdf"] = "data:application/pdf;base64,JVBERi0=" }},
+		{"data.enlace_del_xml file", func(_, d map[string]any) { d["enlace_del_xml"] = "file:///etc/passwd" }},
+		{"data.enlace_del_cdr of 2049 characters", func(_, d map[string]any) { d["enlace_del_cdr"] = enlaceDe(2049) }},
 		{"data.estado_final_en null", func(_, d map[string]any) { d["estado_final_en"] = nil }},
 	}
 	for _, tt := range tests {
@@ -235,6 +240,53 @@ func TestEsquemaEventoRechaza(t *testing.T) {
 			t.Error("schema accepted an event for a comprobante that has no final estado")
 		}
 	})
+}
+
+// The schema states the rule Validate applies to the links: what Validate accepts, a
+// subscriber's validator accepts, and the links Validate refuses for their scheme, host or
+// length the schema refuses too.
+func TestEsquemaEventoEnlaces(t *testing.T) {
+	sch := esquemaEvento(t)
+	tests := []struct {
+		enlace string
+		valido bool
+	}{
+		{"", true},
+		{"https://www.nubefact.com/cpe/xxx.cdr", true},
+		{"https://www.nubefact.com", true},
+		{"https://www.nubefact.com:8443/a?b=1#c", true},
+		{"https://[2001:db8::1]/x", true},
+		{"https://www.nubefact.com/cpe/ñandú.pdf", true},
+		{enlaceDe(2048), true},
+
+		{enlaceDe(2049), false},
+		{"http://www.nubefact.com/cpe/xxx.cdr", false},
+		{"HTTPS://www.nubefact.com/cpe/xxx.cdr", false},
+		{"javascript:alert(1)", false},
+		{"data:text/html,<script>alert(1)</script>", false},
+		{"file:///etc/passwd", false},
+		{"//www.nubefact.com/x", false},
+		{" https://www.nubefact.com/x", false},
+		{"https://", false},
+		{"https:///x", false},
+		{"https://?x", false},
+		{"https://www.nubefact.com@evil.example/x", false},
+		{"https://u:p@www.nubefact.com/x", false},
+	}
+	for _, tt := range tests {
+		for _, f := range []string{"enlace", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr"} {
+			ev := comoJSON(t, contracts.NuevoEvento(boletaAceptada()))
+			ev["data"].(map[string]any)[f] = tt.enlace
+			if err := sch.Validate(ev); (err == nil) != tt.valido {
+				t.Errorf("schema on %s %.40q: %v, want valid=%v", f, tt.enlace, err, tt.valido)
+			}
+		}
+		n := boleta()
+		n.EnlaceDelCDR = &tt.enlace
+		if err := n.Validate(); (err == nil) != tt.valido {
+			t.Errorf("Validate on %.40q: %v, want valid=%v", tt.enlace, err, tt.valido)
+		}
+	}
 }
 
 func ExampleNuevoEvento() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -66,29 +67,111 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // Is makes every FieldError match ErrPayload.
 func (e *FieldError) Is(target error) bool { return target == ErrPayload }
 
-// Decode parses a notification and validates it. Whatever the Content-Type said, the body must
-// be one JSON object in UTF-8; unknown fields are ignored (NubeFacT adds fields over time), but a
-// known field with the wrong type is an error naming that field.
+// Decoder decodes and validates NubeFacT's notifications. Its zero value, which Decode uses,
+// accepts links to any https host.
+type Decoder struct {
+	// EnlaceHosts, when not empty, are the only hosts the links (enlace, enlace_del_pdf,
+	// enlace_del_xml, enlace_del_cdr) may point to. An entry matches a host exactly, ignoring
+	// ASCII case; an entry "*.nubefact.com" matches every subdomain of nubefact.com but not
+	// nubefact.com itself. Entries should pass CheckEnlaceHost.
+	EnlaceHosts []string
+}
+
+// Decode parses a notification and validates it, links to any https host allowed.
 func Decode(data []byte) (Notificacion, error) {
-	var n Notificacion
+	return Decoder{}.Decode(data)
+}
+
+// bom is UTF-8's byte-order mark, which some senders put before a body.
+var bom = []byte("\xef\xbb\xbf")
+
+// Decode parses a notification and validates it. Whatever the Content-Type said, the body must
+// be one JSON object in UTF-8 (a byte-order mark before it is skipped). Unknown keys are
+// ignored (NubeFacT adds fields over time), but a key given twice, or one that differs from
+// a known field's only in letter case, is an error naming that key: see checkKeys.
+// A known field with the wrong type is an error naming that field; tipo_de_comprobante and
+// numero may also be strings of digits, and sunat_responsecode a number (see jsonvalues.go).
+// Then Validate's rules apply, and the links must point to one of d.EnlaceHosts if it is set.
+func (d Decoder) Decode(data []byte) (Notificacion, error) {
 	if !utf8.Valid(data) {
-		return n, &FieldError{Field: "body", Reason: "not valid UTF-8"}
+		return Notificacion{}, &FieldError{Field: "body", Reason: "not valid UTF-8"}
 	}
-	trimmed := bytes.TrimSpace(data)
+	// JSON's whitespace only: bytes.TrimSpace would also take \f or U+00A0, which no JSON
+	// reader accepts around a document.
+	trimmed := bytes.Trim(bytes.TrimPrefix(data, bom), " \t\r\n")
 	if len(trimmed) == 0 {
-		return n, &FieldError{Field: "body", Reason: "empty"}
+		return Notificacion{}, &FieldError{Field: "body", Reason: "empty"}
 	}
 	if trimmed[0] != '{' {
-		return n, &FieldError{Field: "body", Reason: "must be a JSON object"}
+		return Notificacion{}, notAnObject(trimmed)
 	}
-	// Unmarshal also refuses anything after the object (a stray "}" included).
-	if err := json.Unmarshal(trimmed, &n); err != nil {
+	// Unmarshal checks the whole document's syntax before it decodes anything, and refuses
+	// anything after the object (a stray "}" included): once it got past that, checkKeys may
+	// skim the object as valid JSON.
+	var e notificacionJSON
+	err := json.Unmarshal(trimmed, &e)
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
 		return Notificacion{}, jsonError(err)
 	}
-	if err := n.Validate(); err != nil {
+	if err := checkKeys(trimmed); err != nil {
+		return Notificacion{}, err
+	}
+	if err != nil {
+		return Notificacion{}, jsonError(err)
+	}
+	n, err := e.notificacion()
+	if err != nil {
+		return Notificacion{}, err
+	}
+	if err := n.validate(d.EnlaceHosts); err != nil {
 		return Notificacion{}, err
 	}
 	return n, nil
+}
+
+// notificacionJSON is what Decode unmarshals: a Notificacion whose fields of two spellings are
+// read by the types in jsonvalues.go. encoding/json lets the outer fields win over the embedded
+// ones of the same JSON name.
+type notificacionJSON struct {
+	Notificacion
+	TipoDeComprobante intOrString  `json:"tipo_de_comprobante"`
+	Numero            intOrString  `json:"numero"`
+	SunatResponsecode codeOrNumber `json:"sunat_responsecode"`
+}
+
+func (e *notificacionJSON) notificacion() (Notificacion, error) {
+	for _, f := range [...]struct{ name, reason string }{
+		{"tipo_de_comprobante", e.TipoDeComprobante.reason},
+		{"numero", e.Numero.reason},
+		{"sunat_responsecode", e.SunatResponsecode.reason},
+	} {
+		if f.reason != "" {
+			return Notificacion{}, &FieldError{f.name, f.reason}
+		}
+	}
+	n := e.Notificacion
+	n.TipoDeComprobante, n.Numero, n.SunatResponsecode = e.TipoDeComprobante.v, e.Numero.v, e.SunatResponsecode.v
+	return n, nil
+}
+
+// notAnObject says what a body that is not a JSON object is instead.
+func notAnObject(b []byte) error {
+	if err := json.Unmarshal(b, new(json.RawMessage)); err != nil {
+		return jsonError(err)
+	}
+	got := "a number"
+	switch b[0] {
+	case '[':
+		got = "an array"
+	case '"':
+		got = "a string"
+	case 't', 'f':
+		got = "true or false"
+	case 'n':
+		got = "null"
+	}
+	return &FieldError{Field: "body", Reason: "must be a JSON object, got " + got}
 }
 
 func jsonError(err error) error {
@@ -96,7 +179,9 @@ func jsonError(err error) error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return &FieldError{Field: typeErr.Field, Reason: fmt.Sprintf("must be %s, got JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)}
+		// The path goes through notificacionJSON's embedded Notificacion.
+		field := strings.TrimPrefix(typeErr.Field, "Notificacion.")
+		return &FieldError{Field: field, Reason: fmt.Sprintf("must be %s, got JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)}
 	case errors.As(err, &syntaxErr):
 		return &FieldError{Field: "body", Reason: fmt.Sprintf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)}
 	default:

@@ -16,8 +16,13 @@ const (
 const NumeroMaximo = 99999999
 
 // Validate checks the rules every notification must meet before it may reach the stream. It
-// returns a *FieldError naming the first field that breaks one.
+// returns a *FieldError naming the first field that breaks one. Links must be https URLs of any
+// host; Decoder.Decode also applies its host allow-list.
 func (n Notificacion) Validate() error {
+	return n.validate(nil)
+}
+
+func (n Notificacion) validate(enlaceHosts []string) error {
 	if n.TipoDeComprobante == nil {
 		return &FieldError{"tipo_de_comprobante", "is required"}
 	}
@@ -45,6 +50,11 @@ func (n Notificacion) Validate() error {
 	for _, t := range n.texts() {
 		if t.value != nil && strings.IndexByte(*t.value, 0) >= 0 {
 			return &FieldError{t.name, "must not contain NUL characters"}
+		}
+	}
+	for _, e := range n.enlaces() {
+		if err := validEnlace(e.name, e.value, enlaceHosts); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -102,5 +112,13 @@ func (n *Notificacion) texts() [15]texto {
 		{"codigo_hash", n.CodigoHash}, {"cadena_para_codigo_qr", n.CadenaParaCodigoQR},
 		{"codigo_de_barras", n.CodigoDeBarras}, {"pdf_zip_base64", n.PDFZipBase64},
 		{"xml_zip_base64", n.XMLZipBase64}, {"cdr_zip_base64", n.CDRZipBase64},
+	}
+}
+
+// enlaces lists the links by JSON name.
+func (n *Notificacion) enlaces() [4]texto {
+	return [4]texto{
+		{"enlace", n.Enlace}, {"enlace_del_pdf", n.EnlaceDelPDF},
+		{"enlace_del_xml", n.EnlaceDelXML}, {"enlace_del_cdr", n.EnlaceDelCDR},
 	}
 }

@@ -59,6 +59,22 @@ func TestValidate(t *testing.T) {
 		{"every optional field null", func(n *contracts.Notificacion) {
 			*n = contracts.Notificacion{TipoDeComprobante: n.TipoDeComprobante, Serie: n.Serie, Numero: n.Numero}
 		}, ""},
+		{"enlaces nil", func(n *contracts.Notificacion) {
+			n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR = nil, nil, nil, nil
+		}, ""},
+		{"enlaces empty", func(n *contracts.Notificacion) {
+			n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR = new(""), new(""), new(""), new("")
+		}, ""},
+		{"enlace of any https host", func(n *contracts.Notificacion) { n.Enlace = new("https://cdn.example.org:8443/a?b=1#c") }, ""},
+		{"enlace of 2048 bytes", func(n *contracts.Notificacion) { n.EnlaceDelXML = new(enlaceDe(2048)) }, ""},
+		{"enlace of 2049 bytes", func(n *contracts.Notificacion) { n.EnlaceDelXML = new(enlaceDe(2049)) }, "enlace_del_xml"},
+		{"enlace http", func(n *contracts.Notificacion) { n.EnlaceDelCDR = new("http://www.nubefact.com/cpe/xxx.cdr") }, "enlace_del_cdr"},
+		{"enlace javascript", func(n *contracts.Notificacion) { n.Enlace = new("javascript:alert(document.cookie)") }, "enlace"},
+		{"enlace data", func(n *contracts.Notificacion) { n.EnlaceDelPDF = new("data:application/pdf;base64,JVBERi0=") }, "enlace_del_pdf"},
+		{"enlace file", func(n *contracts.Notificacion) { n.EnlaceDelXML = new("file:///etc/passwd") }, "enlace_del_xml"},
+		{"enlace without host", func(n *contracts.Notificacion) { n.EnlaceDelCDR = new("https:///cpe/xxx.cdr") }, "enlace_del_cdr"},
+		{"enlace with user info", func(n *contracts.Notificacion) { n.EnlaceDelCDR = new("https://www.nubefact.com@evil.example/") }, "enlace_del_cdr"},
+		{"enlace with a newline", func(n *contracts.Notificacion) { n.EnlaceDelCDR = new("https://www.nubefact.com/\nx") }, "enlace_del_cdr"},
 		{"NUL in codigo_hash", func(n *contracts.Notificacion) { n.CodigoHash = new("x\x00") }, "codigo_hash"},
 		{"NUL in cdr_zip_base64", func(n *contracts.Notificacion) { n.CDRZipBase64 = new("\x00") }, "cdr_zip_base64"},
 	}

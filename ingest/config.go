@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/hotelpe/boletas/contracts"
 )
 
 // Config is read from the environment by envconfig; `bin/ingest -h` prints it.
@@ -22,6 +24,7 @@ type Config struct {
 	PublishTimeout   time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
 	RetryAfter       time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
 	TrustProxy       bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
+	EnlaceHosts      []string      `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links (enlace, enlace_del_pdf/xml/cdr) may point to, comma-separated; *.example.com for any subdomain (empty: any https host)"`
 	TLSCertFile      string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
 	TLSKeyFile       string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
@@ -52,6 +55,15 @@ func ParseTokens(s string) ([][]byte, error) {
 	return out, nil
 }
 
+// decoder is the notification decoder ENLACE_HOSTS configures.
+func (c Config) decoder() (contracts.Decoder, error) {
+	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
+	if err != nil {
+		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
+	}
+	return d, nil
+}
+
 func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together")
@@ -61,6 +73,9 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("SHUTDOWN_TIMEOUT must be positive")
+	}
+	if _, err := c.decoder(); err != nil {
+		return err
 	}
 	return checkPprofAddr(c.PprofAddr, c.PprofAllowRemote)
 }

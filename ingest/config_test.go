@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "pprof without a port", mutate: func(c *Config) { c.PprofAddr = "127.0.0.1" }, wantErr: "PPROF_ADDR"},
 		{name: "pprof on every interface, allowed", mutate: func(c *Config) { c.PprofAddr, c.PprofAllowRemote = ":6060", true }},
 		{name: "pprof on a LAN address, allowed", mutate: func(c *Config) { c.PprofAddr, c.PprofAllowRemote = "192.168.1.10:6060", true }},
+		{name: "link hosts", mutate: func(c *Config) { c.EnlaceHosts = []string{"www.nubefact.com", " *.nubefact.com ", ""} }},
+		{name: "link host with a port", mutate: func(c *Config) { c.EnlaceHosts = []string{"www.nubefact.com:443"} }, wantErr: "ENLACE_HOSTS"},
+		{name: "link host as a URL", mutate: func(c *Config) { c.EnlaceHosts = []string{"a.example", "https://www.nubefact.com/"} }, wantErr: "#2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,5 +109,22 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("validate = %q, want it to name %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestConfigEnlaceHosts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want []string
+	}{
+		{nil, nil},
+		{[]string{""}, nil},
+		{[]string{" www.nubefact.com", "", "*.amazonaws.com \t"}, []string{"www.nubefact.com", "*.amazonaws.com"}},
+	}
+	for _, tt := range tests {
+		got, err := Config{EnlaceHosts: tt.in}.decoder()
+		if err != nil || !slices.Equal(got.EnlaceHosts, tt.want) {
+			t.Errorf("decoder(%q) = %q, %v; want %q", tt.in, got.EnlaceHosts, err, tt.want)
+		}
 	}
 }

@@ -29,6 +29,7 @@ func TestMainHelp(t *testing.T) {
 				"PUBLISH_TIMEOUT", "3s",
 				"RETRY_AFTER", "5s",
 				"TRUST_PROXY",
+				"ENLACE_HOSTS",
 				"TLS_CERT_FILE", "TLS_KEY_FILE",
 				"PPROF_ADDR", "PPROF_ALLOW_REMOTE",
 				"SHUTDOWN_TIMEOUT", "20s",
@@ -90,6 +91,26 @@ func TestMainRequiresTokens(t *testing.T) {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q quotes the token", err)
 				}
+			}
+		})
+	}
+}
+
+// ENLACE_HOSTS is read from the environment as a comma-separated list, and an entry that could
+// never match stops the service before it starts.
+func TestMainRejectsEnlaceHosts(t *testing.T) {
+	for _, value := range []string{"www.nubefact.com,https://cdn.example.org", "www.nubefact.com:443", "*nubefact.com"} {
+		t.Run(value, func(t *testing.T) {
+			t.Setenv("TLS_CERT_FILE", "")
+			t.Setenv("TLS_KEY_FILE", "")
+			t.Setenv("PUBLISH_TIMEOUT", "3s")
+			t.Setenv("SHUTDOWN_TIMEOUT", "1s")
+			t.Setenv("WEBHOOK_TOKENS", tokenA)
+			t.Setenv("ENLACE_HOSTS", value)
+			var stdout, stderr bytes.Buffer
+			err := ingest.Main(context.Background(), []string{"ingest"}, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), "ENLACE_HOSTS") {
+				t.Fatalf("Main = %v, want a configuration error naming ENLACE_HOSTS", err)
 			}
 		})
 	}

@@ -80,6 +80,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	decoder, err := cfg.decoder()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
 
 	// With no reconnect buffer a publish while disconnected fails at once, so NubeFacT gets its
@@ -103,7 +107,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	handler := routes(webhookDeps{
-		js: js, subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
+		js: js, decoder: decoder,
+		subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log,
 	}, nc, js)
@@ -133,7 +138,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
-		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens))
+		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts)
 
 	select {
 	case err := <-serveErr:

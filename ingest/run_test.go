@@ -67,6 +67,12 @@ type service struct {
 // never logged a token. With withStream false the notifications stream does not exist.
 func startIngest(tb testing.TB, withStream bool) *service {
 	tb.Helper()
+	return startIngestWith(tb, withStream, func(*ingest.Config) {})
+}
+
+// startIngestWith is startIngest with configure's changes to the configuration.
+func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Config)) *service {
+	tb.Helper()
 	topo := natstest.Topologia(tb)
 	_, js := natstest.Connect(tb)
 	if withStream {
@@ -94,6 +100,7 @@ func startIngest(tb testing.TB, withStream bool) *service {
 		ShutdownTimeout: 5 * time.Second,
 		LogLevel:        slog.LevelDebug,
 	}
+	configure(&cfg)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -415,6 +422,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"pprof on every interface", func(c *ingest.Config) { c.PprofAddr = ":6060" }, "PPROF_ADDR"},
 		{"pprof on 0.0.0.0", func(c *ingest.Config) { c.PprofAddr = "0.0.0.0:6060" }, "PPROF_ADDR"},
 		{"pprof on a host name", func(c *ingest.Config) { c.PprofAddr = "hotel.example:6060" }, "PPROF_ADDR"},
+		{"link host given as a URL", func(c *ingest.Config) { c.EnlaceHosts = []string{"https://www.nubefact.com"} }, "ENLACE_HOSTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ type publisher interface {
 
 type webhookDeps struct {
 	js         publisher
+	decoder    contracts.Decoder // with ENLACE_HOSTS
 	subject    string
 	stream     string
 	tokens     tokenSet
@@ -60,7 +61,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 			writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "could not read the body"})
 			return
 		}
-		n, err := contracts.Decode(body)
+		n, err := d.decoder.Decode(body)
 		if err != nil {
 			p := problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
 			var fe *contracts.FieldError

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,7 +185,8 @@ func TestWebhookRejectsInvalidNotifications(t *testing.T) {
 		{"empty body", ``, "body"},
 		{"JSON array", `[]`, "body"},
 		{"trailing data", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":105}}`, "body"},
-		{"numero as a string", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":"105"}`, "numero"},
+		{"numero as a string with a leading zero", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":"0105"}`, "numero"},
+		{"numero as a fraction", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":105.5}`, "numero"},
 		{"serie too short", `{"tipo_de_comprobante":2,"serie":"BB1","numero":105}`, "serie"},
 		{"boleta with a factura serie", `{"tipo_de_comprobante":2,"serie":"F001","numero":105}`, "serie"},
 		{"unknown tipo", `{"tipo_de_comprobante":7,"serie":"BBB1","numero":105}`, "tipo_de_comprobante"},
@@ -267,4 +270,98 @@ func TestWebhookConcurrent(t *testing.T) {
 		t.Errorf("%d distinct ids, want %d", len(ids), n)
 	}
 	s.wantMsgs(t, n)
+}
+
+// What NubeFacT (or anyone) meets at the door: payloads a plain JSON reader and encoding/json
+// would read differently, and links that are not https links to the hosts of ENLACE_HOSTS, are
+// refused with the key named; nothing reaches the stream.
+func TestWebhookRejectsAmbiguityAndBadLinks(t *testing.T) {
+	t.Parallel()
+	s := startIngestWith(t, true, func(c *ingest.Config) {
+		c.EnlaceHosts = []string{"www.nubefact.com", "*.nubefact.com"}
+	})
+	const clave = `"tipo_de_comprobante":2,"serie":"BBB1","numero":129`
+	enlace := func(campo, url string) string {
+		return `{` + clave + `,"aceptada_por_sunat":true,"sunat_responsecode":"0","` + campo + `":"` + url + `"}`
+	}
+	tests := []struct {
+		name  string
+		body  string
+		field string
+	}{
+		{"duplicate key", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":129,"numero":130}`, "numero"},
+		{"case-variant key", `{` + clave + `,"NUMERO":130}`, "NUMERO"},
+		{"long s in serie", `{"tipo_de_comprobante":2,"ſerie":"BBB1","numero":129}`, "ſerie"},
+		{"http CDR link", enlace("enlace_del_cdr", "http://www.nubefact.com/cpe/x.cdr"), "enlace_del_cdr"},
+		{"javascript link", enlace("enlace", "javascript:alert(1)"), "enlace"},
+		{"2049-byte link", enlace("enlace_del_pdf", "https://www.nubefact.com/"+strings.Repeat("x", 2049-len("https://www.nubefact.com/"))), "enlace_del_pdf"},
+		{"host outside ENLACE_HOSTS", enlace("enlace_del_xml", "https://www.nubefact.com.evil.example/x.xml"), "enlace_del_xml"},
+		{"apex outside ENLACE_HOSTS", enlace("enlace_del_cdr", "https://nubefact.com.example/x.cdr"), "enlace_del_cdr"},
+		{"numero with a leading zero", `{"tipo_de_comprobante":2,"serie":"BBB1","numero":"0129"}`, "numero"},
+		{"negative responsecode", `{` + clave + `,"sunat_responsecode":-1}`, "sunat_responsecode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.post(t, "/webhooks/nubefact", []byte(tt.body), bearer(tokenA))
+			p := wantProblem(t, r, http.StatusBadRequest)
+			if p.Field != tt.field {
+				t.Errorf("field = %q, want %q (problem %s)", p.Field, tt.field, r.body)
+			}
+			if !strings.HasPrefix(p.Detail, tt.field+": ") {
+				t.Errorf("detail = %q, want it to start with %q", p.Detail, tt.field+": ")
+			}
+		})
+	}
+	s.wantMsgs(t, 0)
+
+	// The allow-list lets its hosts through, subdomains by the wildcard, and "" (no link yet).
+	for i, url := range []string{"https://www.nubefact.com/cpe/x.cdr", "https://s3.nubefact.com/x.cdr", ""} {
+		body := fmt.Appendf(nil, `{"tipo_de_comprobante":2,"serie":"BBB1","numero":%d,"aceptada_por_sunat":true,"sunat_responsecode":"0","enlace_del_cdr":%q}`, 200+i, url)
+		wantStored(t, s.post(t, "/webhooks/nubefact", body, bearer(tokenA)))
+	}
+	s.wantMsgs(t, 3)
+}
+
+// Unambiguous spellings are accepted and normalised before the message ID is derived: the same
+// notification, spelled in each of these ways, is stored once, and every later spelling is
+// reported as a duplicate of the first, under the same ID. The stream keeps the bytes as sent.
+func TestWebhookAcceptsSpellings(t *testing.T) {
+	t.Parallel()
+	s := startIngest(t, true)
+	const resto = `"serie":"BBB1","aceptada_por_sunat":true,"codigo_hash":"h110"`
+	spellings := []struct {
+		name string
+		body string
+	}{
+		{"numbers", `{"tipo_de_comprobante":2,"numero":110,"sunat_responsecode":"0",` + resto + `}`},
+		{"byte order mark", "\xef\xbb\xbf" + `{"tipo_de_comprobante":2,"numero":110,"sunat_responsecode":"0",` + resto + `}`},
+		{"numero as a string", `{"tipo_de_comprobante":2,"numero":"110","sunat_responsecode":"0",` + resto + `}`},
+		{"tipo as a string", `{"tipo_de_comprobante":"2","numero":110,"sunat_responsecode":"0",` + resto + `}`},
+		{"responsecode as a number", `{"tipo_de_comprobante":2,"numero":110,"sunat_responsecode":0,` + resto + `}`},
+		{"all at once", "\xef\xbb\xbf" + `{"tipo_de_comprobante":"2","numero":"110","sunat_responsecode":0,` + resto + `}`},
+	}
+	n, err := contracts.Decode([]byte(spellings[0].body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantID := contracts.MessageID(n)
+	for i, sp := range spellings {
+		got := wantStored(t, s.post(t, "/webhooks/nubefact", []byte(sp.body), bearer(tokenA)))
+		if got.ID != wantID || got.Duplicate != (i > 0) {
+			t.Errorf("%s: answer = %+v, want id %q, duplicate %v", sp.name, got, wantID, i > 0)
+		}
+	}
+	s.wantMsgs(t, 1)
+
+	// A notification without a final outcome keeps its code in the ID: 1033 and "1033" agree.
+	var ids []string
+	for _, code := range []string{`"1033"`, `1033`} {
+		body := `{"tipo_de_comprobante":2,"serie":"BBB1","numero":111,"sunat_responsecode":` + code + `}`
+		got := wantStored(t, s.post(t, "/webhooks/nubefact", []byte(body), bearer(tokenA)))
+		ids = append(ids, got.ID)
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("ids = %q, want one", ids)
+	}
+	s.wantMsgs(t, 2)
 }

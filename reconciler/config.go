@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/stream"
 )
 
@@ -18,6 +19,8 @@ type Config struct {
 	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"10" desc:"size of the Postgres connection pool"`
 	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
 	NATSPrefix  string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
+	// EnlaceHosts must match ingest's: the reconciler decodes every payload again.
+	EnlaceHosts []string `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links may point to, as ingest's ENLACE_HOSTS (empty: any https host)"`
 
 	Consumer              string        `envconfig:"CONSUMER_NAME" default:"reconciler" desc:"durable consumer shared by all reconciler instances"`
 	StreamReplicas        int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"JetStream replicas of every stream (3 on a cluster)"`
@@ -91,6 +94,9 @@ func (c Config) validate() error {
 	if c.StreamMaxBytes != -1 && c.StreamMaxBytes < 1<<20 {
 		errs = append(errs, errors.New("STREAM_MAX_BYTES must be -1 (no limit) or at least 1 MiB"))
 	}
+	if _, err := c.decoder(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.ParkedInterval <= 0 {
 		errs = append(errs, errors.New("PARKED_INTERVAL must be positive"))
 	}
@@ -148,4 +154,13 @@ func (c Config) streamOpciones() stream.Opciones {
 		EventsDuplicateWindow: c.EventsDuplicateWindow, Consumer: c.Consumer, AckWait: c.AckWait,
 		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, MaxBytes: c.StreamMaxBytes, DLQMaxAge: c.DLQMaxAge,
 	}
+}
+
+// decoder is the notification decoder ENLACE_HOSTS configures.
+func (c Config) decoder() (contracts.Decoder, error) {
+	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
+	if err != nil {
+		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
+	}
+	return d, nil
 }

@@ -231,7 +231,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	aplicados := make(chan struct{}, 1)
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, log: log, aplicados: aplicados}
+	decoder, _ := cfg.decoder() // checked by validate
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados}
 	if cfg.VerifyWebhooks {
 		if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
 			return fmt.Errorf("configuration: %w", err)
@@ -242,7 +243,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer w.ritmo.stop()
 	}
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
-	a := &aparcadas{store: store, topo: topo, decode: contracts.Decode, log: log, interval: cfg.ParkedInterval,
+	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup

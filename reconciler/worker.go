@@ -26,7 +26,9 @@ type worker struct {
 	js    jetstream.JetStream
 	topo  contracts.Topologia
 	cfg   Config
-	log   *slog.Logger
+	// decoder applies ENLACE_HOSTS, as ingest does.
+	decoder contracts.Decoder
+	log     *slog.Logger
 	// nubefact, when set (VERIFY_WEBHOOKS), confirms each webhook before it is applied, at
 	// most one call per tick of ritmo (VERIFY_RATE).
 	nubefact *nubefact.Client
@@ -237,7 +239,7 @@ func (w *worker) postgresAnswers(ctx context.Context) bool {
 // entrada turns a message into what the store applies. Its message ID is recomputed from the
 // payload by the contract's rule, whoever published it and whatever header it carried.
 func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
-	n, err := contracts.Decode(m.Data())
+	n, err := w.decoder.Decode(m.Data())
 	if err != nil {
 		return postgres.Entrada{}, err
 	}
