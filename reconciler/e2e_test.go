@@ -622,3 +622,35 @@ func discard(cfg Config, stdout io.Writer, args ...string) error {
 	}
 	return run(context.Background(), cfg, nil, stdout, io.Discard)
 }
+
+// ENLACE_HOSTS holds in the reconciler too: a notification that reached the stream by another
+// way than ingest (published by hand, replayed) with a link elsewhere is dead-lettered, not
+// stored; and an entry that can never match stops the reconciler at start.
+func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	cfg := s.reconcilerConfig()
+	cfg.EnlaceHosts = []string{"www.nubefact.com"}
+	s.arrancarReconciler(cfg)
+	s.insertarPendiente(2, "BEH1", 1)
+	s.insertarPendiente(2, "BEH1", 2)
+	ctx := context.Background()
+	fuera := strings.Replace(string(aceptada("BEH1", 1)), "https://www.nubefact.com/cpe/BEH1-1.cdr", "https://evil.example/forged.cdr", 1)
+	for _, body := range []string{fuera, string(aceptada("BEH1", 2))} {
+		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificaciones(), []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "the allowed one applied and the other dead-lettered", func() bool {
+		return s.estado("BEH1", 2) == "aceptado" && s.mensajesEnStream(s.topo.StreamDLQ()) == 1
+	})
+	if got := s.estado("BEH1", 1); got != "pendiente" {
+		t.Errorf("BEH1-1 with a link outside ENLACE_HOSTS is %s, want pendiente", got)
+	}
+
+	bad := s.reconcilerConfig()
+	bad.EnlaceHosts = []string{"https://www.nubefact.com/"}
+	if err := Run(ctx, bad, testLogger(t, "reconciler")); err == nil || !strings.Contains(err.Error(), "ENLACE_HOSTS") {
+		t.Errorf("Run with a URL in ENLACE_HOSTS: %v, want an error naming ENLACE_HOSTS", err)
+	}
+}
