@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,16 +23,37 @@ type EventoPendiente struct {
 // with the same event ID, which JetStream (within its duplicate window) and subscribers (by ID)
 // discard.
 func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]EventoPendiente, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE outbox o SET reclamado_hasta = now() + $2::interval
-		FROM (SELECT id FROM outbox WHERE reclamado_hasta IS NULL OR reclamado_hasta < now()
-			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) AS r
-		WHERE o.id = r.id
-		RETURNING o.id, o.event_id, o.subject, o.evento::text`, limit, lease)
-	if err != nil {
-		return nil, wrap("outbox claim", err)
-	}
-	eventos, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EventoPendiente])
+	var eventos []EventoPendiente
+	err := s.sinEsperarAlDisco(ctx, func(tx pgx.Tx) error {
+		// = ANY(ARRAY(…)) keeps the outer update on the primary key's index whatever the plan
+		// cache guesses; a join may scan the whole (churning) table.
+		rows, err := tx.Query(ctx, `UPDATE outbox SET reclamado_hasta = now() + $2::interval
+			WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE reclamado_hasta IS NULL OR reclamado_hasta < now()
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
+			RETURNING id, event_id, subject, evento::text`, limit, lease)
+		if err != nil {
+			return err
+		}
+		eventos, err = pgx.CollectRows(rows, pgx.RowToStructByPos[EventoPendiente])
+		// RETURNING keeps no order: publish oldest first.
+		slices.SortFunc(eventos, func(a, b EventoPendiente) int { return cmp.Compare(a.ID, b.ID) })
+		return err
+	})
 	return eventos, wrap("outbox claim", err)
+}
+
+// sinEsperarAlDisco runs f in a transaction whose commit does not wait for the disk
+// (synchronous_commit off for it alone). Only for the relay's bookkeeping: a claim or a delete
+// lost in a crash costs a republish with the same event ID, which JetStream and subscribers
+// discard, and never an event; the outbox rows themselves are written with the state change, in
+// a transaction that does wait.
+func (s *Store) sinEsperarAlDisco(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		return f(tx)
+	})
 }
 
 // Publicados deletes the events JetStream has stored and releases the claim on the others, so
@@ -39,14 +62,17 @@ func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) er
 	if len(publicados) == 0 && len(fallidos) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	if len(publicados) > 0 {
-		b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, publicados)
-	}
-	if len(fallidos) > 0 {
-		b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE id = ANY($1)`, fallidos)
-	}
-	return wrap("outbox done", s.pool.SendBatch(ctx, b).Close())
+	err := s.sinEsperarAlDisco(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		if len(publicados) > 0 {
+			b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, publicados)
+		}
+		if len(fallidos) > 0 {
+			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE id = ANY($1)`, fallidos)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return wrap("outbox done", err)
 }
 
 // Relay claims up to limit events, hands them to publish (outside any transaction: publish may
