@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/stream"
 )
 
@@ -117,6 +118,12 @@ func (c Config) validate() error {
 	}
 	if c.VerifyWebhooks && c.NubefactTimeout <= 0 {
 		errs = append(errs, errors.New("NUBEFACT_TIMEOUT must be positive with VERIFY_WEBHOOKS: without a timeout a stalled NubeFacT holds a batch forever"))
+	}
+	if c.VerifyWebhooks && c.NubefactRuta != "" && c.NubefactToken != "" && c.NubefactTimeout > 0 {
+		// The client's own checks (https but on loopback...), before anything is connected.
+		if _, err := nubefact.New(c.NubefactRuta, c.NubefactToken, c.NubefactTimeout); err != nil {
+			errs = append(errs, fmt.Errorf("VERIFY_WEBHOOKS: %w", err))
+		}
 	}
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))

@@ -113,6 +113,25 @@ func TestMainVerifyWebhooksExigeNubefactTimeout(t *testing.T) {
 	}
 }
 
+// With VERIFY_WEBHOOKS, a RUTA that would send the token in clear stops serve at start, before
+// Postgres or NATS are needed.
+func TestMainVerifyWebhooksExigeHTTPS(t *testing.T) {
+	t.Setenv("VERIFY_WEBHOOKS", "true")
+	t.Setenv("NUBEFACT_RUTA", "http://api.nubefact.com/api/v1/x")
+	t.Setenv("NUBEFACT_TOKEN", "tok-serve-SECRETO")
+	t.Setenv("DATABASE_URL", "postgres://user:s3cr3t-pw@127.0.0.1:1/x")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := Main(ctx, []string{"reconciler"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "VERIFY_WEBHOOKS") || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("err = %v, want a configuration error about https", err)
+	}
+	if strings.Contains(err.Error()+errOut.String(), "SECRETO") {
+		t.Error("the NubeFacT token leaked into the error or the logs")
+	}
+}
+
 func TestMainComandoDesconocido(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
