@@ -2,30 +2,40 @@ package contracts
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 )
 
 // MessageID is the one rule that names a notification on the stream (its Nats-Msg-Id) and in
-// the reconciler's inbox: the comprobante's key, its outcome and a digest of its codigo_hash and
-// of which documents it brings. A webhook and a regularization that report the same outcome for
-// the same boleta, with the same links and texts present, get the same ID, so whichever arrives
-// second is a duplicate; a different outcome or hash gets another ID and is judged by the state
-// machine, and so does a repeat that brings a link (the CDR, say) the first one lacked, so that
-// it can fill it in. Notifications without a final outcome also fold in the response code, so
-// that successive exception codes are all recorded.
+// the reconciler's inbox: the comprobante's key, its outcome and a digest of what it would
+// store: its codigo_hash and its links and texts (enlace, PDF, XML, CDR, sunat_description,
+// sunat_note; null and "" alike). A retry of the same notification, or a regularization that
+// reports exactly the same, gets the same ID and is a duplicate. Anything else gets another ID
+// and is judged by the state machine: a different outcome or hash, and a repeat that brings a
+// document the first one lacked (so that it can fill it in) or that differs from it (so that a
+// forged one can never take the genuine one's ID). Notifications without a final outcome also
+// fold in the response code, so that successive exception codes are all recorded. Every field
+// is length-prefixed, so no two different notifications run together into the same digest.
 //
 // Call it on a validated notification: "2-BBB1-105.aceptado.3f1c0e5b9a7d2e41".
 func MessageID(n Notificacion) string {
 	r := n.Resultado()
 	h := sha256.New()
-	h.Write([]byte(deref(n.CodigoHash)))
-	if !r.Final() {
-		h.Write([]byte{0})
-		h.Write([]byte(deref(n.SunatResponsecode)))
+	var buf [binary.MaxVarintLen64]byte
+	campo := func(s *string) {
+		v := deref(s)
+		h.Write(binary.AppendUvarint(buf[:0], uint64(len(v))))
+		h.Write([]byte(v))
 	}
-	if c := n.Campos(); c != 0 {
-		h.Write([]byte{1, byte(c)})
+	campo(n.CodigoHash)
+	if r.Final() {
+		campo(nil)
+	} else {
+		campo(n.SunatResponsecode)
+	}
+	for _, v := range n.Valores() {
+		campo(v)
 	}
 	var sum [sha256.Size]byte
 	return n.Clave().String() + "." + string(r) + "." + hex.EncodeToString(h.Sum(sum[:0])[:8])

@@ -58,10 +58,18 @@ func TestMessageID(t *testing.T) {
 		// Same key, outcome and hash: the second delivery is a duplicate, whatever its shape.
 		{"identical", seed, seed, true},
 		{"extra fields", seed, conCampos(t, campos{"nuevo_campo": `{"x":1}`, "sunat_soap_error": `""`}), true},
-		{"different enlace", seed, conCampos(t, campos{"enlace": `"https://otro"`, "enlace_del_cdr": `"https://otro.cdr"`}), true},
-		{"different sunat_description", seed, conCampos(t, campos{"sunat_description": `"Aceptada."`}), true},
+		{"same values, other order and spacing", seed, []byte(`{"codigo_hash":"xMLFMnbgp1/bHEy572RKRTE9hPY=","numero":105,"serie":"BBB1",
+			"tipo_de_comprobante":2,"aceptada_por_sunat":true,"sunat_responsecode":"0","enlace":"https://www.nubefact.com/cpe/...",
+			"sunat_description":"La Boleta de Venta numero BBB1-105, ha sido aceptada","enlace_del_pdf":"https://www.nubefact.com/cpe/xxx.pdf",
+			"enlace_del_xml":"https://www.nubefact.com/cpe/xxx.xml","enlace_del_cdr":"https://www.nubefact.com/cpe/xxx.cdr"}`), true},
+		{"null and empty are the same", conCampos(t, campos{"sunat_note": `null`}), conCampos(t, campos{"sunat_note": `""`}), true},
+		// Other links or wording: judged (a repeat), never a duplicate, so that a forged CDR link
+		// cannot take the genuine one's ID and have it dropped.
+		{"different enlace", seed, conCampos(t, campos{"enlace": `"https://otro"`}), false},
+		{"different CDR link", seed, conCampos(t, campos{"enlace_del_cdr": `"https://evil.example/forged.cdr"`}), false},
+		{"different sunat_description", seed, conCampos(t, campos{"sunat_description": `"Aceptada."`}), false},
 		{"empty sunat_note is no note", seed, conCampos(t, campos{"sunat_note": `""`}), true},
-		{"webhook and Operation 2", seed, []byte(respuestaConsulta), true},
+		{"webhook and Operation 2 with other links", seed, []byte(respuestaConsulta), false},
 		{"anulado false is not anulado", seed, conCampos(t, campos{"anulado": `false`}), true},
 		// Final outcomes do not fold in the code: 0 and 4000 are both aceptado.
 		{"aceptado with observations", seed, conCampos(t, campos{"sunat_responsecode": `"4000"`}), true},
@@ -83,13 +91,20 @@ func TestMessageID(t *testing.T) {
 		// Without a final outcome every new code is a new notification.
 		{"sin resultado, same code",
 			conCampos(t, campos{"sunat_responsecode": `"0100"`}),
-			conCampos(t, campos{"sunat_responsecode": `"0100"`, "enlace": `"https://otro"`}), true},
+			conCampos(t, campos{"sunat_responsecode": `"0100"`, "sunat_soap_error": `"x"`}), true},
 		{"sin resultado, different code",
 			conCampos(t, campos{"sunat_responsecode": `"0100"`}),
 			conCampos(t, campos{"sunat_responsecode": `"0109"`}), false},
 		{"sin resultado, code absent",
 			conCampos(t, campos{"aceptada_por_sunat": `false`, "sunat_responsecode": `"0"`}),
 			conCampos(t, campos{"aceptada_por_sunat": `false`, "sunat_responsecode": quitar}), false},
+		// The length prefixes keep fields from running together: hash "H\u0001\b" and no link is
+		// not hash "H" with a CDR link.
+		{"fields do not run together",
+			conCampos(t, campos{"codigo_hash": `"H\u0001\b"`, "enlace": quitar, "enlace_del_pdf": quitar, "enlace_del_xml": quitar,
+				"enlace_del_cdr": quitar, "sunat_description": quitar}),
+			conCampos(t, campos{"codigo_hash": `"H"`, "enlace": quitar, "enlace_del_pdf": quitar, "enlace_del_xml": quitar,
+				"enlace_del_cdr": `"https://x/y"`, "sunat_description": quitar}), false},
 		// The separator keeps hash "x1" + code "23" apart from hash "x12" + code "3".
 		{"sin resultado, hash and code do not run together",
 			conCampos(t, campos{"codigo_hash": `"x1"`, "sunat_responsecode": `"0123"`}),
@@ -137,14 +152,14 @@ func ExampleMessageID() {
 		"aceptada_por_sunat": false, "sunat_responsecode": "0100"}`))
 
 	fmt.Println(contracts.MessageID(webhook))
-	fmt.Println(contracts.MessageID(consulta)) // same outcome, same hash, no document: a duplicate
+	fmt.Println(contracts.MessageID(consulta)) // the same outcome, hash and (no) documents: a duplicate
 	fmt.Println(contracts.MessageID(conCDR))   // brings the CDR: judged, and fills it in
 	fmt.Println(contracts.MessageID(excepcion))
 	// Output:
-	// 2-BBB1-105.aceptado.b3c6bcf87a3426f8
-	// 2-BBB1-105.aceptado.b3c6bcf87a3426f8
-	// 2-BBB1-105.aceptado.32eb0d4a72e275c6
-	// 2-BBB1-105.sin_resultado.9da073d70d872970
+	// 2-BBB1-105.aceptado.e2b5513af025e9ca
+	// 2-BBB1-105.aceptado.e2b5513af025e9ca
+	// 2-BBB1-105.aceptado.fc2c4b89c1d0aa39
+	// 2-BBB1-105.sin_resultado.0ed2811353a54f6e
 }
 
 func BenchmarkMessageID(b *testing.B) {
