@@ -34,7 +34,7 @@ type Config struct {
 	BatchSize             int           `envconfig:"BATCH_SIZE" default:"500" desc:"notifications applied per Postgres transaction, at most"`
 	Workers               int           `envconfig:"WORKERS" default:"6" desc:"batches applied concurrently, each in its own transaction"`
 
-	StreamMaxBytes int64         `envconfig:"STREAM_MAX_BYTES" default:"1073741824" desc:"size limit of each stream in bytes; a full notifications stream refuses new webhooks (ingest answers 503) and the reconciler purges what it has applied"`
+	StreamMaxBytes int64         `envconfig:"STREAM_MAX_BYTES" default:"1073741824" desc:"size limit of each stream in bytes (-1: none); a full notifications stream refuses new webhooks (ingest answers 503, NubeFacT retries) until old ones age out or ops purge applied ones"`
 	DLQMaxAge      time.Duration `envconfig:"DLQ_MAX_AGE" default:"2160h" desc:"how long dead letters stay in their stream"`
 
 	ParkedInterval time.Duration `envconfig:"PARKED_INTERVAL" default:"1s" desc:"how often notifications waiting for their comprobante are checked; one is applied this soon after the comprobante's INSERT"`

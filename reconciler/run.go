@@ -245,6 +245,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
+	if w.nubefact != nil {
+		a.preparar = w.prepararAparcadas
+	}
 	rctx, stopRelay := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(rctx) })

@@ -28,55 +28,102 @@ var errSinConfirmar = errors.New("NubeFacT cannot confirm the outcome yet")
 //     recorded as corregido with the fields that differed (a forged CDR link ends here);
 //   - another outcome or hash: NubeFacT's answer is applied, the webhook recorded as a conflict.
 //
-// A webhook that cannot be checked now (NubeFacT unreachable, or with no final answer yet) is
-// handed back for a later retry and left out of the batch; after VERIFY_RETRIES deliveries
-// without a final answer it is recorded as a conflict, for ops.
+// Only webhooks with a final outcome for comprobantes in the table are verified here: the others
+// change nothing now (no outcome) or are parked, and a parked webhook is verified when its
+// comprobante arrives (prepararAparcadas), so that notifications for comprobantes that are not
+// ours never spend NubeFacT calls nor wait in the consumer. A webhook that cannot be checked now
+// (NubeFacT unreachable, or with no final answer yet) is handed back for a later retry and left
+// out of the batch; after VERIFY_RETRIES deliveries without a final answer it is recorded as a
+// conflict, for ops.
 //
 // At most VERIFY_CONCURRENCY calls are in flight and VERIFY_RATE start per second; the whole
-// verification is bounded well inside the messages' AckWait, which InProgress restarts first.
+// verification is bounded well inside the messages' AckWait, which InProgress restarts before
+// and after.
 func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) ([]jetstream.Msg, []postgres.Entrada) {
 	for _, m := range msgs {
 		_ = m.InProgress()
 	}
+	claves := make([]contracts.Clave, len(entradas))
+	for i := range entradas {
+		claves[i] = entradas[i].Notificacion.Clave()
+	}
+	existen, err := w.store.Existentes(ctx, claves)
+	if err != nil {
+		existen = nil // verify them all: Aplicar will find out what Postgres has to say
+	}
 	vctx, cancel := context.WithTimeout(ctx, max(w.cfg.AckWait-2*time.Second, time.Second))
 	defer cancel()
+	errs := w.confirmarTodas(vctx, entradas, func(e *postgres.Entrada) bool {
+		return existen == nil || existen[e.Notificacion.Clave()]
+	})
+	keptMsgs, kept := msgs[:0], entradas[:0]
+	for i := range entradas {
+		e := &entradas[i]
+		if errs[i] != nil && !w.registrarNoConfirmado(e, errs[i]) {
+			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
+			_ = msgs[i].NakWithDelay(backoff(e.Intentos, time.Second, 30*time.Second))
+			continue
+		}
+		_ = msgs[i].InProgress() // the verification may have used most of AckWait: time to apply
+		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, *e)
+	}
+	return keptMsgs, kept
+}
+
+// prepararAparcadas verifies the parked webhooks about to be applied now that their comprobante
+// exists (AplicarListas calls it). It returns the message IDs that must keep waiting: NubeFacT
+// could not be asked, or has no final answer yet and the budget is not spent.
+func (w *worker) prepararAparcadas(ctx context.Context, entradas []postgres.Entrada) map[string]bool {
+	errs := w.confirmarTodas(ctx, entradas, func(*postgres.Entrada) bool { return true })
+	esperar := map[string]bool{}
+	for i := range entradas {
+		e := &entradas[i]
+		if errs[i] != nil && !w.registrarNoConfirmado(e, errs[i]) {
+			w.log.Warn("parked webhook could not be verified: it keeps waiting", "id", e.MessageID, "err", errs[i])
+			esperar[e.MessageID] = true
+		}
+	}
+	return esperar
+}
+
+// registrarNoConfirmado turns a webhook NubeFacT still cannot confirm after VERIFY_RETRIES
+// attempts into a conflict to record, and reports whether it did.
+func (w *worker) registrarNoConfirmado(e *postgres.Entrada, err error) bool {
+	if !errors.Is(err, errSinConfirmar) || e.Intentos < w.cfg.VerifyRetries {
+		return false
+	}
+	e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto,
+		Motivo: fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, err)}
+	return true
+}
+
+// confirmarTodas confirms, concurrently and under VERIFY_RATE, the webhooks among entradas that
+// have a final outcome and for which debe holds, and returns the error of each (nil when it
+// was confirmed, replaced, or needs no confirmation).
+func (w *worker) confirmarTodas(ctx context.Context, entradas []postgres.Entrada, debe func(*postgres.Entrada) bool) []error {
 	errs := make([]error, len(entradas))
 	sem := make(chan struct{}, w.cfg.VerifyConcurrency)
 	var wg sync.WaitGroup
 	for i := range entradas {
-		if entradas[i].Origen != contracts.OrigenWebhook {
+		e := &entradas[i]
+		if e.Origen != contracts.OrigenWebhook || !e.Notificacion.Resultado().Final() || !debe(e) {
 			continue
 		}
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
-			case <-vctx.Done():
-				errs[i] = vctx.Err()
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
 				return
 			}
-			if errs[i] = w.ritmo.esperar(vctx); errs[i] == nil {
-				errs[i] = w.confirmar(vctx, &entradas[i])
+			if errs[i] = w.ritmo.esperar(ctx); errs[i] == nil {
+				errs[i] = w.confirmar(ctx, e)
 			}
 		})
 	}
 	wg.Wait()
-	keptMsgs, kept := msgs[:0], entradas[:0]
-	for i := range entradas {
-		e := &entradas[i]
-		if errors.Is(errs[i], errSinConfirmar) && e.Intentos >= w.cfg.VerifyRetries {
-			e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto,
-				Motivo: fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, errs[i])}
-			errs[i] = nil
-		}
-		if errs[i] != nil {
-			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
-			_ = msgs[i].NakWithDelay(backoff(e.Intentos, time.Second, 30*time.Second))
-			continue
-		}
-		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, *e)
-	}
-	return keptMsgs, kept
+	return errs
 }
 
 func (w *worker) confirmar(ctx context.Context, e *postgres.Entrada) error {

@@ -137,25 +137,16 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 	return w.aplicar(ctx, life, msgs, entradas)
 }
 
-// applyAttempts bounds the attempts at a batch that fails while Postgres answers (a
-// serialization failure, rows changed under our lock): after them the batch is split and what
-// still fails on its own is dead-lettered, instead of being retried forever.
+// applyAttempts bounds the attempts at a batch that fails in a way the notifications themselves
+// may cause (postgres.PuedeSerElMensaje: a trigger raising an error, rows changed under our
+// lock): after them the batch is split and what still fails on its own is dead-lettered, instead
+// of being retried forever.
 const applyAttempts = 3
 
 func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) error {
 	salidas, err := w.store.Aplicar(ctx, entradas, w.topo)
-	for attempt := 1; err != nil && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
-		if !w.postgresAnswers(life) {
-			// Postgres is unreachable: nothing is acknowledged; the messages come back after a
-			// pause and we wait for Postgres.
-			w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "err", err)
-			for _, m := range msgs {
-				_ = m.NakWithDelay(time.Second)
-			}
-			w.esperarPostgres(life)
-			return nil
-		}
-		w.log.Warn("apply failed although postgres answers: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
+	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
+		w.log.Warn("apply failed: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff(attempt, 200*time.Millisecond, 2*time.Second)):
@@ -164,13 +155,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	}
 	switch {
 	case err == nil:
-	case ctx.Err() != nil:
-		// Out of time (shutdown): leave the messages for redelivery.
-		for _, m := range msgs {
-			_ = m.Nak()
-		}
-		return nil
-	case len(entradas) > 1:
+	case postgres.PuedeSerElMensaje(err) && len(entradas) > 1:
 		// One message Postgres refuses must not hold back the others: apply them one by one.
 		for i := range entradas {
 			if err := w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1]); err != nil {
@@ -178,8 +163,28 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 			}
 		}
 		return nil
-	default:
+	case postgres.PuedeSerElMensaje(err):
 		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
+		return nil
+	default:
+		// Postgres is unreachable, out of time, full, read-only or busy: nothing is acknowledged
+		// and nothing is dead-lettered. While it does not answer, the messages come back every
+		// second and we wait for it; while it answers but refuses (a full disk, a read-only
+		// standby), they come back after a pause that grows with each delivery, up to 30 s.
+		delay := time.Second
+		pctx, cancel := context.WithTimeout(life, 2*time.Second)
+		answers := w.store.Ping(pctx) == nil
+		cancel()
+		if answers {
+			delay = backoff(entradas[0].Intentos, time.Second, 30*time.Second)
+		}
+		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "retry_in", delay, "err", err)
+		for _, m := range msgs {
+			_ = m.NakWithDelay(delay)
+		}
+		if !answers {
+			w.esperarPostgres(life)
+		}
 		return nil
 	}
 	if crash := w.cfg.hooks.crashAfterCommit; crash != nil && crash() {
@@ -227,13 +232,6 @@ func (w *worker) avisarRelay(salidas []postgres.Salida) {
 			return
 		}
 	}
-}
-
-// postgresAnswers pings Postgres once, briefly.
-func (w *worker) postgresAnswers(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return w.store.Ping(pctx) == nil
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the

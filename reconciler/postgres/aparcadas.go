@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -53,19 +55,33 @@ func (s *Store) MarcarReenviada(ctx context.Context, messageID string) error {
 	return wrap("mark replayed", err)
 }
 
-// AplicarListas applies, in one transaction, up to limit parked notifications whose comprobante
-// has been inserted, oldest first, with the same inbox, audit, outbox and event rules as any
-// other notification, and removes them from the aparcadas table. FOR UPDATE SKIP LOCKED lets
-// several reconcilers share the work, each notification applied once. A payload decode no
-// longer accepts (the rules changed since it was parked) is discarded, with its reason in the
-// audit. It returns what each applied notification did.
-func (s *Store) AplicarListas(ctx context.Context, limit int, topo contracts.Topologia,
-	decode func([]byte) (contracts.Notificacion, error)) ([]Salida, error) {
+// OpcionesListas say which ready parked notifications AplicarListas takes and how.
+type OpcionesListas struct {
+	Limit  int
+	IDs    []string // only these (all ready ones when empty)
+	Decode func([]byte) (contracts.Notificacion, error)
+	// Preparar, when set, runs on the entradas before they are applied, inside the transaction
+	// (VERIFY_WEBHOOKS confirms webhooks there, and may set their Reemplazo or Nota). The message
+	// IDs it returns stay parked, with one more attempt counted, until the next full sweep marks
+	// them ready again (MarcarListas, once a minute).
+	Preparar func(context.Context, []Entrada) (esperar map[string]bool)
+}
+
+// AplicarListas applies, in one transaction, up to o.Limit parked notifications whose
+// comprobante has been inserted, in the order they were received (an aceptado before its
+// anulación), with the same inbox, audit, outbox and event rules as any other notification, and
+// removes them from the aparcadas table. FOR UPDATE SKIP LOCKED lets several reconcilers share
+// the work, each notification applied once. A payload decode no longer accepts (the rules
+// changed since it was parked) is discarded, with its reason in the audit. It returns the
+// message IDs it took and what each applied notification did.
+func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o OpcionesListas) ([]string, []Salida, error) {
 	var out []Salida
+	var tomadas []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
 				serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
-			FROM aparcadas WHERE lista ORDER BY aparcada_en LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+			FROM aparcadas WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0 OR message_id = ANY($2))
+			ORDER BY recibido_en, aparcada_en, message_id LIMIT $1 FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
 		if err != nil {
 			return err
 		}
@@ -77,7 +93,8 @@ func (s *Store) AplicarListas(ctx context.Context, limit int, topo contracts.Top
 		var invalidas []Aparcada
 		var motivos []string
 		for _, a := range listas {
-			n, err := decode([]byte(a.Payload))
+			tomadas = append(tomadas, a.MessageID)
+			n, err := o.Decode([]byte(a.Payload))
 			if err != nil {
 				invalidas, motivos = append(invalidas, a), append(motivos, "ya no es válida: "+err.Error())
 				continue
@@ -90,19 +107,58 @@ func (s *Store) AplicarListas(ctx context.Context, limit int, topo contracts.Top
 		if err := descartar(ctx, tx, invalidas, motivos); err != nil {
 			return err
 		}
+		if o.Preparar != nil {
+			esperar := o.Preparar(ctx, entradas)
+			if len(esperar) > 0 {
+				ids := make([]string, 0, len(esperar))
+				for id := range esperar {
+					ids = append(ids, id)
+				}
+				if _, err := tx.Exec(ctx, `UPDATE aparcadas SET intentos = intentos + 1, lista = false
+					WHERE message_id = ANY($1)`, ids); err != nil {
+					return err
+				}
+				entradas = slices.DeleteFunc(entradas, func(e Entrada) bool { return esperar[e.MessageID] })
+			}
+		}
 		out, err = aplicar(ctx, tx, topo, entradas)
 		return err
 	})
-	return out, wrap("apply parked", err)
+	return tomadas, out, wrap("apply parked", err)
 }
 
-// MarcarListas marks as ready the parked notifications whose comprobante exists. The INSERT
-// trigger does this as the billing system inserts a comprobante; this sweep covers a
-// notification parked by a transaction that could not yet see a comprobante being inserted
-// concurrently. It returns how many it marked.
-func (s *Store) MarcarListas(ctx context.Context) (int64, error) {
+// Existentes returns which of claves are in the comprobantes table.
+func (s *Store) Existentes(ctx context.Context, claves []contracts.Clave) (map[contracts.Clave]bool, error) {
+	tipos, series, numeros := make([]int16, len(claves)), make([]string, len(claves)), make([]int32, len(claves))
+	for i, c := range claves {
+		tipos[i], series[i], numeros[i] = int16(c.TipoDeComprobante), c.Serie, int32(c.Numero)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT c.tipo_de_comprobante, c.serie, c.numero FROM comprobantes c
+		JOIN unnest($1::smallint[], $2::text[], $3::integer[]) AS k(tipo, serie, numero)
+		  ON c.tipo_de_comprobante = k.tipo AND c.serie = k.serie AND c.numero = k.numero`, tipos, series, numeros)
+	if err != nil {
+		return nil, wrap("find comprobantes", err)
+	}
+	out := make(map[contracts.Clave]bool, len(claves))
+	var c contracts.Clave
+	var tipo int16
+	_, err = pgx.ForEachRow(rows, []any{&tipo, &c.Serie, &c.Numero}, func() error {
+		c.TipoDeComprobante = int(tipo)
+		out[c] = true
+		return nil
+	})
+	return out, wrap("find comprobantes", err)
+}
+
+// MarcarListas marks as ready the parked notifications whose comprobante exists, among those
+// parked within the last `recientes` (all of them when 0). The INSERT trigger does this as the
+// billing system inserts a comprobante; this sweep covers a notification parked by a
+// transaction that could not yet see a comprobante being inserted concurrently, which is always
+// a recent one. It returns how many it marked.
+func (s *Store) MarcarListas(ctx context.Context, recientes time.Duration) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE aparcadas a SET lista = true FROM comprobantes c
-		WHERE NOT a.lista AND c.tipo_de_comprobante = a.tipo_de_comprobante AND c.serie = a.serie AND c.numero = a.numero`)
+		WHERE NOT a.lista AND ($1::interval = '0' OR a.aparcada_en > now() - $1::interval)
+		  AND c.tipo_de_comprobante = a.tipo_de_comprobante AND c.serie = a.serie AND c.numero = a.numero`, recientes)
 	return tag.RowsAffected(), wrap("mark parked ready", err)
 }
 
@@ -113,11 +169,17 @@ func (s *Store) Descartar(ctx context.Context, messageIDs []string, motivo strin
 	return s.descartarDonde(ctx, `message_id = ANY($1)`, messageIDs, motivo)
 }
 
-// DescartarAntiguas discards, with motivo, the parked notifications that have waited longer
-// than maxEspera.
+// DescartarAntiguas discards, with motivo, up to LoteDescarte parked notifications that have waited
+// longer than maxEspera, oldest first; never one whose comprobante exists now (it is about to be
+// applied). Call it again while it returns LoteDescarte.
 func (s *Store) DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]Aparcada, error) {
-	return s.descartarDonde(ctx, `aparcada_en < now() - $1::interval`, maxEspera, motivo)
+	return s.descartarDonde(ctx, `message_id IN (SELECT message_id FROM aparcadas
+		WHERE NOT lista AND aparcada_en < now() - $1::interval ORDER BY aparcada_en LIMIT `+strconv.Itoa(LoteDescarte)+`)`,
+		maxEspera, motivo)
 }
+
+// LoteDescarte is how many DescartarAntiguas discards at most per call.
+const LoteDescarte = 1000
 
 func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motivo string) ([]Aparcada, error) {
 	var out []Aparcada

@@ -86,15 +86,12 @@ func TestAplicarListas(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing is ready: nothing happens.
-	if salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode); err != nil || len(salidas) != 0 {
-		t.Fatalf("AplicarListas before any INSERT = %+v, %v", salidas, err)
+	if salidas := aplicarListas(t, s); len(salidas) != 0 {
+		t.Fatalf("AplicarListas before any INSERT = %+v", salidas)
 	}
 
 	pendiente(t, pool, 2, "BBB1", 105)
-	salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	salidas := aplicarListas(t, s)
 	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 	if !strings.Contains(salidas[0].Motivo, "esperó 336h") {
 		t.Errorf("motivo %q does not say how long it waited", salidas[0].Motivo)
@@ -108,8 +105,8 @@ func TestAplicarListas(t *testing.T) {
 	mismos(t, "still parked", columna(t, pool, `SELECT message_id FROM aparcadas`), []string{espera.MessageID})
 
 	// Applied once: a second pass finds nothing.
-	if salidas, err := s.AplicarListas(ctx, 10, contracts.Topologia{}, contracts.Decode); err != nil || len(salidas) != 0 {
-		t.Fatalf("second AplicarListas = %+v, %v", salidas, err)
+	if salidas := aplicarListas(t, s); len(salidas) != 0 {
+		t.Fatalf("second AplicarListas = %+v", salidas)
 	}
 }
 
@@ -125,9 +122,16 @@ func TestMarcarListas(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET lista = false`); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.MarcarListas(ctx)
+	// The tick's sweep looks at recent ones only; the minute's at all.
+	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET aparcada_en = now() - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MarcarListas(ctx, time.Minute); err != nil || n != 0 {
+		t.Fatalf("MarcarListas(1m) of a notification parked 2 minutes ago = %d, %v; want 0", n, err)
+	}
+	n, err := s.MarcarListas(ctx, 0)
 	if err != nil || n != 1 {
-		t.Fatalf("MarcarListas = %d, %v; want 1", n, err)
+		t.Fatalf("MarcarListas(0) = %d, %v; want 1", n, err)
 	}
 	if a := unaAparcada(t, s, false); !a.Lista {
 		t.Error("not ready after MarcarListas")
@@ -196,6 +200,101 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 		mismos(t, fmt.Sprintf("Aparcadas(%v)", tc.todas), got, tc.want)
 	}
 	tieneFilas(t, pool, "aparcadas", 3)
+}
+
+// aplicarListas applies every ready parked notification, as the reconciler's loop does.
+func aplicarListas(tb testing.TB, s *postgres.Store) []postgres.Salida {
+	tb.Helper()
+	_, salidas, err := s.AplicarListas(context.Background(), contracts.Topologia{},
+		postgres.OpcionesListas{Limit: 10, Decode: contracts.Decode})
+	if err != nil {
+		tb.Fatalf("AplicarListas: %v", err)
+	}
+	return salidas
+}
+
+// A re-park of a notification (NubeFacT retried it) that waits on the row the billing INSERT's
+// trigger is marking must not undo the mark.
+func TestAparcarDeNuevoNoBorraLista(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	e := entrada(t, []byte(semilla))
+	aplicar(t, s, contracts.Topologia{}, e)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero) VALUES (2, 'BBB1', 105)`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := s.Aplicar(context.Background(), []postgres.Entrada{e}, contracts.Topologia{})
+		done <- err
+	}()
+	esperarBloqueo(t, pool)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if a := unaAparcada(t, s, true); !a.Lista {
+		t.Error("lista = false after the INSERT committed: the re-park overwrote the trigger's mark")
+	}
+}
+
+// A parked aceptado and its anulación are applied in the order they were received, whatever
+// order they were parked in.
+func TestAplicarListasEnOrdenDeLlegada(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	acepta, anula := entrada(t, []byte(semilla)), nueva(t, anulacion)
+	anula.Recibido = recibido.Add(time.Hour)
+	aplicar(t, s, contracts.Topologia{}, anula, acepta) // parked in one transaction, anulación first
+	pendiente(t, pool, 2, "BBB1", 105)
+	salidas := aplicarListas(t, s)
+	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
+		"aplicado aceptado→anulado 2-BBB1-105.anulado"})
+}
+
+// Preparar (VERIFY_WEBHOOKS) may keep a parked notification waiting: it is not applied, counts
+// one more attempt, and is no longer ready until the full sweep marks it again.
+func TestAplicarListasPrepararHaceEsperar(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	e := entrada(t, []byte(semilla))
+	aplicar(t, s, contracts.Topologia{}, e)
+	pendiente(t, pool, 2, "BBB1", 105)
+	esperar := func(context.Context, []postgres.Entrada) map[string]bool { return map[string]bool{e.MessageID: true} }
+	_, salidas, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.OpcionesListas{Limit: 10, Decode: contracts.Decode, Preparar: esperar})
+	if err != nil || len(salidas) != 0 {
+		t.Fatalf("AplicarListas = %v, %v; want nothing applied", resumenes(t, salidas), err)
+	}
+	if a := unaAparcada(t, s, false); a.Lista || a.Intentos != 2 {
+		t.Errorf("after waiting: lista %v, intentos %d; want false, 2", a.Lista, a.Intentos)
+	}
+	if c := comprobante(t, pool, 105); c.Estado != "pendiente" {
+		t.Errorf("estado = %s, want pendiente", c.Estado)
+	}
+}
+
+// Expiry never discards a notification whose comprobante exists (it is about to be applied).
+func TestDescartarAntiguasRespetaLasListas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+	pendiente(t, pool, 2, "BBB1", 105)
+	if _, err := pool.Exec(ctx, `UPDATE aparcadas SET aparcada_en = now() - interval '2 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.DescartarAntiguas(ctx, time.Hour, "vieja"); err != nil || len(done) != 0 {
+		t.Fatalf("DescartarAntiguas = %+v, %v; want none (the comprobante exists)", done, err)
+	}
 }
 
 func aparcadas(tb testing.TB, s *postgres.Store, todas bool) []postgres.Aparcada {

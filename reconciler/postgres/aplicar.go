@@ -76,15 +76,15 @@ func (s *Store) Aplicar(ctx context.Context, entradas []Entrada, topo contracts.
 // op is one notification to judge: an entrada, NubeFacT's answer standing in for a webhook, or
 // the replaced webhook itself (only recorded).
 type op struct {
-	e        *Entrada
-	slot     int  // index of the entrada whose Salida this op gives
-	informa  bool // this op's salida is the entrada's
-	registro bool // the replaced webhook: recorded, never applied
-	// respuesta, for registro, is the op of NubeFacT's answer, if any.
-	respuesta *op
-	fila      *fila
-	nuevo     bool // its message ID was not in the inbox
-	salida    Salida
+	e       *Entrada
+	slot    int  // index of the entrada whose Salida this op gives
+	informa bool // this op's salida is the entrada's
+	// registro: the replaced webhook, recorded in the audit and never applied. Its message ID
+	// stays out of the inbox, so that it never stands in the way of a genuine notification.
+	registro bool
+	fila     *fila
+	nuevo    bool // its message ID was not in the inbox
+	salida   Salida
 }
 
 type fila struct {
@@ -166,12 +166,10 @@ func expandir(entradas []Entrada) []*op {
 			continue
 		}
 		// NubeFacT's answer first, so that the entrada reports what it did; the webhook after.
-		w := &op{e: e, slot: i, registro: true, informa: e.Reemplazo.Respuesta == nil}
 		if r := e.Reemplazo.Respuesta; r != nil {
-			w.respuesta = &op{e: r, slot: i, informa: true}
-			ops = append(ops, w.respuesta)
+			ops = append(ops, &op{e: r, slot: i, informa: true})
 		}
-		ops = append(ops, w)
+		ops = append(ops, &op{e: e, slot: i, registro: true, informa: e.Reemplazo.Respuesta == nil})
 	}
 	return ops
 }
@@ -219,12 +217,12 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 }
 
 // inbox records the message IDs of every op that will be judged, and marks as nuevo the first
-// op of each ID that was not there before. Parked notifications stay out: they are judged when
-// their comprobante arrives.
+// op of each ID that was not there before. Parked notifications stay out (they are judged when
+// their comprobante arrives), and so do replaced webhooks (only recorded).
 func (l *lote) inbox(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
-		if !o.desconocido() {
+		if o.juzgado() {
 			ids = append(ids, o.e.MessageID)
 		}
 	}
@@ -245,7 +243,7 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 		sinUsar[id] = true
 	}
 	for _, o := range ops {
-		if !o.desconocido() && sinUsar[o.e.MessageID] {
+		if o.juzgado() && sinUsar[o.e.MessageID] {
 			o.nuevo = true
 			delete(sinUsar, o.e.MessageID) // later copies in the batch are duplicates
 		}
@@ -256,20 +254,18 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 // desconocido: the op's comprobante is not in the table.
 func (o *op) desconocido() bool { return !o.registro && o.fila == nil }
 
+// juzgado: the op goes through the inbox and the state machine now.
+func (o *op) juzgado() bool { return !o.registro && o.fila != nil }
+
 const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | contracts.CampoEnlaceDelXML |
 	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
 
 // decidir judges one op against the state of its row as the batch has left it so far.
 func (l *lote) decidir(ctx context.Context, o *op) error {
 	e := o.e
-	// A webhook NubeFacT corrected has the same message ID as the answer applied in its place
-	// (same outcome, hash and fields present): the answer being new makes the webhook new too.
-	nuevoRegistro := o.nuevo || o.respuesta != nil && o.respuesta.nuevo && o.respuesta.e.MessageID == e.MessageID
 	switch {
-	case o.registro && nuevoRegistro:
-		o.salida = Salida{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
 	case o.registro:
-		o.salida = Salida{Efecto: estado.Duplicado, Motivo: "message ID ya procesado"}
+		o.salida = Salida{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
 	case o.desconocido():
 		o.salida = Salida{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
 	case !o.nuevo:
@@ -394,7 +390,7 @@ func (l *lote) enviarOla(ctx context.Context) error {
 		return wrap("update comprobantes", err)
 	}
 	if actualizadas != k {
-		return fmt.Errorf("update comprobantes: %d of %d rows changed under our lock", k-actualizadas, k)
+		return fmt.Errorf("update comprobantes: %d of %d: %w", k-actualizadas, k, ErrFilasCambiadas)
 	}
 	for _, c := range l.ola {
 		c.fila.cambiando = false
@@ -464,7 +460,8 @@ func (l *lote) aparcar(ctx context.Context, ops []*op) error {
 			$7::integer[], $8::text[], $9::integer[], $10::text[])
 			AS u(id, origen, recibido, remitente, tipo, serie, numero, motivo, intentos, payload)
 		ON CONFLICT (message_id) DO UPDATE SET motivo = excluded.motivo, intentos = excluded.intentos,
-			veces = aparcadas.veces + 1, reenviada_en = NULL, lista = excluded.lista`,
+			veces = aparcadas.veces + 1, reenviada_en = NULL,
+			lista = aparcadas.lista OR excluded.lista`,
 		ids, origenes, recibidos, remitentes, tipos, series, numeros, motivos, intentos, payloads)
 	return wrap("park", err)
 }

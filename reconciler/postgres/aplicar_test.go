@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
@@ -499,4 +500,41 @@ func TestAplicarCDRTardio(t *testing.T) {
 		!slices.Equal(ev.Data.CamposCompletados, []string{"enlace_del_cdr"}) || !ev.Data.EstadoFinalEn.Equal(c.EstadoFinalEn.UTC()) {
 		t.Errorf("actualizada event on %s = %+v", ob[1].Subject, ev)
 	}
+}
+
+// A webhook VERIFY_WEBHOOKS replaced is only recorded: its message ID stays out of the inbox, so
+// a genuine notification with the same ID (a regularization after a webhook NubeFacT could not
+// confirm in time) still applies.
+func TestAplicarWebhookReemplazadoNoOcupaElInbox(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	pendiente(t, pool, 2, "BBB1", 105)
+	w := entrada(t, []byte(semilla))
+	w.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto, Motivo: "webhook no confirmado tras 5 intentos"}
+	mismos(t, "webhook", resumenes(t, aplicar(t, s, contracts.Topologia{}, w)), []string{"conflicto →"})
+	mismos(t, "inbox", inbox(t, pool), nil)
+
+	reg := entrada(t, []byte(semilla))
+	reg.Origen = contracts.OrigenRegularizacion
+	mismos(t, "regularization", resumenes(t, aplicar(t, s, contracts.Topologia{}, reg)),
+		[]string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+}
+
+// A corrected webhook for a comprobante not in the table yet: NubeFacT's answer is parked, and
+// applied once the comprobante is inserted.
+func TestAplicarCorregidoAparcado(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	webhook := nueva(t, map[string]any{"enlace_del_cdr": "https://evil.example/forged.cdr"})
+	genuina := entrada(t, []byte(semilla))
+	genuina.Origen = contracts.OrigenVerificacion
+	webhook.Reemplazo = &postgres.Reemplazo{Efecto: estado.Corregido, Motivo: "enlace_del_cdr difiere", Respuesta: &genuina}
+	mismos(t, "parking", resumenes(t, aplicar(t, s, contracts.Topologia{}, webhook)), []string{"aparcado →"})
+	pendiente(t, pool, 2, "BBB1", 105)
+	mismos(t, "applied", resumenes(t, aplicarListas(t, s)), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+	if c := comprobante(t, pool, 105); deref(c.EnlaceDelCDR) != "https://www.nubefact.com/cpe/xxx.cdr" {
+		t.Errorf("stored CDR %q, want NubeFacT's", deref(c.EnlaceDelCDR))
+	}
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "corregido", "aplicado"})
+	tieneFilas(t, pool, "aparcadas", 0)
 }

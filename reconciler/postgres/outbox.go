@@ -94,8 +94,11 @@ func (s *Store) Relay(ctx context.Context, limit int, lease time.Duration, publi
 			fallidos = append(fallidos, ev.ID)
 		}
 	}
-	// Recorded even when ctx has just ended: what JetStream stored must leave the outbox.
-	if err := s.Publicados(context.WithoutCancel(ctx), ok, fallidos); err != nil {
+	// Recorded even when ctx has just ended (what JetStream stored must leave the outbox), but
+	// never waiting on a Postgres that hangs: the claim's expiry covers a lost update.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.Publicados(dctx, ok, fallidos); err != nil {
 		return 0, err
 	}
 	return len(ok), nil

@@ -39,6 +39,27 @@ func IsDataError(err error) bool {
 	return class == "22" || class == "23"
 }
 
+// ErrFilasCambiadas: a row changed under the batch's lock, which no healthy run can cause.
+var ErrFilasCambiadas = errors.New("rows changed under our lock")
+
+// PuedeSerElMensaje reports whether err may be caused by the notifications themselves rather
+// than by Postgres being unreachable, full, read-only or busy: a data error, an error raised by
+// a trigger (SQLSTATE class P0), or ErrFilasCambiadas. Those are retried a few times, then the
+// batch is split and what still fails alone is dead-lettered. Anything else (connection, disk
+// full, read-only after a failover, deadlock, serialization, permissions...) is waited out with
+// nothing acknowledged and nothing dead-lettered: dead-lettering the whole backlog because the
+// disk is full would be worse than waiting.
+func PuedeSerElMensaje(err error) bool {
+	if errors.Is(err, ErrFilasCambiadas) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return IsDataError(err) || pgErr.Code[:2] == "P0"
+}
+
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil

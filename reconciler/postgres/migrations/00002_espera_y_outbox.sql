@@ -6,8 +6,11 @@
 -- reconciler applies the ready ones within about a second and deletes them from this table; the
 -- audit keeps both the parking and the application.
 ALTER TABLE aparcadas ADD COLUMN lista boolean NOT NULL DEFAULT false;
-CREATE INDEX aparcadas_listas ON aparcadas (aparcada_en) WHERE lista;
+CREATE INDEX aparcadas_listas ON aparcadas (recibido_en) WHERE lista;
 CREATE INDEX aparcadas_clave ON aparcadas (tipo_de_comprobante, serie, numero);
+-- The sweep of recently parked notifications (an INSERT that committed while they were being
+-- parked is invisible to the trigger) and the expiry walk this one.
+CREATE INDEX aparcadas_aparcada_en ON aparcadas (aparcada_en);
 
 -- The billing system's INSERT marks the notifications waiting for that comprobante as ready.
 -- SECURITY DEFINER: the billing system's role needs no privilege on aparcadas.
@@ -33,6 +36,7 @@ ALTER TABLE outbox ADD COLUMN reclamado_hasta timestamptz;
 ALTER TABLE outbox DROP COLUMN reclamado_hasta;
 DROP TRIGGER aparcadas_comprobante_insertado ON comprobantes;
 DROP FUNCTION aparcadas_comprobante_insertado();
+DROP INDEX aparcadas_aparcada_en;
 DROP INDEX aparcadas_clave;
 DROP INDEX aparcadas_listas;
 ALTER TABLE aparcadas DROP COLUMN lista;
