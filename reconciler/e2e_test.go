@@ -646,3 +646,93 @@ func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
 		t.Errorf("Run with a URL in ENLACE_HOSTS: %v, want an error naming ENLACE_HOSTS", err)
 	}
 }
+
+// A CDR that arrives late, end to end: the first webhook has no CDR link, a second one with the
+// same outcome and hash brings it. The row gets it, and subscribers hear of it once, on
+// boleta.actualizada.
+func TestE2ECDRTardioPublicaActualizada(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	s.escuchar()
+	s.insertarPendiente(2, "BCT1", 1)
+	completo := aceptada("BCT1", 1)
+	sinCDR := []byte(strings.Replace(string(completo), `"https://www.nubefact.com/cpe/BCT1-1.cdr"`, `""`, 1))
+	for _, body := range [][]byte{sinCDR, completo, completo} {
+		if code, _ := s.post(body); code != http.StatusOK {
+			t.Fatalf("webhook: status %d", code)
+		}
+	}
+	eventually(t, 10*time.Second, "the three recorded", func() bool {
+		return s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BCT1'`) >= 2
+	})
+	eventually(t, 10*time.Second, "the acceptance and the completion published", func() bool { return len(s.recibidos()) >= 2 })
+	eventually(t, 5*time.Second, "the duplicate applied nothing", func() bool {
+		return s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BCT1'`) == 2
+	})
+	var tipos []string
+	for _, r := range s.recibidos() {
+		tipos = append(tipos, r.evento.Type+" "+r.evento.ID)
+	}
+	want := []string{"boleta.aceptada 2-BCT1-1.aceptado", "boleta.actualizada 2-BCT1-1.aceptado.completado.enlace_del_cdr"}
+	if strings.Join(tipos, ",") != strings.Join(want, ",") {
+		t.Errorf("events = %v, want %v", tipos, want)
+	}
+	var cdr string
+	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr FROM comprobantes WHERE serie = 'BCT1'`).Scan(&cdr); err != nil || cdr != "https://www.nubefact.com/cpe/BCT1-1.cdr" {
+		t.Errorf("stored CDR %q (%v), want the late one", cdr, err)
+	}
+}
+
+// Postgres that answers but refuses every write (here: read-only, as a standby after a failover;
+// a full disk behaves alike) is waited out: nothing is dead-lettered, and the notification is
+// applied once writes work again.
+func TestE2EPostgresSoloLecturaSeEspera(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	s.insertarPendiente(2, "BRO1", 1)
+	ctx := context.Background()
+	var db string
+	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	soloLectura := func(on bool) {
+		t.Helper()
+		q := fmt.Sprintf(`ALTER DATABASE %q RESET default_transaction_read_only`, db)
+		if on {
+			q = fmt.Sprintf(`ALTER DATABASE %q SET default_transaction_read_only = on`, db)
+		}
+		if _, err := s.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		// Sessions take the setting when they start: end the reconciler's.
+		if _, err := s.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'reconciler'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	soloLectura(true)
+	t.Cleanup(func() { soloLectura(false) })
+	if code, _ := s.post(aceptada("BRO1", 1)); code != http.StatusOK {
+		t.Fatalf("webhook: status %d", code)
+	}
+	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "several refused attempts", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 3
+	})
+	if n := s.mensajesEnStream(s.topo.StreamDLQ()); n != 0 {
+		t.Fatalf("dead letters while Postgres was read-only: %d, want 0", n)
+	}
+	soloLectura(false)
+	eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
+	if n := s.mensajesEnStream(s.topo.StreamDLQ()); n != 0 {
+		t.Errorf("dead letters = %d, want 0", n)
+	}
+}

@@ -457,3 +457,42 @@ func TestVerificarRespetaVerifyRate(t *testing.T) {
 		t.Errorf("Operation 2 calls = %d, want %d", got, n)
 	}
 }
+
+// With VERIFY_WEBHOOKS, a webhook for a comprobante not in the table is parked without asking
+// NubeFacT (a comprobante of NubeFacT's panel costs no call and never waits in the consumer),
+// and is verified when its comprobante is inserted.
+func TestVerificarAparcadaAlAplicarla(t *testing.T) {
+	t.Parallel()
+	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks = true })
+	s.arrancarIngest()
+	sim.Poner(clave("BVA1", 1), simulador.Aceptada)
+	r := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)
+	r["enlace_del_cdr"] = "https://evil.example/forged.cdr"
+	body, _ := json.Marshal(r)
+	if code, _ := s.post(body); code != http.StatusOK {
+		t.Fatalf("webhook: status %d", code)
+	}
+	eventually(t, 10*time.Second, "the webhook parked", func() bool {
+		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BVA1'`) == 1
+	})
+	s.sinPendientesDeAck()
+	if n := sim.Llamadas(); n != 0 {
+		t.Errorf("NubeFacT was asked %d times about a comprobante that is not ours (yet)", n)
+	}
+	s.insertarPendiente(2, "BVA1", 1)
+	eventually(t, 10*time.Second, "verified and applied once inserted", func() bool { return s.estado("BVA1", 1) == "aceptado" })
+	var cdr string
+	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr FROM comprobantes WHERE serie = 'BVA1'`).Scan(&cdr); err != nil {
+		t.Fatal(err)
+	}
+	if want := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)["enlace_del_cdr"]; cdr != want {
+		t.Errorf("stored CDR %q, want NubeFacT's %q", cdr, want)
+	}
+	efectos := s.columna(`SELECT efecto || '/' || origen FROM notificaciones WHERE serie = 'BVA1' ORDER BY id`)
+	if strings.Join(efectos, ",") != "aparcado/webhook,aplicado/verificacion,corregido/webhook" {
+		t.Errorf("audit = %v, want aparcado/webhook, aplicado/verificacion, corregido/webhook", efectos)
+	}
+	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
+		t.Errorf("still parked: %d", n)
+	}
+}
