@@ -1,8 +1,8 @@
 package contracts
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )

@@ -66,10 +66,13 @@ func NuevoEvento(data ComprobanteEvento) Evento {
 }
 
 // NuevoEventoActualizado wraps the data of a comprobante whose estado did not change but whose
-// fields completados a notification filled in: type "<tipo>.actualizada", ID EventIDActualizado.
-func NuevoEventoActualizado(data ComprobanteEvento, completados Campos) Evento {
+// fields completados a notification filled in, at en: type "<tipo>.actualizada", ID
+// EventIDActualizado, time en (data.estado_final_en stays when the estado was entered).
+func NuevoEventoActualizado(data ComprobanteEvento, completados Campos, en time.Time) Evento {
 	data.CamposCompletados = completados.Nombres()
-	return envolver(data, EventIDActualizado(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))
+	ev := envolver(data, EventIDActualizado(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))
+	ev.Time = en.UTC()
+	return ev
 }
 
 func (d ComprobanteEvento) clave() Clave {

@@ -168,7 +168,11 @@ func TestNuevoEventoActualizado(t *testing.T) {
 		{contracts.CampoEnlaceDelCDR | contracts.CampoEnlace | contracts.CampoSunatNote,
 			"2-BBB1-105.aceptado.completado.enlace+enlace_del_cdr+sunat_note", []string{"enlace", "enlace_del_cdr", "sunat_note"}},
 	} {
-		ev := contracts.NuevoEventoActualizado(data, tt.campos)
+		en := data.EstadoFinalEn.Add(time.Hour)
+		ev := contracts.NuevoEventoActualizado(data, tt.campos, en)
+		if !ev.Time.Equal(en) || !ev.Data.EstadoFinalEn.Equal(data.EstadoFinalEn) {
+			t.Errorf("time %v, estado_final_en %v; want when it was completed and when the estado was entered", ev.Time, ev.Data.EstadoFinalEn)
+		}
 		if ev.ID != tt.id || ev.Type != "boleta.actualizada" || ev.Data.Estado != contracts.Aceptado ||
 			!slices.Equal(ev.Data.CamposCompletados, tt.nombres) {
 			t.Errorf("event = id %q, type %q, estado %s, campos %v; want %q, boleta.actualizada, aceptado, %v",

@@ -353,7 +353,8 @@ func (l *lote) enviarOla(ctx context.Context) error {
 			AS u(id, anterior, nuevo, enlace, pdf, xml, cdr, hash, code, descr, note, completar)
 		WHERE c.id = u.id AND c.estado = u.anterior
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
-			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD')`,
+			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
+			c.actualizado_en`,
 		ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar)
 	if err != nil {
 		return wrap("update comprobantes", err)
@@ -363,8 +364,9 @@ func (l *lote) enviarOla(ctx context.Context) error {
 	for rows.Next() {
 		var id int64
 		var d contracts.ComprobanteEvento
+		var actualizado time.Time
 		if err := rows.Scan(&id, &d.Enlace, &d.EnlaceDelPDF, &d.EnlaceDelXML, &d.EnlaceDelCDR, &d.CodigoHash,
-			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision); err != nil {
+			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision, &actualizado); err != nil {
 			return wrap("update comprobantes", err)
 		}
 		c := porID[id]
@@ -374,7 +376,7 @@ func (l *lote) enviarOla(ctx context.Context) error {
 		d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
 		var ev contracts.Evento
 		if c.completar != 0 {
-			ev = contracts.NuevoEventoActualizado(d, c.completar)
+			ev = contracts.NuevoEventoActualizado(d, c.completar, actualizado)
 		} else {
 			ev = contracts.NuevoEvento(d)
 		}
