@@ -21,12 +21,12 @@ import (
 // Call it on a validated notification: "2-BBB1-105.aceptado.3f1c0e5b9a7d2e41".
 func MessageID(n Notificacion) string {
 	r := n.Resultado()
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
+	var arr [512]byte // the fields of a usual notification fit: no allocation to digest them
+	b := arr[:0]
 	campo := func(s *string) {
 		v := deref(s)
-		h.Write(binary.AppendUvarint(buf[:0], uint64(len(v))))
-		h.Write([]byte(v))
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
 	campo(n.CodigoHash)
 	if r.Final() {
@@ -37,8 +37,8 @@ func MessageID(n Notificacion) string {
 	for _, v := range n.Valores() {
 		campo(v)
 	}
-	var sum [sha256.Size]byte
-	return n.Clave().String() + "." + string(r) + "." + hex.EncodeToString(h.Sum(sum[:0])[:8])
+	sum := sha256.Sum256(b)
+	return n.Clave().String() + "." + string(r) + "." + hex.EncodeToString(sum[:8])
 }
 
 // EventID names the event published when a comprobante enters estado: "2-BBB1-105.aceptado".
