@@ -25,7 +25,7 @@ type aparcadas struct {
 	maxAge   time.Duration
 	batch    int
 	// preparar, when set (VERIFY_WEBHOOKS), confirms parked webhooks before they are applied.
-	preparar  func(context.Context, []postgres.Entrada) map[string]bool
+	preparar  func(context.Context, []estado.Recibida) map[string]bool
 	aplicados chan<- struct{}
 }
 
@@ -61,7 +61,7 @@ func (a *aparcadas) run(ctx context.Context) {
 // aplicarListas applies ready notifications, a batch per transaction, until none is left.
 func (a *aparcadas) aplicarListas(ctx context.Context) {
 	for ctx.Err() == nil {
-		tomadas, salidas, err := a.store.AplicarListas(ctx, a.topo, a.opciones(a.batch, nil))
+		tomadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.opciones(a.batch, nil))
 		if postgres.PuedeSerElMensaje(err) {
 			// One notification Postgres refuses must not hold back the others.
 			err = a.unaPorUna(ctx, tomadas)
@@ -72,7 +72,7 @@ func (a *aparcadas) aplicarListas(ctx context.Context) {
 			}
 			return
 		}
-		a.avisar(salidas)
+		a.avisar(veredictos)
 		if len(tomadas) < a.batch {
 			return
 		}
@@ -83,7 +83,7 @@ func (a *aparcadas) aplicarListas(ctx context.Context) {
 // one Postgres still refuses on its own.
 func (a *aparcadas) unaPorUna(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		_, salidas, err := a.store.AplicarListas(ctx, a.topo, a.opciones(1, []string{id}))
+		_, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.opciones(1, []string{id}))
 		switch {
 		case postgres.PuedeSerElMensaje(err):
 			a.log.Warn("parked notification refused by postgres: discarded", "id", id, "err", err)
@@ -93,7 +93,7 @@ func (a *aparcadas) unaPorUna(ctx context.Context, ids []string) error {
 		case err != nil:
 			return err
 		}
-		a.avisar(salidas)
+		a.avisar(veredictos)
 	}
 	return nil
 }
@@ -103,9 +103,9 @@ func (a *aparcadas) opciones(limit int, ids []string) postgres.OpcionesListas {
 }
 
 // avisar signals the relay if an event was written, and logs what was applied.
-func (a *aparcadas) avisar(salidas []postgres.Salida) {
+func (a *aparcadas) avisar(veredictos []estado.Veredicto) {
 	eventos := 0
-	for _, s := range salidas {
+	for _, s := range veredictos {
 		if s.EventID != "" {
 			eventos++
 		}
@@ -116,8 +116,8 @@ func (a *aparcadas) avisar(salidas []postgres.Salida) {
 		default:
 		}
 	}
-	if len(salidas) > 0 {
-		a.log.Info("parked notifications applied: their comprobantes were inserted", "count", len(salidas), "events", eventos)
+	if len(veredictos) > 0 {
+		a.log.Info("parked notifications applied: their comprobantes were inserted", "count", len(veredictos), "events", eventos)
 	}
 }
 

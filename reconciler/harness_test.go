@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"io"
 	"log/slog"
 	"net"
@@ -19,7 +20,6 @@ import (
 	"github.com/hotelpe/boletas/ingest"
 	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -414,14 +414,14 @@ func (p *proxy) cortar() {
 	}
 }
 
-// entradaDePrueba builds what the worker would hand the store for a webhook body.
-func entradaDePrueba(tb testing.TB, body []byte) postgres.Entrada {
+// recibidaDePrueba builds what the worker would hand the store for a webhook body.
+func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
 	tb.Helper()
 	n, err := contracts.Decode(body)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return postgres.Entrada{MessageID: contracts.MessageID(n), Notificacion: n, Payload: body,
+	return estado.Recibida{MessageID: contracts.MessageID(n), Notificacion: n, Payload: body,
 		Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1}
 }
 

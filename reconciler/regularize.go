@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"io"
 	"log/slog"
 	"os"
@@ -156,7 +157,7 @@ func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, s
 	go func() { defer close(progressDone); mostrarProgreso(stderr, &c, f.progress, done) }()
 	start := time.Now()
 	res, runErr := r.Run(ctx, regularizacion.Opciones{
-		Filtro: postgres.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
+		Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
 		Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
 	}, &c)
 	close(done)

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"testing"
 	"time"
 
@@ -23,12 +24,12 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 	}
 	// Apply three notifications straight through the store, as a worker would.
 	store := postgres.New(s.pool)
-	var entradas []postgres.Entrada
+	var recibidas []estado.Recibida
 	for n := 1; n <= 3; n++ {
-		e := entradaDePrueba(t, aceptada("BRL1", n))
-		entradas = append(entradas, e)
+		e := recibidaDePrueba(t, aceptada("BRL1", n))
+		recibidas = append(recibidas, e)
 	}
-	if _, err := store.Aplicar(context.Background(), entradas, s.topo); err != nil {
+	if _, err := store.Aplicar(context.Background(), recibidas, s.topo); err != nil {
 		t.Fatal(err)
 	}
 

@@ -12,7 +12,6 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -39,13 +38,13 @@ var errSinConfirmar = errors.New("NubeFacT cannot confirm the outcome yet")
 // At most VERIFY_CONCURRENCY calls are in flight and VERIFY_RATE start per second; the whole
 // verification is bounded well inside the messages' AckWait, which InProgress restarts before
 // and after.
-func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) ([]jetstream.Msg, []postgres.Entrada) {
+func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida) ([]jetstream.Msg, []estado.Recibida) {
 	for _, m := range msgs {
 		_ = m.InProgress()
 	}
-	claves := make([]contracts.Clave, len(entradas))
-	for i := range entradas {
-		claves[i] = entradas[i].Notificacion.Clave()
+	claves := make([]contracts.Clave, len(recibidas))
+	for i := range recibidas {
+		claves[i] = recibidas[i].Notificacion.Clave()
 	}
 	existen, err := w.store.Existentes(ctx, claves)
 	if err != nil {
@@ -53,12 +52,12 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas [
 	}
 	vctx, cancel := context.WithTimeout(ctx, max(w.cfg.AckWait-2*time.Second, time.Second))
 	defer cancel()
-	errs := w.confirmarTodas(vctx, entradas, func(e *postgres.Entrada) bool {
+	errs := w.confirmarTodas(vctx, recibidas, func(e *estado.Recibida) bool {
 		return existen == nil || existen[e.Notificacion.Clave()]
 	})
-	keptMsgs, kept := msgs[:0], entradas[:0]
-	for i := range entradas {
-		e := &entradas[i]
+	keptMsgs, kept := msgs[:0], recibidas[:0]
+	for i := range recibidas {
+		e := &recibidas[i]
 		if errs[i] != nil && !w.registrarNoConfirmado(e, errs[i]) {
 			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
 			_ = msgs[i].NakWithDelay(backoff(e.Intentos, time.Second, 30*time.Second))
@@ -73,11 +72,11 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, entradas [
 // prepararAparcadas verifies the parked webhooks about to be applied now that their comprobante
 // exists (AplicarListas calls it). It returns the message IDs that must keep waiting: NubeFacT
 // could not be asked, or has no final answer yet and the budget is not spent.
-func (w *worker) prepararAparcadas(ctx context.Context, entradas []postgres.Entrada) map[string]bool {
-	errs := w.confirmarTodas(ctx, entradas, func(*postgres.Entrada) bool { return true })
+func (w *worker) prepararAparcadas(ctx context.Context, recibidas []estado.Recibida) map[string]bool {
+	errs := w.confirmarTodas(ctx, recibidas, func(*estado.Recibida) bool { return true })
 	esperar := map[string]bool{}
-	for i := range entradas {
-		e := &entradas[i]
+	for i := range recibidas {
+		e := &recibidas[i]
 		if errs[i] != nil && !w.registrarNoConfirmado(e, errs[i]) {
 			w.log.Warn("parked webhook could not be verified: it keeps waiting", "id", e.MessageID, "err", errs[i])
 			esperar[e.MessageID] = true
@@ -88,24 +87,24 @@ func (w *worker) prepararAparcadas(ctx context.Context, entradas []postgres.Entr
 
 // registrarNoConfirmado turns a webhook NubeFacT still cannot confirm after VERIFY_RETRIES
 // attempts into a conflict to record, and reports whether it did.
-func (w *worker) registrarNoConfirmado(e *postgres.Entrada, err error) bool {
+func (w *worker) registrarNoConfirmado(e *estado.Recibida, err error) bool {
 	if !errors.Is(err, errSinConfirmar) || e.Intentos < w.cfg.VerifyRetries {
 		return false
 	}
-	e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto,
+	e.Reemplazo = &estado.Reemplazo{Efecto: estado.Conflicto,
 		Motivo: fmt.Sprintf("webhook no confirmado tras %d intentos: %v", e.Intentos, err)}
 	return true
 }
 
-// confirmarTodas confirms, concurrently and under VERIFY_RATE, the webhooks among entradas that
+// confirmarTodas confirms, concurrently and under VERIFY_RATE, the webhooks among recibidas that
 // have a final outcome and for which debe holds, and returns the error of each (nil when it
 // was confirmed, replaced, or needs no confirmation).
-func (w *worker) confirmarTodas(ctx context.Context, entradas []postgres.Entrada, debe func(*postgres.Entrada) bool) []error {
-	errs := make([]error, len(entradas))
+func (w *worker) confirmarTodas(ctx context.Context, recibidas []estado.Recibida, debe func(*estado.Recibida) bool) []error {
+	errs := make([]error, len(recibidas))
 	sem := make(chan struct{}, w.cfg.VerifyConcurrency)
 	var wg sync.WaitGroup
-	for i := range entradas {
-		e := &entradas[i]
+	for i := range recibidas {
+		e := &recibidas[i]
 		if e.Origen != contracts.OrigenWebhook || !e.Notificacion.Resultado().Final() || !debe(e) {
 			continue
 		}
@@ -126,7 +125,7 @@ func (w *worker) confirmarTodas(ctx context.Context, entradas []postgres.Entrada
 	return errs
 }
 
-func (w *worker) confirmar(ctx context.Context, e *postgres.Entrada) error {
+func (w *worker) confirmar(ctx context.Context, e *estado.Recibida) error {
 	n, err := w.nubefact.Consultar(ctx, e.Notificacion.Clave())
 	switch {
 	case nubefact.NoExiste(err):
@@ -148,24 +147,24 @@ func (w *worker) confirmar(ctx context.Context, e *postgres.Entrada) error {
 		return err
 	}
 	if mismoResultado {
-		e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Corregido, Respuesta: respuesta,
+		e.Reemplazo = &estado.Reemplazo{Efecto: estado.Corregido, Respuesta: respuesta,
 			Motivo: "NubeFacT confirma el resultado, pero su respuesta, aplicada en lugar del webhook, difiere en: " + strings.Join(difieren, "; ")}
 		return nil
 	}
-	e.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto, Respuesta: respuesta,
+	e.Reemplazo = &estado.Reemplazo{Efecto: estado.Conflicto, Respuesta: respuesta,
 		Motivo: fmt.Sprintf("webhook no confirmado: decía %s, NubeFacT dice %s (%s)", webhook.Resultado(), n.Resultado(), respuesta.MessageID)}
 	return nil
 }
 
 // respuestaNubefact is NubeFacT's answer as an entrada of its own, applied in the webhook's
 // place. The zipped documents can be megabytes and are never stored.
-func respuestaNubefact(n contracts.Notificacion, webhook *postgres.Entrada) (*postgres.Entrada, error) {
+func respuestaNubefact(n contracts.Notificacion, webhook *estado.Recibida) (*estado.Recibida, error) {
 	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
 	body, err := json.Marshal(n)
 	if err != nil {
 		return nil, err
 	}
-	return &postgres.Entrada{
+	return &estado.Recibida{
 		MessageID: contracts.MessageID(n), Notificacion: n, Payload: body, Origen: contracts.OrigenVerificacion,
 		Recibido: time.Now().UTC(), Remitente: "nubefact:consultar_comprobante", StreamSeq: webhook.StreamSeq,
 		Intentos: webhook.Intentos,

@@ -118,7 +118,7 @@ func (w *worker) lotes(ctx context.Context, msgs <-chan jetstream.Msg) error {
 // procesar decodes a batch, dead-letters what cannot be decoded, and applies the rest.
 func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) error {
 	msgs := make([]jetstream.Msg, 0, len(batch))
-	entradas := make([]postgres.Entrada, 0, len(batch))
+	recibidas := make([]estado.Recibida, 0, len(batch))
 	for _, m := range batch {
 		e, err := w.entrada(m)
 		if err != nil {
@@ -126,15 +126,15 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 			continue
 		}
 		msgs = append(msgs, m)
-		entradas = append(entradas, e)
+		recibidas = append(recibidas, e)
 	}
 	if w.nubefact != nil {
-		msgs, entradas = w.verificar(ctx, msgs, entradas)
+		msgs, recibidas = w.verificar(ctx, msgs, recibidas)
 	}
-	if len(entradas) == 0 {
+	if len(recibidas) == 0 {
 		return nil
 	}
-	return w.aplicar(ctx, life, msgs, entradas)
+	return w.aplicar(ctx, life, msgs, recibidas)
 }
 
 // applyAttempts bounds the attempts at a batch that fails in a way the notifications themselves
@@ -143,22 +143,22 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 // of being retried forever.
 const applyAttempts = 3
 
-func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entradas []postgres.Entrada) error {
-	salidas, err := w.store.Aplicar(ctx, entradas, w.topo)
+func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida) error {
+	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
 	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
 		w.log.Warn("apply failed: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff(attempt, 200*time.Millisecond, 2*time.Second)):
 		}
-		salidas, err = w.store.Aplicar(ctx, entradas, w.topo)
+		veredictos, err = w.store.Aplicar(ctx, recibidas, w.topo)
 	}
 	switch {
 	case err == nil:
-	case postgres.PuedeSerElMensaje(err) && len(entradas) > 1:
+	case postgres.PuedeSerElMensaje(err) && len(recibidas) > 1:
 		// One message Postgres refuses must not hold back the others: apply them one by one.
-		for i := range entradas {
-			if err := w.aplicar(ctx, life, msgs[i:i+1], entradas[i:i+1]); err != nil {
+		for i := range recibidas {
+			if err := w.aplicar(ctx, life, msgs[i:i+1], recibidas[i:i+1]); err != nil {
 				return err
 			}
 		}
@@ -176,7 +176,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 		answers := w.store.Ping(pctx) == nil
 		cancel()
 		if answers {
-			delay = backoff(entradas[0].Intentos, time.Second, 30*time.Second)
+			delay = backoff(recibidas[0].Intentos, time.Second, 30*time.Second)
 		}
 		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "retry_in", delay, "err", err)
 		for _, m := range msgs {
@@ -192,11 +192,11 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	}
 
 	// Committed: let the relay publish the new events while the acknowledgements go out.
-	w.avisarRelay(salidas)
+	w.avisarRelay(veredictos)
 	var acks sync.WaitGroup
 	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
-	for i, s := range salidas {
-		e, m := &entradas[i], msgs[i]
+	for i, s := range veredictos {
+		e, m := &recibidas[i], msgs[i]
 		if debug {
 			w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
 		}
@@ -221,9 +221,9 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, entrad
 	return nil
 }
 
-// avisarRelay signals the relay (without blocking) if any salida wrote an event.
-func (w *worker) avisarRelay(salidas []postgres.Salida) {
-	for _, s := range salidas {
+// avisarRelay signals the relay (without blocking) if any veredicto wrote an event.
+func (w *worker) avisarRelay(veredictos []estado.Veredicto) {
+	for _, s := range veredictos {
 		if s.EventID != "" {
 			select {
 			case w.aplicados <- struct{}{}:
@@ -236,14 +236,14 @@ func (w *worker) avisarRelay(salidas []postgres.Salida) {
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the
 // payload by the contract's rule, whoever published it and whatever header it carried.
-func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
+func (w *worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 	n, err := w.decoder.Decode(m.Data())
 	if err != nil {
-		return postgres.Entrada{}, err
+		return estado.Recibida{}, err
 	}
 	md, err := m.Metadata()
 	if err != nil {
-		return postgres.Entrada{}, err
+		return estado.Recibida{}, err
 	}
 	h := m.Headers()
 	recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido))
@@ -254,7 +254,7 @@ func (w *worker) entrada(m jetstream.Msg) (postgres.Entrada, error) {
 	if origen == "" {
 		origen = "desconocido"
 	}
-	return postgres.Entrada{
+	return estado.Recibida{
 		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
 		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
 		StreamSeq: md.Sequence.Stream, Intentos: int(md.NumDelivered),

@@ -1,6 +1,8 @@
 package estado_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -118,4 +120,28 @@ func FuzzDecidir(f *testing.F) {
 			t.Fatalf("completes %v, which is not both empty and brought", d.Completar.Nombres())
 		}
 	})
+}
+
+// TestPasos: a webhook NubeFacT's answer replaces becomes two steps, the answer first (which
+// reports for the webhook) and the webhook to record; one replaced by nothing reports itself.
+func TestPasos(t *testing.T) {
+	respuesta := estado.Recibida{MessageID: "respuesta"}
+	recibidas := []estado.Recibida{
+		{MessageID: "normal"},
+		{MessageID: "corregido", Reemplazo: &estado.Reemplazo{Efecto: estado.Corregido, Respuesta: &respuesta}},
+		{MessageID: "no confirmado", Reemplazo: &estado.Reemplazo{Efecto: estado.Conflicto}},
+	}
+	var got []string
+	for _, p := range estado.Pasos(recibidas) {
+		got = append(got, fmt.Sprintf("%s #%d informa=%v registro=%v", p.Recibida.MessageID, p.Indice, p.Informa, p.Registro))
+	}
+	want := []string{
+		"normal #0 informa=true registro=false",
+		"respuesta #1 informa=true registro=false",
+		"corregido #1 informa=false registro=true",
+		"no confirmado #2 informa=true registro=true",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Pasos =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -60,11 +60,11 @@ type OpcionesListas struct {
 	Limit  int
 	IDs    []string // only these (all ready ones when empty)
 	Decode func([]byte) (contracts.Notificacion, error)
-	// Preparar, when set, runs on the entradas before they are applied, inside the transaction
+	// Preparar, when set, runs on the recibidas before they are applied, inside the transaction
 	// (VERIFY_WEBHOOKS confirms webhooks there, and may set their Reemplazo or Nota). The message
 	// IDs it returns stay parked, with one more attempt counted, until the next full sweep marks
 	// them ready again (MarcarListas, once a minute).
-	Preparar func(context.Context, []Entrada) (esperar map[string]bool)
+	Preparar func(context.Context, []estado.Recibida) (esperar map[string]bool)
 }
 
 // AplicarListas applies, in one transaction, up to o.Limit parked notifications whose
@@ -74,8 +74,8 @@ type OpcionesListas struct {
 // the work, each notification applied once. A payload decode no longer accepts (the rules
 // changed since it was parked) is discarded, with its reason in the audit. It returns the
 // message IDs it took and what each applied notification did.
-func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o OpcionesListas) ([]string, []Salida, error) {
-	var out []Salida
+func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o OpcionesListas) ([]string, []estado.Veredicto, error) {
+	var out []estado.Veredicto
 	var tomadas []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
@@ -89,7 +89,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o O
 		if err != nil || len(listas) == 0 {
 			return err
 		}
-		entradas := make([]Entrada, 0, len(listas))
+		recibidas := make([]estado.Recibida, 0, len(listas))
 		var invalidas []Aparcada
 		var motivos []string
 		for _, a := range listas {
@@ -99,7 +99,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o O
 				invalidas, motivos = append(invalidas, a), append(motivos, "ya no es válida: "+err.Error())
 				continue
 			}
-			entradas = append(entradas, Entrada{
+			recibidas = append(recibidas, estado.Recibida{
 				MessageID: a.MessageID, Notificacion: n, Payload: []byte(a.Payload), Origen: a.Origen,
 				Recibido: a.RecibidoEn, Remitente: deref(a.Remitente), Intentos: a.Intentos, AparcadaEn: a.AparcadaEn,
 			})
@@ -108,7 +108,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o O
 			return err
 		}
 		if o.Preparar != nil {
-			esperar := o.Preparar(ctx, entradas)
+			esperar := o.Preparar(ctx, recibidas)
 			if len(esperar) > 0 {
 				ids := make([]string, 0, len(esperar))
 				for id := range esperar {
@@ -118,10 +118,10 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o O
 					WHERE message_id = ANY($1)`, ids); err != nil {
 					return err
 				}
-				entradas = slices.DeleteFunc(entradas, func(e Entrada) bool { return esperar[e.MessageID] })
+				recibidas = slices.DeleteFunc(recibidas, func(e estado.Recibida) bool { return esperar[e.MessageID] })
 			}
 		}
-		out, err = aplicar(ctx, tx, topo, entradas)
+		out, err = aplicar(ctx, tx, topo, recibidas)
 		return err
 	})
 	return tomadas, out, wrap("apply parked", err)

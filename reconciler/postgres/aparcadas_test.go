@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +24,9 @@ func TestAparcar(t *testing.T) {
 	e := entrada(t, []byte(semilla))
 	e.Intentos = 1
 
-	salidas := aplicar(t, s, contracts.Topologia{}, e)
+	veredictos := aplicar(t, s, contracts.Topologia{}, e)
 
-	mismos(t, "salidas", resumenes(t, salidas), []string{"aparcado →"})
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aparcado →"})
 	mismaFoto(t, antes, foto(t, pool, "comprobantes", "inbox", "outbox"))
 	a := unaAparcada(t, s, false)
 	if a.AparcadaEn.IsZero() {
@@ -34,7 +35,7 @@ func TestAparcar(t *testing.T) {
 	a.AparcadaEn, a.RecibidoEn = time.Time{}, a.RecibidoEn.UTC()
 	mismoJSON(t, "aparcada", a, postgres.Aparcada{
 		MessageID: e.MessageID, Origen: contracts.OrigenWebhook, RecibidoEn: recibido, Remitente: ptr(remitente),
-		TipoDeComprobante: 2, Serie: "BBB1", Numero: 105, Motivo: salidas[0].Motivo,
+		TipoDeComprobante: 2, Serie: "BBB1", Numero: 105, Motivo: veredictos[0].Motivo,
 		Intentos: 1, Payload: semilla, Veces: 1,
 	})
 	audit := auditoria(t, pool)
@@ -66,8 +67,8 @@ func TestAparcar(t *testing.T) {
 	}
 	replay := e
 	replay.Origen, replay.Intentos = contracts.OrigenReplay, 1
-	salidas = aplicar(t, s, contracts.Topologia{}, replay)
-	mismos(t, "salidas of the replay", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+	veredictos = aplicar(t, s, contracts.Topologia{}, replay)
+	mismos(t, "veredictos of the replay", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 	mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})
 	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aparcado", "aplicado"})
 	tieneFilas(t, pool, "aparcadas", 0)
@@ -86,15 +87,15 @@ func TestAplicarListas(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing is ready: nothing happens.
-	if salidas := aplicarListas(t, s); len(salidas) != 0 {
-		t.Fatalf("AplicarListas before any INSERT = %+v", salidas)
+	if veredictos := aplicarListas(t, s); len(veredictos) != 0 {
+		t.Fatalf("AplicarListas before any INSERT = %+v", veredictos)
 	}
 
 	pendiente(t, pool, 2, "BBB1", 105)
-	salidas := aplicarListas(t, s)
-	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
-	if !strings.Contains(salidas[0].Motivo, "esperó 336h") {
-		t.Errorf("motivo %q does not say how long it waited", salidas[0].Motivo)
+	veredictos := aplicarListas(t, s)
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+	if !strings.Contains(veredictos[0].Motivo, "esperó 336h") {
+		t.Errorf("motivo %q does not say how long it waited", veredictos[0].Motivo)
 	}
 	if c := comprobante(t, pool, 105); c.Estado != "aceptado" {
 		t.Errorf("estado = %s, want aceptado", c.Estado)
@@ -105,8 +106,8 @@ func TestAplicarListas(t *testing.T) {
 	mismos(t, "still parked", columna(t, pool, `SELECT message_id FROM aparcadas`), []string{espera.MessageID})
 
 	// Applied once: a second pass finds nothing.
-	if salidas := aplicarListas(t, s); len(salidas) != 0 {
-		t.Fatalf("second AplicarListas = %+v", salidas)
+	if veredictos := aplicarListas(t, s); len(veredictos) != 0 {
+		t.Fatalf("second AplicarListas = %+v", veredictos)
 	}
 }
 
@@ -203,14 +204,14 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 }
 
 // aplicarListas applies every ready parked notification, as the reconciler's loop does.
-func aplicarListas(tb testing.TB, s *postgres.Store) []postgres.Salida {
+func aplicarListas(tb testing.TB, s *postgres.Store) []estado.Veredicto {
 	tb.Helper()
-	_, salidas, err := s.AplicarListas(context.Background(), contracts.Topologia{},
+	_, veredictos, err := s.AplicarListas(context.Background(), contracts.Topologia{},
 		postgres.OpcionesListas{Limit: 10, Decode: contracts.Decode})
 	if err != nil {
 		tb.Fatalf("AplicarListas: %v", err)
 	}
-	return salidas
+	return veredictos
 }
 
 // A re-park of a notification (NubeFacT retried it) that waits on the row the billing INSERT's
@@ -231,7 +232,7 @@ func TestAparcarDeNuevoNoBorraLista(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() {
-		_, err := s.Aplicar(context.Background(), []postgres.Entrada{e}, contracts.Topologia{})
+		_, err := s.Aplicar(context.Background(), []estado.Recibida{e}, contracts.Topologia{})
 		done <- err
 	}()
 	esperarBloqueo(t, pool)
@@ -255,8 +256,8 @@ func TestAplicarListasEnOrdenDeLlegada(t *testing.T) {
 	anula.Recibido = recibido.Add(time.Hour)
 	aplicar(t, s, contracts.Topologia{}, anula, acepta) // parked in one transaction, anulación first
 	pendiente(t, pool, 2, "BBB1", 105)
-	salidas := aplicarListas(t, s)
-	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
+	veredictos := aplicarListas(t, s)
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
 		"aplicado aceptado→anulado 2-BBB1-105.anulado"})
 }
 
@@ -269,10 +270,10 @@ func TestAplicarListasPrepararHaceEsperar(t *testing.T) {
 	e := entrada(t, []byte(semilla))
 	aplicar(t, s, contracts.Topologia{}, e)
 	pendiente(t, pool, 2, "BBB1", 105)
-	esperar := func(context.Context, []postgres.Entrada) map[string]bool { return map[string]bool{e.MessageID: true} }
-	_, salidas, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.OpcionesListas{Limit: 10, Decode: contracts.Decode, Preparar: esperar})
-	if err != nil || len(salidas) != 0 {
-		t.Fatalf("AplicarListas = %v, %v; want nothing applied", resumenes(t, salidas), err)
+	esperar := func(context.Context, []estado.Recibida) map[string]bool { return map[string]bool{e.MessageID: true} }
+	_, veredictos, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.OpcionesListas{Limit: 10, Decode: contracts.Decode, Preparar: esperar})
+	if err != nil || len(veredictos) != 0 {
+		t.Fatalf("AplicarListas = %v, %v; want nothing applied", resumenes(t, veredictos), err)
 	}
 	if a := unaAparcada(t, s, false); a.Lista || a.Intentos != 2 {
 		t.Errorf("after waiting: lista %v, intentos %d; want false, 2", a.Lista, a.Intentos)

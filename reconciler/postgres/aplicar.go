@@ -11,45 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Entrada is one notification to apply, with what the audit records about it.
-type Entrada struct {
-	MessageID    string
-	Notificacion contracts.Notificacion
-	Payload      []byte
-	Origen       string
-	Recibido     time.Time
-	Remitente    string
-	StreamSeq    uint64
-	Intentos     int
-	// Nota, when set, is added to the audit's motivo ("confirmado por NubeFacT").
-	Nota string
-	// Reemplazo, when set, says that NubeFacT's answer stands in for this webhook
-	// (VERIFY_WEBHOOKS): the webhook itself is only recorded.
-	Reemplazo *Reemplazo
-	// AparcadaEn is set when the notification waited for its comprobante: when it was parked.
-	AparcadaEn time.Time
-}
-
-// Reemplazo is what verifying a webhook with NubeFacT decided against it.
-type Reemplazo struct {
-	// Efecto records the webhook: Conflicto (NubeFacT reports another outcome or hash, or none)
-	// or Corregido (same outcome and hash, other links or texts).
-	Efecto estado.Efecto
-	Motivo string
-	// Respuesta is NubeFacT's answer, applied in the webhook's place; nil when there is none.
-	Respuesta *Entrada
-}
-
-// Salida is what applying an Entrada did.
-type Salida struct {
-	Efecto   estado.Efecto
-	Anterior estado.Estado
-	Nuevo    estado.Estado
-	Motivo   string
-	EventID  string // set when an event was written: Efecto Aplicado or Completado
-}
-
-// Aplicar applies entradas, in order, in ONE transaction: for each, it de-duplicates by message
+// Aplicar applies recibidas, in order, in ONE transaction: for each, it de-duplicates by message
 // ID (the inbox), decides by the state machine, updates the comprobante conditionally on the
 // estado it was read with, writes the event to the outbox and appends the audit row. Either all
 // of it commits or none; on error the caller must not acknowledge any of the messages.
@@ -60,11 +22,11 @@ type Salida struct {
 // The work is set-based: the whole batch costs a handful of statements (lock the rows, insert
 // the inbox, update, insert the outbox, copy the audit) whatever its size, which is what lets
 // one transaction per batch outrun a commit per row.
-func (s *Store) Aplicar(ctx context.Context, entradas []Entrada, topo contracts.Topologia) ([]Salida, error) {
-	var out []Salida
+func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia) ([]estado.Veredicto, error) {
+	var out []estado.Veredicto
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = aplicar(ctx, tx, topo, entradas)
+		out, err = aplicar(ctx, tx, topo, recibidas)
 		return err
 	})
 	if err != nil {
@@ -73,18 +35,13 @@ func (s *Store) Aplicar(ctx context.Context, entradas []Entrada, topo contracts.
 	return out, nil
 }
 
-// op is one notification to judge: an entrada, NubeFacT's answer standing in for a webhook, or
-// the replaced webhook itself (only recorded).
+// op is a step of the batch, with what the batch learns of it.
 type op struct {
-	e       *Entrada
-	slot    int  // index of the entrada whose Salida this op gives
-	informa bool // this op's salida is the entrada's
-	// registro: the replaced webhook, recorded in the audit and never applied. Its message ID
-	// stays out of the inbox, so that it never stands in the way of a genuine notification.
-	registro bool
-	fila     *fila
-	nuevo    bool // its message ID was not in the inbox
-	salida   Salida
+	estado.Paso
+	e          *estado.Recibida
+	fila       *fila
+	primeraVez bool // its message ID was not in the inbox
+	veredicto  estado.Veredicto
 }
 
 type fila struct {
@@ -113,15 +70,15 @@ type lote struct {
 	outbox [][]any  // rows for COPY into outbox: event_id, subject, evento
 }
 
-func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, entradas []Entrada) ([]Salida, error) {
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
 	l := &lote{tx: tx, topo: topo}
-	ops := expandir(entradas)
+	ops := expandir(recibidas)
 	filas, err := l.bloquear(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
 	for _, o := range ops {
-		if !o.registro {
+		if !o.Registro {
 			o.fila = filas[o.e.Notificacion.Clave()]
 		}
 	}
@@ -148,28 +105,20 @@ func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, entradas 
 	if err := l.auditar(ctx, ops); err != nil {
 		return nil, err
 	}
-	out := make([]Salida, len(entradas))
+	out := make([]estado.Veredicto, len(recibidas))
 	for _, o := range ops {
-		if o.informa {
-			out[o.slot] = o.salida
+		if o.Informa {
+			out[o.Indice] = o.veredicto
 		}
 	}
 	return out, nil
 }
 
-func expandir(entradas []Entrada) []*op {
-	ops := make([]*op, 0, len(entradas))
-	for i := range entradas {
-		e := &entradas[i]
-		if e.Reemplazo == nil {
-			ops = append(ops, &op{e: e, slot: i, informa: true})
-			continue
-		}
-		// NubeFacT's answer first, so that the entrada reports what it did; the webhook after.
-		if r := e.Reemplazo.Respuesta; r != nil {
-			ops = append(ops, &op{e: r, slot: i, informa: true})
-		}
-		ops = append(ops, &op{e: e, slot: i, registro: true, informa: e.Reemplazo.Respuesta == nil})
+func expandir(recibidas []estado.Recibida) []*op {
+	pasos := estado.Pasos(recibidas)
+	ops := make([]*op, len(pasos))
+	for i, p := range pasos {
+		ops[i] = &op{Paso: p, e: p.Recibida}
 	}
 	return ops
 }
@@ -181,7 +130,7 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 	var series []string
 	var numeros []int32
 	for _, o := range ops {
-		if o.registro {
+		if o.Registro {
 			continue
 		}
 		c := o.e.Notificacion.Clave()
@@ -244,7 +193,7 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 	}
 	for _, o := range ops {
 		if o.juzgado() && sinUsar[o.e.MessageID] {
-			o.nuevo = true
+			o.primeraVez = true
 			delete(sinUsar, o.e.MessageID) // later copies in the batch are duplicates
 		}
 	}
@@ -252,10 +201,10 @@ func (l *lote) inbox(ctx context.Context, ops []*op) error {
 }
 
 // desconocido: the op's comprobante is not in the table.
-func (o *op) desconocido() bool { return !o.registro && o.fila == nil }
+func (o *op) desconocido() bool { return !o.Registro && o.fila == nil }
 
 // juzgado: the op goes through the inbox and the state machine now.
-func (o *op) juzgado() bool { return !o.registro && o.fila != nil }
+func (o *op) juzgado() bool { return !o.Registro && o.fila != nil }
 
 const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | contracts.CampoEnlaceDelXML |
 	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
@@ -264,17 +213,17 @@ const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | con
 func (l *lote) decidir(ctx context.Context, o *op) error {
 	e := o.e
 	switch {
-	case o.registro:
-		o.salida = Salida{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
+	case o.Registro:
+		o.veredicto = estado.Veredicto{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
 	case o.desconocido():
-		o.salida = Salida{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
-	case !o.nuevo:
-		o.salida = Salida{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "message ID ya procesado"}
+		o.veredicto = estado.Veredicto{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
+	case !o.primeraVez:
+		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "message ID ya procesado"}
 	default:
 		f, n := o.fila, &e.Notificacion
 		d := estado.Decidir(estado.Actual{Estado: f.estado, CodigoHash: deref(f.codigoHash), Vacios: f.vacios},
 			estado.Entrante{Resultado: n.Resultado(), CodigoHash: deref(n.CodigoHash), Campos: n.Campos()})
-		o.salida = Salida{Efecto: d.Efecto, Anterior: f.estado, Nuevo: d.Nuevo, Motivo: d.Motivo}
+		o.veredicto = estado.Veredicto{Efecto: d.Efecto, Anterior: f.estado, Nuevo: d.Nuevo, Motivo: d.Motivo}
 		if d.Efecto != estado.Aplicado && d.Efecto != estado.Completado {
 			break
 		}
@@ -295,10 +244,10 @@ func (l *lote) decidir(ctx context.Context, o *op) error {
 		}
 	}
 	if e.Nota != "" {
-		o.salida.Motivo += "; " + e.Nota
+		o.veredicto.Motivo += "; " + e.Nota
 	}
-	if !e.AparcadaEn.IsZero() && o.salida.Efecto != estado.Aparcado {
-		o.salida.Motivo += fmt.Sprintf("; esperó %s a su comprobante", time.Since(e.AparcadaEn).Round(time.Second))
+	if !e.AparcadaEn.IsZero() && o.veredicto.Efecto != estado.Aparcado {
+		o.veredicto.Motivo += fmt.Sprintf("; esperó %s a su comprobante", time.Since(e.AparcadaEn).Round(time.Second))
 	}
 	return nil
 }
@@ -384,7 +333,7 @@ func (l *lote) enviarOla(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.op.salida.EventID = ev.ID
+		c.op.veredicto.EventID = ev.ID
 		l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
 		actualizadas++
 	}
@@ -419,7 +368,7 @@ var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remiten
 func (l *lote) auditar(ctx context.Context, ops []*op) error {
 	rows := make([][]any, 0, len(ops))
 	for _, o := range ops {
-		e, s := o.e, o.salida
+		e, s := o.e, o.veredicto
 		c := e.Notificacion.Clave()
 		rows = append(rows, []any{e.MessageID, e.Origen, e.Recibido, nullable(e.Remitente), int64(e.StreamSeq),
 			int16(c.TipoDeComprobante), c.Serie, int32(c.Numero), string(e.Notificacion.Resultado()), string(s.Efecto),
@@ -442,13 +391,13 @@ func (l *lote) aparcar(ctx context.Context, ops []*op) error {
 	var tipos []int16
 	var numeros, intentos []int32
 	for _, o := range ops {
-		if o.salida.Efecto != estado.Aparcado {
+		if o.veredicto.Efecto != estado.Aparcado {
 			continue
 		}
 		e, c := o.e, o.e.Notificacion.Clave()
 		ids, origenes, recibidos, remitentes = append(ids, e.MessageID), append(origenes, e.Origen), append(recibidos, e.Recibido), append(remitentes, nullable(e.Remitente))
 		tipos, series, numeros = append(tipos, int16(c.TipoDeComprobante)), append(series, c.Serie), append(numeros, int32(c.Numero))
-		motivos, intentos, payloads = append(motivos, o.salida.Motivo), append(intentos, int32(e.Intentos)), append(payloads, string(e.Payload))
+		motivos, intentos, payloads = append(motivos, o.veredicto.Motivo), append(intentos, int32(e.Intentos)), append(payloads, string(e.Payload))
 	}
 	if len(ids) == 0 {
 		return nil
@@ -473,7 +422,7 @@ func (l *lote) aparcar(ctx context.Context, ops []*op) error {
 func (l *lote) resolverAparcadas(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
-		if o.salida.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {
+		if o.veredicto.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {
 			ids = append(ids, o.e.MessageID)
 		}
 	}

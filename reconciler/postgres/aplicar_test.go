@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 func TestAplicarAceptadaSobrePendiente(t *testing.T) {
@@ -28,8 +27,8 @@ func TestAplicarAceptadaSobrePendiente(t *testing.T) {
 			pendiente(t, pool, 2, "BBB1", 105)
 			e := entrada(t, []byte(semilla))
 
-			salidas := aplicar(t, s, tc.topo, e)
-			mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+			veredictos := aplicar(t, s, tc.topo, e)
+			mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 
 			c := comprobante(t, pool, 105)
 			for _, campo := range []struct {
@@ -74,7 +73,7 @@ func TestAplicarAceptadaSobrePendiente(t *testing.T) {
 				{"efecto", a.Efecto, "aplicado"},
 				{"estado_anterior", deref(a.EstadoAnterior), "pendiente"},
 				{"estado_nuevo", deref(a.EstadoNuevo), "aceptado"},
-				{"motivo", a.Motivo, salidas[0].Motivo},
+				{"motivo", a.Motivo, veredictos[0].Motivo},
 			} {
 				if campo.got != campo.want {
 					t.Errorf("audit %s = %q, want %q", campo.nombre, campo.got, campo.want)
@@ -147,9 +146,9 @@ func TestAplicarDuplicado(t *testing.T) {
 		// The regularization of the same outcome gets the same message ID by rule.
 		otra := entrada(t, []byte(semilla))
 		otra.Origen, otra.StreamSeq, otra.Remitente = contracts.OrigenRegularizacion, 8, ""
-		salidas := aplicar(t, s, contracts.Topologia{}, otra)
+		veredictos := aplicar(t, s, contracts.Topologia{}, otra)
 
-		mismos(t, "salidas", resumenes(t, salidas), []string{"duplicado aceptado→aceptado"})
+		mismos(t, "veredictos", resumenes(t, veredictos), []string{"duplicado aceptado→aceptado"})
 		mismaFoto(t, antes, foto(t, pool, sinAuditoria...))
 		audit := auditoria(t, pool)
 		if len(audit) != 2 {
@@ -169,9 +168,9 @@ func TestAplicarDuplicado(t *testing.T) {
 		pendiente(t, pool, 2, "BBB1", 105)
 		e := entrada(t, []byte(semilla))
 
-		salidas := aplicar(t, s, contracts.Topologia{}, e, e)
+		veredictos := aplicar(t, s, contracts.Topologia{}, e, e)
 
-		mismos(t, "salidas", resumenes(t, salidas), []string{
+		mismos(t, "veredictos", resumenes(t, veredictos), []string{
 			"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
 			"duplicado aceptado→aceptado",
 		})
@@ -328,9 +327,9 @@ func TestAplicarTransiciones(t *testing.T) {
 			for _, p := range tc.pasos {
 				antes := foto(t, pool, "comprobantes", "outbox")
 				e := nueva(t, p.cambios)
-				salidas := aplicar(t, s, contracts.Topologia{}, e)
-				mismos(t, "salidas", resumenes(t, salidas), []string{p.want})
-				if salidas[0].Efecto != "aplicado" {
+				veredictos := aplicar(t, s, contracts.Topologia{}, e)
+				mismos(t, "veredictos", resumenes(t, veredictos), []string{p.want})
+				if veredictos[0].Efecto != "aplicado" {
 					mismaFoto(t, antes, foto(t, pool, "comprobantes", "outbox"))
 				}
 				ids = append(ids, e.MessageID)
@@ -358,7 +357,7 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 	}
 	pendiente(t, pool, 1, "F001", 1)
 	b107 := nueva(t, map[string]any{"numero": 107})
-	lote := []postgres.Entrada{
+	lote := []estado.Recibida{
 		b107,
 		nueva(t, rechazo),
 		nueva(t, map[string]any{"numero": 999}),
@@ -368,9 +367,9 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 		nueva(t, nil), // 105, already rechazado earlier in this batch
 	}
 
-	salidas := aplicar(t, s, contracts.Topologia{}, lote...)
+	veredictos := aplicar(t, s, contracts.Topologia{}, lote...)
 
-	mismos(t, "salidas", resumenes(t, salidas), []string{
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{
 		"aplicado pendiente→aceptado 2-BBB1-107.aceptado",
 		"aplicado pendiente→rechazado 2-BBB1-105.rechazado",
 		"aparcado →",
@@ -397,23 +396,23 @@ func TestAplicarLoteMixtoConservaElOrden(t *testing.T) {
 func TestAplicarConcurrente(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
-	entradas := aceptaciones(t, pool, 101, 102, 103, 104, 105)
-	comprobantes := len(entradas)
+	recibidas := aceptaciones(t, pool, 101, 102, 103, 104, 105)
+	comprobantes := len(recibidas)
 
 	var (
-		wg      sync.WaitGroup
-		salida  = make([][2]postgres.Salida, comprobantes)
-		errores = make([][2]error, comprobantes)
-		start   = make(chan struct{})
+		wg        sync.WaitGroup
+		veredicto = make([][2]estado.Veredicto, comprobantes)
+		errores   = make([][2]error, comprobantes)
+		start     = make(chan struct{})
 	)
-	for i := range entradas {
+	for i := range recibidas {
 		for j := range 2 {
 			wg.Go(func() {
 				<-start
-				var out []postgres.Salida
-				out, errores[i][j] = s.Aplicar(t.Context(), []postgres.Entrada{entradas[i]}, contracts.Topologia{})
+				var out []estado.Veredicto
+				out, errores[i][j] = s.Aplicar(t.Context(), []estado.Recibida{recibidas[i]}, contracts.Topologia{})
 				if len(out) == 1 {
-					salida[i][j] = out[0]
+					veredicto[i][j] = out[0]
 				}
 			})
 		}
@@ -421,13 +420,13 @@ func TestAplicarConcurrente(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	for i := range entradas {
+	for i := range recibidas {
 		for j := range 2 {
 			if errores[i][j] != nil {
 				t.Fatalf("Aplicar %d/%d: %v", i, j, errores[i][j])
 			}
 		}
-		efectos := []string{string(salida[i][0].Efecto), string(salida[i][1].Efecto)}
+		efectos := []string{string(veredicto[i][0].Efecto), string(veredicto[i][1].Efecto)}
 		slices.Sort(efectos)
 		mismos(t, "efectos for "+strconv.Itoa(101+i), efectos, []string{"aplicado", "duplicado"})
 	}
@@ -445,14 +444,14 @@ func TestAplicarAnulacionSinHash(t *testing.T) {
 	aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
 	antes := foto(t, pool, "comprobantes", "outbox")
 
-	salidas := aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(`{"tipo_de_comprobante":2,"serie":"BBB1","numero":105,"anulado":true}`)))
+	veredictos := aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(`{"tipo_de_comprobante":2,"serie":"BBB1","numero":105,"anulado":true}`)))
 
-	mismos(t, "salidas", resumenes(t, salidas), []string{"conflicto aceptado→aceptado"})
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"conflicto aceptado→aceptado"})
 	mismaFoto(t, antes, foto(t, pool, "comprobantes", "outbox"))
 	mismos(t, "audit", efectosAuditados(t, pool), []string{"aplicado", "conflicto"})
 	// The genuine anulación, with the hash, still applies.
-	salidas = aplicar(t, s, contracts.Topologia{}, nueva(t, anulacion))
-	mismos(t, "salidas", resumenes(t, salidas), []string{"aplicado aceptado→anulado 2-BBB1-105.anulado"})
+	veredictos = aplicar(t, s, contracts.Topologia{}, nueva(t, anulacion))
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado aceptado→anulado 2-BBB1-105.anulado"})
 }
 
 // TestAplicarCDRTardio: an acceptance without CDR, then a repeat that brings it. The second
@@ -471,7 +470,7 @@ func TestAplicarCDRTardio(t *testing.T) {
 	otra := nueva(t, map[string]any{"enlace_del_cdr": "https://otro.example/otro.cdr", "enlace_del_pdf": "https://otro.example/otro.pdf", "sunat_note": "nota"})
 
 	for _, paso := range []struct {
-		e    postgres.Entrada
+		e    estado.Recibida
 		want string
 	}{
 		{sinCDR, "aplicado pendiente→aceptado 2-BBB1-105.aceptado"},
@@ -480,7 +479,7 @@ func TestAplicarCDRTardio(t *testing.T) {
 		{otra, "completado aceptado→aceptado 2-BBB1-105.aceptado.completado.sunat_note"},
 	} {
 		got := aplicar(t, s, contracts.Topologia{}, paso.e)
-		mismos(t, "salidas", resumenes(t, got), []string{paso.want})
+		mismos(t, "veredictos", resumenes(t, got), []string{paso.want})
 	}
 	c := comprobante(t, pool, 105)
 	if c.Estado != "aceptado" || deref(c.EnlaceDelCDR) != cdr || deref(c.EnlaceDelPDF) != "https://www.nubefact.com/cpe/xxx.pdf" || deref(c.SunatNote) != "nota" {
@@ -510,7 +509,7 @@ func TestAplicarWebhookReemplazadoNoOcupaElInbox(t *testing.T) {
 	s, pool := nuevoStore(t)
 	pendiente(t, pool, 2, "BBB1", 105)
 	w := entrada(t, []byte(semilla))
-	w.Reemplazo = &postgres.Reemplazo{Efecto: estado.Conflicto, Motivo: "webhook no confirmado tras 5 intentos"}
+	w.Reemplazo = &estado.Reemplazo{Efecto: estado.Conflicto, Motivo: "webhook no confirmado tras 5 intentos"}
 	mismos(t, "webhook", resumenes(t, aplicar(t, s, contracts.Topologia{}, w)), []string{"conflicto →"})
 	mismos(t, "inbox", inbox(t, pool), nil)
 
@@ -528,7 +527,7 @@ func TestAplicarCorregidoAparcado(t *testing.T) {
 	webhook := nueva(t, map[string]any{"enlace_del_cdr": "https://evil.example/forged.cdr"})
 	genuina := entrada(t, []byte(semilla))
 	genuina.Origen = contracts.OrigenVerificacion
-	webhook.Reemplazo = &postgres.Reemplazo{Efecto: estado.Corregido, Motivo: "enlace_del_cdr difiere", Respuesta: &genuina}
+	webhook.Reemplazo = &estado.Reemplazo{Efecto: estado.Corregido, Motivo: "enlace_del_cdr difiere", Respuesta: &genuina}
 	mismos(t, "parking", resumenes(t, aplicar(t, s, contracts.Topologia{}, webhook)), []string{"aparcado →"})
 	pendiente(t, pool, 2, "BBB1", 105)
 	mismos(t, "applied", resumenes(t, aplicarListas(t, s)), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"testing"
 	"time"
 
@@ -11,19 +12,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// TestAplicarEsAtomico makes a batch fail after some of its entradas were applied inside the
+// TestAplicarEsAtomico makes a batch fail after some of its recibidas were applied inside the
 // transaction, and checks that none of them left a trace.
 func TestAplicarEsAtomico(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		nombre string
 		// aplicar runs Aplicar on the batch of 105, 106 and 107 (processed in that order).
-		aplicar  func(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, lote []postgres.Entrada) error
+		aplicar  func(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, lote []estado.Recibida) error
 		esperado func(error) bool
 	}{
 		{
 			nombre: "postgres rechaza la última entrada",
-			aplicar: func(t *testing.T, s *postgres.Store, _ *pgxpool.Pool, lote []postgres.Entrada) error {
+			aplicar: func(t *testing.T, s *postgres.Store, _ *pgxpool.Pool, lote []estado.Recibida) error {
 				// Postgres refuses a payload that is not UTF-8 when it inserts the audit row of
 				// 107, after 105 and 106 were applied in the same transaction.
 				lote[2].Payload = append(append([]byte{}, lote[2].Payload...), 0xff, 0xfe)
@@ -34,7 +35,7 @@ func TestAplicarEsAtomico(t *testing.T) {
 		},
 		{
 			nombre: "contexto cancelado antes de empezar",
-			aplicar: func(t *testing.T, s *postgres.Store, _ *pgxpool.Pool, lote []postgres.Entrada) error {
+			aplicar: func(t *testing.T, s *postgres.Store, _ *pgxpool.Pool, lote []estado.Recibida) error {
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
 				_, err := s.Aplicar(ctx, lote, contracts.Topologia{})
@@ -44,7 +45,7 @@ func TestAplicarEsAtomico(t *testing.T) {
 		},
 		{
 			nombre: "contexto cancelado a mitad del lote",
-			aplicar: func(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, lote []postgres.Entrada) error {
+			aplicar: func(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, lote []estado.Recibida) error {
 				// The billing system holds 106: Aplicar applies 105, then waits for the lock,
 				// and the reconciler shuts down while it waits.
 				tx, err := pool.Begin(t.Context())

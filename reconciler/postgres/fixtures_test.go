@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"maps"
 	"slices"
 	"strings"
@@ -86,13 +87,13 @@ func variante(tb testing.TB, cambios map[string]any) []byte {
 }
 
 // entrada decodes payload the way the reconciler's worker does and wraps it for Aplicar.
-func entrada(tb testing.TB, payload []byte) postgres.Entrada {
+func entrada(tb testing.TB, payload []byte) estado.Recibida {
 	tb.Helper()
 	n, err := contracts.Decode(payload)
 	if err != nil {
 		tb.Fatalf("decode %s: %v", payload, err)
 	}
-	return postgres.Entrada{
+	return estado.Recibida{
 		MessageID:    contracts.MessageID(n),
 		Notificacion: n,
 		Payload:      payload,
@@ -106,9 +107,9 @@ func entrada(tb testing.TB, payload []byte) postgres.Entrada {
 
 // aceptaciones records boletas BBB1-numero as pendiente and returns the notification of each
 // one's acceptance.
-func aceptaciones(tb testing.TB, pool *pgxpool.Pool, numeros ...int) []postgres.Entrada {
+func aceptaciones(tb testing.TB, pool *pgxpool.Pool, numeros ...int) []estado.Recibida {
 	tb.Helper()
-	out := make([]postgres.Entrada, len(numeros))
+	out := make([]estado.Recibida, len(numeros))
 	for i, n := range numeros {
 		pendiente(tb, pool, 2, "BBB1", n)
 		out[i] = nueva(tb, map[string]any{"numero": n})
@@ -117,29 +118,29 @@ func aceptaciones(tb testing.TB, pool *pgxpool.Pool, numeros ...int) []postgres.
 }
 
 // nueva is entrada of a variant of the seed.
-func nueva(tb testing.TB, cambios map[string]any) postgres.Entrada {
+func nueva(tb testing.TB, cambios map[string]any) estado.Recibida {
 	tb.Helper()
 	return entrada(tb, variante(tb, cambios))
 }
 
-func aplicar(tb testing.TB, s *postgres.Store, topo contracts.Topologia, entradas ...postgres.Entrada) []postgres.Salida {
+func aplicar(tb testing.TB, s *postgres.Store, topo contracts.Topologia, recibidas ...estado.Recibida) []estado.Veredicto {
 	tb.Helper()
-	salidas, err := s.Aplicar(context.Background(), entradas, topo)
+	veredictos, err := s.Aplicar(context.Background(), recibidas, topo)
 	if err != nil {
 		tb.Fatalf("Aplicar: %v", err)
 	}
-	if len(salidas) != len(entradas) {
-		tb.Fatalf("Aplicar returned %d salidas for %d entradas", len(salidas), len(entradas))
+	if len(veredictos) != len(recibidas) {
+		tb.Fatalf("Aplicar returned %d veredictos for %d recibidas", len(veredictos), len(recibidas))
 	}
-	return salidas
+	return veredictos
 }
 
 // resumen renders a Salida without its Motivo (prose for the audit, checked only for presence)
 // as "aplicado pendiente→aceptado 2-BBB1-105.aceptado".
-func resumen(tb testing.TB, s postgres.Salida) string {
+func resumen(tb testing.TB, s estado.Veredicto) string {
 	tb.Helper()
 	if s.Motivo == "" {
-		tb.Errorf("salida %+v has no motivo", s)
+		tb.Errorf("veredicto %+v has no motivo", s)
 	}
 	r := fmt.Sprintf("%s %s→%s", s.Efecto, s.Anterior, s.Nuevo)
 	if s.EventID != "" {
@@ -148,10 +149,10 @@ func resumen(tb testing.TB, s postgres.Salida) string {
 	return r
 }
 
-func resumenes(tb testing.TB, salidas []postgres.Salida) []string {
+func resumenes(tb testing.TB, veredictos []estado.Veredicto) []string {
 	tb.Helper()
-	out := make([]string, len(salidas))
-	for i, s := range salidas {
+	out := make([]string, len(veredictos))
+	for i, s := range veredictos {
 		out[i] = resumen(tb, s)
 	}
 	return out

@@ -2,33 +2,18 @@ package postgres
 
 import (
 	"context"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"time"
 
-	"github.com/hotelpe/boletas/contracts"
 	"github.com/jackc/pgx/v5"
 )
-
-// Filtro selects pending comprobantes for regularization. Zero fields do not filter.
-type Filtro struct {
-	// EmitidosAntesDe keeps those issued (fecha_de_emision, or the row's creation when the date
-	// is unknown) before this instant.
-	EmitidosAntesDe time.Time
-	Tipo            int
-	Serie           string
-}
-
-// Pendiente is a pending comprobante: its row id (the pagination key) and its key.
-type Pendiente struct {
-	ID    int64
-	Clave contracts.Clave
-}
 
 const filtroSQL = `estado = 'pendiente'
 	AND ($1::timestamptz IS NULL OR coalesce(fecha_de_emision::timestamptz, creado_en) < $1)
 	AND ($2::smallint IS NULL OR tipo_de_comprobante = $2)
 	AND ($3::text IS NULL OR serie = $3)`
 
-func (f Filtro) args() []any {
+func filtroArgs(f estado.Filtro) []any {
 	var antes *time.Time
 	var tipo *int
 	var serie *string
@@ -45,23 +30,23 @@ func (f Filtro) args() []any {
 }
 
 // ContarPendientes counts the comprobantes Pendientes would return.
-func (s *Store) ContarPendientes(ctx context.Context, f Filtro) (int64, error) {
+func (s *Store) ContarPendientes(ctx context.Context, f estado.Filtro) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM comprobantes WHERE `+filtroSQL, f.args()...).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM comprobantes WHERE `+filtroSQL, filtroArgs(f)...).Scan(&n)
 	return n, wrap("count pending", err)
 }
 
 // Pendientes returns up to limit pending comprobantes with id greater than despuesDe, in id
 // order: keyset pagination, so a walk over millions of rows holds one page at a time and rows
 // resolved meanwhile do not shift the pages.
-func (s *Store) Pendientes(ctx context.Context, f Filtro, despuesDe int64, limit int) ([]Pendiente, error) {
+func (s *Store) Pendientes(ctx context.Context, f estado.Filtro, despuesDe int64, limit int) ([]estado.ComprobantePendiente, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, tipo_de_comprobante, serie, numero FROM comprobantes
-		WHERE `+filtroSQL+` AND id > $4 ORDER BY id LIMIT $5`, append(f.args(), despuesDe, limit)...)
+		WHERE `+filtroSQL+` AND id > $4 ORDER BY id LIMIT $5`, append(filtroArgs(f), despuesDe, limit)...)
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pendiente, error) {
-		var p Pendiente
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.ComprobantePendiente, error) {
+		var p estado.ComprobantePendiente
 		var tipo int16
 		err := r.Scan(&p.ID, &tipo, &p.Clave.Serie, &p.Clave.Numero)
 		p.Clave.TipoDeComprobante = int(tipo)

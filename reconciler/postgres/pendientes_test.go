@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"testing"
 	"time"
 
@@ -77,9 +78,9 @@ func resolver(tb testing.TB, pool *pgxpool.Pool, id int64, estado string) {
 // recorrer walks Pendientes page by page the way regularization does and returns every row,
 // checking that each page is in id order, continues after the last one and is not too long.
 // antes runs before each page is read.
-func recorrer(tb testing.TB, s *postgres.Store, f postgres.Filtro, pagina int, antes func(n int)) []postgres.Pendiente {
+func recorrer(tb testing.TB, s *postgres.Store, f estado.Filtro, pagina int, antes func(n int)) []estado.ComprobantePendiente {
 	tb.Helper()
-	todos := []postgres.Pendiente{}
+	todos := []estado.ComprobantePendiente{}
 	var ultimo int64
 	for n := 0; ; n++ {
 		if n > 100 {
@@ -109,19 +110,19 @@ func recorrer(tb testing.TB, s *postgres.Store, f postgres.Filtro, pagina int, a
 }
 
 // pendientesDe is what Pendientes should return: the rows of numeros, with their ids and keys.
-func pendientesDe(tb testing.TB, ids map[int]int64, numeros ...int) []postgres.Pendiente {
+func pendientesDe(tb testing.TB, ids map[int]int64, numeros ...int) []estado.ComprobantePendiente {
 	tb.Helper()
 	porNumero := map[int]filaPendiente{}
 	for _, f := range cartera {
 		porNumero[f.numero] = f
 	}
-	out := []postgres.Pendiente{}
+	out := []estado.ComprobantePendiente{}
 	for _, n := range numeros {
 		f, ok := porNumero[n]
 		if !ok {
 			tb.Fatalf("no row with numero %d", n)
 		}
-		out = append(out, postgres.Pendiente{ID: ids[n], Clave: contracts.Clave{TipoDeComprobante: f.tipo, Serie: f.serie, Numero: n}})
+		out = append(out, estado.ComprobantePendiente{ID: ids[n], Clave: contracts.Clave{TipoDeComprobante: f.tipo, Serie: f.serie, Numero: n}})
 	}
 	return out
 }
@@ -133,19 +134,19 @@ func TestPendientesFiltrosYPaginas(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		filtro  postgres.Filtro
+		filtro  estado.Filtro
 		numeros []int
 	}{
-		{"no filter", postgres.Filtro{}, []int{1, 3, 4, 5, 6, 8, 10, 11, 12}},
-		{"tipo 2", postgres.Filtro{Tipo: 2}, []int{1, 3, 5, 6, 8, 11, 12}},
-		{"tipo 1", postgres.Filtro{Tipo: 1}, []int{4}},
-		{"serie BBB1", postgres.Filtro{Serie: "BBB1"}, []int{1, 5, 6, 8, 11}},
-		{"contingency serie", postgres.Filtro{Serie: "0001"}, []int{12}},
-		{"serie with nothing pending", postgres.Filtro{Serie: "ZZZ9"}, nil},
-		{"issued before corte", postgres.Filtro{EmitidosAntesDe: corte}, []int{1, 3, 5, 10}},
-		{"issued before corte, boletas BBB1", postgres.Filtro{EmitidosAntesDe: corte, Tipo: 2, Serie: "BBB1"}, []int{1, 5}},
-		{"issued before a date in the future", postgres.Filtro{EmitidosAntesDe: time.Now().Add(time.Hour)}, []int{1, 3, 4, 5, 6, 8, 10, 11, 12}},
-		{"issued before the first row", postgres.Filtro{EmitidosAntesDe: time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)}, nil},
+		{"no filter", estado.Filtro{}, []int{1, 3, 4, 5, 6, 8, 10, 11, 12}},
+		{"tipo 2", estado.Filtro{Tipo: 2}, []int{1, 3, 5, 6, 8, 11, 12}},
+		{"tipo 1", estado.Filtro{Tipo: 1}, []int{4}},
+		{"serie BBB1", estado.Filtro{Serie: "BBB1"}, []int{1, 5, 6, 8, 11}},
+		{"contingency serie", estado.Filtro{Serie: "0001"}, []int{12}},
+		{"serie with nothing pending", estado.Filtro{Serie: "ZZZ9"}, nil},
+		{"issued before corte", estado.Filtro{EmitidosAntesDe: corte}, []int{1, 3, 5, 10}},
+		{"issued before corte, boletas BBB1", estado.Filtro{EmitidosAntesDe: corte, Tipo: 2, Serie: "BBB1"}, []int{1, 5}},
+		{"issued before a date in the future", estado.Filtro{EmitidosAntesDe: time.Now().Add(time.Hour)}, []int{1, 3, 4, 5, 6, 8, 10, 11, 12}},
+		{"issued before the first row", estado.Filtro{EmitidosAntesDe: time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,7 +167,7 @@ func TestPendientesFiltrosYPaginas(t *testing.T) {
 
 	t.Run("after the last id", func(t *testing.T) {
 		t.Parallel()
-		page, err := s.Pendientes(context.Background(), postgres.Filtro{}, ids[12], 3)
+		page, err := s.Pendientes(context.Background(), estado.Filtro{}, ids[12], 3)
 		if err != nil || len(page) != 0 {
 			t.Errorf("Pendientes after the last id = %v, %v; want nothing", page, err)
 		}
@@ -180,7 +181,7 @@ func TestPendientesResueltosDuranteElRecorrido(t *testing.T) {
 	s, pool := nuevoStore(t)
 	ids := sembrar(t, pool, cartera)
 
-	got := recorrer(t, s, postgres.Filtro{}, 3, func(n int) {
+	got := recorrer(t, s, estado.Filtro{}, 3, func(n int) {
 		if n == 1 {
 			// The first page (1, 3, 4) is done: resolve it and one row of the next page.
 			for _, numero := range []int{1, 3, 4, 6} {
@@ -189,7 +190,7 @@ func TestPendientesResueltosDuranteElRecorrido(t *testing.T) {
 		}
 	})
 	mismoJSON(t, "walk", got, pendientesDe(t, ids, 1, 3, 4, 5, 8, 10, 11, 12))
-	n, err := s.ContarPendientes(context.Background(), postgres.Filtro{})
+	n, err := s.ContarPendientes(context.Background(), estado.Filtro{})
 	if err != nil || n != 5 {
 		t.Errorf("ContarPendientes after the walk = %d, %v; want 5", n, err)
 	}

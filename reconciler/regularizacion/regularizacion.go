@@ -7,19 +7,19 @@ package regularizacion
 import (
 	"context"
 	"errors"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // Fuente lists pending comprobantes page by page (postgres.Store).
 type Fuente interface {
-	ContarPendientes(ctx context.Context, f postgres.Filtro) (int64, error)
-	Pendientes(ctx context.Context, f postgres.Filtro, despuesDe int64, limit int) ([]postgres.Pendiente, error)
+	ContarPendientes(ctx context.Context, f estado.Filtro) (int64, error)
+	Pendientes(ctx context.Context, f estado.Filtro, despuesDe int64, limit int) ([]estado.ComprobantePendiente, error)
 }
 
 // Consultor asks NubeFacT about one comprobante (nubefact.Client).
@@ -34,7 +34,7 @@ type Publicador interface {
 
 // Opciones of a run.
 type Opciones struct {
-	Filtro      postgres.Filtro
+	Filtro      estado.Filtro
 	Limit       int64   // at most this many comprobantes (0: all)
 	Concurrency int     // Operation 2 calls in flight
 	Rate        float64 // calls per second at most (0: no limit)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"net"
 	"os"
 	"os/exec"
@@ -147,7 +148,7 @@ func aplicarCon(ctx context.Context, e entorno, syncCommit string) (float64, err
 	}
 	defer pool.Close()
 	store := postgres.New(pool)
-	entradas := make([]postgres.Entrada, 0, lote)
+	recibidas := make([]estado.Recibida, 0, lote)
 	start := time.Now()
 	for i := 1; i <= n; i++ {
 		c := contracts.Clave{TipoDeComprobante: 2, Serie: "BSYN", Numero: i}
@@ -156,13 +157,13 @@ func aplicarCon(ctx context.Context, e entorno, syncCommit string) (float64, err
 		if err != nil {
 			return 0, err
 		}
-		entradas = append(entradas, postgres.Entrada{MessageID: contracts.MessageID(nt), Notificacion: nt, Payload: body,
+		recibidas = append(recibidas, estado.Recibida{MessageID: contracts.MessageID(nt), Notificacion: nt, Payload: body,
 			Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1})
-		if len(entradas) == lote {
-			if _, err := store.Aplicar(ctx, entradas, a.topo); err != nil {
+		if len(recibidas) == lote {
+			if _, err := store.Aplicar(ctx, recibidas, a.topo); err != nil {
 				return 0, err
 			}
-			entradas = entradas[:0]
+			recibidas = recibidas[:0]
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil

@@ -1,0 +1,75 @@
+package estado
+
+import (
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+)
+
+// Recibida is a notification received to apply, with what the audit records about it.
+type Recibida struct {
+	MessageID    string
+	Notificacion contracts.Notificacion
+	Payload      []byte
+	Origen       string
+	Recibido     time.Time
+	Remitente    string
+	StreamSeq    uint64
+	Intentos     int
+	// Nota, when set, is added to the audit's motivo ("confirmado por NubeFacT").
+	Nota string
+	// Reemplazo, when set, says that NubeFacT's answer stands in for this webhook
+	// (VERIFY_WEBHOOKS): the webhook itself is only recorded.
+	Reemplazo *Reemplazo
+	// AparcadaEn is set when the notification waited for its comprobante: when it was parked.
+	AparcadaEn time.Time
+}
+
+// Reemplazo is what verifying a webhook with NubeFacT decided against it.
+type Reemplazo struct {
+	// Efecto records the webhook: Conflicto (NubeFacT reports another outcome or hash, or none)
+	// or Corregido (same outcome and hash, other links or texts).
+	Efecto Efecto
+	Motivo string
+	// Respuesta is NubeFacT's answer, applied in the webhook's place; nil when there is none.
+	Respuesta *Recibida
+}
+
+// Veredicto is what applying a Recibida did.
+type Veredicto struct {
+	Efecto   Efecto
+	Anterior Estado
+	Nuevo    Estado
+	Motivo   string
+	EventID  string // set when an event was written: Efecto Aplicado or Completado
+}
+
+// Paso is one notification to judge, in order: a Recibida, NubeFacT's answer standing in for a
+// webhook, or the replaced webhook itself (only recorded).
+type Paso struct {
+	Recibida *Recibida
+	Indice   int  // index of the Recibida whose Veredicto this step gives
+	Informa  bool // this step's veredicto is the Recibida's
+	// Registro: the replaced webhook, recorded in the audit and never applied. Its message ID
+	// stays out of the inbox, so that it never stands in the way of a genuine notification.
+	Registro bool
+}
+
+// Pasos expands recibidas into the steps to judge: each one as it is, or, for a webhook
+// NubeFacT's answer replaces, the answer first (its veredicto is the webhook's) and then the
+// webhook, to record.
+func Pasos(recibidas []Recibida) []Paso {
+	pasos := make([]Paso, 0, len(recibidas))
+	for i := range recibidas {
+		r := &recibidas[i]
+		if r.Reemplazo == nil {
+			pasos = append(pasos, Paso{Recibida: r, Indice: i, Informa: true})
+			continue
+		}
+		if resp := r.Reemplazo.Respuesta; resp != nil {
+			pasos = append(pasos, Paso{Recibida: resp, Indice: i, Informa: true})
+		}
+		pasos = append(pasos, Paso{Recibida: r, Indice: i, Registro: true, Informa: r.Reemplazo.Respuesta == nil})
+	}
+	return pasos
+}
