@@ -238,15 +238,6 @@ func TestMainSubcommandFlags(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	for attempt, base := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 10: 10 * time.Second} {
-		d := backoff(attempt, time.Second, 10*time.Second)
-		if d < base*8/10 || d > base*12/10 {
-			t.Errorf("backoff(%d) = %v, want %v ±20%%", attempt, d, base)
-		}
-	}
-}
-
 // Two reconcilers share the durable consumer: every boleta is applied once, with one event.
 func TestE2EDosReconciliadores(t *testing.T) {
 	t.Parallel()

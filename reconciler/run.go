@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"io"
 	"log/slog"
 	"net"
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer pool.Close()
 	store := postgres.New(pool)
-	err = retry(ctx, log, "migrate", func() error {
+	err = retryStart(ctx, log, "migrate", func() error {
 		applied, err := postgres.Migrate(ctx, pool)
 		if len(applied) > 0 {
 			log.Info("migrations applied", "files", applied)
@@ -199,7 +200,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	var cons jetstream.Consumer
-	err = retry(ctx, log, "declare streams", func() (err error) {
+	err = retryStart(ctx, log, "declare streams", func() (err error) {
 		cons, err = stream.Preparar(ctx, js, topo, cfg.streamOpciones())
 		return err
 	})
@@ -301,9 +302,9 @@ func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// retry runs f until it succeeds, ctx ends, or it fails in a way waiting cannot fix (Postgres
+// retryStart runs f until it succeeds, ctx ends, or it fails in a way waiting cannot fix (Postgres
 // refusing our credentials or database name: a configuration error to report at once).
-func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
+func retryStart(ctx context.Context, log *slog.Logger, what string, f func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := f()
 		if err == nil {
@@ -313,7 +314,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) e
 		if errors.As(err, &pgErr) && configuracionPG(pgErr.Code) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		d := backoff(attempt, 500*time.Millisecond, 10*time.Second)
+		d := retry.Backoff(attempt, 500*time.Millisecond, 10*time.Second)
 		log.Warn(what+" failed: retrying", "attempt", attempt, "next_in", d, "err", err)
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,7 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, recibidas 
 		e := &recibidas[i]
 		if errs[i] != nil && !w.registrarNoConfirmado(e, errs[i]) {
 			w.log.Warn("webhook could not be verified: retrying later", "id", e.MessageID, "err", errs[i])
-			_ = msgs[i].NakWithDelay(backoff(e.Intentos, time.Second, 30*time.Second))
+			_ = msgs[i].NakWithDelay(retry.Backoff(e.Intentos, time.Second, 30*time.Second))
 			continue
 		}
 		_ = msgs[i].InProgress() // the verification may have used most of AckWait: time to apply

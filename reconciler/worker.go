@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
@@ -149,7 +149,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		w.log.Warn("apply failed: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(backoff(attempt, 200*time.Millisecond, 2*time.Second)):
+		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
 		}
 		veredictos, err = w.store.Aplicar(ctx, recibidas, w.topo)
 	}
@@ -176,7 +176,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		answers := w.store.Ping(pctx) == nil
 		cancel()
 		if answers {
-			delay = backoff(recibidas[0].Intentos, time.Second, 30*time.Second)
+			delay = retry.Backoff(recibidas[0].Intentos, time.Second, 30*time.Second)
 		}
 		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "retry_in", delay, "err", err)
 		for _, m := range msgs {
@@ -281,7 +281,7 @@ func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 // 250 ms up to every 2 s, so that a return is noticed within about 2 s.
 func (w *worker) esperarPostgres(ctx context.Context) {
 	for attempt := 1; ; attempt++ {
-		d := backoff(attempt, 250*time.Millisecond, 2*time.Second)
+		d := retry.Backoff(attempt, 250*time.Millisecond, 2*time.Second)
 		select {
 		case <-ctx.Done():
 			return
@@ -298,16 +298,6 @@ func (w *worker) esperarPostgres(ctx context.Context) {
 			w.log.Warn("postgres still unreachable", "attempt", attempt, "next_in", d, "err", err)
 		}
 	}
-}
-
-// backoff is base·2^(attempt-1), capped, with ±20% jitter so that instances do not retry in step.
-func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 func truncate(s string, n int) string {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 )
 
 // Client calls one NubeFacT account (its RUTA and TOKEN). It is safe for concurrent use.
@@ -25,7 +25,7 @@ type Client struct {
 	token string
 	http  *http.Client
 	// Retries bounds the extra attempts after a retryable failure (codigo 40, HTTP 5xx, timeout,
-	// connection error); each waits Backoff·2^n with jitter, at most MaxBackoff.
+	// connection error); each waits retry.Backoff: Backoff·2^n, ±20%, at most MaxBackoff.
 	Retries    int
 	Backoff    time.Duration
 	MaxBackoff time.Duration
@@ -118,20 +118,9 @@ func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contract
 		select {
 		case <-ctx.Done():
 			return contracts.Notificacion{}, fmt.Errorf("%w (while retrying: %v)", ctx.Err(), last)
-		case <-time.After(c.espera(attempt)):
+		case <-time.After(retry.Backoff(attempt+1, c.Backoff, c.MaxBackoff)):
 		}
 	}
-}
-
-func (c *Client) espera(attempt int) time.Duration {
-	if c.Backoff <= 0 {
-		return 0
-	}
-	d := c.Backoff << attempt
-	if d <= 0 || d > c.MaxBackoff {
-		d = c.MaxBackoff
-	}
-	return time.Duration(float64(d) * (0.5 + rand.Float64())) // jitter: 50%–150%
 }
 
 func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contracts.Clave) (contracts.Notificacion, error) {
