@@ -15,7 +15,7 @@ func routes(wh webhookDeps, nc *nats.Conn, js jetstream.JetStream) http.Handler 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/nubefact", handleWebhook(wh))
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(nc, js, wh.stream))
+	mux.Handle("GET /readyz", handleReadyz(nc, js, wh.topo.StreamNotificaciones()))
 	return strictMux(mux)
 }
 

@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	handler := routes(webhookDeps{
 		js: js, decoder: decoder,
-		subject: topo.SubjectNotificaciones(), stream: topo.StreamNotificaciones(),
+		topo:   topo,
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log,
 	}, nc, js)

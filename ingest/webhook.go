@@ -28,8 +28,7 @@ type publisher interface {
 type webhookDeps struct {
 	js         publisher
 	decoder    contracts.Decoder // with ENLACE_HOSTS
-	subject    string
-	stream     string
+	topo       contracts.Topologia
 	tokens     tokenSet
 	timeout    time.Duration
 	retryAfter time.Duration
@@ -74,15 +73,11 @@ func handleWebhook(d webhookDeps) http.Handler {
 		}
 
 		id := contracts.MessageID(n)
-		msg := nats.NewMsg(d.subject)
-		msg.Data = body
-		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenWebhook)
-		msg.Header.Set(contracts.HeaderRecibido, received.Format(time.RFC3339Nano))
-		msg.Header.Set(contracts.HeaderRemitente, d.sender(r))
-
+		m := d.topo.Mensaje(body, id, contracts.OrigenWebhook, received, d.sender(r))
 		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 		defer cancel()
-		ack, err := d.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(d.stream))
+		ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
+			jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
 		if err != nil {
 			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
 			w.Header().Set("Retry-After", retryAfter)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"github.com/hotelpe/boletas/contracts"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,7 +39,7 @@ func TestWebhookRetryAfterIsWholeSeconds(t *testing.T) {
 		t.Run(tt.retryAfter.String(), func(t *testing.T) {
 			t.Parallel()
 			h := handleWebhook(webhookDeps{
-				js: failingPublisher{}, subject: "s", stream: "S",
+				js: failingPublisher{}, topo: contracts.Topologia{Prefijo: "s"},
 				tokens: newTokenSet([][]byte{[]byte(tokenA)}), timeout: time.Second,
 				retryAfter: tt.retryAfter, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			})

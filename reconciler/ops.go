@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -233,16 +234,10 @@ func replayCmd(ctx context.Context, cfg Config, ids []string, stdout io.Writer) 
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for _, a := range list {
-		msg := nats.NewMsg(topo.SubjectNotificaciones())
-		msg.Data = []byte(a.Payload)
-		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenReplay)
-		msg.Header.Set(contracts.HeaderRecibido, a.RecibidoEn.UTC().Format(time.RFC3339Nano))
-		if a.Remitente != nil {
-			msg.Header.Set(contracts.HeaderRemitente, *a.Remitente)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := js.PublishMsg(pctx, msg, jetstream.WithMsgID(a.MessageID+".replay."+stamp), jetstream.WithExpectStream(topo.StreamNotificaciones()))
-		cancel()
+		// The ID gets a suffix so that JetStream's duplicate window does not swallow the replay
+		// of a recent one; the reconciler derives the message ID from the payload anyway.
+		m := topo.Mensaje([]byte(a.Payload), a.MessageID+".replay."+stamp, contracts.OrigenReplay, a.RecibidoEn, deref(a.Remitente))
+		err := stream.Publicar(ctx, js, m)
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", a.MessageID, err)
 		}

@@ -3,7 +3,6 @@ package reconciler
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,7 +20,7 @@ import (
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
-	"github.com/nats-io/nats.go"
+	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -185,21 +184,12 @@ type publicador struct {
 }
 
 func (p *publicador) Publicar(ctx context.Context, n contracts.Notificacion) error {
-	// The zipped documents can be megabytes and the reconciler does not store them.
-	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
-	body, err := json.Marshal(n)
+	n, body, err := contracts.RespuestaNubefact(n)
 	if err != nil {
 		return err
 	}
-	msg := nats.NewMsg(p.topo.SubjectNotificaciones())
-	msg.Data = body
-	msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenRegularizacion)
-	msg.Header.Set(contracts.HeaderRecibido, time.Now().UTC().Format(time.RFC3339Nano))
-	msg.Header.Set(contracts.HeaderRemitente, "nubefact:consultar_comprobante")
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(contracts.MessageID(n)), jetstream.WithExpectStream(p.topo.StreamNotificaciones()))
-	return err
+	m := p.topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenRegularizacion, time.Now(), contracts.RemitenteNubefact)
+	return stream.Publicar(ctx, p.js, m)
 }
 
 // observador writes the CSV report and the dry-run listing.

@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
@@ -160,14 +159,13 @@ func (w *worker) confirmar(ctx context.Context, e *estado.Recibida) error {
 // respuestaNubefact is NubeFacT's answer as an entrada of its own, applied in the webhook's
 // place. The zipped documents can be megabytes and are never stored.
 func respuestaNubefact(n contracts.Notificacion, webhook *estado.Recibida) (*estado.Recibida, error) {
-	n.PDFZipBase64, n.XMLZipBase64, n.CDRZipBase64 = nil, nil, nil
-	body, err := json.Marshal(n)
+	n, body, err := contracts.RespuestaNubefact(n)
 	if err != nil {
 		return nil, err
 	}
 	return &estado.Recibida{
 		MessageID: contracts.MessageID(n), Notificacion: n, Payload: body, Origen: contracts.OrigenVerificacion,
-		Recibido: time.Now().UTC(), Remitente: "nubefact:consultar_comprobante", StreamSeq: webhook.StreamSeq,
+		Recibido: time.Now().UTC(), Remitente: contracts.RemitenteNubefact, StreamSeq: webhook.StreamSeq,
 		Intentos: webhook.Intentos,
 	}, nil
 }

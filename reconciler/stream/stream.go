@@ -122,3 +122,13 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topo
 	}
 	return nil
 }
+
+// Publicar publishes a notification's message (contracts.Topologia.Mensaje) and waits, at most
+// 10 s within ctx, for its stream to store it.
+func Publicar(ctx context.Context, js jetstream.JetStream, m contracts.Mensaje) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
+		jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
+	return err
+}
