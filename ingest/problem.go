@@ -19,7 +19,7 @@ type problem struct {
 }
 
 // Our problem types are URNs in the project's namespace, like the events' source and
-// dataschema: identifiers, not addresses. The README lists them.
+// dataschema: identifiers, not addresses. docs/webhook.md lists them.
 const (
 	// typeNotificacionInvalida is a body that is not a valid NubeFacT notification (400).
 	typeNotificacionInvalida = "urn:hotelpe:boletas:problem:notificacion-invalida"

@@ -268,16 +268,6 @@ func TestE2EDosReconciliadores(t *testing.T) {
 	}
 }
 
-func TestConfiguracionPG(t *testing.T) {
-	for code, fatal := range map[string]bool{
-		"28P01": true, "28000": true, "3D000": true, "42501": true, // credentials, database, privileges
-		"57P03": false, "53300": false, "57P01": false, "08006": false, // starting up, too many connections, restart
-	} {
-		if got := configuracionPG(code); got != fatal {
-			t.Errorf("configuracionPG(%s) = %v, want %v", code, got, fatal)
-		}
-	}
-}
 
 func TestRedactURL(t *testing.T) {
 	got := redactURL("nats://alice:s3cretpw@127.0.0.1:4222")

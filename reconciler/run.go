@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -25,7 +24,6 @@ import (
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
@@ -269,7 +267,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	if err := drenar(nc, cfg.ShutdownTimeout); err != nil {
+	if err := drain(nc, cfg.ShutdownTimeout); err != nil {
 		log.Warn("nats drain", "err", err)
 	}
 	log.Info("stopped")
@@ -310,8 +308,7 @@ func retryStart(ctx context.Context, log *slog.Logger, what string, f func() err
 		if err == nil {
 			return nil
 		}
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && configuracionPG(pgErr.Code) {
+		if postgres.EsErrorDeConfiguracion(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		d := retry.Backoff(attempt, 500*time.Millisecond, 10*time.Second)
@@ -324,16 +321,10 @@ func retryStart(ctx context.Context, log *slog.Logger, what string, f func() err
 	}
 }
 
-// configuracionPG tells the Postgres errors that waiting cannot fix: refused credentials
-// (class 28), an unknown database (3D000), missing privileges (42501). Anything else (starting
-// up, too many connections, an administrator's restart) is retried.
-func configuracionPG(code string) bool {
-	return strings.HasPrefix(code, "28") || code == "3D000" || code == "42501"
-}
 
-// drenar drains the connection (pending acknowledgements and publishes go out) and waits for it
+// drain drains the connection (pending acknowledgements and publishes go out) and waits for it
 // to close, so that the deferred Close does not cut the drain short.
-func drenar(nc *nats.Conn, timeout time.Duration) error {
+func drain(nc *nats.Conn, timeout time.Duration) error {
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,6 +38,18 @@ func IsDataError(err error) bool {
 	}
 	class := pgErr.Code[:2]
 	return class == "22" || class == "23"
+}
+
+// EsErrorDeConfiguracion tells the Postgres errors that waiting cannot fix: refused credentials
+// (class 28), an unknown database (3D000), missing privileges (42501). Anything else (starting
+// up, too many connections, an administrator's restart) is worth retrying.
+func EsErrorDeConfiguracion(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	code := pgErr.Code
+	return strings.HasPrefix(code, "28") || code == "3D000" || code == "42501"
 }
 
 // ErrFilasCambiadas: a row changed under the batch's lock, which no healthy run can cause.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -72,5 +73,34 @@ func TestIsDataError(t *testing.T) {
 				t.Errorf("IsDataError(%v) = %v, want %v", err, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestEsErrorDeConfiguracion(t *testing.T) {
+	for code, fatal := range map[string]bool{
+		"28P01": true, "28000": true, "3D000": true, "42501": true, // credentials, database, privileges
+		"57P03": false, "53300": false, "57P01": false, "08006": false, // starting up, too many connections, restart
+	} {
+		err := fmt.Errorf("connect: %w", &pgconn.PgError{Code: code})
+		if got := postgres.EsErrorDeConfiguracion(err); got != fatal {
+			t.Errorf("EsErrorDeConfiguracion(%s) = %v, want %v", code, got, fatal)
+		}
+	}
+	if postgres.EsErrorDeConfiguracion(fmt.Errorf("dial tcp: connection refused")) {
+		t.Error("a connection error is not a configuration error")
+	}
+}
+
+func TestPuedeSerElMensaje(t *testing.T) {
+	for code, want := range map[string]bool{
+		"22P02": true, "23505": true, "P0001": true, // data, integrity, a trigger's RAISE
+		"53100": false, "25006": false, "40P01": false, "40001": false, "57P01": false, "42501": false,
+	} {
+		if got := postgres.PuedeSerElMensaje(fmt.Errorf("apply: %w", &pgconn.PgError{Code: code})); got != want {
+			t.Errorf("PuedeSerElMensaje(%s) = %v, want %v", code, got, want)
+		}
+	}
+	if !postgres.PuedeSerElMensaje(fmt.Errorf("update: %w", postgres.ErrFilasCambiadas)) {
+		t.Error("rows changed under the lock may be the batch's doing")
 	}
 }

@@ -13,8 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Opciones are the durability knobs of the streams and the consumer (see the README's
-// "Durability and failure modes").
+// Opciones are the durability knobs of the streams and the consumer (see docs/durability.md).
 type Opciones struct {
 	Replicas              int
 	DuplicateWindow       time.Duration // notifications: how long JetStream itself drops a repeated Nats-Msg-Id

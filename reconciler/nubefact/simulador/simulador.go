@@ -103,7 +103,7 @@ func (s *Simulador) Latencia(d time.Duration) {
 // Llamadas is how many Operation 2 calls were received.
 func (s *Simulador) Llamadas() int64 { return s.llamadas.Load() }
 
-// Handler serves the RUTA and the control endpoints under /_sim/ (see the README).
+// Handler serves the RUTA and the control endpoints under /_sim/ (see docs/regularization.md).
 func (s *Simulador) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+s.Ruta, s.operacion)
