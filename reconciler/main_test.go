@@ -268,7 +268,6 @@ func TestE2EDosReconciliadores(t *testing.T) {
 	}
 }
 
-
 func TestRedactURL(t *testing.T) {
 	got := redactURL("nats://alice:s3cretpw@127.0.0.1:4222")
 	if strings.Contains(got, "s3cretpw") || !strings.Contains(got, "127.0.0.1:4222") {

@@ -321,7 +321,6 @@ func retryStart(ctx context.Context, log *slog.Logger, what string, f func() err
 	}
 }
 
-
 // drain drains the connection (pending acknowledgements and publishes go out) and waits for it
 // to close, so that the deferred Close does not cut the drain short.
 func drain(nc *nats.Conn, timeout time.Duration) error {
