@@ -55,19 +55,7 @@ type Config struct {
 	PprofAllowRemote bool          `envconfig:"PPROF_ALLOW_REMOTE" default:"false" desc:"let PPROF_ADDR be an address other machines can reach (the profiler has no authentication)"`
 	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long the batch in flight may take to finish on SIGTERM"`
 	LogLevel         slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-
-	hooks hooks // for tests only; envconfig ignores unexported fields
 }
-
-// hooks let in-process tests stop the reconciler at the instants a crash matters.
-type hooks struct {
-	// crashAfterCommit, when it returns true, stops the reconciler right after a batch commits:
-	// before any acknowledgement and before the relay publishes, as a SIGKILL there would.
-	crashAfterCommit func() bool
-}
-
-// errCrash is how a simulated crash ends Run.
-var errCrash = errors.New("simulated crash")
 
 func (c Config) validate() error {
 	var errs []error

@@ -207,8 +207,10 @@ func TestE2ECaidaEntreCommitYAck(t *testing.T) {
 	s := sharedSistema(t)
 	cfg := s.reconcilerConfig()
 	var crashed atomic.Bool
-	cfg.hooks.crashAfterCommit = func() bool { return crashed.CompareAndSwap(false, true) }
-	stop := s.arrancarReconciler(cfg)
+	crash := func() bool { return crashed.CompareAndSwap(false, true) }
+	stop := s.arrancar("http://"+cfg.Addr+"/readyz", func(ctx context.Context) error {
+		return run(ctx, cfg, testLogger(t, "reconciler"), crash)
+	})
 	s.arrancarIngest()
 	s.escuchar()
 	s.insertarPendiente(2, "BBB1", 105)

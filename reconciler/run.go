@@ -166,6 +166,16 @@ const maxHeaderBytes = MaxHeader - 4096
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
 // finishes the batch in flight, flushes the outbox and drains NATS.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	return run(ctx, cfg, log, nil)
+}
+
+// errCrash is how a simulated crash ends run.
+var errCrash = errors.New("simulated crash")
+
+// run is Run with crashAfterCommit, which in-process tests set to stop the reconciler right
+// after a batch commits, before any acknowledgement and before the relay publishes, as a
+// SIGKILL there would: when it returns true, run ends with errCrash, with no drain.
+func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit func() bool) error {
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -231,7 +241,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	aplicados := make(chan struct{}, 1)
 	decoder, _ := cfg.decoder() // checked by validate
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados}
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados,
+		crashAfterCommit: crashAfterCommit}
 	if cfg.VerifyWebhooks {
 		if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
 			return fmt.Errorf("configuration: %w", err)

@@ -36,6 +36,8 @@ type worker struct {
 	// aplicados is signalled (without blocking) after a commit that changed a state, so the
 	// relay publishes the new events at once instead of at its next sweep.
 	aplicados chan<- struct{}
+	// crashAfterCommit is nil but in tests (see run).
+	crashAfterCommit func() bool
 }
 
 // run consumes until ctx is cancelled, with cfg.Workers batches in flight at once (each its own
@@ -187,7 +189,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		}
 		return nil
 	}
-	if crash := w.cfg.hooks.crashAfterCommit; crash != nil && crash() {
+	if w.crashAfterCommit != nil && w.crashAfterCommit() {
 		return errCrash
 	}
 
