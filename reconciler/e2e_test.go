@@ -522,7 +522,10 @@ func TestE2EPostgresCaidoYVuelve(t *testing.T) {
 		info, err := cons.Info(ctx)
 		return err == nil && info.Delivered.Consumer >= 1
 	})
-	time.Sleep(time.Second) // let the worker try (and fail) a few times
+	eventually(t, 10*time.Second, "the worker tried again (and failed)", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumRedelivered >= 1
+	})
 	if info, err := cons.Info(ctx); err != nil || info.AckFloor.Stream != 0 {
 		t.Fatalf("a message was acknowledged while Postgres was down: %+v %v", info.AckFloor, err)
 	}

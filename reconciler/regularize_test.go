@@ -250,7 +250,8 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 	// Ctrl-C about halfway.
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for sim.Llamadas() < total/2 {
+		// Also ends if the run stops early (it would then fail below, not hang here).
+		for sim.Llamadas() < total/2 && ctx.Err() == nil {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
@@ -264,7 +265,7 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 		t.Fatalf("the interrupted run consulted all %d boletas", first)
 	}
 	// Let the reconciler apply what the first run published, then finish the job.
-	time.Sleep(200 * time.Millisecond)
+	s.sinPendientesDeAck()
 	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "8"); err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}

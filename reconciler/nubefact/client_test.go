@@ -349,17 +349,15 @@ func TestClienteErroresDeTransporte(t *testing.T) {
 		t.Parallel()
 		c := nuevaCuenta(t)
 		c.sim.Poner(boleta, simulador.Aceptada)
-		c.sim.Latencia(200 * time.Millisecond)
-		start := time.Now()
+		// An hour's latency: only the timeout can end these calls, so returning at all proves it
+		// cut them short (no wall-clock bound).
+		c.sim.Latencia(time.Hour)
 		_, err := cliente(t, c.ruta(), token, 50*time.Millisecond, 1).Consultar(t.Context(), boleta)
 		if !nubefact.Retryable(err) {
 			t.Errorf("err = %v: want it retryable", err)
 		}
 		if err == nil || !strings.Contains(err.Error(), "timeout") {
 			t.Errorf("err = %v: want it to say timeout", err)
-		}
-		if took := time.Since(start); took >= 400*time.Millisecond {
-			t.Errorf("Consultar took %v: the timeout did not cut the calls short", took)
 		}
 		llamadas(t, c.sim, 2)
 		sinToken(t, err)

@@ -259,12 +259,11 @@ func TestSimuladorLatencia(t *testing.T) {
 	if took := time.Since(start); took < d {
 		t.Errorf("the answer took %v, want at least %v", took, d)
 	}
+	// Latencia(0) restores answers without delay: after an hour's latency, a call that returns
+	// at all proves it (no wall-clock bound).
+	sim.Latencia(time.Hour)
 	sim.Latencia(0)
-	start = time.Now()
 	esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
-	if took := time.Since(start); took >= d {
-		t.Errorf("after Latencia(0) the answer took %v", took)
-	}
 }
 
 // A caller that goes away ends the latency: the server can then close at once, as tests of
