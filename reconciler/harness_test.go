@@ -426,6 +426,6 @@ func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
 }
 
 // jsonRespuesta is the simulator's standard response for clave with outcome r, as JSON.
-func jsonRespuesta(c contracts.Clave, r simulador.Resultado) ([]byte, error) {
+func jsonRespuesta(c contracts.Clave, r simulador.Situacion) ([]byte, error) {
 	return json.Marshal(simulador.Respuesta(c, r))
 }

@@ -70,7 +70,7 @@ func TestRegularizarCadaResultado(t *testing.T) {
 	t.Parallel()
 	s, cfg, sim := conRegularizacion(t, nil)
 	s.escuchar()
-	casos := map[int]simulador.Resultado{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
+	casos := map[int]simulador.Situacion{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
 		4: simulador.Pendiente, 5: simulador.NoExiste, 6: simulador.Aceptada}
 	for n, r := range casos {
 		s.insertarPendiente(2, "BRG1", n)

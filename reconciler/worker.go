@@ -76,7 +76,7 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 	var wg sync.WaitGroup
 	for range w.cfg.Workers {
 		wg.Go(func() {
-			if err := w.lotes(wctx, msgs); err != nil {
+			if err := w.batches(wctx, msgs); err != nil {
 				stop(err)
 			}
 		})
@@ -88,9 +88,9 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 	return nil
 }
 
-// lotes takes whatever has arrived (at least one message, at most BatchSize) and applies it,
+// batches takes whatever has arrived (at least one message, at most BatchSize) and applies it,
 // until ctx ends.
-func (w *worker) lotes(ctx context.Context, msgs <-chan jetstream.Msg) error {
+func (w *worker) batches(ctx context.Context, msgs <-chan jetstream.Msg) error {
 	for {
 		var batch []jetstream.Msg
 		select {

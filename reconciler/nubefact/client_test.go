@@ -56,7 +56,7 @@ func cliente(tb testing.TB, ruta, tok string, timeout time.Duration, retries int
 }
 
 // esperada is the notification the simulator's answer for clave with outcome r decodes into.
-func esperada(tb testing.TB, clave contracts.Clave, r simulador.Resultado) contracts.Notificacion {
+func esperada(tb testing.TB, clave contracts.Clave, r simulador.Situacion) contracts.Notificacion {
 	tb.Helper()
 	body, err := json.Marshal(simulador.Respuesta(clave, r))
 	if err != nil {
@@ -92,7 +92,7 @@ func llamadas(tb testing.TB, sim *simulador.Simulador, want int64) {
 func TestClienteConsultarResultados(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		sim  simulador.Resultado
+		sim  simulador.Situacion
 		want contracts.Resultado
 	}{
 		{simulador.Aceptada, contracts.Aceptado},

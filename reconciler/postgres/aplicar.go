@@ -63,7 +63,7 @@ type cambio struct {
 	completar contracts.Campos
 }
 
-type lote struct {
+type batch struct {
 	tx     pgx.Tx
 	topo   contracts.Topologia
 	ola    []cambio // updates not yet sent
@@ -71,7 +71,7 @@ type lote struct {
 }
 
 func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
-	l := &lote{tx: tx, topo: topo}
+	l := &batch{tx: tx, topo: topo}
 	ops := expandir(recibidas)
 	filas, err := l.bloquear(ctx, ops)
 	if err != nil {
@@ -125,7 +125,7 @@ func expandir(recibidas []estado.Recibida) []*op {
 
 // bloquear reads and locks, in key order, the rows of the comprobantes the batch names. The
 // order is what keeps two reconcilers with overlapping batches from deadlocking.
-func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fila, error) {
+func (l *batch) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fila, error) {
 	var tipos []int16
 	var series []string
 	var numeros []int32
@@ -168,7 +168,7 @@ func (l *lote) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fi
 // inbox records the message IDs of every op that will be judged, and marks as nuevo the first
 // op of each ID that was not there before. Parked notifications stay out (they are judged when
 // their comprobante arrives), and so do replaced webhooks (only recorded).
-func (l *lote) inbox(ctx context.Context, ops []*op) error {
+func (l *batch) inbox(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
 		if o.juzgado() {
@@ -210,7 +210,7 @@ const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | con
 	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
 
 // decidir judges one op against the state of its row as the batch has left it so far.
-func (l *lote) decidir(ctx context.Context, o *op) error {
+func (l *batch) decidir(ctx context.Context, o *op) error {
 	e := o.e
 	switch {
 	case o.Registro:
@@ -218,7 +218,7 @@ func (l *lote) decidir(ctx context.Context, o *op) error {
 	case o.desconocido():
 		o.veredicto = estado.Veredicto{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
 	case !o.primeraVez:
-		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "message ID ya procesado"}
+		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "ID de mensaje ya procesado"}
 	default:
 		f, n := o.fila, &e.Notificacion
 		d := estado.Decidir(estado.Actual{Estado: f.estado, CodigoHash: deref(f.codigoHash), Vacios: f.vacios},
@@ -260,7 +260,7 @@ func (l *lote) decidir(ctx context.Context, o *op) error {
 // the stored value: an anulación does not erase the CDR of the acceptance it voids. A
 // completion (completar ≠ 0) fills in only the fields it names, which were empty, and leaves the
 // estado, the hash, the code and estado_final_en as they were.
-func (l *lote) enviarOla(ctx context.Context) error {
+func (l *batch) enviarOla(ctx context.Context) error {
 	if len(l.ola) == 0 {
 		return nil
 	}
@@ -353,7 +353,7 @@ func (l *lote) enviarOla(ctx context.Context) error {
 // encolarEventos writes the batch's events to the outbox with COPY: each event ID is written once
 // (a comprobante enters each state at most once), so no conflict handling is needed, and COPY
 // streams the JSON instead of building one huge parameter.
-func (l *lote) encolarEventos(ctx context.Context) error {
+func (l *batch) encolarEventos(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
@@ -365,7 +365,7 @@ var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remiten
 	"serie", "numero", "resultado", "efecto", "estado_anterior", "estado_nuevo", "motivo", "payload"}
 
 // auditar appends one audit row per op, in order, with COPY.
-func (l *lote) auditar(ctx context.Context, ops []*op) error {
+func (l *batch) auditar(ctx context.Context, ops []*op) error {
 	rows := make([][]any, 0, len(ops))
 	for _, o := range ops {
 		e, s := o.e, o.veredicto
@@ -384,7 +384,7 @@ func (l *lote) auditar(ctx context.Context, ops []*op) error {
 // aparcar stores the notifications whose comprobante is not in the table, in one statement. A
 // notification parked again (NubeFacT retried it, or ops replayed it) counts one more time. It
 // is ready at once if the comprobante was inserted meanwhile.
-func (l *lote) aparcar(ctx context.Context, ops []*op) error {
+func (l *batch) aparcar(ctx context.Context, ops []*op) error {
 	var ids, origenes, series, motivos, payloads []string
 	var remitentes []*string
 	var recibidos []time.Time
@@ -419,7 +419,7 @@ func (l *lote) aparcar(ctx context.Context, ops []*op) error {
 
 // resolverAparcadas deletes the parked notifications this batch judged: those applied from the
 // aparcadas table, and replays (`reconciler replay`) whose comprobante exists now.
-func (l *lote) resolverAparcadas(ctx context.Context, ops []*op) error {
+func (l *batch) resolverAparcadas(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
 		if o.veredicto.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {

@@ -117,7 +117,7 @@ func (d *demo) mostrar(ctx context.Context) error {
 
 	boletas := []struct {
 		numero int
-		sim    simulador.Resultado
+		sim    simulador.Situacion
 		nota   string
 	}{
 		{1, simulador.Aceptada, "SUNAT accepts it; NubeFacT sends the webhook"},

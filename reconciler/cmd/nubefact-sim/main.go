@@ -39,7 +39,7 @@ func run() error {
 	}
 	sim := simulador.New(*token)
 	sim.Latencia(*latency)
-	sim.PorDefecto(simulador.Resultado(*defecto))
+	sim.PorDefecto(simulador.Situacion(*defecto))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -22,18 +22,18 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 )
 
-// Resultado is what NubeFacT knows of a comprobante.
-type Resultado string
+// Situacion is what NubeFacT knows of a comprobante.
+type Situacion string
 
 const (
-	Aceptada  Resultado = "aceptada"
-	Rechazada Resultado = "rechazada"
-	Anulada   Resultado = "anulada"
-	Pendiente Resultado = "pendiente" // still in the Resumen Diario: no final outcome
-	NoExiste  Resultado = "no_existe" // codigo 24
+	Aceptada  Situacion = "aceptada"
+	Rechazada Situacion = "rechazada"
+	Anulada   Situacion = "anulada"
+	Pendiente Situacion = "pendiente" // still in the Resumen Diario: no final outcome
+	NoExiste  Situacion = "no_existe" // codigo 24
 )
 
-func (r Resultado) valido() bool {
+func (r Situacion) valido() bool {
 	switch r {
 	case Aceptada, Rechazada, Anulada, Pendiente, NoExiste:
 		return true
@@ -47,8 +47,8 @@ type Simulador struct {
 	token string
 
 	mu        sync.Mutex
-	boletas   map[contracts.Clave]Resultado
-	defecto   Resultado
+	boletas   map[contracts.Clave]Situacion
+	defecto   Situacion
 	fallas    map[contracts.Clave][]int // codigos to answer next for that comprobante, in order
 	fallaTodo int                       // codigo every call answers (0: none)
 	latencia  time.Duration
@@ -60,12 +60,12 @@ type Simulador struct {
 func New(token string) *Simulador {
 	return &Simulador{
 		Ruta: "/api/v1/00000000-0000-4000-8000-000000000001", token: token,
-		boletas: map[contracts.Clave]Resultado{}, defecto: NoExiste, fallas: map[contracts.Clave][]int{},
+		boletas: map[contracts.Clave]Situacion{}, defecto: NoExiste, fallas: map[contracts.Clave][]int{},
 	}
 }
 
 // Poner sets what NubeFacT knows of clave.
-func (s *Simulador) Poner(clave contracts.Clave, r Resultado) {
+func (s *Simulador) Poner(clave contracts.Clave, r Situacion) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.boletas[clave] = r
@@ -73,7 +73,7 @@ func (s *Simulador) Poner(clave contracts.Clave, r Resultado) {
 
 // PorDefecto sets the answer for comprobantes not set with Poner (for load: every boleta
 // aceptada without registering each one).
-func (s *Simulador) PorDefecto(r Resultado) {
+func (s *Simulador) PorDefecto(r Situacion) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.defecto = r
@@ -112,7 +112,7 @@ func (s *Simulador) Handler() http.Handler {
 	})
 	mux.HandleFunc("PUT /_sim/comprobantes/{tipo}/{serie}/{numero}", s.controlPoner)
 	mux.HandleFunc("PUT /_sim/defecto/{resultado}", func(w http.ResponseWriter, r *http.Request) {
-		res := Resultado(r.PathValue("resultado"))
+		res := Situacion(r.PathValue("resultado"))
 		if !res.valido() {
 			http.Error(w, "resultado must be one of aceptada, rechazada, anulada, pendiente, no_existe", http.StatusBadRequest)
 			return
@@ -149,7 +149,7 @@ func (s *Simulador) controlPoner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1024))
-	res := Resultado(strings.TrimSpace(string(body)))
+	res := Situacion(strings.TrimSpace(string(body)))
 	if !res.valido() {
 		http.Error(w, "resultado must be one of aceptada, rechazada, anulada, pendiente, no_existe", http.StatusBadRequest)
 		return
@@ -242,7 +242,7 @@ func responderError(w http.ResponseWriter, codigo int, msg string) {
 
 // Respuesta is NubeFacT's standard response for clave with outcome r. It is deterministic (the
 // codigo_hash derives from the key), so the webhook and Operation 2 report the same thing.
-func Respuesta(clave contracts.Clave, r Resultado) map[string]any {
+func Respuesta(clave contracts.Clave, r Situacion) map[string]any {
 	sum := sha256.Sum256([]byte(clave.String()))
 	base := fmt.Sprintf("https://www.nubefact.com/cpe/sim-%s", clave)
 	out := map[string]any{

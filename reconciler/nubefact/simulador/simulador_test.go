@@ -420,7 +420,7 @@ func decodificar(tb testing.TB, m map[string]any) contracts.Notificacion {
 func TestSimuladorRespuesta(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		r    simulador.Resultado
+		r    simulador.Situacion
 		want contracts.Resultado
 		cdr  bool
 	}{
