@@ -180,13 +180,61 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return fmt.Errorf("configuration: %w", err)
 	}
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
-
-	pool, err := openPool(ctx, cfg)
+	pool, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	store := postgres.New(pool)
+	nc, js, cons, err := openStreams(ctx, cfg, topo, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	srv, err := serveHTTP(cfg, store, nc, log)
+	if err != nil {
+		return err
+	}
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, log)
+	}
+
+	aplicados := make(chan struct{}, 1)
+	w, err := newWorker(cfg, store, js, topo, log, aplicados)
+	if err != nil {
+		return err
+	}
+	defer w.ritmo.stop()
+	w.crashAfterCommit = crashAfterCommit
+	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
+	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
+		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
+	if w.nubefact != nil {
+		a.preparar = w.prepararAparcadas
+	}
+	bctx, stopBackground := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.run(bctx) })
+	wg.Go(func() { a.run(bctx) })
+	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
+		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
+	werr := w.run(ctx, cons)
+	stopBackground()
+	wg.Wait()
+	if errors.Is(werr, errCrash) {
+		_ = srv.Close()
+		return werr // no final sweep, no drain: whatever was in flight stays there
+	}
+	shutdown(ctx, cfg, r, srv, nc, log)
+	return werr
+}
+
+// openStore opens the Postgres pool and migrates the database, waiting for Postgres if needed.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	err = retryStart(ctx, log, "migrate", func() error {
 		applied, err := postgres.Migrate(ctx, pool)
 		if len(applied) > 0 {
@@ -195,17 +243,23 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	})
 	if err != nil {
-		return err
+		pool.Close()
+		return nil, err
 	}
+	return pool, nil
+}
 
+// openStreams connects to NATS and declares the streams and the consumer, waiting for
+// JetStream if needed.
+func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log *slog.Logger) (*nats.Conn, jetstream.JetStream, jetstream.Consumer, error) {
 	nc, err := connectNATS(cfg, log)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		nc.Close()
+		return nil, nil, nil, fmt.Errorf("jetstream: %w", err)
 	}
 	var cons jetstream.Consumer
 	err = retryStart(ctx, log, "declare streams", func() (err error) {
@@ -213,14 +267,20 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	})
 	if err != nil {
-		return err
+		nc.Close()
+		return nil, nil, nil, err
 	}
+	return nc, js, cons, nil
+}
 
+// serveHTTP serves the health endpoints on RECONCILER_ADDR, with ingest's limits and timeouts.
+func serveHTTP(cfg Config, store *postgres.Store, nc *nats.Conn, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("RECONCILER_ADDR: %w", err)
+		return nil, fmt.Errorf("RECONCILER_ADDR: %w", err)
 	}
 	srv := &http.Server{
+		Addr:              ln.Addr().String(),
 		Handler:           routes(store, nc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -234,44 +294,30 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 			log.Error("health server", "err", err)
 		}
 	}()
+	return srv, nil
+}
 
-	if cfg.PprofAddr != "" {
-		go servePprof(cfg.PprofAddr, log)
+// newWorker builds the worker, with its NubeFacT client when VERIFY_WEBHOOKS is on.
+func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, aplicados chan<- struct{}) (*worker, error) {
+	decoder, err := cfg.decoder()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados}
+	if !cfg.VerifyWebhooks {
+		return w, nil
+	}
+	if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
+	w.nubefact.Retries = 1
+	w.ritmo = nuevoRitmo(cfg.VerifyRate)
+	return w, nil
+}
 
-	aplicados := make(chan struct{}, 1)
-	decoder, _ := cfg.decoder() // checked by validate
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados,
-		crashAfterCommit: crashAfterCommit}
-	if cfg.VerifyWebhooks {
-		if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
-			return fmt.Errorf("configuration: %w", err)
-		}
-		// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
-		w.nubefact.Retries = 1
-		w.ritmo = nuevoRitmo(cfg.VerifyRate)
-		defer w.ritmo.stop()
-	}
-	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
-	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
-		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
-	if w.nubefact != nil {
-		a.preparar = w.prepararAparcadas
-	}
-	rctx, stopRelay := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { r.run(rctx) })
-	wg.Go(func() { a.run(rctx) })
-	log.Info("reconciler running", "addr", ln.Addr().String(), "subject", topo.SubjectNotificaciones(),
-		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
-	werr := w.run(ctx, cons)
-	stopRelay()
-	wg.Wait()
-	if errors.Is(werr, errCrash) {
-		_ = srv.Close()
-		return werr // no final sweep, no drain: whatever was in flight stays there
-	}
-
+// shutdown publishes what the outbox still holds, stops the health server and drains NATS.
+func shutdown(ctx context.Context, cfg Config, r *relay, srv *http.Server, nc *nats.Conn, log *slog.Logger) {
 	log.Info("shutting down")
 	// A last sweep, so that a clean shutdown leaves no event for the next start to publish.
 	r.sweep(context.WithoutCancel(ctx))
@@ -282,7 +328,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		log.Warn("nats drain", "err", err)
 	}
 	log.Info("stopped")
-	return werr
 }
 
 func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
