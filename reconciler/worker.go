@@ -146,15 +146,7 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 const applyAttempts = 3
 
 func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida) error {
-	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
-	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
-		w.log.Warn("apply failed: retrying", "batch", len(msgs), "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
-		}
-		veredictos, err = w.store.Aplicar(ctx, recibidas, w.topo)
-	}
+	veredictos, err := w.aplicarConReintentos(ctx, recibidas)
 	switch {
 	case err == nil:
 	case postgres.PuedeSerElMensaje(err) && len(recibidas) > 1:
@@ -169,48 +161,72 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
 		return nil
 	default:
-		// Postgres is unreachable, out of time, full, read-only or busy: nothing is acknowledged
-		// and nothing is dead-lettered. While it does not answer, the messages come back every
-		// second and we wait for it; while it answers but refuses (a full disk, a read-only
-		// standby), they come back after a pause that grows with each delivery, up to 30 s.
-		delay := time.Second
-		pctx, cancel := context.WithTimeout(life, 2*time.Second)
-		answers := w.store.Ping(pctx) == nil
-		cancel()
-		if answers {
-			delay = retry.Backoff(recibidas[0].Intentos, time.Second, 30*time.Second)
-		}
-		w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "retry_in", delay, "err", err)
-		for _, m := range msgs {
-			_ = m.NakWithDelay(delay)
-		}
-		if !answers {
-			w.esperarPostgres(life)
-		}
+		w.devolver(life, msgs, recibidas, err)
 		return nil
 	}
 	if w.crashAfterCommit != nil && w.crashAfterCommit() {
 		return errCrash
 	}
-
 	// Committed: let the relay publish the new events while the acknowledgements go out.
 	w.avisarRelay(veredictos)
+	w.ack(ctx, msgs, recibidas, veredictos)
+	return nil
+}
+
+// aplicarConReintentos applies a batch, retrying (up to applyAttempts) a failure the batch
+// itself may cause but that may pass (a trigger's error, rows changed under our lock).
+func (w *worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
+	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
+	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
+		w.log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
+		}
+		veredictos, err = w.store.Aplicar(ctx, recibidas, w.topo)
+	}
+	return veredictos, err
+}
+
+// devolver hands a batch back after a failure that is not the messages' doing: Postgres is
+// unreachable, out of time, full, read-only or busy. Nothing is acknowledged and nothing is
+// dead-lettered. While Postgres does not answer, the messages come back every second and we
+// wait for it; while it answers but refuses (a full disk, a read-only standby), they come back
+// after a pause that grows with each delivery, up to 30 s.
+func (w *worker) devolver(life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, err error) {
+	delay := time.Second
+	pctx, cancel := context.WithTimeout(life, 2*time.Second)
+	answers := w.store.Ping(pctx) == nil
+	cancel()
+	if answers {
+		delay = retry.Backoff(recibidas[0].Intentos, time.Second, 30*time.Second)
+	}
+	w.log.Error("apply failed: nothing acknowledged, backing off", "batch", len(msgs), "retry_in", delay, "err", err)
+	for _, m := range msgs {
+		_ = m.NakWithDelay(delay)
+	}
+	if !answers {
+		w.esperarPostgres(life)
+	}
+}
+
+// ack acknowledges a committed batch. A lost ack only means a redelivery, which the inbox
+// absorbs. The acks go out together, each bounded, so a broker that vanished mid-batch holds
+// the worker for ackTimeout at most.
+func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, veredictos []estado.Veredicto) {
 	var acks sync.WaitGroup
 	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
-	for i, s := range veredictos {
+	for i, v := range veredictos {
 		e, m := &recibidas[i], msgs[i]
 		if debug {
-			w.log.Debug("notification", "id", e.MessageID, "efecto", s.Efecto, "anterior", s.Anterior, "nuevo", s.Nuevo, "origen", e.Origen)
+			w.log.Debug("notification", "id", e.MessageID, "efecto", v.Efecto, "anterior", v.Anterior, "nuevo", v.Nuevo, "origen", e.Origen)
 		}
-		switch s.Efecto {
+		switch v.Efecto {
 		case estado.Conflicto:
-			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", s.Motivo)
+			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", v.Motivo)
 		case estado.Aparcado:
 			w.log.Info("comprobante not in the table: notification parked until it is inserted", "id", e.MessageID)
 		}
-		// A lost ack only means a redelivery, which the inbox absorbs. The acks of a batch go
-		// out together, each bounded, so a broker that vanished mid-batch holds the worker for
-		// ackTimeout at most.
 		acks.Go(func() {
 			actx, cancel := context.WithTimeout(ctx, ackTimeout)
 			defer cancel()
@@ -220,7 +236,6 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		})
 	}
 	acks.Wait()
-	return nil
 }
 
 // avisarRelay signals the relay (without blocking) if any veredicto wrote an event.
