@@ -265,19 +265,9 @@ func (l *batch) enviarOla(ctx context.Context) error {
 		return nil
 	}
 	k := len(l.ola)
-	ids := make([]int64, k)
-	completar := make([]int16, k)
-	anteriores, nuevos := make([]string, k), make([]string, k)
-	var enlace, pdf, xml, cdr, hash, code, desc, note = make([]*string, k), make([]*string, k), make([]*string, k),
-		make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k)
 	porID := make(map[int64]*cambio, k)
 	for i := range l.ola {
-		c := &l.ola[i]
-		n := &c.op.e.Notificacion
-		ids[i], anteriores[i], nuevos[i], completar[i] = c.fila.id, string(c.anterior), string(c.nuevo), int16(c.completar)
-		enlace[i], pdf[i], xml[i], cdr[i] = n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR
-		hash[i], code[i], desc[i], note[i] = n.CodigoHash, n.SunatResponsecode, n.SunatDescription, n.SunatNote
-		porID[c.fila.id] = c
+		porID[l.ola[i].fila.id] = &l.ola[i]
 	}
 	rows, err := l.tx.Query(ctx, `UPDATE comprobantes c SET
 			estado = u.nuevo,
@@ -304,7 +294,7 @@ func (l *batch) enviarOla(ctx context.Context) error {
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
 			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
 			c.actualizado_en`,
-		ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar)
+		l.parametrosOla()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
 	}
@@ -318,23 +308,9 @@ func (l *batch) enviarOla(ctx context.Context) error {
 			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision, &actualizado); err != nil {
 			return wrap("update comprobantes", err)
 		}
-		c := porID[id]
-		clave := c.fila.clave
-		d.TipoDeComprobante, d.Serie, d.Numero = clave.TipoDeComprobante, clave.Serie, clave.Numero
-		d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
-		d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
-		var ev contracts.Evento
-		if c.completar != 0 {
-			ev = contracts.NuevoEventoActualizado(d, c.completar, actualizado)
-		} else {
-			ev = contracts.NuevoEvento(d)
-		}
-		body, err := json.Marshal(ev)
-		if err != nil {
+		if err := l.encolarEvento(porID[id], d, actualizado); err != nil {
 			return err
 		}
-		c.op.veredicto.EventID = ev.ID
-		l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
 		actualizadas++
 	}
 	if err := rows.Err(); err != nil {
@@ -347,6 +323,46 @@ func (l *batch) enviarOla(ctx context.Context) error {
 		c.fila.cambiando = false
 	}
 	l.ola = l.ola[:0]
+	return nil
+}
+
+// parametrosOla are the UPDATE's twelve arrays, one element per pending change.
+func (l *batch) parametrosOla() []any {
+	k := len(l.ola)
+	ids := make([]int64, k)
+	completar := make([]int16, k)
+	anteriores, nuevos := make([]string, k), make([]string, k)
+	var enlace, pdf, xml, cdr, hash, code, desc, note = make([]*string, k), make([]*string, k), make([]*string, k),
+		make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k)
+	for i := range l.ola {
+		c := &l.ola[i]
+		n := &c.op.e.Notificacion
+		ids[i], anteriores[i], nuevos[i], completar[i] = c.fila.id, string(c.anterior), string(c.nuevo), int16(c.completar)
+		enlace[i], pdf[i], xml[i], cdr[i] = n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR
+		hash[i], code[i], desc[i], note[i] = n.CodigoHash, n.SunatResponsecode, n.SunatDescription, n.SunatNote
+	}
+	return []any{ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar}
+}
+
+// encolarEvento builds the event of change c from what the row holds after the update (d, and
+// when it was updated) and queues it for the outbox.
+func (l *batch) encolarEvento(c *cambio, d contracts.ComprobanteEvento, actualizado time.Time) error {
+	clave := c.fila.clave
+	d.TipoDeComprobante, d.Serie, d.Numero = clave.TipoDeComprobante, clave.Serie, clave.Numero
+	d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
+	d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
+	var ev contracts.Evento
+	if c.completar != 0 {
+		ev = contracts.NuevoEventoActualizado(d, c.completar, actualizado)
+	} else {
+		ev = contracts.NuevoEvento(d)
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	c.op.veredicto.EventID = ev.ID
+	l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
 	return nil
 }
 
