@@ -123,23 +123,16 @@ func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, s
 		return err
 	}
 	defer pool.Close()
-
-	obs := &observador{stdout: stdout}
-	if f.report != "" {
-		file, err := os.Create(f.report)
-		if err != nil {
-			return fmt.Errorf("--report: %w", err)
-		}
-		obs.csv = csv.NewWriter(file)
-		_ = obs.csv.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
-		// The report is for the accountant: a truncated one must not pass for complete.
-		defer func() {
-			obs.csv.Flush()
-			if werr := errors.Join(obs.csv.Error(), file.Close()); werr != nil && err == nil {
-				err = fmt.Errorf("--report %s: %w", f.report, werr)
-			}
-		}()
+	obs, closeReport, err := abrirReporte(f.report, stdout)
+	if err != nil {
+		return err
 	}
+	// The report is for the accountant: a truncated one must not pass for complete.
+	defer func() {
+		if rerr := closeReport(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
 	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
 	if !f.dryRun {
 		nc, js, err := conectarJetStream(cfg, "reconciler-regularize")
@@ -149,20 +142,54 @@ func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, s
 		defer nc.Close()
 		r.Publicador = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
 	}
+	start := time.Now()
+	res, runErr := conProgreso(stderr, f.progress, func(c *regularizacion.Contadores) (regularizacion.Resumen, error) {
+		return r.Run(ctx, regularizacion.Opciones{
+			Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
+			Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
+		}, c)
+	})
+	imprimirResumen(stdout, res, time.Since(start), f.dryRun)
+	return resultadoDeRegularizar(res, runErr)
+}
 
+// abrirReporte returns the observer that lists the dry run on stdout and, with --report, writes
+// the CSV of unresolved comprobantes; close flushes and closes the report, and says if it could
+// not be written whole.
+func abrirReporte(path string, stdout io.Writer) (obs *observador, close func() error, err error) {
+	obs = &observador{stdout: stdout}
+	if path == "" {
+		return obs, func() error { return nil }, nil
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--report: %w", err)
+	}
+	obs.csv = csv.NewWriter(file)
+	_ = obs.csv.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
+	return obs, func() error {
+		obs.csv.Flush()
+		if werr := errors.Join(obs.csv.Error(), file.Close()); werr != nil {
+			return fmt.Errorf("--report %s: %w", path, werr)
+		}
+		return nil
+	}, nil
+}
+
+// conProgreso runs f while the progress display shows its counters every `every`.
+func conProgreso(stderr io.Writer, every time.Duration, f func(*regularizacion.Contadores) (regularizacion.Resumen, error)) (regularizacion.Resumen, error) {
 	var c regularizacion.Contadores
 	done := make(chan struct{})
 	progressDone := make(chan struct{})
-	go func() { defer close(progressDone); mostrarProgreso(stderr, &c, f.progress, done) }()
-	start := time.Now()
-	res, runErr := r.Run(ctx, regularizacion.Opciones{
-		Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
-		Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
-	}, &c)
+	go func() { defer close(progressDone); mostrarProgreso(stderr, &c, every, done) }()
+	res, err := f(&c)
 	close(done)
 	<-progressDone
+	return res, err
+}
 
-	imprimirResumen(stdout, res, time.Since(start), f.dryRun)
+// resultadoDeRegularizar is the command's error (its exit status) for a run that ended so.
+func resultadoDeRegularizar(res regularizacion.Resumen, runErr error) error {
 	switch {
 	case errors.Is(runErr, regularizacion.ErrCuenta):
 		return fmt.Errorf("stopped: %w; %s", runErr, nubefact.QueHacer(runErr))
