@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"io"
 	"log/slog"
@@ -204,7 +205,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if err != nil {
 		return err
 	}
-	defer w.ritmo.stop()
+	defer w.rate.Stop()
 	w.crashAfterCommit = crashAfterCommit
 	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
@@ -312,7 +313,7 @@ func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo c
 	}
 	// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 	w.nubefact.Retries = 1
-	w.ritmo = nuevoRitmo(cfg.VerifyRate)
+	w.rate = rate.New(cfg.VerifyRate)
 	return w, nil
 }
 

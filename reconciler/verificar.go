@@ -116,7 +116,7 @@ func (w *worker) confirmarTodas(ctx context.Context, recibidas []estado.Recibida
 				errs[i] = ctx.Err()
 				return
 			}
-			if errs[i] = w.ritmo.esperar(ctx); errs[i] == nil {
+			if errs[i] = w.rate.Wait(ctx); errs[i] == nil {
 				errs[i] = w.confirmar(ctx, e)
 			}
 		})
@@ -186,35 +186,6 @@ func diferencias(webhook, nubefact *contracts.Notificacion) []string {
 		out = append(out, fmt.Sprintf("sunat_responsecode (webhook %q, NubeFacT %q)", deref(webhook.SunatResponsecode), deref(nubefact.SunatResponsecode)))
 	}
 	return out
-}
-
-// ritmo starts at most one call per interval (VERIFY_RATE); a nil ritmo does not limit.
-type ritmo struct{ tick *time.Ticker }
-
-func nuevoRitmo(porSegundo float64) *ritmo {
-	interval := time.Duration(float64(time.Second) / porSegundo)
-	if porSegundo <= 0 || interval <= 0 {
-		return nil
-	}
-	return &ritmo{tick: time.NewTicker(interval)}
-}
-
-func (r *ritmo) esperar(ctx context.Context) error {
-	if r == nil {
-		return nil
-	}
-	select {
-	case <-r.tick.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *ritmo) stop() {
-	if r != nil {
-		r.tick.Stop()
-	}
 }
 
 func deref(p *string) string {

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"log/slog"
 	"sync"
 	"time"
@@ -30,9 +31,9 @@ type worker struct {
 	decoder contracts.Decoder
 	log     *slog.Logger
 	// nubefact, when set (VERIFY_WEBHOOKS), confirms each webhook before it is applied, at
-	// most one call per tick of ritmo (VERIFY_RATE).
+	// the pace of rate (VERIFY_RATE).
 	nubefact *nubefact.Client
-	ritmo    *ritmo
+	rate     *rate.Limiter
 	// aplicados is signalled (without blocking) after a commit that changed a state, so the
 	// relay publishes the new events at once instead of at its next sweep.
 	aplicados chan<- struct{}

@@ -8,9 +8,9 @@ import (
 	"context"
 	"errors"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
@@ -128,12 +128,8 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 		walkErr = r.recorrer(stop, o, trabajo)
 	}()
 
-	var tick <-chan time.Time
-	if interval := time.Duration(float64(time.Second) / max(o.Rate, 1e-9)); o.Rate > 0 && interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-	}
+	limiter := rate.New(o.Rate)
+	defer limiter.Stop()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Go(func() {
@@ -141,15 +137,8 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 				if stop.Err() != nil {
 					continue // drain: nothing new starts after a stop
 				}
-				if tick != nil {
-					select {
-					case <-tick:
-					case <-stop.Done():
-						continue
-					}
-					if stop.Err() != nil {
-						continue
-					}
+				if limiter.Wait(stop) != nil {
+					continue
 				}
 				if err := r.resolver(stop, clave, o, c); err != nil {
 					cancel(err)
