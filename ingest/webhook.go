@@ -42,7 +42,7 @@ type webhookDeps struct {
 func handleWebhook(d webhookDeps) http.Handler {
 	retryAfter := strconv.Itoa(int(max(d.retryAfter.Round(time.Second)/time.Second, 1)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received := time.Now().UTC()
+		recibido := time.Now().UTC()
 		if !d.tokens.valid(presentedToken(r)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nubefact-webhook"`)
 			writeProblem(w, problem{Status: http.StatusUnauthorized,
@@ -73,7 +73,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 		}
 
 		id := contracts.MessageID(n)
-		m := d.topo.Mensaje(body, id, contracts.OrigenWebhook, received, d.sender(r))
+		m := d.topo.Mensaje(body, id, contracts.OrigenWebhook, recibido, d.remitente(r))
 		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 		defer cancel()
 		ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
@@ -99,10 +99,10 @@ type stored struct {
 	Duplicate bool   `json:"duplicate"`
 }
 
-// sender is the address the audit records. Behind a proxy we run (TRUST_PROXY) it is the
+// remitente is the sender's address, as the audit records it. Behind a proxy we run (TRUST_PROXY) it is the
 // rightmost X-Forwarded-For entry: the one our proxy appended; the entries to its left come
 // from the client and can say anything.
-func (d webhookDeps) sender(r *http.Request) string {
+func (d webhookDeps) remitente(r *http.Request) string {
 	if d.trustProxy {
 		xff := r.Header.Values("X-Forwarded-For")
 		if len(xff) > 0 {

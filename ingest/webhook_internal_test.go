@@ -80,7 +80,7 @@ func TestWebhookSender(t *testing.T) {
 			if tt.xff != "" {
 				r.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			if got := (webhookDeps{trustProxy: tt.trustProxy}).sender(r); got != tt.want {
+			if got := (webhookDeps{trustProxy: tt.trustProxy}).remitente(r); got != tt.want {
 				t.Errorf("sender = %q, want %q", got, tt.want)
 			}
 		})
