@@ -2,7 +2,7 @@
 // baseline measured in the same run (the machine is shared and noisy: ratios travel, absolute
 // numbers do not). It also writes the results as JSON so that two runs can be compared.
 //
-//	go run ./reconciler/cmd/bench -only regularization -json bench.json
+//	go run ./system/cmd/bench -only regularization -json bench.json
 package main
 
 import (
