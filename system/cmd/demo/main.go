@@ -69,6 +69,7 @@ func run() error {
 		return err
 	}
 	if d.db, err = tempdb.Create(ctx, d.adminDSN, "demo"); err != nil {
+		_ = os.RemoveAll(d.logs)
 		return fmt.Errorf("%w; set DEMO_DATABASE_URL", err)
 	}
 	// The NATS namespace takes the database's name: what one run left behind is found together.
