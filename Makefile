@@ -2,7 +2,7 @@
 SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin
-MODULES  := ./contracts/... ./ingest/... ./reconciler/...
+MODULES  := ./contracts/... ./ingest/... ./reconciler/... ./system/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set; then both services listen on 127.0.0.1
 # (unless INGEST_ADDR or RECONCILER_ADDR say otherwise). Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
@@ -11,7 +11,7 @@ DEV_TOKEN := dev-only-token-0123456789
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
-	$(GO) build -trimpath -o $(BIN)/nubefact-sim ./reconciler/cmd/nubefact-sim
+	$(GO) build -trimpath -o $(BIN)/nubefact-sim ./system/cmd/nubefact-sim
 
 # Integration tests use TEST_DATABASE_URL and TEST_NATS_URL when set, testcontainers otherwise.
 test:
@@ -29,27 +29,27 @@ run: build
 
 # The whole system on this machine: a webhook, a regularization, the events; cleans up after itself.
 demo: build
-	$(GO) run ./reconciler/cmd/demo -bin $(BIN)
+	$(GO) run ./system/cmd/demo -bin $(BIN)
 
 # Measurements against baselines taken in the same run (not part of test or CI).
 # BENCH_COMPARE=old.json prints how each figure changed since that run.
 bench: build $(BIN)/nats-server
-	$(GO) run ./reconciler/cmd/bench -bin $(BIN) -json $(BIN)/bench.json $(if $(BENCH_COMPARE),-compare $(BENCH_COMPARE))
+	$(GO) run ./system/cmd/bench -bin $(BIN) -json $(BIN)/bench.json $(if $(BENCH_COMPARE),-compare $(BENCH_COMPARE))
 	$(GO) test -run=NONE -bench=. -benchmem ./contracts/
 
 # The fault-injection suite: real binaries, its own NATS and PostgreSQL, killed on purpose.
 chaos: build $(BIN)/nats-server
-	$(GO) test -tags chaos -count=1 -v -timeout 30m -run TestChaos ./reconciler/chaos/
+	$(GO) test -tags chaos -count=1 -v -timeout 30m -run TestChaos ./system/chaos/
 
 $(BIN)/nats-server:
 	GOBIN=$(abspath $(BIN)) $(GO) install github.com/nats-io/nats-server/v2@v2.15.2
 
 lint:
-	@test -z "$$(gofmt -l contracts ingest reconciler)" || { gofmt -l contracts ingest reconciler; echo "run make fmt"; exit 1; }
+	@test -z "$$(gofmt -l contracts ingest reconciler system)" || { gofmt -l contracts ingest reconciler system; echo "run make fmt"; exit 1; }
 	$(GO) vet $(MODULES)
 
 fmt:
-	gofmt -w contracts ingest reconciler
+	gofmt -w contracts ingest reconciler system
 
 clean:
 	rm -rf $(BIN)

@@ -38,11 +38,11 @@ func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
 		return nil, err
 	}
 
-	rec, err := arrancar(ctx, e, "reconciler", a.env(), "/readyz")
+	rec, err := arrancar(ctx, e, "reconciler", a.env())
 	if err != nil {
 		return nil, err
 	}
-	ing, err := arrancar(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken), "/readyz")
+	ing, err := arrancar(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken))
 	if err != nil {
 		_, _ = rec.parar()
 		return nil, err

@@ -68,7 +68,7 @@ func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
 	}
 	fmt.Fprintln(logw, "  reconciler: draining it with bin/reconciler...")
 	start := time.Now()
-	rec, err := arrancar(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...), "/readyz")
+	rec, err := arrancar(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...))
 	if err != nil {
 		return nil, err
 	}

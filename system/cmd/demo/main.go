@@ -15,19 +15,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
-	"github.com/jackc/pgx/v5"
+	"github.com/hotelpe/boletas/system/internal/process"
+	"github.com/hotelpe/boletas/system/internal/tempdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,12 +42,12 @@ func main() {
 
 type demo struct {
 	bin, adminDSN, natsURL string
-	db, dsn                string
+	db                     *tempdb.Database
 	topo                   contracts.Topologia
 	token, simToken        string
 	pool                   *pgxpool.Pool
 	js                     jetstream.JetStream
-	procs                  []*exec.Cmd
+	procs                  []*process.Child
 	logs                   string
 
 	mu      sync.Mutex
@@ -63,23 +63,24 @@ func run() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sufijo := randHex(4)
-	d := &demo{bin: *bin, adminDSN: *admin, natsURL: *natsURL, db: "demo_" + sufijo,
-		topo: contracts.Topologia{Prefijo: "demo" + sufijo}, token: "demo-token-" + randHex(8), simToken: "sim-" + randHex(8)}
+	d := &demo{bin: *bin, adminDSN: *admin, natsURL: *natsURL, token: "demo-token-" + randHex(8), simToken: "sim-" + randHex(8)}
 	var err error
 	if d.logs, err = os.MkdirTemp("", "boletas-demo-"); err != nil {
 		return err
 	}
+	if d.db, err = tempdb.Create(ctx, d.adminDSN, "demo"); err != nil {
+		_ = os.RemoveAll(d.logs)
+		return fmt.Errorf("%w; set DEMO_DATABASE_URL", err)
+	}
+	// The NATS namespace takes the database's name: what one run left behind is found together.
+	d.topo = contracts.Topologia{Prefijo: d.db.Name}
 	err = d.mostrar(ctx)
 	d.limpiar(err == nil)
 	return err
 }
 
 func (d *demo) mostrar(ctx context.Context) error {
-	paso("Preparing: database %s, NATS namespace %q, logs in %s", d.db, d.topo.Prefijo, d.logs)
-	if err := d.crearBase(ctx); err != nil {
-		return err
-	}
+	paso("Preparing: database %s, NATS namespace %q, logs in %s", d.db.Name, d.topo.Prefijo, d.logs)
 
 	sim := simulador.New(d.simToken)
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,24 +92,19 @@ func (d *demo) mostrar(ctx context.Context) error {
 	defer simSrv.Close()
 	ruta := "http://" + simLn.Addr().String() + sim.Ruta
 
-	ingestAddr, reconAddr := freeAddr(), freeAddr()
-	env := append(os.Environ(), "DATABASE_URL="+d.dsn, "NATS_URL="+d.natsURL, "NATS_PREFIX="+d.topo.Prefijo,
-		"INGEST_ADDR="+ingestAddr, "RECONCILER_ADDR="+reconAddr, "WEBHOOK_TOKENS="+d.token,
-		"NUBEFACT_RUTA="+ruta, "NUBEFACT_TOKEN="+d.simToken)
-	paso("Starting the reconciler and ingest (%s, %s) and a simulated NubeFacT (%s)", reconAddr, ingestAddr, simLn.Addr())
-	if err := d.arrancar("reconciler", env); err != nil {
+	env := []string{"DATABASE_URL=" + d.db.DSN, "NATS_URL=" + d.natsURL, "NATS_PREFIX=" + d.topo.Prefijo,
+		"WEBHOOK_TOKENS=" + d.token, "NUBEFACT_RUTA=" + ruta, "NUBEFACT_TOKEN=" + d.simToken}
+	paso("Starting the reconciler, ingest and a simulated NubeFacT (%s)", simLn.Addr())
+	reconAddr, err := d.arrancar(ctx, "reconciler", "RECONCILER_ADDR", env)
+	if err != nil {
 		return err
 	}
-	if err := esperarListo(ctx, "http://"+reconAddr+"/readyz"); err != nil {
-		return fmt.Errorf("reconciler: %w (see %s)", err, d.logs)
-	}
-	if err := d.arrancar("ingest", env); err != nil {
+	ingestAddr, err := d.arrancar(ctx, "ingest", "INGEST_ADDR", env)
+	if err != nil {
 		return err
 	}
-	if err := esperarListo(ctx, "http://"+ingestAddr+"/readyz"); err != nil {
-		return fmt.Errorf("ingest: %w (see %s)", err, d.logs)
-	}
-	if d.pool, err = pgxpool.New(ctx, d.dsn); err != nil {
+	fmt.Printf("    reconciler on %s, ingest on %s\n", reconAddr, ingestAddr)
+	if d.pool, err = pgxpool.New(ctx, d.db.DSN); err != nil {
 		return err
 	}
 	if err := d.escuchar(ctx); err != nil {
@@ -154,7 +150,7 @@ func (d *demo) mostrar(ctx context.Context) error {
 	paso("Ops regularize the rest: bin/reconciler regularize --rate 0 --report %s", filepath.Join(d.logs, "no-resueltas.csv"))
 	reg := exec.CommandContext(ctx, filepath.Join(d.bin, "reconciler"), "regularize", "--rate", "0",
 		"--report", filepath.Join(d.logs, "no-resueltas.csv"))
-	reg.Env, reg.Stdout, reg.Stderr = env, os.Stdout, os.Stdout
+	reg.Env, reg.Stdout, reg.Stderr = append(os.Environ(), env...), os.Stdout, os.Stdout
 	if err := reg.Run(); err != nil {
 		fmt.Printf("    (regularize exited with %v: expected here, B001-6 is not in NubeFacT)\n", err)
 	}
@@ -179,36 +175,18 @@ func (d *demo) mostrar(ctx context.Context) error {
 
 func paso(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
 
-func (d *demo) crearBase(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, d.adminDSN)
+// arrancar starts bin/name on a free port, given to it in addrVar, and waits until it is ready.
+func (d *demo) arrancar(ctx context.Context, name, addrVar string, env []string) (string, error) {
+	p := &process.Child{Name: name, Path: filepath.Join(d.bin, name), Env: env, Log: filepath.Join(d.logs, name+".log")}
+	addr, err := p.StartOnFreePort(ctx, addrVar, 30*time.Second)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%w (run `make build` first)", err)
+	}
 	if err != nil {
-		return fmt.Errorf("postgres (%s): %w; set DEMO_DATABASE_URL", redact(d.adminDSN), err)
+		return "", err
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+d.db); err != nil {
-		return err
-	}
-	u, err := url.Parse(d.adminDSN)
-	if err != nil {
-		return err
-	}
-	u.Path = "/" + d.db
-	d.dsn = u.String()
-	return nil
-}
-
-func (d *demo) arrancar(name string, env []string) error {
-	logf, err := os.Create(filepath.Join(d.logs, name+".log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(filepath.Join(d.bin, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %w (run `make build` first)", name, err)
-	}
-	d.procs = append(d.procs, cmd)
-	return nil
+	d.procs = append(d.procs, p)
+	return addr, nil
 }
 
 func (d *demo) escuchar(ctx context.Context) error {
@@ -284,11 +262,8 @@ func (d *demo) esperar(ctx context.Context, query string) error {
 // limpiar stops the services, deletes the streams of the namespace and drops the database; the
 // logs go too, unless the demo failed.
 func (d *demo) limpiar(ok bool) {
-	for _, p := range d.procs {
-		_ = p.Process.Signal(syscall.SIGTERM)
-	}
-	for _, p := range d.procs {
-		_ = p.Wait()
+	for _, p := range slices.Backward(d.procs) {
+		p.Stop(30 * time.Second)
 	}
 	if d.pool != nil {
 		d.pool.Close()
@@ -302,40 +277,15 @@ func (d *demo) limpiar(ok bool) {
 		}
 		nc.Close()
 	}
-	if conn, err := pgx.Connect(ctx, d.adminDSN); err == nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+d.db+" WITH (FORCE)")
-		conn.Close(ctx)
+	if err := d.db.Drop(ctx); err != nil {
+		fmt.Printf("    %v\n", err)
 	}
 	if ok {
 		_ = os.RemoveAll(d.logs)
-		fmt.Printf("    stopped ingest and reconciler, deleted the streams, database %s and the logs\n", d.db)
+		fmt.Printf("    stopped ingest and reconciler, deleted the streams, database %s and the logs\n", d.db.Name)
 		return
 	}
-	fmt.Printf("    stopped ingest and reconciler, deleted the streams and database %s (logs kept in %s)\n", d.db, d.logs)
-}
-
-func esperarListo(ctx context.Context, u string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("not ready after 30s")
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	fmt.Printf("    stopped ingest and reconciler, deleted the streams and database %s (logs kept in %s)\n", d.db.Name, d.logs)
 }
 
 func randHex(n int) string {
@@ -349,14 +299,6 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
-}
-
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "DEMO_DATABASE_URL"
-	}
-	return u.Redacted()
 }
 
 func indent(s string) string {

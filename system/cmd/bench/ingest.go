@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/system/internal/freeport"
+	"github.com/hotelpe/boletas/system/internal/process"
+	"github.com/hotelpe/boletas/system/internal/ready"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -30,19 +33,20 @@ func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
 	defer a.cerrar()
 
 	fmt.Fprintln(logw, "  ingest: bare net/http handler...")
-	bareAddr := freeAddr()
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	bare := exec.Command(self, "-serve-bare", bareAddr)
-	if err := bare.Start(); err != nil {
+	bare := &process.Child{Name: "bare handler", Path: self, Log: filepath.Join(e.logs, "bare.log")}
+	bareAddr, err := freeport.Try(func(addr string) error {
+		bare.Args = []string{"-serve-bare", addr}
+		return bare.StartReady(ctx, func(ctx context.Context) error { return ready.HTTP(ctx, "http://"+addr+"/readyz", time.Minute) })
+	})
+	if err != nil {
 		return nil, err
 	}
-	time.Sleep(300 * time.Millisecond)
 	bareRate, bareLat, err := cargaHTTP(ctx, "http://"+bareAddr+"/webhooks/nubefact", ingestConexiones, ingestDuracion, "BBAR")
-	_ = bare.Process.Kill()
-	_ = bare.Wait()
+	bare.Kill()
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +58,7 @@ func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
 	}
 
 	fmt.Fprintln(logw, "  ingest: bin/ingest...")
-	ing, err := arrancar(ctx, e, "ingest", append(append(a.env(), "WEBHOOK_TOKENS="+benchToken), strings.Fields(os.Getenv("BENCH_INGEST_ENV"))...), "/readyz")
+	ing, err := arrancar(ctx, e, "ingest", append(append(a.env(), "WEBHOOK_TOKENS="+benchToken), strings.Fields(os.Getenv("BENCH_INGEST_ENV"))...))
 	if err != nil {
 		return nil, err
 	}

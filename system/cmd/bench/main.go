@@ -2,7 +2,7 @@
 // baseline measured in the same run (the machine is shared and noisy: ratios travel, absolute
 // numbers do not). It also writes the results as JSON so that two runs can be compared.
 //
-//	go run ./reconciler/cmd/bench -only regularization -json bench.json
+//	go run ./system/cmd/bench -only regularization -json bench.json
 package main
 
 import (
@@ -41,6 +41,7 @@ var logw = os.Stderr
 
 type entorno struct {
 	bin, adminDSN, natsURL string
+	logs                   string // the services' logs, kept when the bench fails
 }
 
 type escenario struct {
@@ -76,6 +77,11 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	var err error
+	if e.logs, err = os.MkdirTemp("", "boletas-bench-"); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	var todos []Resultado
 	start := time.Now()
 	for _, s := range escenarios {
@@ -85,11 +91,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.nombre)
 		rs, err := s.run(ctx, e)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s.nombre, err)
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n(logs kept in %s)\n", s.nombre, err, e.logs)
 			os.Exit(1)
 		}
 		todos = append(todos, rs...)
 	}
+	_ = os.RemoveAll(e.logs)
 	imprimir(todos, time.Since(start))
 	if *compare != "" {
 		if err := comparar(*compare, todos); err != nil {

@@ -20,6 +20,9 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/system/internal/natsserver"
+	"github.com/hotelpe/boletas/system/internal/process"
+	"github.com/hotelpe/boletas/system/internal/ready"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,11 +39,11 @@ type suite struct {
 	t         *testing.T
 	dir, bin  string
 	pg        *clusterPG
-	nats      *servidorNATS
+	nats      *natsserver.Server
 	pool      *pgxpool.Pool
-	ingest    *proceso
+	ingest    *process.Child
 	ingestURL string
-	recs      []*proceso
+	recs      []*process.Child
 	recAddrs  []string
 	js        jetstream.JetStream
 	topo      contracts.Topologia
@@ -105,8 +108,13 @@ func nuevaSuite(t *testing.T) *suite {
 			_ = os.RemoveAll(s.dir)
 		}
 	})
-	s.nats = nuevoNATS(t, s.dir, filepath.Join(s.bin, "nats-server"))
-	t.Cleanup(s.nats.kill)
+	ctx, cancel := ctxTimeout(3 * time.Minute) // the whole setup
+	defer cancel()
+	// The durability setting this system ships with (deploy/nats/nats-server.conf).
+	if s.nats, err = natsserver.Start(ctx, filepath.Join(s.bin, "nats-server"), s.dir, "sync_interval: always"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.nats.Kill)
 	s.pg = nuevoPG(t, s.dir)
 	t.Cleanup(s.pg.destroy)
 
@@ -117,35 +125,33 @@ func nuevaSuite(t *testing.T) *suite {
 	t.Cleanup(simSrv.Close)
 	s.simURL = simSrv.URL + sim.Ruta
 
-	ctx, cancel := ctxTimeout(time.Minute)
-	defer cancel()
 	if s.pool, err = pgxpool.New(ctx, s.pg.dsn("postgres")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.pool.Close)
 
-	ingestAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s.ingestURL = "http://" + ingestAddr
-	s.ingest = &proceso{nombre: "ingest", args: []string{filepath.Join(s.bin, "ingest")}, log: filepath.Join(s.dir, "ingest.log"),
-		env: []string{"NATS_URL=" + s.nats.url(), "INGEST_ADDR=" + ingestAddr, "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn"}}
 	for i := range 2 {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		s.recAddrs = append(s.recAddrs, addr)
-		s.recs = append(s.recs, &proceso{nombre: "reconciler-" + strconv.Itoa(i), args: []string{filepath.Join(s.bin, "reconciler")},
-			log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
-			env: []string{"DATABASE_URL=" + s.pg.dsn("postgres"), "NATS_URL=" + s.nats.url(), "RECONCILER_ADDR=" + addr,
-				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn"}})
+		r := &process.Child{Name: "reconciler-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "reconciler"),
+			Log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
+			Env: []string{"DATABASE_URL=" + s.pg.dsn("postgres"), "NATS_URL=" + s.nats.URL(),
+				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn"}}
+		addr, err := r.StartOnFreePort(ctx, "RECONCILER_ADDR", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Stop(20 * time.Second) })
+		s.recs, s.recAddrs = append(s.recs, r), append(s.recAddrs, addr)
 	}
-	for i, r := range s.recs {
-		r.start(t)
-		t.Cleanup(r.stop)
-		esperarHTTP(t, "http://"+s.recAddrs[i]+"/readyz", time.Minute)
+	s.ingest = &process.Child{Name: "ingest", Path: filepath.Join(s.bin, "ingest"), Log: filepath.Join(s.dir, "ingest.log"),
+		Env: []string{"NATS_URL=" + s.nats.URL(), "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn"}}
+	ingestAddr, err := s.ingest.StartOnFreePort(ctx, "INGEST_ADDR", time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.ingest.start(t)
-	t.Cleanup(s.ingest.stop)
-	esperarHTTP(t, s.ingestURL+"/readyz", time.Minute)
+	t.Cleanup(func() { s.ingest.Stop(20 * time.Second) })
+	s.ingestURL = "http://" + ingestAddr
 
-	nc, err := nats.Connect(s.nats.url(), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := nats.Connect(s.nats.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,17 +314,21 @@ func (s *suite) escenarioKillReconciler(t *testing.T, seed uint64) {
 		for kills < 6 {
 			time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
 			i := rng.IntN(len(s.recs))
-			s.recs[i].kill()
+			s.recs[i].Kill()
 			kills++
 			time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
-			s.recs[i].start(t)
+			if err := s.recs[i].Start(); err != nil {
+				t.Error(err)
+			}
 			ultima = time.Now()
 		}
 	}()
 	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
 	<-done
-	for i := range s.recs {
-		esperarHTTP(t, "http://"+s.recAddrs[i]+"/readyz", time.Minute)
+	for _, addr := range s.recAddrs {
+		if err := ready.HTTP(context.Background(), "http://"+addr+"/readyz", time.Minute); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.medir(t, "1 reconciler SIGKILL", serie, boletasPorEscenario, rem, ultima, fmt.Sprintf("%d SIGKILLs", kills))
 }
@@ -333,7 +343,7 @@ func (s *suite) escenarioNATS(t *testing.T, seed uint64) {
 	go func() {
 		defer close(done)
 		time.Sleep(2 * time.Second)
-		s.nats.kill()
+		s.nats.Kill()
 		caida = time.Now()
 		for time.Since(caida) < 5*time.Second {
 			if resp, err := http.Get(s.ingestURL + "/readyz"); err == nil {
@@ -343,7 +353,9 @@ func (s *suite) escenarioNATS(t *testing.T, seed uint64) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		vuelta = time.Now()
-		s.nats.start(t)
+		if err := s.nats.Restart(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}()
 	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
 	<-done
@@ -368,7 +380,9 @@ func (s *suite) escenarioPostgres(t *testing.T, seed uint64) {
 	go func() {
 		defer close(done)
 		time.Sleep(2 * time.Second)
-		s.pg.stop(t)
+		if err := s.pg.stop(); err != nil {
+			t.Error(err)
+		}
 		caida := time.Now()
 		for time.Since(caida) < 10*time.Second {
 			for i, a := range s.recAddrs {
@@ -379,7 +393,9 @@ func (s *suite) escenarioPostgres(t *testing.T, seed uint64) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
-		s.pg.start(t)
+		if err := s.pg.start(); err != nil {
+			t.Error(err)
+		}
 		vuelta = time.Now()
 	}()
 	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
@@ -453,7 +469,7 @@ func (s *suite) escenarioRegularizacion(t *testing.T, seed uint64) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		cmd := exec.Command(filepath.Join(s.bin, "reconciler"), "regularize", "--serie", serie, "--concurrency", "16", "--rate", "0")
-		cmd.Env = append(os.Environ(), s.recs[0].env...)
+		cmd.Env = append(os.Environ(), s.recs[0].Env...)
 		cmd.Stdout, cmd.Stderr = &out, &out
 		regErr = cmd.Run()
 	})

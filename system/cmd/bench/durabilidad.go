@@ -4,20 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler/estado"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/internal/natsserver"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -60,30 +58,12 @@ func publicarContra(ctx context.Context, e entorno, ajuste string) (float64, err
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := natsserver.Start(ctx, filepath.Join(e.bin, "nats-server"), dir, ajuste)
 	if err != nil {
-		return 0, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: \"127.0.0.1:%d\"\njetstream {\n  store_dir: %q\n  %s\n}\n", port, filepath.Join(dir, "js"), ajuste)), 0o644); err != nil {
-		return 0, err
-	}
-	cmd := exec.Command(filepath.Join(e.bin, "nats-server"), "-c", conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("bin/nats-server (make bench builds it): %w", err)
 	}
-	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() }()
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
-	var nc *nats.Conn
-	for range 100 {
-		if nc, err = nats.Connect(url); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer srv.Kill()
+	nc, err := nats.Connect(srv.URL())
 	if err != nil {
 		return 0, err
 	}
@@ -137,7 +117,7 @@ func aplicarCon(ctx context.Context, e entorno, syncCommit string) (float64, err
 	if err := a.insertarPendientes(ctx, "BSYN", n); err != nil {
 		return 0, err
 	}
-	cfg, err := pgxpool.ParseConfig(a.dsn)
+	cfg, err := pgxpool.ParseConfig(a.db.DSN)
 	if err != nil {
 		return 0, err
 	}

@@ -2,26 +2,21 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"net/url"
+	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
-	"github.com/jackc/pgx/v5"
+	"github.com/hotelpe/boletas/system/internal/tempdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"time"
 )
 
 // aislado is a database and a NATS namespace of a scenario's own, removed by cerrar.
 type aislado struct {
 	e    entorno
-	db   string
-	dsn  string
+	db   *tempdb.Database
 	pool *pgxpool.Pool
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -29,29 +24,20 @@ type aislado struct {
 }
 
 func nuevoAislado(ctx context.Context, e entorno, maxConns int32) (*aislado, error) {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	a := &aislado{e: e, db: "bench_" + hex.EncodeToString(b), topo: contracts.Topologia{Prefijo: "bench" + hex.EncodeToString(b)}}
-	conn, err := pgx.Connect(ctx, e.adminDSN)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+a.db); err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(e.adminDSN)
+	db, err := tempdb.Create(ctx, e.adminDSN, "bench")
 	if err != nil {
 		return nil, err
 	}
-	u.Path = "/" + a.db
-	a.dsn = u.String()
-	cfg, err := pgxpool.ParseConfig(a.dsn)
+	// The NATS namespace takes the database's name: what one run left behind is found together.
+	a := &aislado{e: e, db: db, topo: contracts.Topologia{Prefijo: db.Name}}
+	cfg, err := pgxpool.ParseConfig(db.DSN)
 	if err != nil {
+		a.cerrar()
 		return nil, err
 	}
 	cfg.MaxConns = maxConns
 	if a.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		a.cerrar()
 		return nil, err
 	}
 	if _, err := postgres.Migrate(ctx, a.pool); err != nil {
@@ -74,7 +60,7 @@ func nuevoAislado(ctx context.Context, e entorno, maxConns int32) (*aislado, err
 }
 
 func (a *aislado) env() []string {
-	return []string{"DATABASE_URL=" + a.dsn, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo}
+	return []string{"DATABASE_URL=" + a.db.DSN, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo}
 }
 
 func (a *aislado) cerrar() {
@@ -91,10 +77,7 @@ func (a *aislado) cerrar() {
 	if a.pool != nil {
 		a.pool.Close()
 	}
-	if conn, err := pgx.Connect(ctx, a.e.adminDSN); err == nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+a.db+" WITH (FORCE)")
-		conn.Close(ctx)
-	}
+	_ = a.db.Drop(ctx)
 }
 
 // insertarPendientes records n pending boletas as the billing system would, in one statement.

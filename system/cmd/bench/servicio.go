@@ -1,66 +1,42 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/hotelpe/boletas/system/internal/process"
 )
 
 // servicio is one of the project's binaries running as a child process, so that its peak
-// resident memory is its own (rusage after it exits).
+// resident memory is its own.
 type servicio struct {
-	cmd  *exec.Cmd
-	logs bytes.Buffer
+	process.Child
 	addr string
 }
 
-func arrancar(ctx context.Context, e entorno, nombre string, env []string, readyPath string) (*servicio, error) {
-	s := &servicio{addr: freeAddr()}
+// arrancar starts bin/nombre (ingest or reconciler) on a free port and waits until it is ready.
+func arrancar(ctx context.Context, e entorno, nombre string, env []string) (*servicio, error) {
 	addrVar := map[string]string{"ingest": "INGEST_ADDR", "reconciler": "RECONCILER_ADDR"}[nombre]
-	s.cmd = exec.Command(filepath.Join(e.bin, nombre))
-	s.cmd.Env = append(append(os.Environ(), env...), addrVar+"="+s.addr, "LOG_LEVEL=warn")
-	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", nombre, err)
+	s := &servicio{Child: process.Child{Name: nombre, Path: filepath.Join(e.bin, nombre),
+		Env: append(env, "LOG_LEVEL=warn"), Log: filepath.Join(e.logs, nombre+".log")}}
+	var err error
+	if s.addr, err = s.StartOnFreePort(ctx, addrVar, time.Minute); err != nil {
+		return nil, err
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + s.addr + readyPath); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	return nil, fmt.Errorf("%s not ready:\n%s", nombre, s.logs.String())
+	return s, nil
 }
 
 // parar stops the service gracefully and returns its peak resident memory in MiB.
 func (s *servicio) parar() (float64, error) {
-	hwm, err := picoRSS(s.cmd.Process.Pid)
+	hwm, err := picoRSS(s.Pid())
 	if err != nil {
 		return 0, err
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	s.Stop(30 * time.Second)
 	return hwm, nil
 }
 
@@ -104,13 +80,4 @@ func vigilarRSS(pid int, done <-chan struct{}) <-chan float64 {
 		}
 	}()
 	return out
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
