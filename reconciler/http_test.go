@@ -12,10 +12,9 @@ import (
 // cap, problem documents for unknown paths and methods, and no redirects.
 func TestListener(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	s.arrancarReconciler(cfg)
-	base := "http://" + cfg.Addr
+	s := nuevoServicio(t)
+	s.arrancar(nil)
+	base := "http://" + s.cfg.Addr
 
 	// Each request has a connection of its own: on a reused one net/http may have buffered the
 	// start of the next request already, up to 4 KiB that the cap does not count.

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -13,11 +14,10 @@ import (
 // publish them again: the same event ID, so the events stream still holds one message each.
 func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	stop := s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
+	s := nuevoServicio(t)
+	stop := s.arrancar(nil)
 	for n := 1; n <= 3; n++ {
-		s.insertarPendiente(2, "BRL1", n)
+		s.insertarPendiente("BRL1", n)
 	}
 	if err := stop(); err != nil { // streams exist; nothing consumes now
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := &relay{store: store, js: s.js, log: testLogger(t, "relay"), interval: time.Hour}
+	r := &relay{store: store, js: s.js, log: slog.New(slog.NewTextHandler(t.Output(), nil)), interval: time.Hour}
 	// First attempt: published, then "crash" before marking.
 	n, err := store.Relay(context.Background(), relayBatch, relayLease, func(ctx context.Context, evs []postgres.EventoPendiente) []int64 {
 		if got := len(r.publish(ctx, evs)); got != 3 {

@@ -4,21 +4,15 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os/signal"
 	"sync"
-	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -26,133 +20,9 @@ import (
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-const usage = `reconciler applies NubeFacT notifications to the comprobantes table and publishes
-boleta.aceptada (and sibling) events.
-
-Usage:
-  reconciler [serve]            run the service (migrates first)
-  reconciler migrate            apply the database migrations and exit
-  reconciler check              tell whether Postgres and NATS answer
-  reconciler regularize [flags] ask NubeFacT about pending comprobantes
-  reconciler parked [-all]      list notifications waiting for their comprobante
-  reconciler replay [-all | MESSAGE_ID...]
-                                publish parked notifications again
-  reconciler discard -reason TEXT (-older-than DURATION | MESSAGE_ID...)
-                                discard parked notifications that will never match (audited)
-  reconciler SUBCOMMAND -h      that subcommand's usage
-  reconciler -h                 this help
-
-Configuration comes from the environment:
-
-`
-
-const usageFormat = "VARIABLE\tTYPE\tDEFAULT\tREQUIRED\tDESCRIPTION\n" +
-	"{{range .}}{{usage_key .}}\t{{usage_type .}}\t{{usage_default .}}\t{{usage_required .}}\t{{usage_description .}}\n{{end}}"
-
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, usage)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_ = envconfig.Usagef("", &Config{}, tw, usageFormat)
-	_ = tw.Flush()
-}
-
-// subcommand is one verb of the command line. Its flags are parsed before the configuration is
-// read or anything is connected, so that `reconciler SUBCOMMAND -h` only prints its usage.
-type subcommand struct {
-	usage string // what -h prints, above the flags
-	// parse declares the flags on fs, parses args and checks them, and returns what to run.
-	parse func(fs *flag.FlagSet, args []string) (runner, error)
-}
-
-// runner is a subcommand with its flags parsed, ready to run with the configuration.
-type runner func(ctx context.Context, cfg Config, log *slog.Logger, stdout, stderr io.Writer) error
-
-func subcommands() map[string]subcommand {
-	return map[string]subcommand{
-		"serve": {serveUsage, withoutArguments(func(ctx context.Context, cfg Config, log *slog.Logger, _, _ io.Writer) error {
-			return Run(ctx, cfg, log)
-		})},
-		"migrate": {migrateUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
-			return migrateCmd(ctx, cfg, stdout)
-		})},
-		"check": {checkUsage, withoutArguments(func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
-			return checkCmd(ctx, cfg, stdout)
-		})},
-		"regularize": {regularizeUsage, parseRegularize},
-		"parked":     {parkedUsage, parseParked},
-		"replay":     {replayUsage, parseReplay},
-		"discard":    {discardUsage, parseDiscard},
-	}
-}
-
-const serveUsage = `Usage: reconciler [serve]
-
-Runs the service: migrates the database, declares the streams and the consumer, applies
-notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR, until
-SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
-`
-
-// withoutArguments is the parse of a subcommand that takes no flag and no argument.
-func withoutArguments(run runner) func(*flag.FlagSet, []string) (runner, error) {
-	return func(fs *flag.FlagSet, args []string) (runner, error) {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() > 0 {
-			return nil, fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
-		}
-		return run, nil
-	}
-}
-
-// Main is the whole program: it parses the subcommand and its flags, reads the configuration
-// and runs the subcommand until it ends or SIGINT/SIGTERM arrives.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	name, rest := "serve", args[1:]
-	if len(rest) > 0 {
-		name, rest = rest[0], rest[1:]
-	}
-	sub, ok := subcommands()[name]
-	switch {
-	case name == "-h" || name == "-help" || name == "--help" || name == "help":
-		printUsage(stdout)
-		return nil
-	case !ok:
-		printUsage(stderr)
-		return fmt.Errorf("unknown command %q", name)
-	}
-	// The flag package writes its complaint and the usage to the flag set's output: they go to
-	// stdout when asked for with -h, to stderr after a mistake.
-	var help bytes.Buffer
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(&help)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), sub.usage); fs.PrintDefaults() }
-	run, err := sub.parse(fs, rest)
-	if errors.Is(err, flag.ErrHelp) {
-		_, _ = help.WriteTo(stdout)
-		return nil
-	}
-	_, _ = help.WriteTo(stderr)
-	if err != nil {
-		return err
-	}
-
-	var cfg Config
-	if err := envconfig.Process("", &cfg); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	// After the first signal, a second one kills at once (default behaviour restored).
-	go func() { <-ctx.Done(); stop() }()
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "reconciler")
-	return run(ctx, cfg, log, stdout, stderr)
-}
 
 // MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
 // 1 MiB let any client hold a megabyte per connection. Beyond it the server answers 431 before
@@ -232,7 +102,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 
 // openStore opens the Postgres pool and migrates the database, waiting for Postgres if needed.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
-	pool, err := openPool(ctx, cfg)
+	pool, err := OpenPool(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +201,8 @@ func shutdown(ctx context.Context, cfg Config, r *relay, srv *http.Server, nc *n
 	log.Info("stopped")
 }
 
-func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+// OpenPool opens the Postgres pool DATABASE_URL names, with DATABASE_MAX_CONNS connections.
+func OpenPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		// pgx redacts the password from its parse errors.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )

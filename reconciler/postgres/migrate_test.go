@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/testenv"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/cli"
 )
 
 func main() {
-	if err := reconciler.Main(context.Background(), os.Args, os.Stdout, os.Stderr); err != nil {
+	if err := cli.Main(context.Background(), os.Args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "reconciler:", err)
 		os.Exit(1)
 	}

@@ -1,15 +1,17 @@
-package reconciler
+package cli
 
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotelpe/boletas/ingest/natstest"
-	"github.com/hotelpe/boletas/reconciler/internal/testenv"
+	"github.com/hotelpe/boletas/reconciler/testenv"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,42 +55,6 @@ func TestMainErroresNombranLaVariable(t *testing.T) {
 			}
 			if strings.Contains(err.Error()+errOut.String(), "s3cr3t-pw") {
 				t.Error("the database password leaked into the error or the logs")
-			}
-		})
-	}
-}
-
-// The profiler has no authentication: only loopback, unless PPROF_ALLOW_REMOTE says otherwise.
-func TestCheckPprofAddr(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		addr        string
-		allowRemote bool
-		ok          bool
-	}{
-		{"", false, true},
-		{"127.0.0.1:6061", false, true},
-		{"127.10.0.1:6061", false, true},
-		{"[::1]:6061", false, true},
-		{"localhost:6061", false, true},
-		{":6061", false, false},
-		{"0.0.0.0:6061", false, false},
-		{"[::]:6061", false, false},
-		{"10.0.0.5:6061", false, false},
-		{"hotel.example:6061", false, false},
-		{"127.0.0.1", false, false},
-		{":6061", true, true},
-		{"10.0.0.5:6061", true, true},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s allow remote %v", tt.addr, tt.allowRemote), func(t *testing.T) {
-			t.Parallel()
-			err := checkPprofAddr(tt.addr, tt.allowRemote)
-			if (err == nil) != tt.ok {
-				t.Fatalf("checkPprofAddr(%q, %v) = %v, want ok %v", tt.addr, tt.allowRemote, err, tt.ok)
-			}
-			if err != nil && !strings.Contains(err.Error(), "PPROF_ADDR") {
-				t.Errorf("error %q does not name PPROF_ADDR", err)
 			}
 		})
 	}
@@ -185,8 +151,10 @@ func TestMainSubcommandHelp(t *testing.T) {
 // usage to stderr and returns an error, before any configuration is read.
 func TestMainSubcommandFlags(t *testing.T) {
 	_, dsn := testenv.Pool(t)
-	var cfg Config
-	conSimulador(t, &cfg)
+	sim := simulador.New("sim-token-0123456789")
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	cfg := reconciler.Config{NubefactRuta: srv.URL + sim.Ruta, NubefactToken: "sim-token-0123456789"}
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("NATS_URL", natstest.URL(t))
 	t.Setenv("NATS_PREFIX", natstest.Topologia(t).Prefijo)
@@ -238,36 +206,6 @@ func TestMainSubcommandFlags(t *testing.T) {
 	}
 }
 
-// Two reconcilers share the durable consumer: every boleta is applied once, with one event.
-func TestE2EDosReconciliadores(t *testing.T) {
-	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	const n = 60
-	for i := 1; i <= n; i++ {
-		s.insertarPendiente(2, "BDS1", i)
-	}
-	for i := 1; i <= n; i++ {
-		for range 2 { // each delivered twice
-			if code, _ := s.post(aceptada("BDS1", i)); code != 200 {
-				t.Fatalf("webhook %d: status %d", i, code)
-			}
-		}
-	}
-	eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
-		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
-			s.count(`SELECT count(*) FROM outbox`) == 0
-	})
-	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
-		t.Errorf("state changes = %d, want %d", got, n)
-	}
-	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
-		t.Errorf("events = %d, want %d", got, n)
-	}
-}
-
 func TestRedactURL(t *testing.T) {
 	got := redactURL("nats://alice:s3cretpw@127.0.0.1:4222")
 	if strings.Contains(got, "s3cretpw") || !strings.Contains(got, "127.0.0.1:4222") {
@@ -278,7 +216,7 @@ func TestRedactURL(t *testing.T) {
 func TestMigrateYCheck(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.Database(t)
-	cfg := Config{DatabaseURL: dsn, MaxConns: 2, NATSURL: natstest.URL(t)}
+	cfg := reconciler.Config{DatabaseURL: dsn, MaxConns: 2, NATSURL: natstest.URL(t)}
 	var out strings.Builder
 	if err := migrateCmd(context.Background(), cfg, &out); err != nil || !strings.Contains(out.String(), "applied 00001_esquema.sql") {
 		t.Fatalf("first migrate: %v\n%s", err, out.String())

@@ -1,10 +1,10 @@
-package reconciler
+package e2e
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/cli"
 	"io"
 	"net/http"
 	"net/url"
@@ -202,51 +202,6 @@ func TestE2ENATSCaidoResponde503(t *testing.T) {
 	})
 }
 
-func TestE2ECaidaEntreCommitYAck(t *testing.T) {
-	t.Parallel()
-	s := sharedSistema(t)
-	cfg := s.reconcilerConfig()
-	var crashed atomic.Bool
-	crash := func() bool { return crashed.CompareAndSwap(false, true) }
-	stop := s.arrancar("http://"+cfg.Addr+"/readyz", func(ctx context.Context) error {
-		return run(ctx, cfg, testLogger(t, "reconciler"), crash)
-	})
-	s.arrancarIngest()
-	s.escuchar()
-	s.insertarPendiente(2, "BBB1", 105)
-
-	if code, _ := s.post(seed(t)); code != http.StatusOK {
-		t.Fatalf("webhook: status %d", code)
-	}
-	eventually(t, 10*time.Second, "the simulated crash", crashed.Load)
-	if err := stop(); !errors.Is(err, errCrash) {
-		t.Fatalf("reconciler ended with %v, want the simulated crash", err)
-	}
-	// Committed, but neither acknowledged nor published.
-	if got := s.estado("BBB1", 105); got != "aceptado" {
-		t.Fatalf("after the commit the row is %q", got)
-	}
-	if n := s.count(`SELECT count(*) FROM outbox`); n != 1 {
-		t.Fatalf("unpublished outbox rows = %d, want 1", n)
-	}
-
-	// A new instance gets the unacknowledged message again and finds it in the inbox.
-	s.arrancarReconciler(s.reconcilerConfig())
-	eventually(t, 15*time.Second, "the redelivery recorded as duplicate", func() bool {
-		return s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'duplicado'`) == 1
-	})
-	eventually(t, 10*time.Second, "the outbox relayed", func() bool {
-		return s.count(`SELECT count(*) FROM outbox`) == 0
-	})
-	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
-		t.Errorf("state changes = %d, want 1", n)
-	}
-	eventually(t, 5*time.Second, "the event", func() bool { return len(s.recibidos()) >= 1 })
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
-		t.Errorf("events = %d, want 1", n)
-	}
-}
-
 func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
 	t.Parallel()
 	s := sharedSistema(t)
@@ -439,7 +394,7 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1'`) == 2
 	})
 	var out strings.Builder
-	if err := parkedCmd(context.Background(), cfg, false, &out); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
+	if err := cli.Ejecutar(context.Background(), cfg, []string{"parked"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
 		!strings.Contains(out.String(), "WAITING") || !strings.Contains(out.String(), "2 parked notification(s)") {
 		t.Fatalf("parked: %v\n%s", err, out.String())
 	}
@@ -448,7 +403,7 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 	s.insertarPendiente(2, "BPK1", 1)
 	id1 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 1`)[0]
 	out.Reset()
-	if err := replayCmd(context.Background(), cfg, []string{id1}, &out); err != nil {
+	if err := cli.Ejecutar(context.Background(), cfg, []string{"replay", id1}, &out, io.Discard); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	eventually(t, 10*time.Second, "the replayed notification applied", func() bool { return s.estado("BPK1", 1) == "aceptado" })
@@ -610,14 +565,8 @@ func TestE2EStreamLlenoResponde503(t *testing.T) {
 }
 
 // discard runs `reconciler discard args...` with cfg as its configuration.
-func discard(cfg Config, stdout io.Writer, args ...string) error {
-	fs := flag.NewFlagSet("discard", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	run, err := parseDiscard(fs, args)
-	if err != nil {
-		return err
-	}
-	return run(context.Background(), cfg, nil, stdout, io.Discard)
+func discard(cfg reconciler.Config, stdout io.Writer, args ...string) error {
+	return cli.Ejecutar(context.Background(), cfg, append([]string{"discard"}, args...), stdout, io.Discard)
 }
 
 // ENLACE_HOSTS holds in the reconciler too: a notification that reached the stream by another
@@ -647,7 +596,7 @@ func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
 
 	bad := s.reconcilerConfig()
 	bad.EnlaceHosts = []string{"https://www.nubefact.com/"}
-	if err := Run(ctx, bad, testLogger(t, "reconciler")); err == nil || !strings.Contains(err.Error(), "ENLACE_HOSTS") {
+	if err := reconciler.Run(ctx, bad, testLogger(t, "reconciler")); err == nil || !strings.Contains(err.Error(), "ENLACE_HOSTS") {
 		t.Errorf("Run with a URL in ENLACE_HOSTS: %v, want an error naming ENLACE_HOSTS", err)
 	}
 }
@@ -742,5 +691,35 @@ func TestE2EPostgresSoloLecturaSeEspera(t *testing.T) {
 	eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
 	if n := s.mensajesEnStream(s.topo.StreamDLQ()); n != 0 {
 		t.Errorf("dead letters = %d, want 0", n)
+	}
+}
+
+// Two reconcilers share the durable consumer: every boleta is applied once, with one event.
+func TestE2EDosReconciliadores(t *testing.T) {
+	t.Parallel()
+	s := sharedSistema(t)
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarReconciler(s.reconcilerConfig())
+	s.arrancarIngest()
+	const n = 60
+	for i := 1; i <= n; i++ {
+		s.insertarPendiente(2, "BDS1", i)
+	}
+	for i := 1; i <= n; i++ {
+		for range 2 { // each delivered twice
+			if code, _ := s.post(aceptada("BDS1", i)); code != 200 {
+				t.Fatalf("webhook %d: status %d", i, code)
+			}
+		}
+	}
+	eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
+		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
+			s.count(`SELECT count(*) FROM outbox`) == 0
+	})
+	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
+		t.Errorf("state changes = %d, want %d", got, n)
+	}
+	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
+		t.Errorf("events = %d, want %d", got, n)
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package cli
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"io"
 	"log/slog"
@@ -54,7 +55,7 @@ func parseRegularize(fs *flag.FlagSet, args []string) (runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, stderr io.Writer) error {
 		return regularizeCmd(ctx, cfg, f, stdout, stderr)
 	}, nil
 }
@@ -108,7 +109,7 @@ func parseOlderThan(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, stderr io.Writer) (err error) {
+func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags, stdout, stderr io.Writer) (err error) {
 	antes, err := parseOlderThan(f.olderThan, time.Now())
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func regularizeCmd(ctx context.Context, cfg Config, f regularizeFlags, stdout, s
 		return fmt.Errorf("configuration: %w", err)
 	}
 	client.Retries, client.Backoff = cfg.NubefactRetries, cfg.NubefactBackoff
-	pool, err := openPool(ctx, cfg)
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,10 @@
-package reconciler
+package cli
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
 	"io"
 	"log/slog"
 	"net/url"
@@ -27,8 +28,8 @@ const migrateUsage = `Usage: reconciler migrate
 Applies the database migrations to DATABASE_URL and exits. ` + "`reconciler serve`" + ` does it too, on start.
 `
 
-func migrateCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
-	pool, err := openPool(ctx, cfg)
+func migrateCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) error {
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -64,14 +65,14 @@ func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("parked: unexpected arguments %q", fs.Args())
 	}
-	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
 		return parkedCmd(ctx, cfg, *all, stdout)
 	}, nil
 }
 
 // parkedCmd lists the parked notifications; with all, those already replayed too.
-func parkedCmd(ctx context.Context, cfg Config, all bool, stdout io.Writer) error {
-	pool, err := openPool(ctx, cfg)
+func parkedCmd(ctx context.Context, cfg reconciler.Config, all bool, stdout io.Writer) error {
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -138,15 +139,15 @@ func parseDiscard(fs *flag.FlagSet, args []string) (runner, error) {
 	if strings.TrimSpace(*reason) == "" {
 		return nil, fmt.Errorf("discard: -reason is required: the audit records why")
 	}
-	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
 		return discardCmd(ctx, cfg, *reason, *olderThan, ids, stdout)
 	}, nil
 }
 
 // discardCmd removes the parked notifications named by ids, or those older than olderThan, and
 // records each discard in the audit with who asked and why.
-func discardCmd(ctx context.Context, cfg Config, reason string, olderThan time.Duration, ids []string, stdout io.Writer) error {
-	pool, err := openPool(ctx, cfg)
+func discardCmd(ctx context.Context, cfg reconciler.Config, reason string, olderThan time.Duration, ids []string, stdout io.Writer) error {
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -200,7 +201,7 @@ func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 	if *all == (len(ids) > 0) {
 		return nil, fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
 	}
-	return func(ctx context.Context, cfg Config, _ *slog.Logger, stdout, _ io.Writer) error {
+	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
 		return replayCmd(ctx, cfg, ids, stdout)
 	}, nil
 }
@@ -209,8 +210,8 @@ func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 // ids, or with none every one not replayed yet. They keep their payload, so the reconciler
 // computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's duplicate
 // window does not swallow a replay of a recent one.
-func replayCmd(ctx context.Context, cfg Config, ids []string, stdout io.Writer) error {
-	pool, err := openPool(ctx, cfg)
+func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout io.Writer) error {
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -258,11 +259,11 @@ not. ` + "`make run`" + ` calls it before starting the services.
 
 // checkCmd tells whether Postgres and NATS answer at the configured addresses, naming what is
 // missing. `make run` calls it before starting the services.
-func checkCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
+func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) error {
 	var missing []string
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	pool, err := openPool(ctx, cfg)
+	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err == nil {
 		err = pool.Ping(ctx)
 		pool.Close()
@@ -292,7 +293,7 @@ func checkCmd(ctx context.Context, cfg Config, stdout io.Writer) error {
 
 // conectarJetStream connects the one-shot commands (replay, regularize) to NATS: no reconnect
 // loop, a failure is reported at once.
-func conectarJetStream(cfg Config, name string) (*nats.Conn, jetstream.JetStream, error) {
+func conectarJetStream(cfg reconciler.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name))
 	if err != nil {
 		return nil, nil, fmt.Errorf("NATS_URL: %w", err)
@@ -312,4 +313,11 @@ func redactURL(s string) string {
 		return "(unparsable)"
 	}
 	return u.Redacted()
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

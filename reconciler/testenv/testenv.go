@@ -1,4 +1,4 @@
-// Package testenv gives the reconciler's tests a real PostgreSQL database of their own (and,
+// Package testenv is test tooling (never imported by production code): it gives tests a real PostgreSQL database of their own (and,
 // through natstest, a real NATS JetStream namespace).
 //
 // The server is TEST_DATABASE_URL (an admin connection string) when set; otherwise

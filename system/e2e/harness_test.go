@@ -1,10 +1,11 @@
-package reconciler
+package e2e
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"io"
 	"log/slog"
@@ -18,8 +19,8 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
-	"github.com/hotelpe/boletas/reconciler/internal/testenv"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/reconciler/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -82,8 +83,8 @@ func testLogger(tb testing.TB, service string) *slog.Logger {
 }
 
 // reconcilerConfig is the shipped configuration with test-sized delays.
-func (s *sistema) reconcilerConfig() Config {
-	return Config{
+func (s *sistema) reconcilerConfig() reconciler.Config {
+	return reconciler.Config{
 		Addr: freeAddr(s.t), DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
@@ -94,10 +95,10 @@ func (s *sistema) reconcilerConfig() Config {
 }
 
 // arrancarReconciler runs a reconciler until the returned stop is called (or the test ends).
-func (s *sistema) arrancarReconciler(cfg Config) (stop func() error) {
+func (s *sistema) arrancarReconciler(cfg reconciler.Config) (stop func() error) {
 	s.t.Helper()
 	return s.arrancar("http://"+cfg.Addr+"/readyz", func(ctx context.Context) error {
-		return Run(ctx, cfg, testLogger(s.t, "reconciler"))
+		return reconciler.Run(ctx, cfg, testLogger(s.t, "reconciler"))
 	})
 }
 
@@ -291,7 +292,7 @@ func (s *sistema) mensajesEnStream(name string) uint64 {
 // seed is the notification of the user's document (seed/webhook-nubefact.md).
 func seed(tb testing.TB) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "contracts", "testdata", "seed-webhook.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "contracts", "testdata", "seed-webhook.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -428,4 +429,11 @@ func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
 // jsonRespuesta is the simulator's standard response for clave with outcome r, as JSON.
 func jsonRespuesta(c contracts.Clave, r simulador.Situacion) ([]byte, error) {
 	return json.Marshal(simulador.Respuesta(c, r))
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

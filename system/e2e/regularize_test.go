@@ -1,12 +1,13 @@
-package reconciler
+package e2e
 
 import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/cli"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,7 +25,7 @@ import (
 const simToken = "sim-token-0123456789abcdef"
 
 // conSimulador starts a fake NubeFacT and points cfg at it.
-func conSimulador(tb testing.TB, cfg *Config) *simulador.Simulador {
+func conSimulador(tb testing.TB, cfg *reconciler.Config) *simulador.Simulador {
 	tb.Helper()
 	sim := simulador.New(simToken)
 	srv := httptest.NewServer(sim.Handler())
@@ -36,7 +37,7 @@ func conSimulador(tb testing.TB, cfg *Config) *simulador.Simulador {
 
 // conRegularizacion starts a reconciler pointed at a fake NubeFacT; ajustar, if given, changes
 // the configuration first.
-func conRegularizacion(t *testing.T, ajustar func(*Config)) (*sistema, Config, *simulador.Simulador) {
+func conRegularizacion(t *testing.T, ajustar func(*reconciler.Config)) (*sistema, reconciler.Config, *simulador.Simulador) {
 	t.Helper()
 	s := sharedSistema(t)
 	cfg := s.reconcilerConfig()
@@ -48,14 +49,10 @@ func conRegularizacion(t *testing.T, ajustar func(*Config)) (*sistema, Config, *
 	return s, cfg, sim
 }
 
-func (s *sistema) regularizar(ctx context.Context, cfg Config, args ...string) (string, error) {
+func (s *sistema) regularizar(ctx context.Context, cfg reconciler.Config, args ...string) (string, error) {
 	s.t.Helper()
-	f, err := parseRegularizeFlags(flag.NewFlagSet("regularize", flag.ContinueOnError), args)
-	if err != nil {
-		s.t.Fatalf("regularize %q: %v", args, err)
-	}
 	var out, errOut strings.Builder
-	err = regularizeCmd(ctx, cfg, f, &out, &errOut)
+	err := cli.Ejecutar(ctx, cfg, append([]string{"regularize"}, args...), &out, &errOut)
 	if strings.Contains(out.String()+errOut.String(), simToken) {
 		s.t.Error("the NubeFacT token appeared in the output")
 	}
@@ -80,7 +77,7 @@ func TestRegularizarCadaResultado(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "pendientes.csv")
 
 	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--report", report)
-	if !errors.Is(err, ErrNoResueltas) {
+	if !errors.Is(err, cli.ErrNoResueltas) {
 		t.Fatalf("regularize: %v, want ErrNoResueltas (one boleta ended in error)\n%s", err, out)
 	}
 	for _, want := range []string{"consulted  6", "aceptadas  1", "rechazadas  1", "anuladas  1", "still pending  1", "not found in NubeFacT  1", "errors  1", "published  3"} {
@@ -162,7 +159,7 @@ func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
 		redirecciones atomic.Int64
 		destino       *url.URL
 	)
-	s, cfg, sim := conRegularizacion(t, func(c *Config) {
+	s, cfg, sim := conRegularizacion(t, func(c *reconciler.Config) {
 		var err error
 		if destino, err = url.Parse(c.NubefactRuta); err != nil { // the simulator, which would answer
 			t.Fatal(err)
@@ -291,7 +288,7 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 // result, counts the abandoned boletas as not consulted and writes no report line for them.
 func TestRegularizarInterrumpidaConLlamadasEnVuelo(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, func(c *Config) { c.NubefactTimeout = time.Hour })
+	s, cfg, sim := conRegularizacion(t, func(c *reconciler.Config) { c.NubefactTimeout = time.Hour })
 	for n := 1; n <= 5; n++ {
 		s.insertarPendiente(2, "BCV1", n)
 	}
@@ -363,7 +360,7 @@ func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 
 func TestVerificarWebhooks(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks = true })
+	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
 	s.arrancarIngest()
 	for n := 1; n <= 4; n++ {
 		s.insertarPendiente(2, "BVF1", n)
@@ -433,7 +430,7 @@ func TestVerificarWebhooks(t *testing.T) {
 // lengthens), and each is verified with one call.
 func TestVerificarRespetaVerifyRate(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
+	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
 	s.arrancarIngest()
 	const n = 12
 	for i := 1; i <= n; i++ {
@@ -464,7 +461,7 @@ func TestVerificarRespetaVerifyRate(t *testing.T) {
 // and is verified when its comprobante is inserted.
 func TestVerificarAparcadaAlAplicarla(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *Config) { c.VerifyWebhooks = true })
+	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
 	s.arrancarIngest()
 	sim.Poner(clave("BVA1", 1), simulador.Aceptada)
 	r := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)

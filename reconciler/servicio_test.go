@@ -1,0 +1,166 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/ingest/natstest"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The tests of this package that need the service's internals (the crash hook, the relay)
+// run it in-process on a database and a NATS namespace of their own. The end-to-end suite, with
+// ingest and the command line, is system/e2e.
+
+type servicio struct {
+	t    *testing.T
+	topo contracts.Topologia
+	pool *pgxpool.Pool
+	js   jetstream.JetStream
+	cfg  Config
+}
+
+func nuevoServicio(t *testing.T) *servicio {
+	t.Helper()
+	pool, dsn := testenv.Pool(t)
+	_, js := natstest.Connect(t)
+	topo := natstest.Topologia(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return &servicio{t: t, topo: topo, pool: pool, js: js, cfg: Config{
+		Addr: addr, DatabaseURL: dsn, MaxConns: 4, NATSURL: natstest.URL(t), NATSPrefix: topo.Prefijo,
+		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
+		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
+		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,
+		ParkedInterval: 100 * time.Millisecond, ParkedMaxAge: time.Hour, RelayInterval: time.Hour,
+		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
+	}}
+}
+
+// arrancar runs the reconciler (with crashAfterCommit, which may be nil) until stop, waiting
+// until /readyz answers 200. stop returns what run returned.
+func (s *servicio) arrancar(crashAfterCommit func() bool) (stop func() error) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(s.t.Output(), nil)).With("service", "reconciler")
+	go func() { done <- run(ctx, s.cfg, log, crashAfterCommit) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	s.t.Cleanup(func() { _ = stop() })
+	eventually(s.t, 20*time.Second, "the reconciler ready", func() bool {
+		select {
+		case err := <-done:
+			s.t.Fatalf("the reconciler ended before it was ready: %v", err)
+		default:
+		}
+		resp, err := http.Get("http://" + s.cfg.Addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return stop
+}
+
+// publicar puts a webhook's notification on the stream, as ingest would.
+func (s *servicio) publicar(body []byte) {
+	s.t.Helper()
+	n, err := contracts.Decode(body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	m := s.topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenWebhook, time.Now(), "203.0.113.7:1")
+	if err := stream.Publicar(context.Background(), s.js, m); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *servicio) insertarPendiente(serie string, numero int) {
+	s.t.Helper()
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
+		VALUES (2, $1, $2)`, serie, numero); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *servicio) estado(serie string, numero int) string {
+	s.t.Helper()
+	var e string
+	if err := s.pool.QueryRow(context.Background(), `SELECT estado FROM comprobantes WHERE serie = $1 AND numero = $2`,
+		serie, numero).Scan(&e); err != nil {
+		return "error: " + err.Error()
+	}
+	return e
+}
+
+func (s *servicio) count(query string) int {
+	s.t.Helper()
+	var n int
+	if err := s.pool.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func (s *servicio) mensajesEnStream(name string) uint64 {
+	s.t.Helper()
+	st, err := s.js.Stream(context.Background(), name)
+	if err != nil {
+		s.t.Fatalf("stream %s: %v", name, err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// aceptada builds an accepted-boleta notification for serie-numero.
+func aceptada(serie string, numero int) []byte {
+	return fmt.Appendf(nil, `{"tipo_de_comprobante":2,"serie":%q,"numero":%d,"aceptada_por_sunat":true,
+		"sunat_responsecode":"0","enlace_del_cdr":"https://www.nubefact.com/cpe/%[1]s-%[2]d.cdr",
+		"codigo_hash":"hash-%[1]s-%[2]d="}`, serie, numero)
+}
+
+func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
+	tb.Helper()
+	n, err := contracts.Decode(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return estado.Recibida{MessageID: contracts.MessageID(n), Notificacion: n, Payload: body,
+		Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1}
+}
