@@ -3,7 +3,7 @@ package contracts
 // Headers of the messages on SubjectNotificaciones. Nats-Msg-Id (jetstream.MsgIDHeader) carries
 // MessageID; these say where the notification came from, for the audit.
 const (
-	// HeaderOrigen is OrigenWebhook or OrigenRegularizacion.
+	// HeaderOrigen is one of the origins below: OrigenWebhook, OrigenRegularizacion, OrigenReplay.
 	HeaderOrigen = "Nubefact-Origen"
 	// HeaderRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
 	HeaderRecibido = "Nubefact-Recibido"
