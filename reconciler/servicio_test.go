@@ -2,11 +2,13 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,14 +38,8 @@ func nuevoServicio(t *testing.T) *servicio {
 	pool, dsn := testenv.Pool(t)
 	_, js := natstest.Connect(t)
 	topo := natstest.Topologia(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	return &servicio{t: t, topo: topo, pool: pool, js: js, cfg: Config{
-		Addr: addr, DatabaseURL: dsn, MaxConns: 4, NATSURL: natstest.URL(t), NATSPrefix: topo.Prefijo,
+		DatabaseURL: dsn, MaxConns: 4, NATSURL: natstest.URL(t), NATSPrefix: topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
 		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,
@@ -52,35 +48,61 @@ func nuevoServicio(t *testing.T) *servicio {
 	}}
 }
 
-// arrancar runs the reconciler (with crashAfterCommit, which may be nil) until stop, waiting
-// until /readyz answers 200. stop returns what run returned.
+// arrancar runs the reconciler (with crashAfterCommit, which may be nil) on a free port until
+// stop, waiting until /readyz answers 200; a port taken between choosing and listening is
+// replaced by another. stop returns what run returned.
 func (s *servicio) arrancar(crashAfterCommit func() bool) (stop func() error) {
 	s.t.Helper()
+	for range 10 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.cfg.Addr = l.Addr().String()
+		l.Close()
+		stop, err := s.intentar(crashAfterCommit)
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			return stop
+		}
+	}
+	s.t.Fatal("no free port in 10 attempts")
+	return nil
+}
+
+func (s *servicio) intentar(crashAfterCommit func() bool) (stop func() error, _ error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(s.t.Output(), nil)).With("service", "reconciler")
-	go func() { done <- run(ctx, s.cfg, log, crashAfterCommit) }()
+	cfg := s.cfg
+	go func() { done <- run(ctx, cfg, log, crashAfterCommit) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
 		once.Do(func() { cancel(); err = <-done })
 		return err
 	}
-	s.t.Cleanup(func() { _ = stop() })
-	eventually(s.t, 20*time.Second, "the reconciler ready", func() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			s.t.Fatalf("the reconciler ended before it was ready: %v", err)
+			cancel()
+			return nil, fmt.Errorf("the reconciler ended before it was ready: %w", err)
 		default:
 		}
-		resp, err := http.Get("http://" + s.cfg.Addr + "/readyz")
-		if err != nil {
-			return false
+		if resp, err := http.Get("http://" + cfg.Addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				s.t.Cleanup(func() { _ = stop() })
+				return stop, nil
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return stop
+		time.Sleep(25 * time.Millisecond)
+	}
+	_ = stop()
+	return nil, errors.New("the reconciler was not ready after 20s")
 }
 
 // publicar puts a webhook's notification on the stream, as ingest would.

@@ -460,7 +460,7 @@ func TestE2EPostgresCaidoYVuelve(t *testing.T) {
 		t.Fatalf("ingest does not need Postgres: status %d", code)
 	}
 	readyz := func() int {
-		resp, err := http.Get("http://" + cfg.Addr + "/readyz")
+		resp, err := http.Get(s.reconciler + "/readyz")
 		if err != nil {
 			return 0
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/system/internal/freeport"
 	"io"
 	"log/slog"
 	"net"
@@ -34,13 +35,14 @@ import (
 var tokens = []string{"token-e2e-0123456789abcdef", "token-e2e-fedcba9876543210"}
 
 type sistema struct {
-	t       *testing.T
-	topo    contracts.Topologia
-	natsURL string
-	dsn     string
-	pool    *pgxpool.Pool
-	js      jetstream.JetStream
-	ingest  string // base URL of ingest
+	t          *testing.T
+	topo       contracts.Topologia
+	natsURL    string
+	dsn        string
+	pool       *pgxpool.Pool
+	js         jetstream.JetStream
+	ingest     string // base URL of ingest
+	reconciler string // base URL of the last reconciler started
 
 	mu      sync.Mutex
 	eventos []recibido
@@ -68,16 +70,6 @@ func nuevoSistema(t *testing.T, natsURL string, topo contracts.Topologia) *siste
 	return &sistema{t: t, topo: topo, natsURL: natsURL, dsn: dsn, pool: pool, js: js}
 }
 
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func testLogger(tb testing.TB, service string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("service", service)
 }
@@ -85,7 +77,7 @@ func testLogger(tb testing.TB, service string) *slog.Logger {
 // reconcilerConfig is the shipped configuration with test-sized delays.
 func (s *sistema) reconcilerConfig() reconciler.Config {
 	return reconciler.Config{
-		Addr: freeAddr(s.t), DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
+		DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
 		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,
@@ -94,64 +86,80 @@ func (s *sistema) reconcilerConfig() reconciler.Config {
 	}
 }
 
-// arrancarReconciler runs a reconciler until the returned stop is called (or the test ends).
+// arrancarReconciler runs a reconciler, on a free port of its own (s.reconciler is its base
+// URL), until the returned stop is called (or the test ends).
 func (s *sistema) arrancarReconciler(cfg reconciler.Config) (stop func() error) {
 	s.t.Helper()
-	return s.arrancar("http://"+cfg.Addr+"/readyz", func(ctx context.Context) error {
+	addr, stop := s.arrancar(func(ctx context.Context, addr string) error {
+		cfg.Addr = addr
 		return reconciler.Run(ctx, cfg, testLogger(s.t, "reconciler"))
 	})
+	s.reconciler = "http://" + addr
+	return stop
 }
 
 func (s *sistema) arrancarIngest() (stop func() error) {
 	s.t.Helper()
-	addr := freeAddr(s.t)
 	cfg := ingest.Config{
-		Addr: addr, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
+		NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
 		PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second,
 	}
-	s.ingest = "http://" + addr
-	return s.arrancar(s.ingest+"/readyz", func(ctx context.Context) error {
+	addr, stop := s.arrancar(func(ctx context.Context, addr string) error {
+		cfg.Addr = addr
 		return ingest.Run(ctx, cfg, testLogger(s.t, "ingest"))
 	})
-}
-
-// arrancar runs a service in-process until stop (or the end of the test), waiting until
-// readyURL answers 200. stop returns what the service's Run returned.
-func (s *sistema) arrancar(readyURL string, run func(context.Context) error) (stop func() error) {
-	s.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() { cancel(); err = <-done })
-		return err
-	}
-	s.t.Cleanup(func() { _ = stop() })
-	s.waitReady(readyURL, done)
+	s.ingest = "http://" + addr
 	return stop
 }
 
-func (s *sistema) waitReady(url string, done <-chan error) {
+// arrancar runs a service in-process on a free port until stop (or the end of the test),
+// waiting until its /readyz answers 200; a port taken meanwhile is replaced by another
+// (freeport.Try), so there is no reserve-then-release race. stop returns what run returned.
+func (s *sistema) arrancar(run func(ctx context.Context, addr string) error) (addr string, stop func() error) {
 	s.t.Helper()
+	addr, err := freeport.Try(func(addr string) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, addr) }()
+		var once sync.Once
+		var runErr error
+		stop = func() error {
+			once.Do(func() { cancel(); runErr = <-done })
+			return runErr
+		}
+		if err := waitReady("http://"+addr+"/readyz", done); err != nil {
+			cancel()
+			return err
+		}
+		s.t.Cleanup(func() { _ = stop() })
+		return nil
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return addr, stop
+}
+
+// waitReady polls url until it answers 200; it fails with the service's error if the service
+// ends first (an address already in use among them).
+func waitReady(url string, done <-chan error) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			s.t.Fatalf("service exited before %s was ready: %v", url, err)
+			return fmt.Errorf("service exited before %s was ready: %w", url, err)
 		default:
 		}
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("%s not ready after 20s", url)
+	return fmt.Errorf("%s not ready after 20s", url)
 }
 
 // post delivers a webhook with tokens[0] as Bearer token and returns the status and headers.
@@ -316,12 +324,11 @@ type servidorNATS struct {
 
 func nuevoServidorNATS(tb testing.TB) *servidorNATS {
 	tb.Helper()
-	_, port, _ := net.SplitHostPort(freeAddr(tb))
-	var p int
-	fmt.Sscan(port, &p)
-	s := &servidorNATS{opts: &natsserver.Options{Host: "127.0.0.1", Port: p, JetStream: true,
+	// The first start takes a random port; restarts keep it, as clients reconnect to it.
+	s := &servidorNATS{opts: &natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true,
 		StoreDir: tb.TempDir(), NoLog: true, NoSigs: true}}
 	s.start(tb)
+	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
 	tb.Cleanup(s.stop)
 	return s
 }
@@ -361,8 +368,8 @@ type proxy struct {
 
 func nuevoProxy(tb testing.TB, target string) *proxy {
 	tb.Helper()
-	p := &proxy{target: target, addr: freeAddr(tb), conns: map[net.Conn]bool{}}
-	p.restaurar(tb)
+	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]bool{}}
+	p.restaurar(tb) // takes a free port, which later restores keep
 	tb.Cleanup(p.cortar)
 	return p
 }
@@ -373,6 +380,7 @@ func (p *proxy) restaurar(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	p.addr = ln.Addr().String()
 	p.mu.Lock()
 	p.ln = ln
 	p.mu.Unlock()
