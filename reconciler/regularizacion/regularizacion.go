@@ -108,15 +108,9 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 	if o.Pagina < 1 {
 		o.Pagina = 1000
 	}
-	total, err := r.Fuente.ContarPendientes(ctx, o.Filtro)
-	if err != nil {
+	if err := r.contar(ctx, o, c); err != nil {
 		return Resumen{}, err
 	}
-	if o.Limit > 0 && total > o.Limit {
-		total = o.Limit
-	}
-	c.Total.Store(total)
-
 	// stop ends the walk and the calls in flight on Ctrl-C or on a fatal error; a publish in
 	// flight keeps its own context.
 	stop, cancel := context.WithCancelCause(ctx)
@@ -127,26 +121,7 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 		defer close(trabajo)
 		walkErr = r.recorrer(stop, o, trabajo)
 	}()
-
-	limiter := rate.New(o.Rate)
-	defer limiter.Stop()
-	var wg sync.WaitGroup
-	for range o.Concurrency {
-		wg.Go(func() {
-			for clave := range trabajo {
-				if stop.Err() != nil {
-					continue // drain: nothing new starts after a stop
-				}
-				if limiter.Wait(stop) != nil {
-					continue
-				}
-				if err := r.resolver(stop, clave, o, c); err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	r.resolverTodos(stop, cancel, trabajo, o, c)
 
 	res := c.Resumen()
 	if cause := context.Cause(stop); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -157,6 +132,40 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 		return res, nil
 	}
 	return res, walkErr
+}
+
+// contar sets the run's total: the pending comprobantes the filter selects, at most o.Limit.
+func (r *Regularizador) contar(ctx context.Context, o Opciones, c *Contadores) error {
+	total, err := r.Fuente.ContarPendientes(ctx, o.Filtro)
+	if err != nil {
+		return err
+	}
+	if o.Limit > 0 && total > o.Limit {
+		total = o.Limit
+	}
+	c.Total.Store(total)
+	return nil
+}
+
+// resolverTodos resolves the claves of trabajo with o.Concurrency workers at o.Rate calls per
+// second at most; a fatal error cancels stop, after which nothing new starts.
+func (r *Regularizador) resolverTodos(stop context.Context, cancel context.CancelCauseFunc, trabajo <-chan contracts.Clave, o Opciones, c *Contadores) {
+	limiter := rate.New(o.Rate)
+	defer limiter.Stop()
+	var wg sync.WaitGroup
+	for range o.Concurrency {
+		wg.Go(func() {
+			for clave := range trabajo {
+				if stop.Err() != nil || limiter.Wait(stop) != nil {
+					continue // drain: nothing new starts after a stop
+				}
+				if err := r.resolver(stop, clave, o, c); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // recorrer sends every pending comprobante, a page at a time, until the limit.
