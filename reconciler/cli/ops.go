@@ -227,7 +227,7 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout 
 			return fmt.Errorf("replay: %d of the %d message IDs are not parked", len(ids)-len(list), len(ids))
 		}
 	}
-	nc, js, err := conectarJetStream(cfg, "reconciler-replay")
+	nc, js, err := connectOnce(cfg, "reconciler-replay")
 	if err != nil {
 		return err
 	}
@@ -291,9 +291,9 @@ func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) erro
 	return nil
 }
 
-// conectarJetStream connects the one-shot commands (replay, regularize) to NATS: no reconnect
+// connectOnce connects the one-shot commands (replay, regularize) to NATS: no reconnect
 // loop, a failure is reported at once.
-func conectarJetStream(cfg reconciler.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
+func connectOnce(cfg reconciler.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name))
 	if err != nil {
 		return nil, nil, fmt.Errorf("NATS_URL: %w", err)

@@ -136,7 +136,7 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 	}()
 	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
 	if !f.dryRun {
-		nc, js, err := conectarJetStream(cfg, "reconciler-regularize")
+		nc, js, err := connectOnce(cfg, "reconciler-regularize")
 		if err != nil {
 			return err
 		}

@@ -160,7 +160,10 @@ func (d *demo) mostrar(ctx context.Context) error {
 	if err := d.esperar(ctx, `SELECT count(*) = 4 FROM comprobantes WHERE estado <> 'pendiente'`); err != nil {
 		return err
 	}
-	time.Sleep(300 * time.Millisecond) // let the subscriber receive the last event
+	// Four state changes, four events: wait until the subscriber has them all.
+	if err := d.esperarEventos(4); err != nil {
+		return err
+	}
 	if err := d.tabla(ctx, "After"); err != nil {
 		return err
 	}
@@ -245,6 +248,21 @@ func (d *demo) mostrarEventos() {
 		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", d.asuntos[i], ev.ID, ev.Data.Origen, cdr)
 	}
 	_ = tw.Flush()
+}
+
+// esperarEventos waits until the subscriber has received n events.
+func (d *demo) esperarEventos(n int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		d.mu.Lock()
+		got := len(d.eventos)
+		d.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("timed out waiting for %d events (see %s)", n, d.logs)
 }
 
 func (d *demo) esperar(ctx context.Context, query string) error {
