@@ -73,6 +73,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	aplicados := make(chan struct{}, 1)
 	w, err := newWorker(cfg, store, js, topo, log, aplicados)
 	if err != nil {
+		_ = srv.Close()
 		return err
 	}
 	defer w.rate.Stop()
