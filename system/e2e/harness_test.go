@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/estado"
@@ -128,7 +129,11 @@ func (s *sistema) arrancar(run func(ctx context.Context, addr string) error) (ad
 			return runErr
 		}
 		if err := waitReady("http://"+addr+"/readyz", done); err != nil {
-			cancel()
+			if errors.Is(err, errExited) {
+				cancel() // it has ended already: done was read
+			} else {
+				_ = stop() // wait for it, so that nothing logs after the test
+			}
 			return err
 		}
 		s.t.Cleanup(func() { _ = stop() })
@@ -140,6 +145,9 @@ func (s *sistema) arrancar(run func(ctx context.Context, addr string) error) (ad
 	return addr, stop
 }
 
+// errExited: the service ended before it was ready.
+var errExited = errors.New("service exited")
+
 // waitReady polls url until it answers 200; it fails with the service's error if the service
 // ends first (an address already in use among them).
 func waitReady(url string, done <-chan error) error {
@@ -147,7 +155,7 @@ func waitReady(url string, done <-chan error) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			return fmt.Errorf("service exited before %s was ready: %w", url, err)
+			return fmt.Errorf("%w before %s was ready: %w", errExited, url, err)
 		default:
 		}
 		resp, err := http.Get(url)

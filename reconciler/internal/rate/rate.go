@@ -15,7 +15,8 @@ func New(perSecond float64) *Limiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	interval := time.Duration(float64(time.Second) / perSecond)
+	// A rate so small that its interval overflows waits as long as a Duration can say.
+	interval := time.Duration(float64(time.Second) / max(perSecond, 1e-9))
 	if interval <= 0 {
 		return nil
 	}

@@ -40,7 +40,7 @@ func TestLimiterSpacesCalls(t *testing.T) {
 }
 
 func TestWaitEndsWithContext(t *testing.T) {
-	l := rate.New(1e-6) // one call every 11 days
+	l := rate.New(1e-12) // a rate whose interval would overflow: still a limit, not none
 	defer l.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
