@@ -18,7 +18,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
-	"github.com/hotelpe/boletas/ingest/natstest"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -73,8 +73,8 @@ func startIngest(tb testing.TB, withStream bool) *service {
 // startIngestWith is startIngest with configure's changes to the configuration.
 func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Config)) *service {
 	tb.Helper()
-	topo := natstest.Topologia(tb)
-	_, js := natstest.Connect(tb)
+	topo := testkit.Namespace(tb)
+	_, js := testkit.Connect(tb)
 	if withStream {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -92,7 +92,7 @@ func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Conf
 	addr := freeAddr(tb)
 	cfg := ingest.Config{
 		Addr:            addr,
-		NATSURL:         natstest.URL(tb),
+		NATSURL:         testkit.NATSURL(tb),
 		NATSPrefix:      topo.Prefijo,
 		WebhookTokens:   tokenA + "," + tokenB,
 		PublishTimeout:  2 * time.Second,

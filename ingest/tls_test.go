@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/ingest"
-	"github.com/hotelpe/boletas/ingest/natstest"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key as PEM files.
@@ -63,7 +63,7 @@ func TestRunServesTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
 	addr := freeAddr(t)
 	cfg := ingest.Config{
-		Addr: addr, NATSURL: natstest.URL(t), NATSPrefix: natstest.Topologia(t).Prefijo,
+		Addr: addr, NATSURL: testkit.NATSURL(t), NATSPrefix: testkit.Namespace(t).Prefijo,
 		WebhookTokens: tokenA, PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second, TLSCertFile: certFile, TLSKeyFile: keyFile,
 	}

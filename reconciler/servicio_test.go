@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/ingest/natstest"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
-	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -35,11 +35,11 @@ type servicio struct {
 
 func nuevoServicio(t *testing.T) *servicio {
 	t.Helper()
-	pool, dsn := testenv.Pool(t)
-	_, js := natstest.Connect(t)
-	topo := natstest.Topologia(t)
+	pool, dsn := testkit.Pool(t, postgres.Migrate)
+	_, js := testkit.Connect(t)
+	topo := testkit.Namespace(t)
 	return &servicio{t: t, topo: topo, pool: pool, js: js, cfg: Config{
-		DatabaseURL: dsn, MaxConns: 4, NATSURL: natstest.URL(t), NATSPrefix: topo.Prefijo,
+		DatabaseURL: dsn, MaxConns: 4, NATSURL: testkit.NATSURL(t), NATSPrefix: topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
 		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,

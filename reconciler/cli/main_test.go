@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/ingest/natstest"
-	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -110,7 +110,7 @@ func TestMainComandoDesconocido(t *testing.T) {
 // migrate would have migrated the fresh database, check would have failed on the closed NATS
 // port, parked and replay on the missing tables, regularize on the missing NubeFacT account.
 func TestMainSubcommandHelp(t *testing.T) {
-	dsn := testenv.Database(t)
+	dsn := testkit.Database(t)
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("NATS_URL", "nats://127.0.0.1:1")
 	t.Setenv("RECONCILER_ADDR", "127.0.0.1:0")
@@ -150,14 +150,14 @@ func TestMainSubcommandHelp(t *testing.T) {
 // The subcommands that take flags and arguments still do, through Main; a mistake prints the
 // usage to stderr and returns an error, before any configuration is read.
 func TestMainSubcommandFlags(t *testing.T) {
-	_, dsn := testenv.Pool(t)
+	_, dsn := testkit.Pool(t, postgres.Migrate)
 	sim := simulador.New("sim-token-0123456789")
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	cfg := reconciler.Config{NubefactRuta: srv.URL + sim.Ruta, NubefactToken: "sim-token-0123456789"}
 	t.Setenv("DATABASE_URL", dsn)
-	t.Setenv("NATS_URL", natstest.URL(t))
-	t.Setenv("NATS_PREFIX", natstest.Topologia(t).Prefijo)
+	t.Setenv("NATS_URL", testkit.NATSURL(t))
+	t.Setenv("NATS_PREFIX", testkit.Namespace(t).Prefijo)
 	t.Setenv("NUBEFACT_RUTA", cfg.NubefactRuta)
 	t.Setenv("NUBEFACT_TOKEN", cfg.NubefactToken)
 	tests := []struct {
@@ -215,8 +215,8 @@ func TestRedactURL(t *testing.T) {
 
 func TestMigrateYCheck(t *testing.T) {
 	t.Parallel()
-	dsn := testenv.Database(t)
-	cfg := reconciler.Config{DatabaseURL: dsn, MaxConns: 2, NATSURL: natstest.URL(t)}
+	dsn := testkit.Database(t)
+	cfg := reconciler.Config{DatabaseURL: dsn, MaxConns: 2, NATSURL: testkit.NATSURL(t)}
 	var out strings.Builder
 	if err := migrateCmd(context.Background(), cfg, &out); err != nil || !strings.Contains(out.String(), "applied 00001_esquema.sql") {
 		t.Fatalf("first migrate: %v\n%s", err, out.String())

@@ -258,6 +258,14 @@ func TestClienteClasificaErrores(t *testing.T) {
 			if got := nubefact.NoExiste(err); got != tt.noExiste {
 				t.Errorf("NoExiste = %v, want %v", got, tt.noExiste)
 			}
+			// The same answers by behaviour, for callers that do not import this package.
+			var f interface {
+				Fatal() bool
+				NoExiste() bool
+			}
+			if !errors.As(err, &f) || f.Fatal() != tt.fatal || f.NoExiste() != tt.noExiste {
+				t.Errorf("by behaviour: Fatal/NoExiste methods disagree with the functions on %v", err)
+			}
 			if got := nubefact.Retryable(err); got != tt.retryable {
 				t.Errorf("Retryable = %v, want %v", got, tt.retryable)
 			}
@@ -632,6 +640,13 @@ func TestClienteNoSigueRedirecciones(t *testing.T) {
 			}
 			if q := nubefact.QueHacer(err); !strings.Contains(q, "NUBEFACT_RUTA") {
 				t.Errorf("QueHacer = %q: want it to say NUBEFACT_RUTA must be fixed", q)
+			}
+			var f interface {
+				Fatal() bool
+				QueHacer() string
+			}
+			if !errors.As(err, &f) || !f.Fatal() || f.QueHacer() != nubefact.QueHacer(err) {
+				t.Errorf("by behaviour: the redirect's Fatal/QueHacer methods disagree with the functions")
 			}
 		})
 	}

@@ -22,6 +22,14 @@ type TransportError struct {
 	Status int
 }
 
+// Fatal, NoExiste and QueHacer let a caller classify e by behaviour, without importing this
+// package (regularizacion does): see the functions of the same names.
+func (e *Error) Fatal() bool              { return Fatal(e) }
+func (e *Error) NoExiste() bool           { return NoExiste(e) }
+func (e *Error) QueHacer() string         { return QueHacer(e) }
+func (e *RedirectError) Fatal() bool      { return true }
+func (e *RedirectError) QueHacer() string { return QueHacer(e) }
+
 func (e *TransportError) Error() string { return "calling NubeFacT: " + e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -52,7 +52,7 @@ var (
 // nuevoStore returns a Store on a database of tb's own, migrated and empty.
 func nuevoStore(tb testing.TB) (*postgres.Store, *pgxpool.Pool) {
 	tb.Helper()
-	pool, _ := testenv.Pool(tb)
+	pool, _ := testkit.Pool(tb, postgres.Migrate)
 	return postgres.New(pool), pool
 }
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -16,7 +16,7 @@ var migraciones = []string{"00001_esquema.sql", "00002_espera_y_outbox.sql"}
 
 func TestMigrateEsIdempotente(t *testing.T) {
 	t.Parallel()
-	pool := abrir(t, testenv.Database(t))
+	pool := abrir(t, testkit.Database(t))
 	for i, want := range [][]string{migraciones, nil} {
 		got, err := postgres.Migrate(t.Context(), pool)
 		if err != nil {
@@ -30,7 +30,7 @@ func TestMigrateEsIdempotente(t *testing.T) {
 // lock must let one migrate and the others find nothing to do.
 func TestMigrateConcurrente(t *testing.T) {
 	t.Parallel()
-	dsn := testenv.Database(t)
+	dsn := testkit.Database(t)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

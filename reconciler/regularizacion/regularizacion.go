@@ -7,13 +7,12 @@ package regularizacion
 import (
 	"context"
 	"errors"
-	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"sync"
 	"sync/atomic"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/nubefact"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
 )
 
 // Fuente lists pending comprobantes page by page (postgres.Store).
@@ -22,9 +21,25 @@ type Fuente interface {
 	Pendientes(ctx context.Context, f estado.Filtro, despuesDe int64, limit int) ([]estado.ComprobantePendiente, error)
 }
 
-// Consultor asks NubeFacT about one comprobante (nubefact.Client).
+// Consultor asks NubeFacT about one comprobante (nubefact.Client). Its errors say what they are
+// by behaviour (nubefact.Error does): an error with Fatal() true stops the run, and its
+// QueHacer() tells the operator what to fix; one with NoExiste() true means NubeFacT does not
+// know the comprobante. Any other error is reported for that comprobante and the run goes on.
 type Consultor interface {
 	Consultar(ctx context.Context, c contracts.Clave) (contracts.Notificacion, error)
+}
+
+// fatal reports whether err, from the Consultor, concerns the account or the configuration:
+// every further call would fail the same way.
+func fatal(err error) bool {
+	var f interface{ Fatal() bool }
+	return errors.As(err, &f) && f.Fatal()
+}
+
+// noExiste reports whether err, from the Consultor, says NubeFacT does not know the comprobante.
+func noExiste(err error) bool {
+	var n interface{ NoExiste() bool }
+	return errors.As(err, &n) && n.NoExiste()
 }
 
 // Publicador publishes a synthetic notification and waits for the stream to store it.
@@ -206,17 +221,17 @@ func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- con
 // answer already obtained is still published.
 func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Opciones, c *Contadores) error {
 	n, err := r.Consultor.Consultar(ctx, clave)
-	if err != nil && ctx.Err() != nil && !nubefact.Fatal(err) {
+	if err != nil && ctx.Err() != nil && !fatal(err) {
 		return nil // interrupted: not consulted, nothing reported, the next run will ask
 	}
 	c.Consultados.Add(1)
 	ctx = context.WithoutCancel(ctx)
 	switch {
-	case nubefact.Fatal(err):
+	case fatal(err):
 		c.Errores.Add(1)
 		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return errors.Join(ErrCuenta, err)
-	case nubefact.NoExiste(err):
+	case noExiste(err):
 		c.NoExiste.Add(1)
 		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
 		return nil

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/ingest/natstest"
 	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -20,8 +20,8 @@ func opciones() stream.Opciones {
 
 func TestPrepararEsIdempotenteYActualiza(t *testing.T) {
 	t.Parallel()
-	topo := natstest.Topologia(t)
-	_, js := natstest.Connect(t)
+	topo := testkit.Namespace(t)
+	_, js := testkit.Connect(t)
 	ctx := context.Background()
 	if _, err := stream.Preparar(ctx, js, topo, opciones()); err != nil {
 		t.Fatal(err)
@@ -87,8 +87,8 @@ func (m sinMetadatos) Metadata() (*jetstream.MsgMetadata, error) {
 // without metadata are all stored (no shared ID that would make them duplicates).
 func TestDeadLetter(t *testing.T) {
 	t.Parallel()
-	topo := natstest.Topologia(t)
-	_, js := natstest.Connect(t)
+	topo := testkit.Namespace(t)
+	_, js := testkit.Connect(t)
 	ctx := context.Background()
 	cons, err := stream.Preparar(ctx, js, topo, opciones())
 	if err != nil {

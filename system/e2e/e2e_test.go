@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/ingest/natstest"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // sharedSistema starts both services on the shared test servers, in a namespace of its own.
 func sharedSistema(t *testing.T) *sistema {
 	t.Helper()
-	s := nuevoSistema(t, natstest.URL(t), natstest.Topologia(t))
+	s := nuevoSistema(t, testkit.NATSURL(t), testkit.Namespace(t))
 	return s
 }
 

@@ -22,7 +22,8 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
-	"github.com/hotelpe/boletas/reconciler/testenv"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -58,7 +59,7 @@ type recibido struct {
 // nuevoSistema prepares a database and a namespace on natsURL; "" means the shared test server.
 func nuevoSistema(t *testing.T, natsURL string, topo contracts.Topologia) *sistema {
 	t.Helper()
-	pool, dsn := testenv.Pool(t)
+	pool, dsn := testkit.Pool(t, postgres.Migrate)
 	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

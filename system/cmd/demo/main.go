@@ -27,7 +27,7 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/system/internal/process"
-	"github.com/hotelpe/boletas/system/internal/tempdb"
+	"github.com/hotelpe/boletas/system/testkit/tempdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"

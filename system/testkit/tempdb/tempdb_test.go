@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/system/internal/tempdb"
+	"github.com/hotelpe/boletas/system/testkit/tempdb"
 	"github.com/jackc/pgx/v5"
 )
 

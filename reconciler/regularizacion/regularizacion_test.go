@@ -1,0 +1,139 @@
+package regularizacion_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
+)
+
+// The real adapters (Postgres, NubeFacT's client, JetStream) are exercised by the reconciler's
+// cli tests and system/e2e; these tests pin the run's own rules with in-memory stand-ins.
+
+type fuente []estado.ComprobantePendiente
+
+func (f fuente) ContarPendientes(context.Context, estado.Filtro) (int64, error) {
+	return int64(len(f)), nil
+}
+
+func (f fuente) Pendientes(_ context.Context, _ estado.Filtro, despuesDe int64, limit int) ([]estado.ComprobantePendiente, error) {
+	var out []estado.ComprobantePendiente
+	for _, p := range f {
+		if p.ID > despuesDe && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// consultor answers by numero: the error in errs, or an acceptance.
+type consultor struct {
+	errs map[int]error
+}
+
+func (c consultor) Consultar(_ context.Context, k contracts.Clave) (contracts.Notificacion, error) {
+	if err := c.errs[k.Numero]; err != nil {
+		return contracts.Notificacion{}, err
+	}
+	si, code := true, "0"
+	return contracts.Notificacion{
+		TipoDeComprobante: &k.TipoDeComprobante, Serie: &k.Serie, Numero: &k.Numero,
+		AceptadaPorSunat: &si, SunatResponsecode: &code,
+	}, nil
+}
+
+type publicador struct {
+	mu        sync.Mutex
+	publicado []int
+}
+
+func (p *publicador) Publicar(_ context.Context, n contracts.Notificacion) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.publicado = append(p.publicado, *n.Numero)
+	return nil
+}
+
+type observador struct {
+	mu    sync.Mutex
+	filas []regularizacion.Fila
+}
+
+func (o *observador) NoResuelto(f regularizacion.Fila) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.filas = append(o.filas, f)
+}
+
+func (o *observador) Publicaria(contracts.Notificacion, string) {}
+
+// providerError classifies itself by behaviour, as nubefact.Error does.
+type providerError struct {
+	fatal, noExiste bool
+}
+
+func (e providerError) Error() string    { return fmt.Sprintf("provider error (fatal %v)", e.fatal) }
+func (e providerError) Fatal() bool      { return e.fatal }
+func (e providerError) NoExiste() bool   { return e.noExiste }
+func (e providerError) QueHacer() string { return "fix it" }
+
+func pendientes(n int) fuente {
+	f := make(fuente, n)
+	for i := range f {
+		f[i] = estado.ComprobantePendiente{ID: int64(i + 1), Clave: contracts.Clave{TipoDeComprobante: 2, Serie: "BBB1", Numero: i + 1}}
+	}
+	return f
+}
+
+func TestErrorsAreClassifiedByBehaviour(t *testing.T) {
+	pub, obs := &publicador{}, &observador{}
+	r := regularizacion.Regularizador{
+		Fuente: pendientes(4),
+		Consultor: consultor{errs: map[int]error{
+			2: fmt.Errorf("wrapped: %w", providerError{noExiste: true}),
+			3: errors.New("connection reset"),
+		}},
+		Publicador: pub, Observador: obs,
+	}
+	var c regularizacion.Contadores
+	res, err := r.Run(t.Context(), regularizacion.Opciones{Concurrency: 1, Pagina: 2}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 4 || res.Consultados != 4 || res.Aceptadas != 2 || res.NoExiste != 1 || res.Errores != 1 || res.Publicadas != 2 {
+		t.Errorf("summary %+v: want 4 consulted, 2 accepted and published, 1 not in NubeFacT, 1 error", res)
+	}
+	motivos := map[int]regularizacion.Motivo{}
+	for _, f := range obs.filas {
+		motivos[f.Clave.Numero] = f.Motivo
+	}
+	if motivos[2] != regularizacion.MotivoNoExiste || motivos[3] != regularizacion.MotivoError || len(motivos) != 2 {
+		t.Errorf("unresolved %v: want 2 no_existe_en_nubefact and 3 error", motivos)
+	}
+}
+
+func TestAFatalErrorStopsTheRun(t *testing.T) {
+	pub := &publicador{}
+	r := regularizacion.Regularizador{
+		Fuente:     pendientes(50),
+		Consultor:  consultor{errs: map[int]error{1: providerError{fatal: true}}},
+		Publicador: pub, Observador: &observador{},
+	}
+	var c regularizacion.Contadores
+	res, err := r.Run(t.Context(), regularizacion.Opciones{Concurrency: 1, Pagina: 10}, &c)
+	if !errors.Is(err, regularizacion.ErrCuenta) {
+		t.Fatalf("err = %v, want ErrCuenta", err)
+	}
+	var pe providerError
+	if !errors.As(err, &pe) {
+		t.Errorf("err = %v: the provider's error is not kept", err)
+	}
+	if res.Consultados == 50 || len(pub.publicado) == 49 {
+		t.Errorf("summary %+v, %d published: the run went on after the fatal error", res, len(pub.publicado))
+	}
+}
