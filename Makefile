@@ -2,7 +2,7 @@
 SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin
-MODULES  := ./contracts/... ./ingest/... ./reconciler/... ./system/...
+MODULES  := ./contracts/... ./ingest/... ./reconciler/... ./system/... ./system/testkit/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set; then both services listen on 127.0.0.1
 # (unless INGEST_ADDR or RECONCILER_ADDR say otherwise). Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789

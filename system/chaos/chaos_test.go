@@ -49,21 +49,21 @@ type suite struct {
 	topo      contracts.Topologia
 	simURL    string
 
-	mu      sync.Mutex
-	eventos map[string]map[string]int // "serie-numero" → event ID → copies
-	filas   []fila
+	mu     sync.Mutex
+	events map[string]map[string]int // "serie-numero" → event ID → copies
+	rows   []row
 }
 
-// fila is one line of the scenario table.
-type fila struct {
-	escenario                   string
-	enviados, ok200, r503       int64
-	aceptados, esperados        int
-	dosVeces, eventosMal, total int
-	copias                      int // event messages received, same-ID copies included
-	perdidas                    int
-	catchUp                     time.Duration
-	notas                       string
+// row is one line of the scenario table.
+type row struct {
+	scenario                         string
+	sent, ok200, r503                int64
+	aceptados, wanted                int
+	appliedTwice, wrongEvents, total int
+	copies                           int // event messages received, same-ID copies included
+	lost                             int
+	catchUp                          time.Duration
+	notes                            string
 }
 
 func TestChaos(t *testing.T) {
@@ -75,24 +75,24 @@ func TestChaos(t *testing.T) {
 		}
 		seed = n
 	}
-	s := nuevaSuite(t)
+	s := newSuite(t)
 	t.Logf("seed %d (replay with CHAOS_SEED=%d); logs in %s", seed, seed, s.dir)
 
-	t.Run("1 reconciler SIGKILL x6", func(t *testing.T) { s.escenarioKillReconciler(t, seed+1) })
-	t.Run("2 NATS killed and restarted", func(t *testing.T) { s.escenarioNATS(t, seed+2) })
-	t.Run("3 PostgreSQL stopped 10s", func(t *testing.T) { s.escenarioPostgres(t, seed+3) })
-	t.Run("4 poison and hostile input", func(t *testing.T) { s.escenarioVeneno(t, seed+4) })
-	t.Run("5 regularization with webhooks", func(t *testing.T) { s.escenarioRegularizacion(t, seed+5) })
-	s.informe(seed)
+	t.Run("1 reconciler SIGKILL x6", func(t *testing.T) { s.scenarioKillReconciler(t, seed+1) })
+	t.Run("2 NATS killed and restarted", func(t *testing.T) { s.scenarioNATS(t, seed+2) })
+	t.Run("3 PostgreSQL stopped 10s", func(t *testing.T) { s.scenarioPostgres(t, seed+3) })
+	t.Run("4 poison and hostile input", func(t *testing.T) { s.scenarioPoison(t, seed+4) })
+	t.Run("5 regularization with webhooks", func(t *testing.T) { s.scenarioRegularizacion(t, seed+5) })
+	s.report(seed)
 }
 
-func nuevaSuite(t *testing.T) *suite {
+func newSuite(t *testing.T) *suite {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &suite{t: t, bin: filepath.Join(root, "bin"), eventos: map[string]map[string]int{}}
+	s := &suite{t: t, bin: filepath.Join(root, "bin"), events: map[string]map[string]int{}}
 	for _, b := range []string{"ingest", "reconciler", "nats-server"} {
 		if _, err := os.Stat(filepath.Join(s.bin, b)); err != nil {
 			t.Fatalf("bin/%s missing: run `make chaos` (it builds them)", b)
@@ -115,7 +115,7 @@ func nuevaSuite(t *testing.T) *suite {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.nats.Kill)
-	s.pg = nuevoPG(t, s.dir)
+	s.pg = newPGCluster(t, s.dir)
 	t.Cleanup(s.pg.destroy)
 
 	sim := simulador.New(simToken)
@@ -157,13 +157,13 @@ func nuevaSuite(t *testing.T) *suite {
 	}
 	t.Cleanup(nc.Close)
 	s.js, _ = jetstream.New(nc)
-	s.escuchar(ctx)
+	s.subscribe(ctx)
 	return s
 }
 
-// escuchar records every event, as a subscriber would, through an ordered consumer that
+// subscribe records every event, as a subscriber would, through an ordered consumer that
 // survives the NATS restart.
-func (s *suite) escuchar(ctx context.Context) {
+func (s *suite) subscribe(ctx context.Context) {
 	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		s.t.Fatal(err)
@@ -175,10 +175,10 @@ func (s *suite) escuchar(ctx context.Context) {
 		}
 		k := fmt.Sprintf("%s-%d", ev.Data.Serie, ev.Data.Numero)
 		s.mu.Lock()
-		if s.eventos[k] == nil {
-			s.eventos[k] = map[string]int{}
+		if s.events[k] == nil {
+			s.events[k] = map[string]int{}
 		}
-		s.eventos[k][ev.ID]++
+		s.events[k][ev.ID]++
 		s.mu.Unlock()
 	})
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *suite) escuchar(ctx context.Context) {
 
 func (s *suite) webhookURL() string { return s.ingestURL + "/webhooks/nubefact?token=" + token }
 
-func (s *suite) insertar(t *testing.T, serie string, n int) {
+func (s *suite) insertPendientes(t *testing.T, serie string, n int) {
 	t.Helper()
 	ctx, cancel := ctxTimeout(time.Minute)
 	defer cancel()
@@ -214,28 +214,28 @@ func (s *suite) count(t *testing.T, q string, args ...any) int {
 	return 0
 }
 
-// esperarAlDia waits until every boleta of the serie is aceptado, every event is relayed and
+// waitCaughtUp waits until every boleta of the serie is aceptado, every event is relayed and
 // received, and returns when that happened.
-func (s *suite) esperarAlDia(t *testing.T, serie string, n int) time.Time {
+func (s *suite) waitCaughtUp(t *testing.T, serie string, n int) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		if s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie) == n &&
-			s.count(t, `SELECT count(*) FROM outbox`) == 0 && s.eventosDe(serie) == n {
+			s.count(t, `SELECT count(*) FROM outbox`) == 0 && s.eventsOf(serie) == n {
 			return time.Now()
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("serie %s not caught up after 5 minutes: %d aceptados, %d with events", serie,
-		s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie), s.eventosDe(serie))
+		s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie), s.eventsOf(serie))
 	return time.Now()
 }
 
-func (s *suite) eventosDe(serie string) int {
+func (s *suite) eventsOf(serie string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for k := range s.eventos {
+	for k := range s.events {
 		if strings.HasPrefix(k, serie+"-") {
 			n++
 		}
@@ -243,24 +243,24 @@ func (s *suite) eventosDe(serie string) int {
 	return n
 }
 
-// medir checks the invariants for the serie and records the scenario's line.
-func (s *suite) medir(t *testing.T, nombre, serie string, n int, rem *remitente, ultimaFalla time.Time, notas string) {
+// measure checks the invariants for the serie and records the scenario's line.
+func (s *suite) measure(t *testing.T, name, serie string, n int, rem *sender, lastFault time.Time, notes string) {
 	t.Helper()
-	alDia := s.esperarAlDia(t, serie, n)
-	f := fila{escenario: nombre, enviados: rem.enviados.Load(), ok200: rem.ok200.Load(), r503: rem.r503.Load(),
-		esperados: n, catchUp: alDia.Sub(ultimaFalla), notas: notas}
+	alDia := s.waitCaughtUp(t, serie, n)
+	f := row{scenario: name, sent: rem.sent.Load(), ok200: rem.ok200.Load(), r503: rem.r503.Load(),
+		wanted: n, catchUp: alDia.Sub(lastFault), notes: notes}
 	f.aceptados = s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie)
-	f.dosVeces = s.count(t, `SELECT count(*) FROM (SELECT numero FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado'
+	f.appliedTwice = s.count(t, `SELECT count(*) FROM (SELECT numero FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado'
 		GROUP BY numero HAVING count(*) > 1) x`, serie)
 	s.mu.Lock()
-	for k, ids := range s.eventos {
+	for k, ids := range s.events {
 		if strings.HasPrefix(k, serie+"-") {
 			f.total += len(ids)
 			for _, c := range ids {
-				f.copias += c
+				f.copies += c
 			}
 			if len(ids) != 1 {
-				f.eventosMal++
+				f.wrongEvents++
 			}
 		}
 	}
@@ -281,30 +281,30 @@ func (s *suite) medir(t *testing.T, nombre, serie string, n int, rem *remitente,
 	}
 	rows.Close()
 	rem.mu.Lock()
-	for id := range rem.aceptadas {
+	for id := range rem.got200 {
 		if !vistos[id] {
-			f.perdidas++
+			f.lost++
 		}
 	}
-	sinEntregar := len(rem.noEntregada)
+	sinEntregar := len(rem.undelivered)
 	rem.mu.Unlock()
 	if sinEntregar > 0 {
 		t.Errorf("%d deliveries never got 200 within the bound", sinEntregar)
 	}
-	if f.aceptados != n || f.dosVeces != 0 || f.eventosMal != 0 || f.perdidas != 0 {
+	if f.aceptados != n || f.appliedTwice != 0 || f.wrongEvents != 0 || f.lost != 0 {
 		t.Errorf("invariants broken: %+v", f)
 	}
 	s.mu.Lock()
-	s.filas = append(s.filas, f)
+	s.rows = append(s.rows, f)
 	s.mu.Unlock()
 	t.Logf("%s: sent %d, 200 %d, 503 %d, aceptado %d/%d, applied twice %d, boletas with ≠1 event ID %d, lost %d, catch-up %v",
-		nombre, f.enviados, f.ok200, f.r503, f.aceptados, n, f.dosVeces, f.eventosMal, f.perdidas, f.catchUp.Round(10*time.Millisecond))
+		name, f.sent, f.ok200, f.r503, f.aceptados, n, f.appliedTwice, f.wrongEvents, f.lost, f.catchUp.Round(10*time.Millisecond))
 }
 
-func (s *suite) escenarioKillReconciler(t *testing.T, seed uint64) {
+func (s *suite) scenarioKillReconciler(t *testing.T, seed uint64) {
 	const serie = "BC01"
-	s.insertar(t, serie, boletasPorEscenario)
-	rem := nuevoRemitente(s.webhookURL(), workers)
+	s.insertPendientes(t, serie, boletasPorEscenario)
+	rem := newSender(s.webhookURL(), workers)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var ultima time.Time
 	kills := 0
@@ -323,20 +323,20 @@ func (s *suite) escenarioKillReconciler(t *testing.T, seed uint64) {
 			ultima = time.Now()
 		}
 	}()
-	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	rem.send(context.Background(), seed, deliveries(serie, boletasPorEscenario), 0.2, workers)
 	<-done
 	for _, addr := range s.recAddrs {
 		if err := ready.HTTP(context.Background(), "http://"+addr+"/readyz", time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.medir(t, "1 reconciler SIGKILL", serie, boletasPorEscenario, rem, ultima, fmt.Sprintf("%d SIGKILLs", kills))
+	s.measure(t, "1 reconciler SIGKILL", serie, boletasPorEscenario, rem, ultima, fmt.Sprintf("%d SIGKILLs", kills))
 }
 
-func (s *suite) escenarioNATS(t *testing.T, seed uint64) {
+func (s *suite) scenarioNATS(t *testing.T, seed uint64) {
 	const serie = "BC02"
-	s.insertar(t, serie, boletasPorEscenario)
-	rem := nuevoRemitente(s.webhookURL(), workers)
+	s.insertPendientes(t, serie, boletasPorEscenario)
+	rem := newSender(s.webhookURL(), workers)
 	var caida, vuelta time.Time
 	noListo := false
 	done := make(chan struct{})
@@ -357,23 +357,23 @@ func (s *suite) escenarioNATS(t *testing.T, seed uint64) {
 			t.Error(err)
 		}
 	}()
-	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	rem.send(context.Background(), seed, deliveries(serie, boletasPorEscenario), 0.2, workers)
 	<-done
-	mentiras := rem.dentro200(caida, vuelta)
+	mentiras := rem.count200(caida, vuelta)
 	if mentiras != 0 {
 		t.Errorf("%d webhooks answered 200 while NATS was down", mentiras)
 	}
 	if !noListo {
 		t.Error("ingest never reported not ready while NATS was down")
 	}
-	s.medir(t, "2 NATS SIGKILL + restart", serie, boletasPorEscenario, rem, vuelta,
+	s.measure(t, "2 NATS SIGKILL + restart", serie, boletasPorEscenario, rem, vuelta,
 		fmt.Sprintf("down %v; 200s while down: %d", vuelta.Sub(caida).Round(100*time.Millisecond), mentiras))
 }
 
-func (s *suite) escenarioPostgres(t *testing.T, seed uint64) {
+func (s *suite) scenarioPostgres(t *testing.T, seed uint64) {
 	const serie = "BC03"
-	s.insertar(t, serie, boletasPorEscenario)
-	rem := nuevoRemitente(s.webhookURL(), workers)
+	s.insertPendientes(t, serie, boletasPorEscenario)
+	rem := newSender(s.webhookURL(), workers)
 	var vuelta time.Time
 	noListo := make([]bool, len(s.recs))
 	done := make(chan struct{})
@@ -398,28 +398,28 @@ func (s *suite) escenarioPostgres(t *testing.T, seed uint64) {
 		}
 		vuelta = time.Now()
 	}()
-	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	rem.send(context.Background(), seed, deliveries(serie, boletasPorEscenario), 0.2, workers)
 	<-done
 	for i, nl := range noListo {
 		if !nl {
 			t.Errorf("reconciler %d never reported not ready while Postgres was down", i)
 		}
 	}
-	s.medir(t, "3 PostgreSQL stopped 10 s", serie, boletasPorEscenario, rem, vuelta, "both reconcilers reported not ready")
+	s.measure(t, "3 PostgreSQL stopped 10 s", serie, boletasPorEscenario, rem, vuelta, "both reconcilers reported not ready")
 }
 
-func (s *suite) escenarioVeneno(t *testing.T, seed uint64) {
+func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	const serie, desconocida = "BC04", "BU04"
-	s.insertar(t, serie, boletasPorEscenario)
+	s.insertPendientes(t, serie, boletasPorEscenario)
 	ctx, cancel := ctxTimeout(5 * time.Minute)
 	defer cancel()
-	dlq0 := s.mensajes(t, s.topo.StreamDLQ())
-	rem := nuevoRemitente(s.webhookURL(), workers)
-	carga := entregas(serie, boletasPorEscenario)
+	dlq0 := s.streamMessages(t, s.topo.StreamDLQ())
+	rem := newSender(s.webhookURL(), workers)
+	carga := deliveries(serie, boletasPorEscenario)
 	// 100 notifications for comprobantes the billing system never recorded.
-	carga = append(carga, entregas(desconocida, 100)...)
+	carga = append(carga, deliveries(desconocida, 100)...)
 	var wg sync.WaitGroup
-	wg.Go(func() { rem.enviar(ctx, seed, carga, 0.2, workers) })
+	wg.Go(func() { rem.send(ctx, seed, carga, 0.2, workers) })
 	// 50 undecodable messages straight into the stream.
 	for i := range 50 {
 		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificaciones(), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
@@ -427,22 +427,22 @@ func (s *suite) escenarioVeneno(t *testing.T, seed uint64) {
 		}
 	}
 	wg.Wait()
-	alDia := s.esperarAlDia(t, serie, boletasPorEscenario)
+	alDia := s.waitCaughtUp(t, serie, boletasPorEscenario)
 	// 100 contradictions: another codigo_hash for boletas already aceptadas.
-	var contra [][]entrega
+	var contra [][]delivery
 	for i := 1; i <= 100; i++ {
 		c := contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i}
 		r := simulador.Respuesta(c, simulador.Aceptada)
 		r["codigo_hash"] = "FORGED" + strconv.Itoa(i) + "=="
 		body, _ := json.Marshal(r)
 		n, _ := contracts.Decode(body)
-		contra = append(contra, []entrega{{clave: c, body: body, id: contracts.MessageID(n)}})
+		contra = append(contra, []delivery{{clave: c, body: body, id: contracts.MessageID(n)}})
 	}
-	rem.enviar(ctx, seed+1, contra, 0, workers)
+	rem.send(ctx, seed+1, contra, 0, workers)
 	deadline := time.Now().Add(2 * time.Minute)
 	var dlq, parked, conflictos int
 	for time.Now().Before(deadline) {
-		dlq = int(s.mensajes(t, s.topo.StreamDLQ()) - dlq0)
+		dlq = int(s.streamMessages(t, s.topo.StreamDLQ()) - dlq0)
 		parked = s.count(t, `SELECT count(*) FROM aparcadas WHERE serie = $1`, desconocida)
 		conflictos = s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'conflicto'`, serie)
 		if dlq == 50 && parked == 100 && conflictos == 100 {
@@ -456,14 +456,14 @@ func (s *suite) escenarioVeneno(t *testing.T, seed uint64) {
 	if n := s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND codigo_hash LIKE 'FORGED%'`, serie); n != 0 {
 		t.Errorf("%d contradictions were applied", n)
 	}
-	s.medir(t, "4 poison and hostile input", serie, boletasPorEscenario, rem, alDia,
+	s.measure(t, "4 poison and hostile input", serie, boletasPorEscenario, rem, alDia,
 		fmt.Sprintf("DLQ %d/50, parked %d/100, conflicts %d/100", dlq, parked, conflictos))
 }
 
-func (s *suite) escenarioRegularizacion(t *testing.T, seed uint64) {
+func (s *suite) scenarioRegularizacion(t *testing.T, seed uint64) {
 	const serie = "BC05"
-	s.insertar(t, serie, boletasPorEscenario)
-	rem := nuevoRemitente(s.webhookURL(), workers)
+	s.insertPendientes(t, serie, boletasPorEscenario)
+	rem := newSender(s.webhookURL(), workers)
 	var out strings.Builder
 	var regErr error
 	var wg sync.WaitGroup
@@ -473,17 +473,17 @@ func (s *suite) escenarioRegularizacion(t *testing.T, seed uint64) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		regErr = cmd.Run()
 	})
-	rem.enviar(context.Background(), seed, entregas(serie, boletasPorEscenario), 0.2, workers)
+	rem.send(context.Background(), seed, deliveries(serie, boletasPorEscenario), 0.2, workers)
 	wg.Wait()
 	if regErr != nil {
 		t.Errorf("regularize: %v\n%s", regErr, out.String())
 	}
 	webhook := s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado' AND origen = 'webhook'`, serie)
-	s.medir(t, "5 regularization + webhooks", serie, boletasPorEscenario, rem, time.Now(),
+	s.measure(t, "5 regularization + webhooks", serie, boletasPorEscenario, rem, time.Now(),
 		fmt.Sprintf("applied from webhook %d, from regularization %d", webhook, boletasPorEscenario-webhook))
 }
 
-func (s *suite) mensajes(t *testing.T, stream string) uint64 {
+func (s *suite) streamMessages(t *testing.T, stream string) uint64 {
 	t.Helper()
 	ctx, cancel := ctxTimeout(10 * time.Second)
 	defer cancel()
@@ -498,16 +498,16 @@ func (s *suite) mensajes(t *testing.T, stream string) uint64 {
 	return info.State.Msgs
 }
 
-// informe prints the scenario table and writes it as Markdown (CHAOS_REPORT, default
+// report prints the scenario table and writes it as Markdown (CHAOS_REPORT, default
 // bin/chaos-report.md).
-func (s *suite) informe(seed uint64) {
+func (s *suite) report(seed uint64) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Chaos suite, seed %d, %s\n\n", seed, time.Now().UTC().Format(time.RFC3339))
 	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | event IDs / messages | lost | catch-up after last fault | notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, f := range s.filas {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d / %d | %d | %v | %s |\n", f.escenario, f.enviados, f.ok200, f.r503,
-			f.aceptados, f.esperados, f.dosVeces, f.eventosMal, f.total, f.copias, f.perdidas, f.catchUp.Round(10*time.Millisecond), f.notas)
+	for _, f := range s.rows {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d / %d | %d | %v | %s |\n", f.scenario, f.sent, f.ok200, f.r503,
+			f.aceptados, f.wanted, f.appliedTwice, f.wrongEvents, f.total, f.copies, f.lost, f.catchUp.Round(10*time.Millisecond), f.notes)
 	}
 	fmt.Print("\n" + b.String())
 	path := os.Getenv("CHAOS_REPORT")

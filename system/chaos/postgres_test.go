@@ -25,7 +25,7 @@ type clusterPG struct {
 	asPostgres     bool // initdb refuses to run as root: run the cluster as the postgres user
 }
 
-func nuevoPG(tb testing.TB, dir string) *clusterPG {
+func newPGCluster(tb testing.TB, dir string) *clusterPG {
 	tb.Helper()
 	bin := os.Getenv("CHAOS_PG_BIN")
 	if bin == "" {

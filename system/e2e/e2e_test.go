@@ -18,20 +18,20 @@ import (
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
-// sharedSistema starts both services on the shared test servers, in a namespace of its own.
-func sharedSistema(t *testing.T) *sistema {
+// sharedSystem starts both services on the shared test servers, in a namespace of its own.
+func sharedSystem(t *testing.T) *system {
 	t.Helper()
-	s := nuevoSistema(t, testkit.NATSURL(t), testkit.Namespace(t))
+	s := newSystem(t, testkit.NATSURL(t), testkit.Namespace(t))
 	return s
 }
 
-func TestE2EWebhookAceptaBoleta(t *testing.T) {
+func TestE2EWebhookMakesBoletaAceptado(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.escuchar()
-	s.insertarPendiente(2, "BBB1", 105)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.subscribe()
+	s.insertPendiente(2, "BBB1", 105)
 
 	if code, _ := s.post(seed(t)); code != http.StatusOK {
 		t.Fatalf("webhook: status %d, want 200", code)
@@ -65,14 +65,14 @@ func TestE2EWebhookAceptaBoleta(t *testing.T) {
 		t.Errorf("sunat_note = %v (want NULL), estado_final_en = %v (want set)", note, finalEn)
 	}
 
-	eventually(t, 10*time.Second, "the boleta.aceptada event", func() bool { return len(s.recibidos()) >= 1 })
+	eventually(t, 10*time.Second, "the boleta.aceptada event", func() bool { return len(s.receivedEvents()) >= 1 })
 	eventually(t, 10*time.Second, "outbox relayed", func() bool {
 		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
+	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events stream holds %d messages, want exactly 1", n)
 	}
-	ev := s.recibidos()[0]
+	ev := s.receivedEvents()[0]
 	if ev.subject != s.topo.SubjectEvento(contracts.Boleta, contracts.Aceptado) {
 		t.Errorf("event subject %q", ev.subject)
 	}
@@ -91,13 +91,13 @@ func TestE2EWebhookAceptaBoleta(t *testing.T) {
 	}
 }
 
-func TestE2EWebhookRepetidoCincoVecesALaVez(t *testing.T) {
+func TestE2EWebhookRepeatedFiveTimesAtOnce(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.escuchar()
-	s.insertarPendiente(2, "BBB1", 105)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.subscribe()
+	s.insertPendiente(2, "BBB1", 105)
 
 	var wg sync.WaitGroup
 	codes := make([]int, 5)
@@ -116,12 +116,12 @@ func TestE2EWebhookRepetidoCincoVecesALaVez(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("state changes = %d, want 1", n)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
+	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events stream holds %d messages, want 1", n)
 	}
-	eventually(t, 5*time.Second, "the event", func() bool { return len(s.recibidos()) == 1 })
+	eventually(t, 5*time.Second, "the event", func() bool { return len(s.receivedEvents()) == 1 })
 	ids := map[string]bool{}
-	for _, r := range s.recibidos() {
+	for _, r := range s.receivedEvents() {
 		ids[r.evento.ID] = true
 	}
 	if len(ids) != 1 {
@@ -129,12 +129,12 @@ func TestE2EWebhookRepetidoCincoVecesALaVez(t *testing.T) {
 	}
 }
 
-func TestE2EEntradaInvalidaNoDejaRastro(t *testing.T) {
+func TestE2EInvalidInputLeavesNoTrace(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BBB1", 105)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.insertPendiente(2, "BBB1", 105)
 
 	badSerie := strings.Replace(string(seed(t)), `"BBB1"`, `"BB1"`, 1)
 	tests := []struct {
@@ -160,7 +160,7 @@ func TestE2EEntradaInvalidaNoDejaRastro(t *testing.T) {
 			}
 		})
 	}
-	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("notifications stream holds %d messages after invalid input, want 0", n)
 	}
 	if s.estado("BBB1", 105) != "pendiente" || s.count(`SELECT count(*) FROM notificaciones`) != 0 {
@@ -170,14 +170,14 @@ func TestE2EEntradaInvalidaNoDejaRastro(t *testing.T) {
 
 const ingest64k = 64 << 10
 
-func TestE2ENATSCaidoResponde503(t *testing.T) {
+func TestE2ENATSDownAnswers503(t *testing.T) {
 	t.Parallel()
-	ns := nuevoServidorNATS(t)
-	s := nuevoSistema(t, ns.url(), contracts.Topologia{Prefijo: "e2e"})
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BBB1", 1)
-	s.insertarPendiente(2, "BBB1", 2)
+	ns := newNATSServer(t)
+	s := newSystem(t, ns.url(), contracts.Topologia{Prefijo: "e2e"})
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.insertPendiente(2, "BBB1", 1)
+	s.insertPendiente(2, "BBB1", 2)
 	if code, _ := s.post(aceptada("BBB1", 1)); code != http.StatusOK {
 		t.Fatalf("with NATS up: status %d", code)
 	}
@@ -202,12 +202,12 @@ func TestE2ENATSCaidoResponde503(t *testing.T) {
 	})
 }
 
-func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
+func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BBB1", 7)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.insertPendiente(2, "BBB1", 7)
 
 	ctx := context.Background()
 	for _, garbage := range []string{"not json at all", `{"tipo_de_comprobante": 9}`} {
@@ -221,7 +221,7 @@ func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
 	eventually(t, 10*time.Second, "the valid notification applied after the poison", func() bool {
 		return s.estado("BBB1", 7) == "aceptado"
 	})
-	eventually(t, 10*time.Second, "two dead letters", func() bool { return s.mensajesEnStream(s.topo.StreamDLQ()) == 2 })
+	eventually(t, 10*time.Second, "two dead letters", func() bool { return s.streamMessages(s.topo.StreamDLQ()) == 2 })
 	st, err := s.js.Stream(ctx, s.topo.StreamDLQ())
 	if err != nil {
 		t.Fatal(err)
@@ -243,17 +243,17 @@ func TestE2EMensajeIndescifrableVaAlDLQ(t *testing.T) {
 	}
 	// Terminated for good: out of the consumer's pending set (a "+TERM <reason>", which servers
 	// before 2.10 ignore, would leave them there to be redelivered forever).
-	s.sinPendientesDeAck()
+	s.waitNoAckPending()
 }
 
 // The webhook arrives before the billing system has committed the boleta: it is acknowledged
 // and parked at once, and applied within seconds of the INSERT, however long it waited.
-func TestE2EComprobanteQueLlegaTarde(t *testing.T) {
+func TestE2EComprobanteInsertedLate(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.escuchar()
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.subscribe()
 
 	for _, tc := range []struct {
 		numero int
@@ -266,19 +266,19 @@ func TestE2EComprobanteQueLlegaTarde(t *testing.T) {
 			return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BLT1' AND numero = $1`, tc.numero) == 1
 		})
 		// Waiting costs nothing in JetStream: the message is acknowledged.
-		s.sinPendientesDeAck()
+		s.waitNoAckPending()
 		if _, err := s.pool.Exec(context.Background(), `UPDATE aparcadas SET aparcada_en = aparcada_en - $1::interval
 			WHERE serie = 'BLT1' AND numero = $2`, tc.espera, tc.numero); err != nil {
 			t.Fatal(err)
 		}
 		insert := time.Now()
-		s.insertarPendiente(2, "BLT1", tc.numero)
+		s.insertPendiente(2, "BLT1", tc.numero)
 		eventually(t, 10*time.Second, "the parked notification applied after the INSERT", func() bool {
 			return s.estado("BLT1", tc.numero) == "aceptado"
 		})
 		t.Logf("waited %s: applied %v after the INSERT", tc.espera, time.Since(insert).Round(time.Millisecond))
 		eventually(t, 10*time.Second, "its event", func() bool {
-			for _, r := range s.recibidos() {
+			for _, r := range s.receivedEvents() {
 				if r.evento.ID == fmt.Sprintf("2-BLT1-%d.aceptado", tc.numero) {
 					return true
 				}
@@ -289,7 +289,7 @@ func TestE2EComprobanteQueLlegaTarde(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
 		t.Errorf("still parked = %d, want 0", n)
 	}
-	efectos := s.columna(`SELECT efecto FROM notificaciones WHERE serie = 'BLT1' AND numero = 2 ORDER BY id`)
+	efectos := s.column(`SELECT efecto FROM notificaciones WHERE serie = 'BLT1' AND numero = 2 ORDER BY id`)
 	if strings.Join(efectos, ",") != "aparcado,aplicado" {
 		t.Errorf("audit of BLT1-2 = %v, want aparcado then aplicado", efectos)
 	}
@@ -298,14 +298,14 @@ func TestE2EComprobanteQueLlegaTarde(t *testing.T) {
 // The issue's reproduction: thousands of notifications for comprobantes that are not in the
 // table (NubeFacT notifies the whole account, panel-emitted ones included) must not hold back a
 // known boleta behind them, even with JetStream's ack-pending limit below their number.
-func TestE2EDesconocidosNoDetienenALosConocidos(t *testing.T) {
+func TestE2EUnknownComprobantesDoNotHoldBackKnownOnes(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
 	cfg.MaxAckPending = 1000 // the shipped 5,000 is under a second of webhooks
-	s.arrancarReconciler(cfg)
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BCN1", 1)
+	s.startReconciler(cfg)
+	s.startIngest()
+	s.insertPendiente(2, "BCN1", 1)
 
 	const desconocidos = 6000
 	var wg sync.WaitGroup
@@ -339,19 +339,19 @@ func TestE2EDesconocidosNoDetienenALosConocidos(t *testing.T) {
 	eventually(t, 30*time.Second, "every unknown one parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BXX1'`) == desconocidos
 	})
-	s.sinPendientesDeAck()
+	s.waitNoAckPending()
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BXX1' AND efecto = 'aparcado'`); n != desconocidos {
 		t.Errorf("audit rows aparcado = %d, want %d", n, desconocidos)
 	}
 }
 
 // Two reconcilers apply the notifications that waited: each exactly once, with one event.
-func TestE2EAparcadasConDosReconciliadores(t *testing.T) {
+func TestE2EAparcadasWithTwoReconcilers(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
 	const n = 200
 	for i := 1; i <= n; i++ {
 		if code, _ := s.post(aceptada("BDR1", i)); code != http.StatusOK {
@@ -371,19 +371,19 @@ func TestE2EAparcadasConDosReconciliadores(t *testing.T) {
 		GROUP BY numero HAVING count(*) = 1) x`); got != n {
 		t.Errorf("comprobantes applied exactly once = %d, want %d", got, n)
 	}
-	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
+	if got := s.streamMessages(s.topo.StreamEventos()); got != n {
 		t.Errorf("events = %d, want %d", got, n)
 	}
 }
 
 // Ops list what waits, replay it, and discard what will never match.
-func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
+func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
 	cfg.ParkedInterval = time.Hour // only the replay applies it
-	s.arrancarReconciler(cfg)
-	s.arrancarIngest()
+	s.startReconciler(cfg)
+	s.startIngest()
 
 	for _, n := range []int{1, 2} {
 		if code, _ := s.post(aceptada("BPK1", n)); code != http.StatusOK {
@@ -400,8 +400,8 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 	}
 
 	// BPK1-1 is ours after all: the billing system inserts it and ops replay it.
-	s.insertarPendiente(2, "BPK1", 1)
-	id1 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 1`)[0]
+	s.insertPendiente(2, "BPK1", 1)
+	id1 := s.column(`SELECT message_id FROM aparcadas WHERE numero = 1`)[0]
 	out.Reset()
 	if err := cli.Ejecutar(context.Background(), cfg, []string{"replay", id1}, &out, io.Discard); err != nil {
 		t.Fatalf("replay: %v", err)
@@ -415,7 +415,7 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 	})
 
 	// BPK1-2 was emitted from NubeFacT's panel: discard it.
-	id2 := s.columna(`SELECT message_id FROM aparcadas WHERE numero = 2`)[0]
+	id2 := s.column(`SELECT message_id FROM aparcadas WHERE numero = 2`)[0]
 	out.Reset()
 	if err := discard(cfg, &out, id2); err == nil || !strings.Contains(err.Error(), "-reason") {
 		t.Errorf("discard without -reason: err %v, want one asking for -reason", err)
@@ -440,22 +440,22 @@ func TestE2EAparcadaReenviadaYDescartada(t *testing.T) {
 	}
 }
 
-func TestE2EPostgresCaidoYVuelve(t *testing.T) {
+func TestE2EPostgresDownAndBack(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	u, err := url.Parse(s.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := nuevoProxy(t, u.Host)
+	px := newProxy(t, u.Host)
 	u.Host = px.addr
 	cfg := s.reconcilerConfig()
 	cfg.DatabaseURL = u.String()
-	s.arrancarReconciler(cfg)
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BPG1", 1)
+	s.startReconciler(cfg)
+	s.startIngest()
+	s.insertPendiente(2, "BPG1", 1)
 
-	px.cortar()
+	px.cut()
 	if code, _ := s.post(aceptada("BPG1", 1)); code != http.StatusOK {
 		t.Fatalf("ingest does not need Postgres: status %d", code)
 	}
@@ -488,7 +488,7 @@ func TestE2EPostgresCaidoYVuelve(t *testing.T) {
 		t.Fatalf("row %q while Postgres was unreachable", got)
 	}
 
-	px.restaurar(t)
+	px.restore(t)
 	eventually(t, 30*time.Second, "recovery on its own", func() bool { return s.estado("BPG1", 1) == "aceptado" })
 	eventually(t, 10*time.Second, "ready again", func() bool { return readyz() == http.StatusOK })
 }
@@ -496,11 +496,11 @@ func TestE2EPostgresCaidoYVuelve(t *testing.T) {
 // A batch that keeps failing while Postgres answers (here a trigger raising a non-data error
 // for one boleta) is retried a few times, then split: the others are applied, and the one that
 // still fails on its own is dead-lettered instead of being retried forever.
-func TestE2ELoteQueFallaSinSerDatosSeDivide(t *testing.T) {
+func TestE2EBatchFailingWithoutADataErrorIsSplit(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	for n := 1; n <= 3; n++ {
-		s.insertarPendiente(2, "BFS1", n)
+		s.insertPendiente(2, "BFS1", n)
 	}
 	for _, q := range []string{
 		`CREATE FUNCTION envenenar() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -512,8 +512,8 @@ func TestE2ELoteQueFallaSinSerDatosSeDivide(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
 	for n := 1; n <= 3; n++ {
 		if code, _ := s.post(aceptada("BFS1", n)); code != http.StatusOK {
 			t.Fatalf("webhook %d: status %d", n, code)
@@ -521,23 +521,23 @@ func TestE2ELoteQueFallaSinSerDatosSeDivide(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the other two applied and the failing one dead-lettered", func() bool {
 		return s.estado("BFS1", 1) == "aceptado" && s.estado("BFS1", 3) == "aceptado" &&
-			s.mensajesEnStream(s.topo.StreamDLQ()) == 1
+			s.streamMessages(s.topo.StreamDLQ()) == 1
 	})
 	if got := s.estado("BFS1", 2); got != "pendiente" {
 		t.Errorf("BFS1-2 is %s, want pendiente", got)
 	}
-	s.sinPendientesDeAck()
+	s.waitNoAckPending()
 }
 
 // A stream at its STREAM_MAX_BYTES refuses new notifications: ingest answers 503 (NubeFacT
 // retries), never 200 for a message the stream did not store.
-func TestE2EStreamLlenoResponde503(t *testing.T) {
+func TestE2EStreamFullAnswers503(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
 	cfg.StreamMaxBytes = 1 << 20
-	s.arrancarReconciler(cfg)
-	s.arrancarIngest()
+	s.startReconciler(cfg)
+	s.startIngest()
 	nota := strings.Repeat("observación ", 4000) // ~50 KB per notification
 	ok, refused := 0, 0
 	for n := 1; n <= 40 && refused == 0; n++ {
@@ -559,7 +559,7 @@ func TestE2EStreamLlenoResponde503(t *testing.T) {
 	if refused == 0 {
 		t.Fatalf("%d webhooks of ~50 KB all got 200 with STREAM_MAX_BYTES=1MiB", ok)
 	}
-	if got := s.mensajesEnStream(s.topo.StreamNotificaciones()); got != uint64(ok) {
+	if got := s.streamMessages(s.topo.StreamNotificaciones()); got != uint64(ok) {
 		t.Errorf("stream holds %d notifications, ingest answered 200 to %d", got, ok)
 	}
 }
@@ -572,14 +572,14 @@ func discard(cfg reconciler.Config, stdout io.Writer, args ...string) error {
 // ENLACE_HOSTS holds in the reconciler too: a notification that reached the stream by another
 // way than ingest (published by hand, replayed) with a link elsewhere is dead-lettered, not
 // stored; and an entry that can never match stops the reconciler at start.
-func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
+func TestE2EEnlaceHostsInTheReconciler(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
 	cfg.EnlaceHosts = []string{"www.nubefact.com"}
-	s.arrancarReconciler(cfg)
-	s.insertarPendiente(2, "BEH1", 1)
-	s.insertarPendiente(2, "BEH1", 2)
+	s.startReconciler(cfg)
+	s.insertPendiente(2, "BEH1", 1)
+	s.insertPendiente(2, "BEH1", 2)
 	ctx := context.Background()
 	fuera := strings.Replace(string(aceptada("BEH1", 1)), "https://www.nubefact.com/cpe/BEH1-1.cdr", "https://evil.example/forged.cdr", 1)
 	for _, body := range []string{fuera, string(aceptada("BEH1", 2))} {
@@ -588,7 +588,7 @@ func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "the allowed one applied and the other dead-lettered", func() bool {
-		return s.estado("BEH1", 2) == "aceptado" && s.mensajesEnStream(s.topo.StreamDLQ()) == 1
+		return s.estado("BEH1", 2) == "aceptado" && s.streamMessages(s.topo.StreamDLQ()) == 1
 	})
 	if got := s.estado("BEH1", 1); got != "pendiente" {
 		t.Errorf("BEH1-1 with a link outside ENLACE_HOSTS is %s, want pendiente", got)
@@ -604,13 +604,13 @@ func TestE2EEnlaceHostsEnElReconciliador(t *testing.T) {
 // A CDR that arrives late, end to end: the first webhook has no CDR link, a second one with the
 // same outcome and hash brings it. The row gets it, and subscribers hear of it once, on
 // boleta.actualizada.
-func TestE2ECDRTardioPublicaActualizada(t *testing.T) {
+func TestE2ELateCDRPublishesActualizada(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.escuchar()
-	s.insertarPendiente(2, "BCT1", 1)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.subscribe()
+	s.insertPendiente(2, "BCT1", 1)
 	completo := aceptada("BCT1", 1)
 	sinCDR := []byte(strings.Replace(string(completo), `"https://www.nubefact.com/cpe/BCT1-1.cdr"`, `""`, 1))
 	// The late CDR comes later: after the acceptance was applied (two workers may otherwise apply
@@ -624,12 +624,12 @@ func TestE2ECDRTardioPublicaActualizada(t *testing.T) {
 			t.Fatalf("webhook: status %d", code)
 		}
 	}
-	eventually(t, 10*time.Second, "the acceptance and the completion published", func() bool { return len(s.recibidos()) >= 2 })
+	eventually(t, 10*time.Second, "the acceptance and the completion published", func() bool { return len(s.receivedEvents()) >= 2 })
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BCT1'`); n != 2 {
 		t.Errorf("audit rows = %d, want 2 (the retry is dropped as a duplicate)", n)
 	}
 	var tipos []string
-	for _, r := range s.recibidos() {
+	for _, r := range s.receivedEvents() {
 		tipos = append(tipos, r.evento.Type+" "+r.evento.ID)
 	}
 	want := []string{"boleta.aceptada 2-BCT1-1.aceptado", "boleta.actualizada 2-BCT1-1.aceptado.completado.enlace_del_cdr"}
@@ -645,12 +645,12 @@ func TestE2ECDRTardioPublicaActualizada(t *testing.T) {
 // Postgres that answers but refuses every write (here: read-only, as a standby after a failover;
 // a full disk behaves alike) is waited out: nothing is dead-lettered, and the notification is
 // applied once writes work again.
-func TestE2EPostgresSoloLecturaSeEspera(t *testing.T) {
+func TestE2EPostgresReadOnlyIsWaitedOut(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
-	s.insertarPendiente(2, "BRO1", 1)
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
+	s.insertPendiente(2, "BRO1", 1)
 	ctx := context.Background()
 	var db string
 	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
@@ -684,26 +684,26 @@ func TestE2EPostgresSoloLecturaSeEspera(t *testing.T) {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 3
 	})
-	if n := s.mensajesEnStream(s.topo.StreamDLQ()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamDLQ()); n != 0 {
 		t.Fatalf("dead letters while Postgres was read-only: %d, want 0", n)
 	}
 	soloLectura(false)
 	eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
-	if n := s.mensajesEnStream(s.topo.StreamDLQ()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamDLQ()); n != 0 {
 		t.Errorf("dead letters = %d, want 0", n)
 	}
 }
 
 // Two reconcilers share the durable consumer: every boleta is applied once, with one event.
-func TestE2EDosReconciliadores(t *testing.T) {
+func TestE2ETwoReconcilers(t *testing.T) {
 	t.Parallel()
-	s := sharedSistema(t)
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarReconciler(s.reconcilerConfig())
-	s.arrancarIngest()
+	s := sharedSystem(t)
+	s.startReconciler(s.reconcilerConfig())
+	s.startReconciler(s.reconcilerConfig())
+	s.startIngest()
 	const n = 60
 	for i := 1; i <= n; i++ {
-		s.insertarPendiente(2, "BDS1", i)
+		s.insertPendiente(2, "BDS1", i)
 	}
 	for i := 1; i <= n; i++ {
 		for range 2 { // each delivered twice
@@ -719,7 +719,7 @@ func TestE2EDosReconciliadores(t *testing.T) {
 	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
 		t.Errorf("state changes = %d, want %d", got, n)
 	}
-	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != n {
+	if got := s.streamMessages(s.topo.StreamEventos()); got != n {
 		t.Errorf("events = %d, want %d", got, n)
 	}
 }

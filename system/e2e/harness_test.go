@@ -36,7 +36,7 @@ import (
 
 var tokens = []string{"token-e2e-0123456789abcdef", "token-e2e-fedcba9876543210"}
 
-type sistema struct {
+type system struct {
 	t          *testing.T
 	topo       contracts.Topologia
 	natsURL    string
@@ -46,18 +46,18 @@ type sistema struct {
 	ingest     string // base URL of ingest
 	reconciler string // base URL of the last reconciler started
 
-	mu      sync.Mutex
-	eventos []recibido
+	mu       sync.Mutex
+	received []receivedEvent
 }
 
-type recibido struct {
+type receivedEvent struct {
 	subject string
 	msgID   string
 	evento  contracts.Evento
 }
 
-// nuevoSistema prepares a database and a namespace on natsURL; "" means the shared test server.
-func nuevoSistema(t *testing.T, natsURL string, topo contracts.Topologia) *sistema {
+// newSystem prepares a database and a namespace on natsURL; "" means the shared test server.
+func newSystem(t *testing.T, natsURL string, topo contracts.Topologia) *system {
 	t.Helper()
 	pool, dsn := testkit.Pool(t, postgres.Migrate)
 	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
@@ -69,7 +69,7 @@ func nuevoSistema(t *testing.T, natsURL string, topo contracts.Topologia) *siste
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sistema{t: t, topo: topo, natsURL: natsURL, dsn: dsn, pool: pool, js: js}
+	return &system{t: t, topo: topo, natsURL: natsURL, dsn: dsn, pool: pool, js: js}
 }
 
 func testLogger(tb testing.TB, service string) *slog.Logger {
@@ -77,7 +77,7 @@ func testLogger(tb testing.TB, service string) *slog.Logger {
 }
 
 // reconcilerConfig is the shipped configuration with test-sized delays.
-func (s *sistema) reconcilerConfig() reconciler.Config {
+func (s *system) reconcilerConfig() reconciler.Config {
 	return reconciler.Config{
 		DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
@@ -88,11 +88,11 @@ func (s *sistema) reconcilerConfig() reconciler.Config {
 	}
 }
 
-// arrancarReconciler runs a reconciler, on a free port of its own (s.reconciler is its base
+// startReconciler runs a reconciler, on a free port of its own (s.reconciler is its base
 // URL), until the returned stop is called (or the test ends).
-func (s *sistema) arrancarReconciler(cfg reconciler.Config) (stop func() error) {
+func (s *system) startReconciler(cfg reconciler.Config) (stop func() error) {
 	s.t.Helper()
-	addr, stop := s.arrancar(func(ctx context.Context, addr string) error {
+	addr, stop := s.start(func(ctx context.Context, addr string) error {
 		cfg.Addr = addr
 		return reconciler.Run(ctx, cfg, testLogger(s.t, "reconciler"))
 	})
@@ -100,13 +100,13 @@ func (s *sistema) arrancarReconciler(cfg reconciler.Config) (stop func() error) 
 	return stop
 }
 
-func (s *sistema) arrancarIngest() (stop func() error) {
+func (s *system) startIngest() (stop func() error) {
 	s.t.Helper()
 	cfg := ingest.Config{
 		NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
 		PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second,
 	}
-	addr, stop := s.arrancar(func(ctx context.Context, addr string) error {
+	addr, stop := s.start(func(ctx context.Context, addr string) error {
 		cfg.Addr = addr
 		return ingest.Run(ctx, cfg, testLogger(s.t, "ingest"))
 	})
@@ -114,10 +114,10 @@ func (s *sistema) arrancarIngest() (stop func() error) {
 	return stop
 }
 
-// arrancar runs a service in-process on a free port until stop (or the end of the test),
+// start runs a service in-process on a free port until stop (or the end of the test),
 // waiting until its /readyz answers 200; a port taken meanwhile is replaced by another
 // (freeport.Try), so there is no reserve-then-release race. stop returns what run returned.
-func (s *sistema) arrancar(run func(ctx context.Context, addr string) error) (addr string, stop func() error) {
+func (s *system) start(run func(ctx context.Context, addr string) error) (addr string, stop func() error) {
 	s.t.Helper()
 	addr, err := freeport.Try(func(addr string) error {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -172,12 +172,12 @@ func waitReady(url string, done <-chan error) error {
 }
 
 // post delivers a webhook with tokens[0] as Bearer token and returns the status and headers.
-func (s *sistema) post(body []byte) (int, http.Header) {
+func (s *system) post(body []byte) (int, http.Header) {
 	s.t.Helper()
 	return s.postWith(body, map[string]string{"Authorization": "Bearer " + tokens[0]}, "")
 }
 
-func (s *sistema) postWith(body []byte, headers map[string]string, query string) (int, http.Header) {
+func (s *system) postWith(body []byte, headers map[string]string, query string) (int, http.Header) {
 	s.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.ingest+"/webhooks/nubefact"+query, bytes.NewReader(body))
 	if err != nil {
@@ -196,8 +196,8 @@ func (s *sistema) postWith(body []byte, headers map[string]string, query string)
 	return resp.StatusCode, resp.Header
 }
 
-// escuchar records every event published in the namespace, as a subscriber would.
-func (s *sistema) escuchar() {
+// subscribe records every event published in the namespace, as a subscriber would.
+func (s *system) subscribe() {
 	s.t.Helper()
 	ctx := context.Background()
 	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
@@ -210,7 +210,7 @@ func (s *sistema) escuchar() {
 			s.t.Errorf("event is not JSON: %v", err)
 		}
 		s.mu.Lock()
-		s.eventos = append(s.eventos, recibido{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), evento: ev})
+		s.received = append(s.received, receivedEvent{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), evento: ev})
 		s.mu.Unlock()
 	})
 	if err != nil {
@@ -219,10 +219,10 @@ func (s *sistema) escuchar() {
 	s.t.Cleanup(cc.Stop)
 }
 
-func (s *sistema) recibidos() []recibido {
+func (s *system) receivedEvents() []receivedEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]recibido(nil), s.eventos...)
+	return append([]receivedEvent(nil), s.received...)
 }
 
 // eventually polls cond until it holds or d passes.
@@ -237,7 +237,7 @@ func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func (s *sistema) insertarPendiente(tipo int, serie string, numero int) {
+func (s *system) insertPendiente(tipo int, serie string, numero int) {
 	s.t.Helper()
 	// The billing system's INSERT, as the README shows it.
 	_, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
@@ -247,7 +247,7 @@ func (s *sistema) insertarPendiente(tipo int, serie string, numero int) {
 	}
 }
 
-func (s *sistema) estado(serie string, numero int) string {
+func (s *system) estado(serie string, numero int) string {
 	s.t.Helper()
 	var e string
 	err := s.pool.QueryRow(context.Background(), `SELECT estado FROM comprobantes WHERE serie = $1 AND numero = $2`, serie, numero).Scan(&e)
@@ -257,7 +257,7 @@ func (s *sistema) estado(serie string, numero int) string {
 	return e
 }
 
-func (s *sistema) count(query string, args ...any) int {
+func (s *system) count(query string, args ...any) int {
 	s.t.Helper()
 	var n int
 	if err := s.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
@@ -266,7 +266,7 @@ func (s *sistema) count(query string, args ...any) int {
 	return n
 }
 
-func (s *sistema) columna(query string, args ...any) []string {
+func (s *system) column(query string, args ...any) []string {
 	s.t.Helper()
 	rows, err := s.pool.Query(context.Background(), query, args...)
 	if err != nil {
@@ -279,9 +279,9 @@ func (s *sistema) columna(query string, args ...any) []string {
 	return out
 }
 
-// sinPendientesDeAck waits until the reconciler's consumer holds nothing delivered and not
+// waitNoAckPending waits until the reconciler's consumer holds nothing delivered and not
 // acknowledged.
-func (s *sistema) sinPendientesDeAck() {
+func (s *system) waitNoAckPending() {
 	s.t.Helper()
 	cons, err := s.js.Consumer(context.Background(), s.topo.StreamNotificaciones(), "reconciler")
 	if err != nil {
@@ -293,7 +293,7 @@ func (s *sistema) sinPendientesDeAck() {
 	})
 }
 
-func (s *sistema) mensajesEnStream(name string) uint64 {
+func (s *system) streamMessages(name string) uint64 {
 	s.t.Helper()
 	st, err := s.js.Stream(context.Background(), name)
 	if err != nil {
@@ -325,16 +325,16 @@ func aceptada(serie string, numero int) []byte {
 		"codigo_hash":"hash-%[1]s-%[2]d="}`, serie, numero, serie, numero))
 }
 
-// servidorNATS is a NATS server of the test's own, which it can stop and start again.
-type servidorNATS struct {
+// natsServer is a NATS server of the test's own, which it can stop and start again.
+type natsServer struct {
 	opts *natsserver.Options
 	srv  *natsserver.Server
 }
 
-func nuevoServidorNATS(tb testing.TB) *servidorNATS {
+func newNATSServer(tb testing.TB) *natsServer {
 	tb.Helper()
 	// The first start takes a random port; restarts keep it, as clients reconnect to it.
-	s := &servidorNATS{opts: &natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true,
+	s := &natsServer{opts: &natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true,
 		StoreDir: tb.TempDir(), NoLog: true, NoSigs: true}}
 	s.start(tb)
 	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
@@ -342,9 +342,9 @@ func nuevoServidorNATS(tb testing.TB) *servidorNATS {
 	return s
 }
 
-func (s *servidorNATS) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
+func (s *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
 
-func (s *servidorNATS) start(tb testing.TB) {
+func (s *natsServer) start(tb testing.TB) {
 	tb.Helper()
 	srv, err := natsserver.NewServer(s.opts)
 	if err != nil {
@@ -357,7 +357,7 @@ func (s *servidorNATS) start(tb testing.TB) {
 	s.srv = srv
 }
 
-func (s *servidorNATS) stop() {
+func (s *natsServer) stop() {
 	if s.srv != nil {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
@@ -375,15 +375,15 @@ type proxy struct {
 	conns  map[net.Conn]bool
 }
 
-func nuevoProxy(tb testing.TB, target string) *proxy {
+func newProxy(tb testing.TB, target string) *proxy {
 	tb.Helper()
 	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]bool{}}
-	p.restaurar(tb) // takes a free port, which later restores keep
-	tb.Cleanup(p.cortar)
+	p.restore(tb) // takes a free port, which later restores keep
+	tb.Cleanup(p.cut)
 	return p
 }
 
-func (p *proxy) restaurar(tb testing.TB) {
+func (p *proxy) restore(tb testing.TB) {
 	tb.Helper()
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
@@ -418,8 +418,8 @@ func (p *proxy) pipe(c net.Conn) {
 	c.Close()
 }
 
-// cortar closes the listener and every open connection: Postgres is gone.
-func (p *proxy) cortar() {
+// cut closes the listener and every open connection: Postgres is gone.
+func (p *proxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -432,8 +432,8 @@ func (p *proxy) cortar() {
 	}
 }
 
-// recibidaDePrueba builds what the worker would hand the store for a webhook body.
-func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
+// testRecibida builds what the worker would hand the store for a webhook body.
+func testRecibida(tb testing.TB, body []byte) estado.Recibida {
 	tb.Helper()
 	n, err := contracts.Decode(body)
 	if err != nil {
@@ -443,8 +443,8 @@ func recibidaDePrueba(tb testing.TB, body []byte) estado.Recibida {
 		Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1}
 }
 
-// jsonRespuesta is the simulator's standard response for clave with outcome r, as JSON.
-func jsonRespuesta(c contracts.Clave, r simulador.Situacion) ([]byte, error) {
+// answerJSON is the simulator's standard response for clave with outcome r, as JSON.
+func answerJSON(c contracts.Clave, r simulador.Situacion) ([]byte, error) {
 	return json.Marshal(simulador.Respuesta(c, r))
 }
 

@@ -24,8 +24,8 @@ import (
 
 const simToken = "sim-token-0123456789abcdef"
 
-// conSimulador starts a fake NubeFacT and points cfg at it.
-func conSimulador(tb testing.TB, cfg *reconciler.Config) *simulador.Simulador {
+// withSimulador starts a fake NubeFacT and points cfg at it.
+func withSimulador(tb testing.TB, cfg *reconciler.Config) *simulador.Simulador {
 	tb.Helper()
 	sim := simulador.New(simToken)
 	srv := httptest.NewServer(sim.Handler())
@@ -35,21 +35,21 @@ func conSimulador(tb testing.TB, cfg *reconciler.Config) *simulador.Simulador {
 	return sim
 }
 
-// conRegularizacion starts a reconciler pointed at a fake NubeFacT; ajustar, if given, changes
+// withRegularizacion starts a reconciler pointed at a fake NubeFacT; ajustar, if given, changes
 // the configuration first.
-func conRegularizacion(t *testing.T, ajustar func(*reconciler.Config)) (*sistema, reconciler.Config, *simulador.Simulador) {
+func withRegularizacion(t *testing.T, ajustar func(*reconciler.Config)) (*system, reconciler.Config, *simulador.Simulador) {
 	t.Helper()
-	s := sharedSistema(t)
+	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
-	sim := conSimulador(t, &cfg)
+	sim := withSimulador(t, &cfg)
 	if ajustar != nil {
 		ajustar(&cfg)
 	}
-	s.arrancarReconciler(cfg)
+	s.startReconciler(cfg)
 	return s, cfg, sim
 }
 
-func (s *sistema) regularizar(ctx context.Context, cfg reconciler.Config, args ...string) (string, error) {
+func (s *system) regularizar(ctx context.Context, cfg reconciler.Config, args ...string) (string, error) {
 	s.t.Helper()
 	var out, errOut strings.Builder
 	err := cli.Ejecutar(ctx, cfg, append([]string{"regularize"}, args...), &out, &errOut)
@@ -63,14 +63,14 @@ func clave(serie string, numero int) contracts.Clave {
 	return contracts.Clave{TipoDeComprobante: contracts.Boleta, Serie: serie, Numero: numero}
 }
 
-func TestRegularizarCadaResultado(t *testing.T) {
+func TestRegularizarEveryResultado(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, nil)
-	s.escuchar()
+	s, cfg, sim := withRegularizacion(t, nil)
+	s.subscribe()
 	casos := map[int]simulador.Situacion{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
 		4: simulador.Pendiente, 5: simulador.NoExiste, 6: simulador.Aceptada}
 	for n, r := range casos {
-		s.insertarPendiente(2, "BRG1", n)
+		s.insertPendiente(2, "BRG1", n)
 		sim.Poner(clave("BRG1", n), r)
 	}
 	sim.Fallar(clave("BRG1", 6), 21) // "could not be completed": recorded, the batch goes on
@@ -100,7 +100,7 @@ func TestRegularizarCadaResultado(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE origen = 'regularizacion' AND efecto = 'aplicado'`); n != 3 {
 		t.Errorf("applied from regularization = %d, want 3", n)
 	}
-	eventually(t, 10*time.Second, "three events", func() bool { return len(s.recibidos()) == 3 })
+	eventually(t, 10*time.Second, "three events", func() bool { return len(s.receivedEvents()) == 3 })
 
 	f, err := os.Open(report)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestRegularizarCadaResultado(t *testing.T) {
 	}
 }
 
-func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
+func TestRegularizarStopsOnAccountErrors(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		codigo int
@@ -128,9 +128,9 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 	}{{10, "NUBEFACT_TOKEN"}, {50, "suspended"}} {
 		t.Run(fmt.Sprintf("codigo %d", tt.codigo), func(t *testing.T) {
 			t.Parallel()
-			s, cfg, sim := conRegularizacion(t, nil)
+			s, cfg, sim := withRegularizacion(t, nil)
 			for n := 1; n <= 20; n++ {
-				s.insertarPendiente(2, "BFT1", n)
+				s.insertPendiente(2, "BFT1", n)
 			}
 			sim.PorDefecto(simulador.Aceptada)
 			sim.FallarTodo(tt.codigo)
@@ -141,7 +141,7 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 			if calls := sim.Llamadas(); calls != 1 {
 				t.Errorf("NubeFacT was called %d times after codigo %d, want 1 (stop at once)", calls, tt.codigo)
 			}
-			if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+			if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
 				t.Errorf("%d notifications published", n)
 			}
 			if !strings.Contains(out, "consulted") {
@@ -153,13 +153,13 @@ func TestRegularizarSeDetieneAnteErroresDeCuenta(t *testing.T) {
 
 // A RUTA that redirects (say, to plain http) is a configuration problem: regularize sends the
 // token no further, stops the batch at the first answer and names where the redirect pointed.
-func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
+func TestRegularizarStopsOnARedirect(t *testing.T) {
 	t.Parallel()
 	var (
 		redirecciones atomic.Int64
 		destino       *url.URL
 	)
-	s, cfg, sim := conRegularizacion(t, func(c *reconciler.Config) {
+	s, cfg, sim := withRegularizacion(t, func(c *reconciler.Config) {
 		var err error
 		if destino, err = url.Parse(c.NubefactRuta); err != nil { // the simulator, which would answer
 			t.Fatal(err)
@@ -172,7 +172,7 @@ func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
 		c.NubefactRuta = srv.URL + "/api/v1/redirige"
 	})
 	for n := 1; n <= 20; n++ {
-		s.insertarPendiente(2, "BRD1", n)
+		s.insertPendiente(2, "BRD1", n)
 	}
 	sim.PorDefecto(simulador.Aceptada)
 	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
@@ -188,7 +188,7 @@ func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
 	if n := sim.Llamadas(); n != 0 {
 		t.Errorf("the redirect's target was called %d times, want 0 (never followed)", n)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("%d notifications published", n)
 	}
 	if !strings.Contains(out, "consulted") {
@@ -196,10 +196,10 @@ func TestRegularizarSeDetieneAnteUnaRedireccion(t *testing.T) {
 	}
 }
 
-func TestRegularizarReintentaCodigo40(t *testing.T) {
+func TestRegularizarRetriesCodigo40(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, nil)
-	s.insertarPendiente(2, "BRT1", 1)
+	s, cfg, sim := withRegularizacion(t, nil)
+	s.insertPendiente(2, "BRT1", 1)
 	sim.Poner(clave("BRT1", 1), simulador.Aceptada)
 	sim.Fallar(clave("BRT1", 1), 40, 40)
 
@@ -212,11 +212,11 @@ func TestRegularizarReintentaCodigo40(t *testing.T) {
 	eventually(t, 10*time.Second, "aceptado", func() bool { return s.estado("BRT1", 1) == "aceptado" })
 }
 
-func TestRegularizarDryRunNoPublica(t *testing.T) {
+func TestRegularizarDryRunPublishesNothing(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, nil)
+	s, cfg, sim := withRegularizacion(t, nil)
 	for n := 1; n <= 3; n++ {
-		s.insertarPendiente(2, "BDR1", n)
+		s.insertPendiente(2, "BDR1", n)
 	}
 	sim.PorDefecto(simulador.Aceptada)
 	// A rate so high its interval rounds to zero means no limit, not a panic.
@@ -227,15 +227,15 @@ func TestRegularizarDryRunNoPublica(t *testing.T) {
 	if strings.Count(out, "would publish") != 3 || !strings.Contains(out, "dry run") {
 		t.Errorf("dry-run output:\n%s", out)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("dry run published %d notifications", n)
 	}
 }
 
-func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
+func TestRegularizarInterruptedAndRunAgain(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, nil)
-	s.escuchar()
+	s, cfg, sim := withRegularizacion(t, nil)
+	s.subscribe()
 	const total = 200
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
 		SELECT 2, 'BIN1', g FROM generate_series(1, $1::int) g`, total); err != nil {
@@ -262,7 +262,7 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 		t.Fatalf("the interrupted run consulted all %d boletas", first)
 	}
 	// Let the reconciler apply what the first run published, then finish the job.
-	s.sinPendientesDeAck()
+	s.waitNoAckPending()
 	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "8"); err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
@@ -270,12 +270,12 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == total &&
 			s.count(`SELECT count(*) FROM outbox`) == 0
 	})
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != total {
+	if n := s.streamMessages(s.topo.StreamEventos()); n != total {
 		t.Errorf("events = %d, want %d (one per boleta, no duplicates)", n, total)
 	}
-	eventually(t, 10*time.Second, "every event received", func() bool { return len(s.recibidos()) == total })
+	eventually(t, 10*time.Second, "every event received", func() bool { return len(s.receivedEvents()) == total })
 	ids := map[string]bool{}
-	for _, r := range s.recibidos() {
+	for _, r := range s.receivedEvents() {
 		ids[r.evento.ID] = true
 	}
 	if len(ids) != total {
@@ -286,11 +286,11 @@ func TestRegularizarInterrumpidaYRepetida(t *testing.T) {
 // Ctrl-C while NubeFacT stalls: regularize abandons the calls in flight rather than waiting for
 // NUBEFACT_TIMEOUT (an hour here, so that returning at all proves it), ends with a non-zero
 // result, counts the abandoned boletas as not consulted and writes no report line for them.
-func TestRegularizarInterrumpidaConLlamadasEnVuelo(t *testing.T) {
+func TestRegularizarInterruptedWithCallsInFlight(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, func(c *reconciler.Config) { c.NubefactTimeout = time.Hour })
+	s, cfg, sim := withRegularizacion(t, func(c *reconciler.Config) { c.NubefactTimeout = time.Hour })
 	for n := 1; n <= 5; n++ {
-		s.insertarPendiente(2, "BCV1", n)
+		s.insertPendiente(2, "BCV1", n)
 	}
 	sim.PorDefecto(simulador.Aceptada)
 	sim.Latencia(time.Hour) // answers only when the caller goes away
@@ -326,17 +326,17 @@ func TestRegularizarInterrumpidaConLlamadasEnVuelo(t *testing.T) {
 	if err != nil || len(rows) != 1 {
 		t.Errorf("report: %v rows %q, want the header alone", err, rows)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamNotificaciones()); n != 0 {
+	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("%d notifications published", n)
 	}
 }
 
-func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
+func TestWebhookAndRegularizacionOfTheSameBoleta(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := conRegularizacion(t, nil)
-	s.arrancarIngest()
-	s.escuchar()
-	s.insertarPendiente(2, "BWR1", 1)
+	s, cfg, sim := withRegularizacion(t, nil)
+	s.startIngest()
+	s.subscribe()
+	s.insertPendiente(2, "BWR1", 1)
 	sim.Poner(clave("BWR1", 1), simulador.Aceptada)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -353,17 +353,17 @@ func TestWebhookYRegularizacionDeLaMismaBoleta(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("applied %d times, want 1", n)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
+	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events = %d, want 1", n)
 	}
 }
 
 func TestVerificarWebhooks(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
-	s.arrancarIngest()
+	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
+	s.startIngest()
 	for n := 1; n <= 4; n++ {
-		s.insertarPendiente(2, "BVF1", n)
+		s.insertPendiente(2, "BVF1", n)
 	}
 	sim.Poner(clave("BVF1", 1), simulador.Aceptada)  // confirmed
 	sim.Poner(clave("BVF1", 2), simulador.Rechazada) // the webhook lies: NubeFacT says rechazada
@@ -421,25 +421,25 @@ func TestVerificarWebhooks(t *testing.T) {
 		t.Fatalf("genuine webhook: status %d", code)
 	}
 	eventually(t, 10*time.Second, "one event per state change (BVF1-1, -2 and -4)", func() bool {
-		return s.count(`SELECT count(*) FROM outbox`) == 0 && s.mensajesEnStream(s.topo.StreamEventos()) == 3
+		return s.count(`SELECT count(*) FROM outbox`) == 0 && s.streamMessages(s.topo.StreamEventos()) == 3
 	})
 }
 
 // VERIFY_RATE bounds the calls verification makes: 12 webhooks at 4 calls/s cannot all be
 // verified in less than about 11 ticks of 250 ms (a lower bound, which a slow machine only
 // lengthens), and each is verified with one call.
-func TestVerificarRespetaVerifyRate(t *testing.T) {
+func TestVerificarHonoursVerifyRate(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
-	s.arrancarIngest()
+	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
+	s.startIngest()
 	const n = 12
 	for i := 1; i <= n; i++ {
-		s.insertarPendiente(2, "BVR1", i)
+		s.insertPendiente(2, "BVR1", i)
 		sim.Poner(clave("BVR1", i), simulador.Aceptada)
 	}
 	start := time.Now()
 	for i := 1; i <= n; i++ {
-		body, _ := jsonRespuesta(clave("BVR1", i), simulador.Aceptada)
+		body, _ := answerJSON(clave("BVR1", i), simulador.Aceptada)
 		if code, _ := s.post(body); code != http.StatusOK {
 			t.Fatalf("webhook %d: status %d", i, code)
 		}
@@ -459,10 +459,10 @@ func TestVerificarRespetaVerifyRate(t *testing.T) {
 // With VERIFY_WEBHOOKS, a webhook for a comprobante not in the table is parked without asking
 // NubeFacT (a comprobante of NubeFacT's panel costs no call and never waits in the consumer),
 // and is verified when its comprobante is inserted.
-func TestVerificarAparcadaAlAplicarla(t *testing.T) {
+func TestVerificarAparcadaWhenApplied(t *testing.T) {
 	t.Parallel()
-	s, _, sim := conRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
-	s.arrancarIngest()
+	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
+	s.startIngest()
 	sim.Poner(clave("BVA1", 1), simulador.Aceptada)
 	r := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)
 	r["enlace_del_cdr"] = "https://evil.example/forged.cdr"
@@ -473,11 +473,11 @@ func TestVerificarAparcadaAlAplicarla(t *testing.T) {
 	eventually(t, 10*time.Second, "the webhook parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BVA1'`) == 1
 	})
-	s.sinPendientesDeAck()
+	s.waitNoAckPending()
 	if n := sim.Llamadas(); n != 0 {
 		t.Errorf("NubeFacT was asked %d times about a comprobante that is not ours (yet)", n)
 	}
-	s.insertarPendiente(2, "BVA1", 1)
+	s.insertPendiente(2, "BVA1", 1)
 	eventually(t, 10*time.Second, "verified and applied once inserted", func() bool { return s.estado("BVA1", 1) == "aceptado" })
 	var cdr string
 	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr FROM comprobantes WHERE serie = 'BVA1'`).Scan(&cdr); err != nil {
@@ -486,7 +486,7 @@ func TestVerificarAparcadaAlAplicarla(t *testing.T) {
 	if want := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)["enlace_del_cdr"]; cdr != want {
 		t.Errorf("stored CDR %q, want NubeFacT's %q", cdr, want)
 	}
-	efectos := s.columna(`SELECT efecto || '/' || origen FROM notificaciones WHERE serie = 'BVA1' ORDER BY id`)
+	efectos := s.column(`SELECT efecto || '/' || origen FROM notificaciones WHERE serie = 'BVA1' ORDER BY id`)
 	if strings.Join(efectos, ",") != "aparcado/webhook,aplicado/verificacion,corregido/webhook" {
 		t.Errorf("audit = %v, want aparcado/webhook, aplicado/verificacion, corregido/webhook", efectos)
 	}

@@ -21,16 +21,16 @@ const (
 	benchToken       = "bench-webhook-token-0123456789"
 )
 
-// ingestar measures bin/ingest with 64 keep-alive connections posting distinct valid
+// ingestScenario measures bin/ingest with 64 keep-alive connections posting distinct valid
 // notifications for 10 s, beside (a) a bare net/http handler that reads the body and answers
 // 200, in a process of its own, and (b) raw JetStream publishes of the same payloads from 64
 // goroutines on one connection, each waiting for its acknowledgement.
-func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
-	a, err := nuevoAislado(ctx, e, 2)
+func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
+	a, err := newIsolated(ctx, e, 2)
 	if err != nil {
 		return nil, err
 	}
-	defer a.cerrar()
+	defer a.close()
 
 	fmt.Fprintln(logw, "  ingest: bare net/http handler...")
 	self, err := os.Executable()
@@ -45,25 +45,25 @@ func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
 	if err != nil {
 		return nil, err
 	}
-	bareRate, bareLat, err := cargaHTTP(ctx, "http://"+bareAddr+"/webhooks/nubefact", ingestConexiones, ingestDuracion, "BBAR")
+	bareRate, bareLat, err := httpLoad(ctx, "http://"+bareAddr+"/webhooks/nubefact", ingestConexiones, ingestDuracion, "BBAR")
 	bare.Kill()
 	if err != nil {
 		return nil, err
 	}
 
 	fmt.Fprintln(logw, "  ingest: raw JetStream publishes...")
-	jsRate, jsLat, err := publicarCrudo(ctx, a, ingestConexiones, ingestDuracion)
+	jsRate, jsLat, err := publishRaw(ctx, a, ingestConexiones, ingestDuracion)
 	if err != nil {
 		return nil, err
 	}
 
 	fmt.Fprintln(logw, "  ingest: bin/ingest...")
-	ing, err := arrancar(ctx, e, "ingest", append(append(a.env(), "WEBHOOK_TOKENS="+benchToken), strings.Fields(os.Getenv("BENCH_INGEST_ENV"))...))
+	ing, err := startService(ctx, e, "ingest", append(append(a.env(), "WEBHOOK_TOKENS="+benchToken), strings.Fields(os.Getenv("BENCH_INGEST_ENV"))...))
 	if err != nil {
 		return nil, err
 	}
-	rate, lat, err := cargaHTTP(ctx, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, ingestConexiones, ingestDuracion, "BING")
-	rss, perr := ing.parar()
+	rate, lat, err := httpLoad(ctx, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, ingestConexiones, ingestDuracion, "BING")
+	rss, perr := ing.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -71,26 +71,26 @@ func ingestar(ctx context.Context, e entorno) ([]Resultado, error) {
 		return nil, perr
 	}
 	esc := "ingest, 64 connections, 10 s"
-	out := []Resultado{
-		conBase(Resultado{Escenario: esc, Metrica: "webhooks/s vs bare handler", Valor: rate, Unidad: "req/s"}, "bare net/http handler", bareRate),
-		conBase(Resultado{Escenario: esc, Metrica: "webhooks/s vs raw JetStream", Valor: rate, Unidad: "req/s"}, "raw JetStream publish+ack", jsRate),
+	out := []Result{
+		withBaseline(Result{Scenario: esc, Metric: "webhooks/s vs bare handler", Value: rate, Unit: "req/s"}, "bare net/http handler", bareRate),
+		withBaseline(Result{Scenario: esc, Metric: "webhooks/s vs raw JetStream", Value: rate, Unit: "req/s"}, "raw JetStream publish+ack", jsRate),
 	}
 	for _, p := range []struct {
-		nombre string
-		q      float64
+		name string
+		q    float64
 	}{{"p50", 50}, {"p99", 99}, {"p99.9", 99.9}} {
 		out = append(out,
-			conBase(Resultado{Escenario: esc, Metrica: p.nombre + " latency vs raw JetStream", Valor: ms(lat.percentil(p.q)), Unidad: "ms"}, "raw JetStream publish+ack", ms(jsLat.percentil(p.q))),
-			conBase(Resultado{Escenario: esc, Metrica: p.nombre + " latency vs bare handler", Valor: ms(lat.percentil(p.q)), Unidad: "ms"}, "bare net/http handler", ms(bareLat.percentil(p.q))))
+			withBaseline(Result{Scenario: esc, Metric: p.name + " latency vs raw JetStream", Value: ms(lat.percentile(p.q)), Unit: "ms"}, "raw JetStream publish+ack", ms(jsLat.percentile(p.q))),
+			withBaseline(Result{Scenario: esc, Metric: p.name + " latency vs bare handler", Value: ms(lat.percentile(p.q)), Unit: "ms"}, "bare net/http handler", ms(bareLat.percentile(p.q))))
 	}
-	out = append(out, Resultado{Escenario: esc, Metrica: "ingest peak RSS", Valor: rss, Unidad: "MiB"})
+	out = append(out, Result{Scenario: esc, Metric: "ingest peak RSS", Value: rss, Unit: "MiB"})
 	return out, nil
 }
 
-func publicarCrudo(ctx context.Context, a *aislado, n int, d time.Duration) (float64, latencias, error) {
+func publishRaw(ctx context.Context, a *isolated, n int, d time.Duration) (float64, latencies, error) {
 	subject := a.topo.SubjectNotificaciones()
-	rate, lat, fallos := durante(n, d, func() struct{} { return struct{}{} }, func(_ struct{}, i int64) bool {
-		body := cuerpoNotificacion("BRAW", i)
+	rate, lat, fallos := repeatFor(n, d, func() struct{} { return struct{}{} }, func(_ struct{}, i int64) bool {
+		body := notificacionBody("BRAW", i)
 		nt, err := contracts.Decode(body)
 		if err != nil {
 			return false

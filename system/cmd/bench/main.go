@@ -17,21 +17,21 @@ import (
 	"time"
 )
 
-// Resultado is one measured figure and, where it has one, its baseline.
-type Resultado struct {
-	Escenario string  `json:"scenario"`
-	Metrica   string  `json:"metric"`
-	Valor     float64 `json:"value"`
-	Unidad    string  `json:"unit"`
-	Base      string  `json:"baseline,omitempty"`
-	ValorBase float64 `json:"baseline_value,omitempty"`
-	Ratio     float64 `json:"ratio,omitempty"`
+// Result is one measured figure and, where it has one, its baseline.
+type Result struct {
+	Scenario      string  `json:"scenario"`
+	Metric        string  `json:"metric"`
+	Value         float64 `json:"value"`
+	Unit          string  `json:"unit"`
+	Baseline      string  `json:"baseline,omitempty"`
+	BaselineValue float64 `json:"baseline_value,omitempty"`
+	Ratio         float64 `json:"ratio,omitempty"`
 }
 
-func conBase(r Resultado, base string, valor float64) Resultado {
-	r.Base, r.ValorBase = base, valor
+func withBaseline(r Result, base string, valor float64) Result {
+	r.Baseline, r.BaselineValue = base, valor
 	if valor != 0 {
-		r.Ratio = r.Valor / valor
+		r.Ratio = r.Value / valor
 	}
 	return r
 }
@@ -39,36 +39,36 @@ func conBase(r Resultado, base string, valor float64) Resultado {
 // logw receives progress lines; the table goes to stdout.
 var logw = os.Stderr
 
-type entorno struct {
+type environment struct {
 	bin, adminDSN, natsURL string
 	logs                   string // the services' logs, kept when the bench fails
 }
 
-type escenario struct {
-	nombre string
-	run    func(ctx context.Context, e entorno) ([]Resultado, error)
+type scenario struct {
+	name string
+	run  func(ctx context.Context, e environment) ([]Result, error)
 }
 
-var escenarios = []escenario{
-	{"ingest", ingestar},
-	{"reconciler", reconciliador},
-	{"end-to-end", extremo},
-	{"regularization", regularizacion},
-	{"durability", durabilidad},
+var scenarios = []scenario{
+	{"ingest", ingestScenario},
+	{"reconciler", reconcilerScenario},
+	{"end-to-end", endToEnd},
+	{"regularization", regularizacionScenario},
+	{"durability", durability},
 }
 
 func main() {
-	var e entorno
+	var e environment
 	flag.StringVar(&e.bin, "bin", "bin", "directory of the built binaries")
 	flag.StringVar(&e.adminDSN, "pg", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres connection allowed to CREATE DATABASE")
 	flag.StringVar(&e.natsURL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
 	bare := flag.String("serve-bare", "", "internal: serve the bare net/http baseline on this address")
-	only := flag.String("only", "", "comma-separated scenarios to run (default: all): "+nombres())
+	only := flag.String("only", "", "comma-separated scenarios to run (default: all): "+scenarioNames())
 	out := flag.String("json", "", "also write the results to this JSON file")
 	compare := flag.String("compare", "", "a JSON file of an earlier run: print how each figure changed")
 	flag.Parse()
 	if *bare != "" {
-		if err := servirBase(*bare); err != nil {
+		if err := serveBaseline(*bare); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -82,24 +82,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	var todos []Resultado
+	var todos []Result
 	start := time.Now()
-	for _, s := range escenarios {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), s.nombre) {
+	for _, s := range scenarios {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), s.name) {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.nombre)
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.name)
 		rs, err := s.run(ctx, e)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %s: %v\n(logs kept in %s)\n", s.nombre, err, e.logs)
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n(logs kept in %s)\n", s.name, err, e.logs)
 			os.Exit(1)
 		}
 		todos = append(todos, rs...)
 	}
 	_ = os.RemoveAll(e.logs)
-	imprimir(todos, time.Since(start))
+	printTable(todos, time.Since(start))
 	if *compare != "" {
-		if err := comparar(*compare, todos); err != nil {
+		if err := compareWith(*compare, todos); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -113,25 +113,25 @@ func main() {
 	}
 }
 
-func imprimir(rs []Resultado, took time.Duration) {
+func printTable(rs []Result, took time.Duration) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tMETRIC\tVALUE\tBASELINE\tBASELINE VALUE\tRATIO")
 	for _, r := range rs {
 		base, ratio := "", ""
-		if r.Base != "" {
-			base = fmt.Sprintf("%.4g %s", r.ValorBase, r.Unidad)
+		if r.Baseline != "" {
+			base = fmt.Sprintf("%.4g %s", r.BaselineValue, r.Unit)
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.4g %s\t%s\t%s\t%s\n", r.Escenario, r.Metrica, r.Valor, r.Unidad, r.Base, base, ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g %s\t%s\t%s\t%s\n", r.Scenario, r.Metric, r.Value, r.Unit, r.Baseline, base, ratio)
 	}
 	_ = tw.Flush()
 	fmt.Printf("(bench took %s)\n", took.Round(time.Second))
 }
 
-func nombres() string {
+func scenarioNames() string {
 	var n []string
-	for _, s := range escenarios {
-		n = append(n, s.nombre)
+	for _, s := range scenarios {
+		n = append(n, s.name)
 	}
 	return strings.Join(n, ", ")
 }
@@ -143,31 +143,31 @@ func envOr(k, def string) string {
 	return def
 }
 
-// comparar prints, for every figure also in the earlier run, both values and their ratio.
+// compareWith prints, for every figure also in the earlier run, both values and their ratio.
 // Ratios against a baseline travel between machines better than absolute values do.
-func comparar(path string, ahora []Resultado) error {
+func compareWith(path string, ahora []Result) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	var antes struct {
-		Results []Resultado `json:"results"`
+		Results []Result `json:"results"`
 	}
 	if err := json.Unmarshal(b, &antes); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	prev := map[string]Resultado{}
+	prev := map[string]Result{}
 	for _, r := range antes.Results {
-		prev[r.Escenario+"|"+r.Metrica] = r
+		prev[r.Scenario+"|"+r.Metric] = r
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nCOMPARED WITH %s\nSCENARIO\tMETRIC\tBEFORE\tNOW\tNOW/BEFORE\tRATIO BEFORE\tRATIO NOW\n", path)
 	for _, r := range ahora {
-		p, ok := prev[r.Escenario+"|"+r.Metrica]
-		if !ok || p.Valor == 0 {
+		p, ok := prev[r.Scenario+"|"+r.Metric]
+		if !ok || p.Value == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.2f×\t%.2f\t%.2f\n", r.Escenario, r.Metrica, p.Valor, r.Valor, r.Valor/p.Valor, p.Ratio, r.Ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.2f×\t%.2f\t%.2f\n", r.Scenario, r.Metric, p.Value, r.Value, r.Value/p.Value, p.Ratio, r.Ratio)
 	}
 	return tw.Flush()
 }

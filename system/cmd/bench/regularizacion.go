@@ -23,11 +23,11 @@ const (
 	regConcurrency = 64
 )
 
-// regularizacion runs `bin/reconciler regularize --concurrency 64 --rate 0` against the
+// regularizacionScenario runs `bin/reconciler regularize --concurrency 64 --rate 0` against the
 // simulator with 20 ms of latency per call, over 10,000 and then 100,000 pending boletas, and
 // reads its peak resident memory from the kernel (rusage). The baseline is the same number of
 // concurrent Operation 2 calls made by a bare loop of the NubeFacT client: no Postgres, no NATS.
-func regularizacion(ctx context.Context, e entorno) ([]Resultado, error) {
+func regularizacionScenario(ctx context.Context, e environment) ([]Result, error) {
 	const token = "bench-sim-token-0123456789"
 	sim := simulador.New(token)
 	sim.PorDefecto(simulador.Aceptada)
@@ -41,11 +41,11 @@ func regularizacion(ctx context.Context, e entorno) ([]Resultado, error) {
 	defer srv.Close()
 	ruta := "http://" + ln.Addr().String() + sim.Ruta
 
-	base, err := baseCliente(ctx, ruta, token, 10_000)
+	base, err := baselineClient(ctx, ruta, token, 10_000)
 	if err != nil {
 		return nil, err
 	}
-	var out []Resultado
+	var out []Result
 	var rss10k float64
 	for _, n := range []int{10_000, 100_000} {
 		rate, rssMiB, err := regularizar(ctx, e, ruta, token, n)
@@ -53,21 +53,21 @@ func regularizacion(ctx context.Context, e entorno) ([]Resultado, error) {
 			return nil, err
 		}
 		esc := fmt.Sprintf("regularization %dk", n/1000)
-		out = append(out, conBase(Resultado{Escenario: esc, Metrica: "throughput", Valor: rate, Unidad: "boletas/s"},
+		out = append(out, withBaseline(Result{Scenario: esc, Metric: "throughput", Value: rate, Unit: "boletas/s"},
 			"bare client loop, 64 in flight", base))
-		r := Resultado{Escenario: esc, Metrica: "peak RSS", Valor: rssMiB, Unidad: "MiB"}
+		r := Result{Scenario: esc, Metric: "peak RSS", Value: rssMiB, Unit: "MiB"}
 		if n == 10_000 {
 			rss10k = rssMiB
 		} else {
-			r = conBase(r, "peak RSS at 10k", rss10k)
+			r = withBaseline(r, "peak RSS at 10k", rss10k)
 		}
 		out = append(out, r)
 	}
-	out = append(out, Resultado{Escenario: "regularization", Metrica: "ceiling 64 / 20 ms", Valor: float64(regConcurrency) / regLatencia.Seconds(), Unidad: "boletas/s"})
+	out = append(out, Result{Scenario: "regularization", Metric: "ceiling 64 / 20 ms", Value: float64(regConcurrency) / regLatencia.Seconds(), Unit: "boletas/s"})
 	return out, nil
 }
 
-func baseCliente(ctx context.Context, ruta, token string, n int) (float64, error) {
+func baselineClient(ctx context.Context, ruta, token string, n int) (float64, error) {
 	c, err := nubefact.New(ruta, token, 10*time.Second)
 	if err != nil {
 		return 0, err
@@ -92,13 +92,13 @@ func baseCliente(ctx context.Context, ruta, token string, n int) (float64, error
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-func regularizar(ctx context.Context, e entorno, ruta, token string, n int) (rate, rssMiB float64, err error) {
-	a, err := nuevoAislado(ctx, e, 4)
+func regularizar(ctx context.Context, e environment, ruta, token string, n int) (rate, rssMiB float64, err error) {
+	a, err := newIsolated(ctx, e, 4)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer a.cerrar()
-	if err := a.insertarPendientes(ctx, "BREG", n); err != nil {
+	defer a.close()
+	if err := a.insertPendientes(ctx, "BREG", n); err != nil {
 		return 0, 0, err
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "reconciler"), "regularize", "--concurrency", fmt.Sprint(regConcurrency), "--rate", "0")
@@ -110,7 +110,7 @@ func regularizar(ctx context.Context, e entorno, ruta, token string, n int) (rat
 		return 0, 0, err
 	}
 	done := make(chan struct{})
-	peak := vigilarRSS(cmd.Process.Pid, done)
+	peak := watchRSS(cmd.Process.Pid, done)
 	err = cmd.Wait()
 	took := time.Since(start)
 	close(done)

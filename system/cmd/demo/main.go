@@ -50,9 +50,9 @@ type demo struct {
 	procs                  []*process.Child
 	logs                   string
 
-	mu      sync.Mutex
-	eventos []contracts.Evento
-	asuntos []string
+	mu       sync.Mutex
+	events   []contracts.Evento
+	subjects []string
 }
 
 func run() error {
@@ -74,13 +74,13 @@ func run() error {
 	}
 	// The NATS namespace takes the database's name: what one run left behind is found together.
 	d.topo = contracts.Topologia{Prefijo: d.db.Name}
-	err = d.mostrar(ctx)
-	d.limpiar(err == nil)
+	err = d.show(ctx)
+	d.cleanup(err == nil)
 	return err
 }
 
-func (d *demo) mostrar(ctx context.Context) error {
-	paso("Preparing: database %s, NATS namespace %q, logs in %s", d.db.Name, d.topo.Prefijo, d.logs)
+func (d *demo) show(ctx context.Context) error {
+	step("Preparing: database %s, NATS namespace %q, logs in %s", d.db.Name, d.topo.Prefijo, d.logs)
 
 	sim := simulador.New(d.simToken)
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -94,12 +94,12 @@ func (d *demo) mostrar(ctx context.Context) error {
 
 	env := []string{"DATABASE_URL=" + d.db.DSN, "NATS_URL=" + d.natsURL, "NATS_PREFIX=" + d.topo.Prefijo,
 		"WEBHOOK_TOKENS=" + d.token, "NUBEFACT_RUTA=" + ruta, "NUBEFACT_TOKEN=" + d.simToken}
-	paso("Starting the reconciler, ingest and a simulated NubeFacT (%s)", simLn.Addr())
-	reconAddr, err := d.arrancar(ctx, "reconciler", "RECONCILER_ADDR", env)
+	step("Starting the reconciler, ingest and a simulated NubeFacT (%s)", simLn.Addr())
+	reconAddr, err := d.start(ctx, "reconciler", "RECONCILER_ADDR", env)
 	if err != nil {
 		return err
 	}
-	ingestAddr, err := d.arrancar(ctx, "ingest", "INGEST_ADDR", env)
+	ingestAddr, err := d.start(ctx, "ingest", "INGEST_ADDR", env)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (d *demo) mostrar(ctx context.Context) error {
 	if d.pool, err = pgxpool.New(ctx, d.db.DSN); err != nil {
 		return err
 	}
-	if err := d.escuchar(ctx); err != nil {
+	if err := d.subscribe(ctx); err != nil {
 		return err
 	}
 
@@ -123,7 +123,7 @@ func (d *demo) mostrar(ctx context.Context) error {
 		{5, simulador.Pendiente, "still in the Resumen Diario"},
 		{6, simulador.NoExiste, "never reached NubeFacT"},
 	}
-	paso("The billing system records %d pending boletas (the INSERT of the README)", len(boletas))
+	step("The billing system records %d pending boletas (the INSERT of the README)", len(boletas))
 	for _, b := range boletas {
 		if _, err := d.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
 			VALUES (2, 'B001', $1, current_date - 3)`, b.numero); err != nil {
@@ -132,54 +132,54 @@ func (d *demo) mostrar(ctx context.Context) error {
 		sim.Poner(contracts.Clave{TipoDeComprobante: 2, Serie: "B001", Numero: b.numero}, b.sim)
 		fmt.Printf("    B001-%d: NubeFacT will say %-9s (%s)\n", b.numero, b.sim, b.nota)
 	}
-	if err := d.tabla(ctx, "Before"); err != nil {
+	if err := d.table(ctx, "Before"); err != nil {
 		return err
 	}
 
-	paso("NubeFacT delivers the webhook for B001-1 (POST /webhooks/nubefact?token=…)")
+	step("NubeFacT delivers the webhook for B001-1 (POST /webhooks/nubefact?token=…)")
 	intentos, err := sim.Webhook(ctx, "http://"+ingestAddr+"/webhooks/nubefact?token="+d.token,
 		contracts.Clave{TipoDeComprobante: 2, Serie: "B001", Numero: 1}, 250*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("    delivered: 200 after %d attempt(s)\n", intentos)
-	if err := d.esperar(ctx, `SELECT count(*) = 1 FROM comprobantes WHERE numero = 1 AND estado = 'aceptado'`); err != nil {
+	if err := d.waitFor(ctx, `SELECT count(*) = 1 FROM comprobantes WHERE numero = 1 AND estado = 'aceptado'`); err != nil {
 		return fmt.Errorf("B001-1 not aceptado: %w (see %s)", err, d.logs)
 	}
 
-	paso("Ops regularize the rest: bin/reconciler regularize --rate 0 --report %s", filepath.Join(d.logs, "no-resueltas.csv"))
+	step("Ops regularize the rest: bin/reconciler regularize --rate 0 --report %s", filepath.Join(d.logs, "no-resueltas.csv"))
 	reg := exec.CommandContext(ctx, filepath.Join(d.bin, "reconciler"), "regularize", "--rate", "0",
 		"--report", filepath.Join(d.logs, "no-resueltas.csv"))
 	reg.Env, reg.Stdout, reg.Stderr = append(os.Environ(), env...), os.Stdout, os.Stdout
 	if err := reg.Run(); err != nil {
 		fmt.Printf("    (regularize exited with %v: expected here, B001-6 is not in NubeFacT)\n", err)
 	}
-	if err := d.esperar(ctx, `SELECT count(*) = 0 FROM outbox`); err != nil {
+	if err := d.waitFor(ctx, `SELECT count(*) = 0 FROM outbox`); err != nil {
 		return err
 	}
-	if err := d.esperar(ctx, `SELECT count(*) = 4 FROM comprobantes WHERE estado <> 'pendiente'`); err != nil {
+	if err := d.waitFor(ctx, `SELECT count(*) = 4 FROM comprobantes WHERE estado <> 'pendiente'`); err != nil {
 		return err
 	}
 	// Four state changes, four events: wait until the subscriber has them all.
-	if err := d.esperarEventos(4); err != nil {
+	if err := d.waitEvents(4); err != nil {
 		return err
 	}
-	if err := d.tabla(ctx, "After"); err != nil {
+	if err := d.table(ctx, "After"); err != nil {
 		return err
 	}
-	d.mostrarEventos()
+	d.showEvents()
 	if report, err := os.ReadFile(filepath.Join(d.logs, "no-resueltas.csv")); err == nil {
-		paso("Report for the accountant (--report):")
+		step("Report for the accountant (--report):")
 		fmt.Print(indent(string(report)))
 	}
-	paso("Done. Cleaning up what the demo started.")
+	step("Done. Cleaning up what the demo started.")
 	return nil
 }
 
-func paso(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
+func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
 
-// arrancar starts bin/name on a free port, given to it in addrVar, and waits until it is ready.
-func (d *demo) arrancar(ctx context.Context, name, addrVar string, env []string) (string, error) {
+// start starts bin/name on a free port, given to it in addrVar, and waits until it is ready.
+func (d *demo) start(ctx context.Context, name, addrVar string, env []string) (string, error) {
 	p := &process.Child{Name: name, Path: filepath.Join(d.bin, name), Env: env, Log: filepath.Join(d.logs, name+".log")}
 	addr, err := p.StartOnFreePort(ctx, addrVar, 30*time.Second)
 	if errors.Is(err, os.ErrNotExist) {
@@ -192,7 +192,7 @@ func (d *demo) arrancar(ctx context.Context, name, addrVar string, env []string)
 	return addr, nil
 }
 
-func (d *demo) escuchar(ctx context.Context) error {
+func (d *demo) subscribe(ctx context.Context) error {
 	nc, err := nats.Connect(d.natsURL)
 	if err != nil {
 		return err
@@ -206,21 +206,21 @@ func (d *demo) escuchar(ctx context.Context) error {
 		var ev contracts.Evento
 		if json.Unmarshal(m.Data(), &ev) == nil {
 			d.mu.Lock()
-			d.eventos, d.asuntos = append(d.eventos, ev), append(d.asuntos, m.Subject())
+			d.events, d.subjects = append(d.events, ev), append(d.subjects, m.Subject())
 			d.mu.Unlock()
 		}
 	})
 	return err
 }
 
-func (d *demo) tabla(ctx context.Context, title string) error {
+func (d *demo) table(ctx context.Context, title string) error {
 	rows, err := d.pool.Query(ctx, `SELECT serie || '-' || numero, estado, coalesce(sunat_responsecode, ''),
 		coalesce(enlace_del_cdr, ''), coalesce(codigo_hash, '') FROM comprobantes ORDER BY numero`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	paso("%s:", title)
+	step("%s:", title)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "    BOLETA\tESTADO\tCODE\tCDR\tCODIGO_HASH")
 	for rows.Next() {
@@ -234,28 +234,28 @@ func (d *demo) tabla(ctx context.Context, title string) error {
 	return rows.Err()
 }
 
-func (d *demo) mostrarEventos() {
+func (d *demo) showEvents() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	paso("Events a subscriber received (%d):", len(d.eventos))
+	step("Events a subscriber received (%d):", len(d.events))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "    SUBJECT\tID\tORIGEN\tCDR")
-	for i, ev := range d.eventos {
+	for i, ev := range d.events {
 		cdr := ""
 		if ev.Data.EnlaceDelCDR != nil {
 			cdr = *ev.Data.EnlaceDelCDR
 		}
-		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", d.asuntos[i], ev.ID, ev.Data.Origen, cdr)
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", d.subjects[i], ev.ID, ev.Data.Origen, cdr)
 	}
 	_ = tw.Flush()
 }
 
-// esperarEventos waits until the subscriber has received n events.
-func (d *demo) esperarEventos(n int) error {
+// waitEvents waits until the subscriber has received n events.
+func (d *demo) waitEvents(n int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		d.mu.Lock()
-		got := len(d.eventos)
+		got := len(d.events)
 		d.mu.Unlock()
 		if got >= n {
 			return nil
@@ -265,7 +265,7 @@ func (d *demo) esperarEventos(n int) error {
 	return fmt.Errorf("timed out waiting for %d events (see %s)", n, d.logs)
 }
 
-func (d *demo) esperar(ctx context.Context, query string) error {
+func (d *demo) waitFor(ctx context.Context, query string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var ok bool
@@ -277,9 +277,9 @@ func (d *demo) esperar(ctx context.Context, query string) error {
 	return errors.New("timed out waiting for: " + query)
 }
 
-// limpiar stops the services, deletes the streams of the namespace and drops the database; the
+// cleanup stops the services, deletes the streams of the namespace and drops the database; the
 // logs go too, unless the demo failed.
-func (d *demo) limpiar(ok bool) {
+func (d *demo) cleanup(ok bool) {
 	for _, p := range slices.Backward(d.procs) {
 		p.Stop(30 * time.Second)
 	}

@@ -17,76 +17,76 @@ import (
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 )
 
-// entrega is one webhook NubeFacT must deliver.
-type entrega struct {
+// delivery is one webhook NubeFacT must deliver.
+type delivery struct {
 	clave contracts.Clave
 	body  []byte
 	id    string
 }
 
-// respuesta is what one attempt of a delivery got.
-type respuesta struct {
+// answer is what one attempt of a delivery got.
+type answer struct {
 	code       int
 	start, end time.Time
 }
 
-// remitente behaves like NubeFacT: concurrent deliveries, each retried until it gets 200 (or the
+// sender behaves like NubeFacT: concurrent deliveries, each retried until it gets 200 (or the
 // bound passes), and it remembers every answer.
-type remitente struct {
+type sender struct {
 	url    string
 	client *http.Client
-	limite time.Duration
+	limit  time.Duration
 
-	enviados, ok200, r503, otros, errores atomic.Int64
+	sent, ok200, r503, other, errs atomic.Int64
 
 	mu          sync.Mutex
-	respuestas  []respuesta
-	aceptadas   map[string]bool // message IDs answered 200
-	noEntregada []entrega
+	answers     []answer
+	got200      map[string]bool // message IDs answered 200
+	undelivered []delivery
 }
 
-func nuevoRemitente(url string, workers int) *remitente {
-	return &remitente{url: url, limite: 3 * time.Minute, aceptadas: map[string]bool{},
+func newSender(url string, workers int) *sender {
+	return &sender{url: url, limit: 3 * time.Minute, got200: map[string]bool{},
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}}}
 }
 
-// entregas builds the load: for each boleta its acceptance (the simulator's standard response,
+// deliveries builds the load: for each boleta its acceptance (the simulator's standard response,
 // so that regularization reports the same outcome) delivered veces times.
-func entregas(serie string, n int) [][]entrega {
-	out := make([][]entrega, n)
+func deliveries(serie string, n int) [][]delivery {
+	out := make([][]delivery, n)
 	for i := range n {
 		c := contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i + 1}
 		body, _ := json.Marshal(simulador.Respuesta(c, simulador.Aceptada))
 		nt, _ := contracts.Decode(body)
-		e := entrega{clave: c, body: body, id: contracts.MessageID(nt)}
-		out[i] = []entrega{e, e}
+		e := delivery{clave: c, body: body, id: contracts.MessageID(nt)}
+		out[i] = []delivery{e, e}
 	}
 	return out
 }
 
-// enviar delivers each boleta's twins, shuffled with seed: a fraction gemelas of the boletas
+// send delivers each boleta's twins, shuffled with seed: a fraction gemelas of the boletas
 // have their two deliveries sent at the same instant, the rest go separately in random order.
-func (r *remitente) enviar(ctx context.Context, seed uint64, porBoleta [][]entrega, gemelas float64, workers int) {
+func (r *sender) send(ctx context.Context, seed uint64, porBoleta [][]delivery, gemelas float64, workers int) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	var trabajos [][]entrega // each job's deliveries run concurrently
+	var trabajos [][]delivery // each job's deliveries run concurrently
 	for _, es := range porBoleta {
 		if rng.Float64() < gemelas {
 			trabajos = append(trabajos, es)
 			continue
 		}
 		for _, e := range es {
-			trabajos = append(trabajos, []entrega{e})
+			trabajos = append(trabajos, []delivery{e})
 		}
 	}
 	rng.Shuffle(len(trabajos), func(i, j int) { trabajos[i], trabajos[j] = trabajos[j], trabajos[i] })
-	cola := make(chan []entrega)
+	cola := make(chan []delivery)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for t := range cola {
 				var tw sync.WaitGroup
 				for _, e := range t {
-					tw.Go(func() { r.entregar(ctx, e) })
+					tw.Go(func() { r.deliver(ctx, e) })
 				}
 				tw.Wait()
 			}
@@ -99,11 +99,11 @@ func (r *remitente) enviar(ctx context.Context, seed uint64, porBoleta [][]entre
 	wg.Wait()
 }
 
-// entregar retries one delivery until 200, every 100–300 ms, within the bound.
-func (r *remitente) entregar(ctx context.Context, e entrega) {
-	deadline := time.Now().Add(r.limite)
+// deliver retries one delivery until 200, every 100–300 ms, within the bound.
+func (r *sender) deliver(ctx context.Context, e delivery) {
+	deadline := time.Now().Add(r.limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		r.enviados.Add(1)
+		r.sent.Add(1)
 		start := time.Now()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(e.body))
 		req.Header.Set("Content-Type", "application/json")
@@ -115,9 +115,9 @@ func (r *remitente) entregar(ctx context.Context, e entrega) {
 			code = resp.StatusCode
 		}
 		r.mu.Lock()
-		r.respuestas = append(r.respuestas, respuesta{code: code, start: start, end: time.Now()})
+		r.answers = append(r.answers, answer{code: code, start: start, end: time.Now()})
 		if code == http.StatusOK {
-			r.aceptadas[e.id] = true
+			r.got200[e.id] = true
 		}
 		r.mu.Unlock()
 		switch {
@@ -127,24 +127,24 @@ func (r *remitente) entregar(ctx context.Context, e entrega) {
 		case code == http.StatusServiceUnavailable:
 			r.r503.Add(1)
 		case err != nil:
-			r.errores.Add(1)
+			r.errs.Add(1)
 		default:
-			r.otros.Add(1)
+			r.other.Add(1)
 		}
 		time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond)
 	}
 	r.mu.Lock()
-	r.noEntregada = append(r.noEntregada, e)
+	r.undelivered = append(r.undelivered, e)
 	r.mu.Unlock()
 }
 
-// dentro200 counts 200s for requests that started and ended within [from, to]: answers that
+// count200 counts 200s for requests that started and ended within [from, to]: answers that
 // would be a lie if the broker was down the whole time.
-func (r *remitente) dentro200(from, to time.Time) int {
+func (r *sender) count200(from, to time.Time) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for _, x := range r.respuestas {
+	for _, x := range r.answers {
 		if x.code == http.StatusOK && x.start.After(from) && x.end.Before(to) {
 			n++
 		}

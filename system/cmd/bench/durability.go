@@ -21,38 +21,38 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// durabilidad measures what the durability settings cost: JetStream publishes acknowledged with
+// durability measures what the durability settings cost: JetStream publishes acknowledged with
 // sync_interval: always (fsync before every acknowledgement) against the server's default (fsync
 // every two minutes), and the reconciler's transactions with synchronous_commit on against off.
-func durabilidad(ctx context.Context, e entorno) ([]Resultado, error) {
-	var out []Resultado
-	porDefecto, err := publicarContra(ctx, e, "")
+func durability(ctx context.Context, e environment) ([]Result, error) {
+	var out []Result
+	porDefecto, err := publishAgainst(ctx, e, "")
 	if err != nil {
 		return nil, err
 	}
-	siempre, err := publicarContra(ctx, e, "sync_interval: always")
+	siempre, err := publishAgainst(ctx, e, "sync_interval: always")
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, conBase(Resultado{Escenario: "durability", Metrica: "JetStream publish, sync_interval always", Valor: siempre, Unidad: "msg/s"},
+	out = append(out, withBaseline(Result{Scenario: "durability", Metric: "JetStream publish, sync_interval always", Value: siempre, Unit: "msg/s"},
 		"default sync (2 min)", porDefecto))
 
-	off, err := aplicarCon(ctx, e, "off")
+	off, err := aplicarWith(ctx, e, "off")
 	if err != nil {
 		return nil, err
 	}
-	on, err := aplicarCon(ctx, e, "on")
+	on, err := aplicarWith(ctx, e, "on")
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, conBase(Resultado{Escenario: "durability", Metrica: "apply, synchronous_commit on", Valor: on, Unidad: "notif/s"},
+	out = append(out, withBaseline(Result{Scenario: "durability", Metric: "apply, synchronous_commit on", Value: on, Unit: "notif/s"},
 		"synchronous_commit off", off))
 	return out, nil
 }
 
-// publicarContra starts a nats-server of its own (bin/nats-server) with the given jetstream
+// publishAgainst starts a nats-server of its own (bin/nats-server) with the given jetstream
 // setting and measures acknowledged publishes per second: 64 publishers for 5 seconds.
-func publicarContra(ctx context.Context, e entorno, ajuste string) (float64, error) {
+func publishAgainst(ctx context.Context, e environment, ajuste string) (float64, error) {
 	dir, err := os.MkdirTemp("", "bench-nats-")
 	if err != nil {
 		return 0, err
@@ -75,12 +75,12 @@ func publicarContra(ctx context.Context, e entorno, ajuste string) (float64, err
 		return 0, err
 	}
 	body, _ := json.Marshal(simulador.Respuesta(contracts.Clave{TipoDeComprobante: 2, Serie: "BDUR", Numero: 1}, simulador.Aceptada))
-	return publicarDurante(ctx, js, topo.SubjectNotificaciones(), body, 64, 5*time.Second)
+	return publishFor(ctx, js, topo.SubjectNotificaciones(), body, 64, 5*time.Second)
 }
 
-// publicarDurante publishes with n publishers for d, each waiting for its acknowledgement, with
+// publishFor publishes with n publishers for d, each waiting for its acknowledgement, with
 // distinct message IDs, and returns acknowledged publishes per second.
-func publicarDurante(ctx context.Context, js jetstream.JetStream, subject string, body []byte, n int, d time.Duration) (float64, error) {
+func publishFor(ctx context.Context, js jetstream.JetStream, subject string, body []byte, n int, d time.Duration) (float64, error) {
 	var ok, fails atomic.Int64
 	var seq atomic.Int64
 	stop := time.Now().Add(d)
@@ -105,16 +105,16 @@ func publicarDurante(ctx context.Context, js jetstream.JetStream, subject string
 	return float64(ok.Load()) / time.Since(start).Seconds(), nil
 }
 
-// aplicarCon applies 20,000 accepted notifications, batches of 100 in one transaction each as
+// aplicarWith applies 20,000 accepted notifications, batches of 100 in one transaction each as
 // the reconciler does, with the given synchronous_commit.
-func aplicarCon(ctx context.Context, e entorno, syncCommit string) (float64, error) {
+func aplicarWith(ctx context.Context, e environment, syncCommit string) (float64, error) {
 	const n, lote = 20_000, 100
-	a, err := nuevoAislado(ctx, e, 2)
+	a, err := newIsolated(ctx, e, 2)
 	if err != nil {
 		return 0, err
 	}
-	defer a.cerrar()
-	if err := a.insertarPendientes(ctx, "BSYN", n); err != nil {
+	defer a.close()
+	if err := a.insertPendientes(ctx, "BSYN", n); err != nil {
 		return 0, err
 	}
 	cfg, err := pgxpool.ParseConfig(a.db.DSN)

@@ -11,18 +11,18 @@ import (
 	"github.com/hotelpe/boletas/system/internal/process"
 )
 
-// servicio is one of the project's binaries running as a child process, so that its peak
+// service is one of the project's binaries running as a child process, so that its peak
 // resident memory is its own.
-type servicio struct {
+type service struct {
 	process.Child
 	addr string
 }
 
-// arrancar starts bin/nombre (ingest or reconciler) on a free port and waits until it is ready.
-func arrancar(ctx context.Context, e entorno, nombre string, env []string) (*servicio, error) {
-	addrVar := map[string]string{"ingest": "INGEST_ADDR", "reconciler": "RECONCILER_ADDR"}[nombre]
-	s := &servicio{Child: process.Child{Name: nombre, Path: filepath.Join(e.bin, nombre),
-		Env: append(env, "LOG_LEVEL=warn"), Log: filepath.Join(e.logs, nombre+".log")}}
+// startService starts bin/name (ingest or reconciler) on a free port and waits until it is ready.
+func startService(ctx context.Context, e environment, name string, env []string) (*service, error) {
+	addrVar := map[string]string{"ingest": "INGEST_ADDR", "reconciler": "RECONCILER_ADDR"}[name]
+	s := &service{Child: process.Child{Name: name, Path: filepath.Join(e.bin, name),
+		Env: append(env, "LOG_LEVEL=warn"), Log: filepath.Join(e.logs, name+".log")}}
 	var err error
 	if s.addr, err = s.StartOnFreePort(ctx, addrVar, time.Minute); err != nil {
 		return nil, err
@@ -30,9 +30,9 @@ func arrancar(ctx context.Context, e entorno, nombre string, env []string) (*ser
 	return s, nil
 }
 
-// parar stops the service gracefully and returns its peak resident memory in MiB.
-func (s *servicio) parar() (float64, error) {
-	hwm, err := picoRSS(s.Pid())
+// stop stops the service gracefully and returns its peak resident memory in MiB.
+func (s *service) stop() (float64, error) {
+	hwm, err := peakRSS(s.Pid())
 	if err != nil {
 		return 0, err
 	}
@@ -40,10 +40,10 @@ func (s *servicio) parar() (float64, error) {
 	return hwm, nil
 }
 
-// picoRSS reads the process's peak resident set (VmHWM) from /proc. Not rusage: after fork and
+// peakRSS reads the process's peak resident set (VmHWM) from /proc. Not rusage: after fork and
 // exec, Linux reports in ru_maxrss the parent's size at the fork if it was larger, and the
 // bench process holds millions of latency samples.
-func picoRSS(pid int) (float64, error) {
+func peakRSS(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -60,15 +60,15 @@ func picoRSS(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
-// vigilarRSS samples picoRSS until done is closed and returns the largest value read.
-func vigilarRSS(pid int, done <-chan struct{}) <-chan float64 {
+// watchRSS samples picoRSS until done is closed and returns the largest value read.
+func watchRSS(pid int, done <-chan struct{}) <-chan float64 {
 	out := make(chan float64, 1)
 	go func() {
 		var peak float64
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v, err := picoRSS(pid); err == nil && v > peak {
+			if v, err := peakRSS(pid); err == nil && v > peak {
 				peak = v
 			}
 			select {

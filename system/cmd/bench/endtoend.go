@@ -17,34 +17,34 @@ const (
 	e2eSerie    = "BE2E"
 )
 
-// extremo offers 2,000 webhooks per second for 30 s to bin/ingest with a bin/reconciler behind
+// endToEnd offers 2,000 webhooks per second for 30 s to bin/ingest with a bin/reconciler behind
 // it, and measures, per boleta, the time from the webhook's 200 to the row being aceptado
 // (estado_final_en, written with clock_timestamp()) and to the boleta.aceptada event reaching a
 // subscriber. The baseline is the broker's own hop at the same rate: a JetStream publish to a
 // subscriber of the stream.
-func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
-	a, err := nuevoAislado(ctx, e, 4)
+func endToEnd(ctx context.Context, e environment) ([]Result, error) {
+	a, err := newIsolated(ctx, e, 4)
 	if err != nil {
 		return nil, err
 	}
-	defer a.cerrar()
+	defer a.close()
 	n := int(e2eTasa * e2eDuracion / time.Second)
-	if err := a.insertarPendientes(ctx, e2eSerie, n); err != nil {
+	if err := a.insertPendientes(ctx, e2eSerie, n); err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(logw, "  end to end: broker baseline...")
-	base, err := saltoBroker(ctx, a)
+	base, err := brokerHop(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 
-	rec, err := arrancar(ctx, e, "reconciler", a.env())
+	rec, err := startService(ctx, e, "reconciler", a.env())
 	if err != nil {
 		return nil, err
 	}
-	ing, err := arrancar(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken))
+	ing, err := startService(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken))
 	if err != nil {
-		_, _ = rec.parar()
+		_, _ = rec.stop()
 		return nil, err
 	}
 	ok200 := make([]atomic.Int64, n+1) // unix nanos of each boleta's 200
@@ -70,7 +70,7 @@ func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
 	defer cc.Stop()
 
 	fmt.Fprintf(logw, "  end to end: %d webhooks/s for %v...\n", e2eTasa, e2eDuracion)
-	backlog, fallos, err := ofrecer(ctx, a, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, n, ok200)
+	backlog, fallos, err := offer(ctx, a, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, n, ok200)
 	if err != nil {
 		return nil, err
 	}
@@ -84,16 +84,16 @@ func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	rssIng, err := ing.parar()
+	rssIng, err := ing.stop()
 	if err != nil {
 		return nil, err
 	}
-	rssRec, err := rec.parar()
+	rssRec, err := rec.stop()
 	if err != nil {
 		return nil, err
 	}
 
-	var aFila, aEvento latencias
+	var aFila, aEvento latencies
 	rows, err := a.pool.Query(ctx, `SELECT numero, estado_final_en FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, e2eSerie)
 	if err != nil {
 		return nil, err
@@ -124,21 +124,21 @@ func extremo(ctx context.Context, e entorno) ([]Resultado, error) {
 		return nil, fmt.Errorf("end to end: %d webhooks failed, %d rows aceptado of %d, %d events missing", fallos, len(aFila), n, perdidos)
 	}
 	esc := fmt.Sprintf("end to end, %d webhooks/s for %v", e2eTasa, e2eDuracion)
-	return []Resultado{
-		conBase(Resultado{Escenario: esc, Metrica: "200 → row aceptado p50", Valor: ms(aFila.percentil(50)), Unidad: "ms"}, "broker hop p50", ms(base.percentil(50))),
-		conBase(Resultado{Escenario: esc, Metrica: "200 → row aceptado p99", Valor: ms(aFila.percentil(99)), Unidad: "ms"}, "broker hop p99", ms(base.percentil(99))),
-		conBase(Resultado{Escenario: esc, Metrica: "200 → event received p50", Valor: ms(aEvento.percentil(50)), Unidad: "ms"}, "broker hop p50", ms(base.percentil(50))),
-		conBase(Resultado{Escenario: esc, Metrica: "200 → event received p99", Valor: ms(aEvento.percentil(99)), Unidad: "ms"}, "broker hop p99", ms(base.percentil(99))),
-		conBase(Resultado{Escenario: esc, Metrica: "backlog at the end", Valor: float64(backlog[len(backlog)-1]), Unidad: "msgs"}, "backlog after 5 s", float64(backlog[min(4, len(backlog)-1)])),
-		{Escenario: esc, Metrica: "largest backlog seen", Valor: float64(maxOf(backlog)), Unidad: "msgs"},
-		{Escenario: esc, Metrica: "ingest peak RSS", Valor: rssIng, Unidad: "MiB"},
-		{Escenario: esc, Metrica: "reconciler peak RSS", Valor: rssRec, Unidad: "MiB"},
+	return []Result{
+		withBaseline(Result{Scenario: esc, Metric: "200 → row aceptado p50", Value: ms(aFila.percentile(50)), Unit: "ms"}, "broker hop p50", ms(base.percentile(50))),
+		withBaseline(Result{Scenario: esc, Metric: "200 → row aceptado p99", Value: ms(aFila.percentile(99)), Unit: "ms"}, "broker hop p99", ms(base.percentile(99))),
+		withBaseline(Result{Scenario: esc, Metric: "200 → event received p50", Value: ms(aEvento.percentile(50)), Unit: "ms"}, "broker hop p50", ms(base.percentile(50))),
+		withBaseline(Result{Scenario: esc, Metric: "200 → event received p99", Value: ms(aEvento.percentile(99)), Unit: "ms"}, "broker hop p99", ms(base.percentile(99))),
+		withBaseline(Result{Scenario: esc, Metric: "backlog at the end", Value: float64(backlog[len(backlog)-1]), Unit: "msgs"}, "backlog after 5 s", float64(backlog[min(4, len(backlog)-1)])),
+		{Scenario: esc, Metric: "largest backlog seen", Value: float64(maxOf(backlog)), Unit: "msgs"},
+		{Scenario: esc, Metric: "ingest peak RSS", Value: rssIng, Unit: "MiB"},
+		{Scenario: esc, Metric: "reconciler peak RSS", Value: rssRec, Unit: "MiB"},
 	}, nil
 }
 
-// ofrecer sends webhook i at start + i/rate, open loop (a slow answer does not slow the
+// offer sends webhook i at start + i/rate, open loop (a slow answer does not slow the
 // offer), and samples the consumer's backlog every second.
-func ofrecer(ctx context.Context, a *aislado, url string, n int, ok200 []atomic.Int64) ([]int, int64, error) {
+func offer(ctx context.Context, a *isolated, url string, n int, ok200 []atomic.Int64) ([]int, int64, error) {
 	cons, err := a.js.Consumer(ctx, a.topo.StreamNotificaciones(), "reconciler")
 	if err != nil {
 		return nil, 0, err
@@ -166,10 +166,10 @@ func ofrecer(ctx context.Context, a *aislado, url string, n int, ok200 []atomic.
 	var wg sync.WaitGroup
 	for range 128 {
 		wg.Go(func() {
-			client := clienteUnaConexion()
+			client := oneConnClient()
 			defer client.CloseIdleConnections()
 			for i := range cola {
-				if !postear(ctx, client, url, cuerpoNotificacion(e2eSerie, int64(i))) {
+				if !post(ctx, client, url, notificacionBody(e2eSerie, int64(i))) {
 					fallos.Add(1)
 					continue
 				}
@@ -194,9 +194,9 @@ func ofrecer(ctx context.Context, a *aislado, url string, n int, ok200 []atomic.
 	return backlog, fallos.Load(), nil
 }
 
-// saltoBroker publishes at the same rate to a stream of its own for 5 s and measures publish →
+// brokerHop publishes at the same rate to a stream of its own for 5 s and measures publish →
 // delivery to an ordered consumer.
-func saltoBroker(ctx context.Context, a *aislado) (latencias, error) {
+func brokerHop(ctx context.Context, a *isolated) (latencies, error) {
 	name, subject := a.topo.StreamNotificaciones()+"_HOP", a.topo.SubjectNotificaciones()+".hop"
 	if _, err := a.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage}); err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func saltoBroker(ctx context.Context, a *aislado) (latencias, error) {
 	const total = e2eTasa * 5
 	enviado := make([]atomic.Int64, total)
 	var mu sync.Mutex
-	var lat latencias
+	var lat latencies
 	cons, err := a.js.OrderedConsumer(ctx, name, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func saltoBroker(ctx context.Context, a *aislado) (latencias, error) {
 		return nil, err
 	}
 	defer cc.Stop()
-	body := cuerpoNotificacion("BHOP", 1)
+	body := notificacionBody("BHOP", 1)
 	start := time.Now()
 	for i := range total {
 		if d := time.Until(start.Add(time.Duration(i) * time.Second / e2eTasa)); d > 0 {
@@ -248,7 +248,7 @@ func saltoBroker(ctx context.Context, a *aislado) (latencias, error) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return append(latencias(nil), lat...), nil
+	return append(latencies(nil), lat...), nil
 }
 
 func maxOf(xs []int) int {

@@ -23,16 +23,16 @@ const (
 	baseConexes = 16
 )
 
-// reconciliador drains a backlog of 100,000 notifications into a comprobantes table of
+// reconcilerScenario drains a backlog of 100,000 notifications into a comprobantes table of
 // 1,000,000 rows (100,000 pendiente) with one bin/reconciler, and compares it with a plain pgx
 // loop of the same conditional single-row UPDATE, one commit per row, on 16 connections, over
 // the same rows.
-func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
-	a, err := nuevoAislado(ctx, e, baseConexes+2)
+func reconcilerScenario(ctx context.Context, e environment) ([]Result, error) {
+	a, err := newIsolated(ctx, e, baseConexes+2)
 	if err != nil {
 		return nil, err
 	}
-	defer a.cerrar()
+	defer a.close()
 	fmt.Fprintln(logw, "  reconciler: filling a table of 1,000,000 rows...")
 	if _, err := a.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, estado, fecha_de_emision,
 			enlace_del_cdr, codigo_hash, sunat_responsecode, estado_final_en)
@@ -63,12 +63,12 @@ func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
 	}
 
 	fmt.Fprintln(logw, "  reconciler: publishing a backlog of 100,000 notifications...")
-	if err := publicarBacklog(ctx, a); err != nil {
+	if err := publishBacklog(ctx, a); err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(logw, "  reconciler: draining it with bin/reconciler...")
 	start := time.Now()
-	rec, err := arrancar(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...))
+	rec, err := startService(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	rate := backlog / time.Since(start).Seconds()
-	rss, err := rec.parar()
+	rss, err := rec.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +102,10 @@ func reconciliador(ctx context.Context, e entorno) ([]Resultado, error) {
 		audit != backlog || aceptados != backlog {
 		return nil, fmt.Errorf("after the drain: %d applied in the audit, %d rows aceptado (%v), want %d", audit, aceptados, err, backlog)
 	}
-	return []Resultado{
-		conBase(Resultado{Escenario: "reconciler drain 100k / 1M rows", Metrica: "throughput", Valor: rate, Unidad: "notif/s"},
+	return []Result{
+		withBaseline(Result{Scenario: "reconciler drain 100k / 1M rows", Metric: "throughput", Value: rate, Unit: "notif/s"},
 			"pgx UPDATE+commit per row, 16 conns", base),
-		{Escenario: "reconciler drain 100k / 1M rows", Metrica: "reconciler peak RSS", Valor: rss, Unidad: "MiB"},
+		{Scenario: "reconciler drain 100k / 1M rows", Metric: "reconciler peak RSS", Value: rss, Unit: "MiB"},
 	}, nil
 }
 
@@ -114,7 +114,7 @@ func notificacion(c contracts.Clave) []byte {
 	return b
 }
 
-func baseUpdate(ctx context.Context, a *aislado) (float64, error) {
+func baseUpdate(ctx context.Context, a *isolated) (float64, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -147,9 +147,9 @@ func baseUpdate(ctx context.Context, a *aislado) (float64, error) {
 	return backlog / time.Since(start).Seconds(), nil
 }
 
-// publicarBacklog stores the 100,000 notifications in the stream as ingest would (message ID,
+// publishBacklog stores the 100,000 notifications in the stream as ingest would (message ID,
 // headers), many publishes in flight.
-func publicarBacklog(ctx context.Context, a *aislado) error {
+func publishBacklog(ctx context.Context, a *isolated) error {
 	subject := a.topo.SubjectNotificaciones()
 	futures := make([]jetstream.PubAckFuture, 0, 4096)
 	for i := 1; i <= backlog; i++ {

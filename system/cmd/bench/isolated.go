@@ -13,9 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// aislado is a database and a NATS namespace of a scenario's own, removed by cerrar.
-type aislado struct {
-	e    entorno
+// isolated is a database and a NATS namespace of a scenario's own, removed by cerrar.
+type isolated struct {
+	e    environment
 	db   *tempdb.Database
 	pool *pgxpool.Pool
 	nc   *nats.Conn
@@ -23,29 +23,29 @@ type aislado struct {
 	topo contracts.Topologia
 }
 
-func nuevoAislado(ctx context.Context, e entorno, maxConns int32) (*aislado, error) {
+func newIsolated(ctx context.Context, e environment, maxConns int32) (*isolated, error) {
 	db, err := tempdb.Create(ctx, e.adminDSN, "bench")
 	if err != nil {
 		return nil, err
 	}
 	// The NATS namespace takes the database's name: what one run left behind is found together.
-	a := &aislado{e: e, db: db, topo: contracts.Topologia{Prefijo: db.Name}}
+	a := &isolated{e: e, db: db, topo: contracts.Topologia{Prefijo: db.Name}}
 	cfg, err := pgxpool.ParseConfig(db.DSN)
 	if err != nil {
-		a.cerrar()
+		a.close()
 		return nil, err
 	}
 	cfg.MaxConns = maxConns
 	if a.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		a.cerrar()
+		a.close()
 		return nil, err
 	}
 	if _, err := postgres.Migrate(ctx, a.pool); err != nil {
-		a.cerrar()
+		a.close()
 		return nil, err
 	}
 	if a.nc, err = nats.Connect(e.natsURL); err != nil {
-		a.cerrar()
+		a.close()
 		return nil, err
 	}
 	a.js, _ = jetstream.New(a.nc)
@@ -53,17 +53,17 @@ func nuevoAislado(ctx context.Context, e entorno, maxConns int32) (*aislado, err
 		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
 		MaxDeliver: -1, MaxAckPending: 1000})
 	if err != nil {
-		a.cerrar()
+		a.close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *aislado) env() []string {
+func (a *isolated) env() []string {
 	return []string{"DATABASE_URL=" + a.db.DSN, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo}
 }
 
-func (a *aislado) cerrar() {
+func (a *isolated) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if a.js != nil {
@@ -80,8 +80,8 @@ func (a *aislado) cerrar() {
 	_ = a.db.Drop(ctx)
 }
 
-// insertarPendientes records n pending boletas as the billing system would, in one statement.
-func (a *aislado) insertarPendientes(ctx context.Context, serie string, n int) error {
+// insertPendientes records n pending boletas as the billing system would, in one statement.
+func (a *isolated) insertPendientes(ctx context.Context, serie string, n int) error {
 	_, err := a.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
 		SELECT 2, $1, g, current_date - 3 FROM generate_series(1, $2::int) g`, serie, n)
 	return err
