@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
 )
 
 // Config is read from the environment by envconfig; `bin/ingest -h` prints it.
@@ -77,26 +76,5 @@ func (c Config) validate() error {
 	if _, err := c.decoder(); err != nil {
 		return err
 	}
-	return checkPprofAddr(c.PprofAddr, c.PprofAllowRemote)
-}
-
-// checkPprofAddr refuses a profiler that other machines can reach, unless PPROF_ALLOW_REMOTE
-// says so: net/http/pprof has no authentication, and a heap profile shows the process's memory.
-func checkPprofAddr(addr string, allowRemote bool) error {
-	if addr == "" || allowRemote {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("PPROF_ADDR: %w", err)
-	}
-	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
-		return nil
-	}
-	where := "an address other machines can reach"
-	if host == "" {
-		where = "every interface"
-	}
-	return fmt.Errorf("PPROF_ADDR %s listens on %s and the profiler has no authentication: "+
-		"use a loopback address such as 127.0.0.1:6060, or set PPROF_ALLOW_REMOTE=true", addr, where)
+	return httpapi.CheckPprofAddr(c.PprofAddr, c.PprofAllowRemote)
 }

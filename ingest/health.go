@@ -5,30 +5,25 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-func handleHealthz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, map[string]string{"status": "alive"})
-	})
-}
 
 // handleReadyz reports ready when NATS is connected and the notifications stream answers: only
 // then can a webhook get its 200.
 func handleReadyz(nc *nats.Conn, js jetstream.JetStream, stream string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s := nc.Status(); s != nats.CONNECTED {
-			encode(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "nats " + s.String()})
+			httpapi.NotReady(w, "nats "+s.String())
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if _, err := js.Stream(ctx, stream); err != nil {
-			encode(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "stream " + stream + ": " + err.Error()})
+			httpapi.NotReady(w, "stream "+stream+": "+err.Error())
 			return
 		}
-		encode(w, http.StatusOK, map[string]string{"status": "ready"})
+		httpapi.Ready(w)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,14 +62,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return Run(ctx, cfg, log)
 }
 
-// MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
-// 1 MiB let clients without a token hold a megabyte per connection. Beyond it the server answers
-// 431 before any handler runs.
-const MaxHeader = 16 << 10
-
-// maxHeaderBytes is http.Server.MaxHeaderBytes for MaxHeader: net/http reads up to 4096 bytes
-// beyond that field before it answers 431.
-const maxHeaderBytes = MaxHeader - 4096
+// MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
+const MaxHeader = httpapi.MaxHeader
 
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets the
 // requests in flight finish (each still waits for its acknowledgement) and drains NATS.
@@ -114,21 +109,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, nc, js)
 
 	if cfg.PprofAddr != "" {
-		go servePprof(cfg.PprofAddr, log)
+		go httpapi.ServePprof(cfg.PprofAddr, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           logRequests(handler, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.PublishTimeout + 30*time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewServer(logRequests(handler, log), cfg.PublishTimeout+30*time.Second, log)
 	serveErr := make(chan error, 1)
 	go func() {
 		if cfg.TLSCertFile != "" {

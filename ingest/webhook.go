@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -45,7 +46,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 		recibido := time.Now().UTC()
 		if !d.tokens.valid(presentedToken(r)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nubefact-webhook"`)
-			writeProblem(w, problem{Status: http.StatusUnauthorized,
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized,
 				Detail: "missing or wrong token: send Authorization: Bearer <token> or ?token=<token>"})
 			return
 		}
@@ -53,22 +54,22 @@ func handleWebhook(d webhookDeps) http.Handler {
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				writeProblem(w, problem{Status: http.StatusRequestEntityTooLarge,
+				httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusRequestEntityTooLarge,
 					Detail: "the body exceeds " + strconv.Itoa(MaxBody) + " bytes"})
 				return
 			}
-			writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "could not read the body"})
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "could not read the body"})
 			return
 		}
 		n, err := d.decoder.Decode(body)
 		if err != nil {
-			p := problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
+			p := httpapi.Problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
 			var fe *contracts.FieldError
 			if errors.As(err, &fe) {
 				p.Field = fe.Field
 			}
 			d.log.Warn("webhook rejected", "field", p.Field, "reason", err.Error(), "remote", r.RemoteAddr)
-			writeProblem(w, p)
+			httpapi.WriteProblem(w, p)
 			return
 		}
 
@@ -81,14 +82,14 @@ func handleWebhook(d webhookDeps) http.Handler {
 		if err != nil {
 			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
 			w.Header().Set("Retry-After", retryAfter)
-			writeProblem(w, problem{Status: http.StatusServiceUnavailable,
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusServiceUnavailable,
 				Detail: "the notification could not be stored durably; retry later"})
 			return
 		}
 		if d.log.Enabled(ctx, slog.LevelDebug) {
 			d.log.Debug("webhook stored", "id", id, "seq", ack.Sequence, "duplicate", ack.Duplicate)
 		}
-		encode(w, http.StatusOK, stored{Status: "stored", ID: id, Duplicate: ack.Duplicate})
+		httpapi.WriteJSON(w, http.StatusOK, stored{Status: "stored", ID: id, Duplicate: ack.Duplicate})
 	})
 }
 

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"github.com/hotelpe/boletas/contracts"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/contracts"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"

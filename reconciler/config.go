@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/stream"
 )
@@ -116,31 +115,10 @@ func (c Config) validate() error {
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
 	}
-	if err := checkPprofAddr(c.PprofAddr, c.PprofAllowRemote); err != nil {
+	if err := httpapi.CheckPprofAddr(c.PprofAddr, c.PprofAllowRemote); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// checkPprofAddr refuses a profiler that other machines can reach, unless PPROF_ALLOW_REMOTE
-// says so: net/http/pprof has no authentication, and a heap profile shows the process's memory.
-func checkPprofAddr(addr string, allowRemote bool) error {
-	if addr == "" || allowRemote {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("PPROF_ADDR: %w", err)
-	}
-	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
-		return nil
-	}
-	where := "an address other machines can reach"
-	if host == "" {
-		where = "every interface"
-	}
-	return fmt.Errorf("PPROF_ADDR %s listens on %s and the profiler has no authentication: "+
-		"use a loopback address such as 127.0.0.1:6061, or set PPROF_ALLOW_REMOTE=true", addr, where)
 }
 
 func (c Config) streamOpciones() stream.Opciones {

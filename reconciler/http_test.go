@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/hotelpe/boletas/contracts/httpapi"
 )
 
 // TestListener checks what any client meets on RECONCILER_ADDR before a route runs: the header
@@ -132,11 +134,11 @@ func wantProblem(t *testing.T, r httpReply, status int) {
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("Content-Type = %q, want application/problem+json", ct)
 	}
-	var p problem
+	var p httpapi.Problem
 	if err := json.Unmarshal(r.body, &p); err != nil {
 		t.Fatalf("problem body %q: %v", r.body, err)
 	}
-	if want := (problem{Type: "about:blank", Title: http.StatusText(status), Status: status}); p.Type != want.Type || p.Title != want.Title || p.Status != want.Status {
+	if want := (httpapi.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status}); p.Type != want.Type || p.Title != want.Title || p.Status != want.Status {
 		t.Errorf("problem = %+v, want %+v", p, want)
 	}
 }

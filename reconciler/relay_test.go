@@ -2,10 +2,11 @@ package reconciler
 
 import (
 	"context"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/reconciler/estado"
 
 	"github.com/hotelpe/boletas/reconciler/postgres"
 )

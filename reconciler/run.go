@@ -7,13 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler/internal/rate"
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
@@ -24,14 +26,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// MaxHeader caps a request's line and headers at 16 KiB, on every listener: Go's default of
-// 1 MiB let any client hold a megabyte per connection. Beyond it the server answers 431 before
-// any handler runs.
-const MaxHeader = 16 << 10
-
-// maxHeaderBytes is http.Server.MaxHeaderBytes for MaxHeader: net/http reads up to 4096 bytes
-// beyond that field before it answers 431.
-const maxHeaderBytes = MaxHeader - 4096
+// MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
+const MaxHeader = httpapi.MaxHeader
 
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
@@ -67,7 +63,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	if cfg.PprofAddr != "" {
-		go servePprof(cfg.PprofAddr, log)
+		go httpapi.ServePprof(cfg.PprofAddr, log)
 	}
 
 	aplicados := make(chan struct{}, 1)
@@ -151,16 +147,8 @@ func serveHTTP(cfg Config, store *postgres.Store, nc *nats.Conn, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("RECONCILER_ADDR: %w", err)
 	}
-	srv := &http.Server{
-		Addr:              ln.Addr().String(),
-		Handler:           routes(store, nc),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewServer(routes(store, nc), 30*time.Second, log)
+	srv.Addr = ln.Addr().String()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health server", "err", err)

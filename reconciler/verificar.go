@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hotelpe/boletas/reconciler/internal/retry"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"

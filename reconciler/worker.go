@@ -3,13 +3,13 @@ package reconciler
 import (
 	"context"
 	"errors"
-	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"

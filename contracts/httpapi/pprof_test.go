@@ -1,9 +1,11 @@
-package reconciler
+package httpapi_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hotelpe/boletas/contracts/httpapi"
 )
 
 // The profiler has no authentication: only loopback, unless PPROF_ALLOW_REMOTE says otherwise.
@@ -31,9 +33,9 @@ func TestCheckPprofAddr(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s allow remote %v", tt.addr, tt.allowRemote), func(t *testing.T) {
 			t.Parallel()
-			err := checkPprofAddr(tt.addr, tt.allowRemote)
+			err := httpapi.CheckPprofAddr(tt.addr, tt.allowRemote)
 			if (err == nil) != tt.ok {
-				t.Fatalf("checkPprofAddr(%q, %v) = %v, want ok %v", tt.addr, tt.allowRemote, err, tt.ok)
+				t.Fatalf("CheckPprofAddr(%q, %v) = %v, want ok %v", tt.addr, tt.allowRemote, err, tt.ok)
 			}
 			if err != nil && !strings.Contains(err.Error(), "PPROF_ADDR") {
 				t.Errorf("error %q does not name PPROF_ADDR", err)

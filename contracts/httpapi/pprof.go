@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // registers the profiler on http.DefaultServeMux, served only here
+	"net/netip"
+	"time"
+)
+
+// ServePprof serves Go's profiler on its own listener (PPROF_ADDR), never on a service's port:
+// the services' routes live on muxes of their own.
+func ServePprof(addr string, log *slog.Logger) {
+	// No WriteTimeout: a CPU profile takes its ?seconds= (30 by default) to write.
+	srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes: maxHeaderBytes}
+	log.Info("pprof listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil {
+		log.Warn("pprof server", "err", err)
+	}
+}
+
+// CheckPprofAddr refuses a profiler that other machines can reach, unless PPROF_ALLOW_REMOTE
+// says so: net/http/pprof has no authentication, and a heap profile shows the process's memory.
+func CheckPprofAddr(addr string, allowRemote bool) error {
+	if addr == "" || allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
+		return nil
+	}
+	where := "an address other machines can reach"
+	if host == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("PPROF_ADDR %s listens on %s and the profiler has no authentication: "+
+		"use a loopback address such as 127.0.0.1:6060, or set PPROF_ALLOW_REMOTE=true", addr, where)
+}
