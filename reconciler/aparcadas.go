@@ -42,7 +42,7 @@ func (a *aparcadas) run(ctx context.Context) {
 	defer tick.Stop()
 	slow := time.NewTicker(mantenimiento)
 	defer slow.Stop()
-	a.mantener(ctx)
+	a.housekeep(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,7 +53,7 @@ func (a *aparcadas) run(ctx context.Context) {
 			}
 			a.aplicarListas(ctx)
 		case <-slow.C:
-			a.mantener(ctx)
+			a.housekeep(ctx)
 		}
 	}
 }
@@ -61,10 +61,10 @@ func (a *aparcadas) run(ctx context.Context) {
 // aplicarListas applies ready notifications, a batch per transaction, until none is left.
 func (a *aparcadas) aplicarListas(ctx context.Context) {
 	for ctx.Err() == nil {
-		tomadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.opciones(a.batch, nil))
+		tomadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(a.batch, nil))
 		if postgres.PuedeSerElMensaje(err) {
 			// One notification Postgres refuses must not hold back the others.
-			err = a.unaPorUna(ctx, tomadas)
+			err = a.oneByOne(ctx, tomadas)
 		}
 		if err != nil {
 			if ctx.Err() == nil {
@@ -72,18 +72,18 @@ func (a *aparcadas) aplicarListas(ctx context.Context) {
 			}
 			return
 		}
-		a.avisar(veredictos)
+		a.notifyRelay(veredictos)
 		if len(tomadas) < a.batch {
 			return
 		}
 	}
 }
 
-// unaPorUna applies the parked notifications ids one at a time, and discards (audited) each
+// oneByOne applies the parked notifications ids one at a time, and discards (audited) each
 // one Postgres still refuses on its own.
-func (a *aparcadas) unaPorUna(ctx context.Context, ids []string) error {
+func (a *aparcadas) oneByOne(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		_, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.opciones(1, []string{id}))
+		_, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(1, []string{id}))
 		switch {
 		case postgres.PuedeSerElMensaje(err):
 			a.log.Warn("parked notification refused by postgres: discarded", "id", id, "err", err)
@@ -93,17 +93,17 @@ func (a *aparcadas) unaPorUna(ctx context.Context, ids []string) error {
 		case err != nil:
 			return err
 		}
-		a.avisar(veredictos)
+		a.notifyRelay(veredictos)
 	}
 	return nil
 }
 
-func (a *aparcadas) opciones(limit int, ids []string) postgres.OpcionesListas {
-	return postgres.OpcionesListas{Limit: limit, IDs: ids, Decode: a.decode, Preparar: a.preparar}
+func (a *aparcadas) options(limit int, ids []string) postgres.ListasOptions {
+	return postgres.ListasOptions{Limit: limit, IDs: ids, Decode: a.decode, Prepare: a.preparar}
 }
 
-// avisar signals the relay if an event was written, and logs what was applied.
-func (a *aparcadas) avisar(veredictos []estado.Veredicto) {
+// notifyRelay signals the relay if an event was written, and logs what was applied.
+func (a *aparcadas) notifyRelay(veredictos []estado.Veredicto) {
 	eventos := 0
 	for _, s := range veredictos {
 		if s.EventID != "" {
@@ -121,7 +121,7 @@ func (a *aparcadas) avisar(veredictos []estado.Veredicto) {
 	}
 }
 
-func (a *aparcadas) mantener(ctx context.Context) {
+func (a *aparcadas) housekeep(ctx context.Context) {
 	if n, err := a.store.MarcarListas(ctx, 0); err != nil {
 		a.log.Warn("checking parked notifications failed", "err", err)
 	} else if n > 0 {

@@ -121,8 +121,8 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) streamOpciones() stream.Opciones {
-	return stream.Opciones{
+func (c Config) streamOptions() stream.Options {
+	return stream.Options{
 		Replicas: c.StreamReplicas, DuplicateWindow: c.DuplicateWindow, MaxAge: c.StreamMaxAge,
 		EventsDuplicateWindow: c.EventsDuplicateWindow, Consumer: c.Consumer, AckWait: c.AckWait,
 		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, MaxBytes: c.StreamMaxBytes, DLQMaxAge: c.DLQMaxAge,

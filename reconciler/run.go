@@ -131,7 +131,7 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	}
 	var cons jetstream.Consumer
 	err = retryStart(ctx, log, "declare streams", func() (err error) {
-		cons, err = stream.Preparar(ctx, js, topo, cfg.streamOpciones())
+		cons, err = stream.Prepare(ctx, js, topo, cfg.streamOptions())
 		return err
 	})
 	if err != nil {

@@ -110,7 +110,7 @@ func (w *worker) batches(ctx context.Context, msgs <-chan jetstream.Msg) error {
 			}
 		}
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
-		err := w.procesar(bctx, ctx, batch)
+		err := w.process(bctx, ctx, batch)
 		cancel()
 		if err != nil {
 			return err
@@ -118,8 +118,8 @@ func (w *worker) batches(ctx context.Context, msgs <-chan jetstream.Msg) error {
 	}
 }
 
-// procesar decodes a batch, dead-letters what cannot be decoded, and applies the rest.
-func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) error {
+// process decodes a batch, dead-letters what cannot be decoded, and applies the rest.
+func (w *worker) process(ctx, life context.Context, batch []jetstream.Msg) error {
 	msgs := make([]jetstream.Msg, 0, len(batch))
 	recibidas := make([]estado.Recibida, 0, len(batch))
 	for _, m := range batch {
@@ -147,7 +147,7 @@ func (w *worker) procesar(ctx, life context.Context, batch []jetstream.Msg) erro
 const applyAttempts = 3
 
 func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida) error {
-	veredictos, err := w.aplicarConReintentos(ctx, recibidas)
+	veredictos, err := w.aplicarWithRetries(ctx, recibidas)
 	switch {
 	case err == nil:
 	case postgres.PuedeSerElMensaje(err) && len(recibidas) > 1:
@@ -162,21 +162,21 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
 		return nil
 	default:
-		w.devolver(life, msgs, recibidas, err)
+		w.nakWithDelay(life, msgs, recibidas, err)
 		return nil
 	}
 	if w.crashAfterCommit != nil && w.crashAfterCommit() {
 		return errCrash
 	}
 	// Committed: let the relay publish the new events while the acknowledgements go out.
-	w.avisarRelay(veredictos)
+	w.notifyRelay(veredictos)
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
 }
 
-// aplicarConReintentos applies a batch, retrying (up to applyAttempts) a failure the batch
+// aplicarWithRetries applies a batch, retrying (up to applyAttempts) a failure the batch
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
-func (w *worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
+func (w *worker) aplicarWithRetries(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
 	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
 	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
 		w.log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
@@ -189,12 +189,12 @@ func (w *worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Re
 	return veredictos, err
 }
 
-// devolver hands a batch back after a failure that is not the messages' doing: Postgres is
+// nakWithDelay hands a batch back after a failure that is not the messages' doing: Postgres is
 // unreachable, out of time, full, read-only or busy. Nothing is acknowledged and nothing is
 // dead-lettered. While Postgres does not answer, the messages come back every second and we
 // wait for it; while it answers but refuses (a full disk, a read-only standby), they come back
 // after a pause that grows with each delivery, up to 30 s.
-func (w *worker) devolver(life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, err error) {
+func (w *worker) nakWithDelay(life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, err error) {
 	delay := time.Second
 	pctx, cancel := context.WithTimeout(life, 2*time.Second)
 	answers := w.store.Ping(pctx) == nil
@@ -207,7 +207,7 @@ func (w *worker) devolver(life context.Context, msgs []jetstream.Msg, recibidas 
 		_ = m.NakWithDelay(delay)
 	}
 	if !answers {
-		w.esperarPostgres(life)
+		w.waitForPostgres(life)
 	}
 }
 
@@ -239,8 +239,8 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 	acks.Wait()
 }
 
-// avisarRelay signals the relay (without blocking) if any veredicto wrote an event.
-func (w *worker) avisarRelay(veredictos []estado.Veredicto) {
+// notifyRelay signals the relay (without blocking) if any veredicto wrote an event.
+func (w *worker) notifyRelay(veredictos []estado.Veredicto) {
 	for _, s := range veredictos {
 		if s.EventID != "" {
 			select {
@@ -295,9 +295,9 @@ func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 	}
 }
 
-// esperarPostgres blocks until Postgres answers again (or ctx ends), pinging with backoff: from
+// waitForPostgres blocks until Postgres answers again (or ctx ends), pinging with backoff: from
 // 250 ms up to every 2 s, so that a return is noticed within about 2 s.
-func (w *worker) esperarPostgres(ctx context.Context) {
+func (w *worker) waitForPostgres(ctx context.Context) {
 	for attempt := 1; ; attempt++ {
 		d := retry.Backoff(attempt, 250*time.Millisecond, 2*time.Second)
 		select {

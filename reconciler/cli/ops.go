@@ -238,7 +238,7 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout 
 		// The ID gets a suffix so that JetStream's duplicate window does not swallow the replay
 		// of a recent one; the reconciler derives the message ID from the payload anyway.
 		m := topo.Mensaje([]byte(a.Payload), a.MessageID+".replay."+stamp, contracts.OrigenReplay, a.RecibidoEn, deref(a.Remitente))
-		err := stream.Publicar(ctx, js, m)
+		err := stream.Publish(ctx, js, m)
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", a.MessageID, err)
 		}

@@ -124,7 +124,7 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 		return err
 	}
 	defer pool.Close()
-	obs, closeReport, err := abrirReporte(f.report, stdout)
+	obs, closeReport, err := openReport(f.report, stdout)
 	if err != nil {
 		return err
 	}
@@ -134,30 +134,30 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 			err = rerr
 		}
 	}()
-	r := &regularizacion.Regularizador{Fuente: postgres.New(pool), Consultor: client, Observador: obs}
+	r := &regularizacion.Regularizador{Source: postgres.New(pool), Consultor: client, Observer: obs}
 	if !f.dryRun {
 		nc, js, err := connectOnce(cfg, "reconciler-regularize")
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		r.Publicador = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
+		r.Publisher = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
 	}
 	start := time.Now()
-	res, runErr := conProgreso(stderr, f.progress, func(c *regularizacion.Contadores) (regularizacion.Resumen, error) {
-		return r.Run(ctx, regularizacion.Opciones{
+	res, runErr := withProgress(stderr, f.progress, func(c *regularizacion.Counters) (regularizacion.Summary, error) {
+		return r.Run(ctx, regularizacion.Options{
 			Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
 			Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
 		}, c)
 	})
-	imprimirResumen(stdout, res, time.Since(start), f.dryRun)
+	printSummary(stdout, res, time.Since(start), f.dryRun)
 	return resultadoDeRegularizar(res, runErr)
 }
 
-// abrirReporte returns the observer that lists the dry run on stdout and, with --report, writes
+// openReport returns the observer that lists the dry run on stdout and, with --report, writes
 // the CSV of unresolved comprobantes; close flushes and closes the report, and says if it could
 // not be written whole.
-func abrirReporte(path string, stdout io.Writer) (obs *observador, close func() error, err error) {
+func openReport(path string, stdout io.Writer) (obs *observador, close func() error, err error) {
 	obs = &observador{stdout: stdout}
 	if path == "" {
 		return obs, func() error { return nil }, nil
@@ -177,12 +177,12 @@ func abrirReporte(path string, stdout io.Writer) (obs *observador, close func() 
 	}, nil
 }
 
-// conProgreso runs f while the progress display shows its counters every `every`.
-func conProgreso(stderr io.Writer, every time.Duration, f func(*regularizacion.Contadores) (regularizacion.Resumen, error)) (regularizacion.Resumen, error) {
-	var c regularizacion.Contadores
+// withProgress runs f while the progress display shows its counters every `every`.
+func withProgress(stderr io.Writer, every time.Duration, f func(*regularizacion.Counters) (regularizacion.Summary, error)) (regularizacion.Summary, error) {
+	var c regularizacion.Counters
 	done := make(chan struct{})
 	progressDone := make(chan struct{})
-	go func() { defer close(progressDone); mostrarProgreso(stderr, &c, every, done) }()
+	go func() { defer close(progressDone); showProgress(stderr, &c, every, done) }()
 	res, err := f(&c)
 	close(done)
 	<-progressDone
@@ -190,7 +190,7 @@ func conProgreso(stderr io.Writer, every time.Duration, f func(*regularizacion.C
 }
 
 // resultadoDeRegularizar is the command's error (its exit status) for a run that ended so.
-func resultadoDeRegularizar(res regularizacion.Resumen, runErr error) error {
+func resultadoDeRegularizar(res regularizacion.Summary, runErr error) error {
 	switch {
 	case errors.Is(runErr, regularizacion.ErrCuenta):
 		return fmt.Errorf("stopped: %w; %s", runErr, nubefact.QueHacer(runErr))
@@ -211,13 +211,13 @@ type publicador struct {
 	topo contracts.Topologia
 }
 
-func (p *publicador) Publicar(ctx context.Context, n contracts.Notificacion) error {
+func (p *publicador) Publish(ctx context.Context, n contracts.Notificacion) error {
 	n, body, err := contracts.RespuestaNubefact(n)
 	if err != nil {
 		return err
 	}
 	m := p.topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenRegularizacion, time.Now(), contracts.RemitenteNubefact)
-	return stream.Publicar(ctx, p.js, m)
+	return stream.Publish(ctx, p.js, m)
 }
 
 // observador writes the CSV report and the dry-run listing.
@@ -237,14 +237,14 @@ func (o *observador) NoResuelto(f regularizacion.Fila) {
 	_ = o.csv.Write([]string{strconv.Itoa(c.TipoDeComprobante), c.Serie, strconv.Itoa(c.Numero), string(f.Motivo), f.Detalle})
 }
 
-func (o *observador) Publicaria(n contracts.Notificacion, id string) {
+func (o *observador) WouldPublish(n contracts.Notificacion, id string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	fmt.Fprintf(o.stdout, "would publish %s  %s\n", id, n.Resultado())
 }
 
-// mostrarProgreso redraws one line on a terminal, or logs a plain line now and then otherwise.
-func mostrarProgreso(w io.Writer, c *regularizacion.Contadores, every time.Duration, done <-chan struct{}) {
+// showProgress redraws one line on a terminal, or logs a plain line now and then otherwise.
+func showProgress(w io.Writer, c *regularizacion.Counters, every time.Duration, done <-chan struct{}) {
 	tty := isTerminal(w)
 	if every <= 0 {
 		every = 5 * time.Second
@@ -256,7 +256,7 @@ func mostrarProgreso(w io.Writer, c *regularizacion.Contadores, every time.Durat
 	t := time.NewTicker(every)
 	defer t.Stop()
 	line := func() string {
-		r := c.Resumen()
+		r := c.Summary()
 		el := time.Since(start).Seconds()
 		rate := float64(r.Consultados) / max(el, 1e-9)
 		eta := "?"
@@ -292,7 +292,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func imprimirResumen(w io.Writer, r regularizacion.Resumen, took time.Duration, dryRun bool) {
+func printSummary(w io.Writer, r regularizacion.Summary, took time.Duration, dryRun bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	title := "regularization"
 	if dryRun {

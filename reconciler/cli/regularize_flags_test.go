@@ -111,13 +111,13 @@ func TestParseRegularizeFlags(t *testing.T) {
 
 func TestProgresoSinTerminalEscribeLineas(t *testing.T) {
 	t.Parallel()
-	var c regularizacion.Contadores
+	var c regularizacion.Counters
 	c.Total.Store(10)
 	c.Consultados.Store(4)
 	var buf lineas
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	go func() { mostrarProgreso(&buf, &c, 5*time.Millisecond, done); close(finished) }()
+	go func() { showProgress(&buf, &c, 5*time.Millisecond, done); close(finished) }()
 	// Wait for two periodic lines (however slow the machine), then stop.
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(buf.String(), "\n") < 2 && time.Now().Before(deadline) {

@@ -55,16 +55,16 @@ func (s *Store) MarcarReenviada(ctx context.Context, messageID string) error {
 	return wrap("mark replayed", err)
 }
 
-// OpcionesListas say which ready parked notifications AplicarListas takes and how.
-type OpcionesListas struct {
+// ListasOptions say which ready parked notifications AplicarListas takes and how.
+type ListasOptions struct {
 	Limit  int
 	IDs    []string // only these (all ready ones when empty)
 	Decode func([]byte) (contracts.Notificacion, error)
-	// Preparar, when set, runs on the recibidas before they are applied, inside the transaction
+	// Prepare, when set, runs on the recibidas before they are applied, inside the transaction
 	// (VERIFY_WEBHOOKS confirms webhooks there, and may set their Reemplazo or Nota). The message
 	// IDs it returns stay parked, with one more attempt counted, until the next full sweep marks
 	// them ready again (MarcarListas, once a minute).
-	Preparar func(context.Context, []estado.Recibida) (esperar map[string]bool)
+	Prepare func(context.Context, []estado.Recibida) (esperar map[string]bool)
 }
 
 // AplicarListas applies, in one transaction, up to o.Limit parked notifications whose
@@ -74,7 +74,7 @@ type OpcionesListas struct {
 // the work, each notification applied once. A payload decode no longer accepts (the rules
 // changed since it was parked) is discarded, with its reason in the audit. It returns the
 // message IDs it took and what each applied notification did.
-func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o OpcionesListas) ([]string, []estado.Veredicto, error) {
+func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) ([]string, []estado.Veredicto, error) {
 	var out []estado.Veredicto
 	var tomadas []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -107,8 +107,8 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o O
 		if err := descartar(ctx, tx, invalidas, motivos); err != nil {
 			return err
 		}
-		if o.Preparar != nil {
-			esperar := o.Preparar(ctx, recibidas)
+		if o.Prepare != nil {
+			esperar := o.Prepare(ctx, recibidas)
 			if len(esperar) > 0 {
 				ids := make([]string, 0, len(esperar))
 				for id := range esperar {

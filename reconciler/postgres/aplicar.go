@@ -73,7 +73,7 @@ type batch struct {
 func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
 	l := &batch{tx: tx, topo: topo}
 	ops := expandir(recibidas)
-	filas, err := l.bloquear(ctx, ops)
+	filas, err := l.lock(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +90,10 @@ func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas
 			return nil, fmt.Errorf("apply %s: %w", o.e.MessageID, err)
 		}
 	}
-	if err := l.enviarOla(ctx); err != nil {
+	if err := l.sendWave(ctx); err != nil {
 		return nil, err
 	}
-	if err := l.encolarEventos(ctx); err != nil {
+	if err := l.enqueueEvents(ctx); err != nil {
 		return nil, err
 	}
 	if err := l.aparcar(ctx, ops); err != nil {
@@ -123,9 +123,9 @@ func expandir(recibidas []estado.Recibida) []*op {
 	return ops
 }
 
-// bloquear reads and locks, in key order, the rows of the comprobantes the batch names. The
+// lock reads and locks, in key order, the rows of the comprobantes the batch names. The
 // order is what keeps two reconcilers with overlapping batches from deadlocking.
-func (l *batch) bloquear(ctx context.Context, ops []*op) (map[contracts.Clave]*fila, error) {
+func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila, error) {
 	var tipos []int16
 	var series []string
 	var numeros []int32
@@ -228,7 +228,7 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 			break
 		}
 		if f.cambiando { // a second change of one row in a batch: send the first one before
-			if err := l.enviarOla(ctx); err != nil {
+			if err := l.sendWave(ctx); err != nil {
 				return err
 			}
 		}
@@ -252,7 +252,7 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 	return nil
 }
 
-// enviarOla updates the rows of the pending changes in one statement, conditional on the estado
+// sendWave updates the rows of the pending changes in one statement, conditional on the estado
 // each was read with (the seed's idempotency rule, kept even though the rows are locked), and
 // builds their events from what the rows hold afterwards.
 //
@@ -260,7 +260,7 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 // the stored value: an anulación does not erase the CDR of the acceptance it voids. A
 // completion (completar ≠ 0) fills in only the fields it names, which were empty, and leaves the
 // estado, the hash, the code and estado_final_en as they were.
-func (l *batch) enviarOla(ctx context.Context) error {
+func (l *batch) sendWave(ctx context.Context) error {
 	if len(l.ola) == 0 {
 		return nil
 	}
@@ -294,7 +294,7 @@ func (l *batch) enviarOla(ctx context.Context) error {
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
 			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
 			c.actualizado_en`,
-		l.parametrosOla()...)
+		l.waveParams()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
 	}
@@ -308,7 +308,7 @@ func (l *batch) enviarOla(ctx context.Context) error {
 			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision, &actualizado); err != nil {
 			return wrap("update comprobantes", err)
 		}
-		if err := l.encolarEvento(porID[id], d, actualizado); err != nil {
+		if err := l.enqueueEvent(porID[id], d, actualizado); err != nil {
 			return err
 		}
 		actualizadas++
@@ -326,8 +326,8 @@ func (l *batch) enviarOla(ctx context.Context) error {
 	return nil
 }
 
-// parametrosOla are the UPDATE's twelve arrays, one element per pending change.
-func (l *batch) parametrosOla() []any {
+// waveParams are the UPDATE's twelve arrays, one element per pending change.
+func (l *batch) waveParams() []any {
 	k := len(l.ola)
 	ids := make([]int64, k)
 	completar := make([]int16, k)
@@ -344,9 +344,9 @@ func (l *batch) parametrosOla() []any {
 	return []any{ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar}
 }
 
-// encolarEvento builds the event of change c from what the row holds after the update (d, and
+// enqueueEvent builds the event of change c from what the row holds after the update (d, and
 // when it was updated) and queues it for the outbox.
-func (l *batch) encolarEvento(c *cambio, d contracts.ComprobanteEvento, actualizado time.Time) error {
+func (l *batch) enqueueEvent(c *cambio, d contracts.ComprobanteEvento, actualizado time.Time) error {
 	clave := c.fila.clave
 	d.TipoDeComprobante, d.Serie, d.Numero = clave.TipoDeComprobante, clave.Serie, clave.Numero
 	d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
@@ -366,10 +366,10 @@ func (l *batch) encolarEvento(c *cambio, d contracts.ComprobanteEvento, actualiz
 	return nil
 }
 
-// encolarEventos writes the batch's events to the outbox with COPY: each event ID is written once
+// enqueueEvents writes the batch's events to the outbox with COPY: each event ID is written once
 // (a comprobante enters each state at most once), so no conflict handling is needed, and COPY
 // streams the JSON instead of building one huge parameter.
-func (l *batch) encolarEventos(ctx context.Context) error {
+func (l *batch) enqueueEvents(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}

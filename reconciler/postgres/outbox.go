@@ -24,7 +24,7 @@ type EventoPendiente struct {
 // discard.
 func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]EventoPendiente, error) {
 	var eventos []EventoPendiente
-	err := s.sinEsperarAlDisco(ctx, func(tx pgx.Tx) error {
+	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		// = ANY(ARRAY(…)) keeps the outer update on the primary key's index whatever the plan
 		// cache guesses; a join may scan the whole (churning) table.
 		rows, err := tx.Query(ctx, `UPDATE outbox SET reclamado_hasta = now() + $2::interval
@@ -42,12 +42,12 @@ func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([
 	return eventos, wrap("outbox claim", err)
 }
 
-// sinEsperarAlDisco runs f in a transaction whose commit does not wait for the disk
+// withoutSyncCommit runs f in a transaction whose commit does not wait for the disk
 // (synchronous_commit off for it alone). Only for the relay's bookkeeping: a claim or a delete
 // lost in a crash costs a republish with the same event ID, which JetStream and subscribers
 // discard, and never an event; the outbox rows themselves are written with the state change, in
 // a transaction that does wait.
-func (s *Store) sinEsperarAlDisco(ctx context.Context, f func(pgx.Tx) error) error {
+func (s *Store) withoutSyncCommit(ctx context.Context, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
@@ -62,7 +62,7 @@ func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) er
 	if len(publicados) == 0 && len(fallidos) == 0 {
 		return nil
 	}
-	err := s.sinEsperarAlDisco(ctx, func(tx pgx.Tx) error {
+	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		if len(publicados) > 0 {
 			b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, publicados)

@@ -15,8 +15,8 @@ import (
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
 )
 
-// Fuente lists pending comprobantes page by page (postgres.Store).
-type Fuente interface {
+// Source lists pending comprobantes page by page (postgres.Store).
+type Source interface {
 	ContarPendientes(ctx context.Context, f estado.Filtro) (int64, error)
 	Pendientes(ctx context.Context, f estado.Filtro, despuesDe int64, limit int) ([]estado.ComprobantePendiente, error)
 }
@@ -42,13 +42,13 @@ func noExiste(err error) bool {
 	return errors.As(err, &n) && n.NoExiste()
 }
 
-// Publicador publishes a synthetic notification and waits for the stream to store it.
-type Publicador interface {
-	Publicar(ctx context.Context, n contracts.Notificacion) error
+// Publisher publishes a synthetic notification and waits for the stream to store it.
+type Publisher interface {
+	Publish(ctx context.Context, n contracts.Notificacion) error
 }
 
-// Opciones of a run.
-type Opciones struct {
+// Options of a run.
+type Options struct {
 	Filtro      estado.Filtro
 	Limit       int64   // at most this many comprobantes (0: all)
 	Concurrency int     // Operation 2 calls in flight
@@ -72,28 +72,28 @@ type Fila struct {
 	Detalle string
 }
 
-// Observador receives what happens, for the report, the dry-run listing and the logs. Its
+// Observer receives what happens, for the report, the dry-run listing and the logs. Its
 // methods are called from several goroutines.
-type Observador interface {
+type Observer interface {
 	NoResuelto(Fila)
-	Publicaria(n contracts.Notificacion, id string) // dry run only
+	WouldPublish(n contracts.Notificacion, id string) // dry run only
 }
 
-// Contadores are the running totals; read them with Resumen while the run goes on.
-type Contadores struct {
+// Counters are the running totals; read them with Summary while the run goes on.
+type Counters struct {
 	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas atomic.Int64
 }
 
-// Resumen is a snapshot of the totals.
-type Resumen struct {
+// Summary is a snapshot of the totals.
+type Summary struct {
 	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
 	// Interrumpido: the run was cancelled (Ctrl-C) before it went through every comprobante.
 	Interrumpido bool
 }
 
-// Resumen reads the counters.
-func (c *Contadores) Resumen() Resumen {
-	return Resumen{
+// Summary reads the counters.
+func (c *Counters) Summary() Summary {
+	return Summary{
 		Total: c.Total.Load(), Consultados: c.Consultados.Load(), Aceptadas: c.Aceptadas.Load(),
 		Rechazadas: c.Rechazadas.Load(), Anuladas: c.Anuladas.Load(), SinResultado: c.SinResultado.Load(),
 		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Publicadas: c.Publicadas.Load(),
@@ -105,10 +105,10 @@ var ErrCuenta = errors.New("NubeFacT refused the account or configuration")
 
 // Regularizador runs regularizations.
 type Regularizador struct {
-	Fuente     Fuente
-	Consultor  Consultor
-	Publicador Publicador
-	Observador Observador
+	Source    Source
+	Consultor Consultor
+	Publisher Publisher
+	Observer  Observer
 }
 
 // Run walks the pending comprobantes and resolves each. Cancelling ctx stops it cleanly: no new
@@ -116,7 +116,7 @@ type Regularizador struct {
 // reported: the next run asks again), answers already received are still published, and the
 // summary so far is returned with Interrumpido set. A fatal NubeFacT error stops it the same
 // way and is returned wrapped in ErrCuenta.
-func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Resumen, error) {
+func (r *Regularizador) Run(ctx context.Context, o Options, c *Counters) (Summary, error) {
 	if o.Concurrency < 1 {
 		o.Concurrency = 1
 	}
@@ -124,7 +124,7 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 		o.Pagina = 1000
 	}
 	if err := r.contar(ctx, o, c); err != nil {
-		return Resumen{}, err
+		return Summary{}, err
 	}
 	// stop ends the walk and the calls in flight on Ctrl-C or on a fatal error; a publish in
 	// flight keeps its own context.
@@ -138,7 +138,7 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 	}()
 	r.resolverTodos(stop, cancel, trabajo, o, c)
 
-	res := c.Resumen()
+	res := c.Summary()
 	if cause := context.Cause(stop); cause != nil && !errors.Is(cause, context.Canceled) {
 		return res, cause
 	}
@@ -150,8 +150,8 @@ func (r *Regularizador) Run(ctx context.Context, o Opciones, c *Contadores) (Res
 }
 
 // contar sets the run's total: the pending comprobantes the filter selects, at most o.Limit.
-func (r *Regularizador) contar(ctx context.Context, o Opciones, c *Contadores) error {
-	total, err := r.Fuente.ContarPendientes(ctx, o.Filtro)
+func (r *Regularizador) contar(ctx context.Context, o Options, c *Counters) error {
+	total, err := r.Source.ContarPendientes(ctx, o.Filtro)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (r *Regularizador) contar(ctx context.Context, o Opciones, c *Contadores) e
 
 // resolverTodos resolves the claves of trabajo with o.Concurrency workers at o.Rate calls per
 // second at most; a fatal error cancels stop, after which nothing new starts.
-func (r *Regularizador) resolverTodos(stop context.Context, cancel context.CancelCauseFunc, trabajo <-chan contracts.Clave, o Opciones, c *Contadores) {
+func (r *Regularizador) resolverTodos(stop context.Context, cancel context.CancelCauseFunc, trabajo <-chan contracts.Clave, o Options, c *Counters) {
 	limiter := rate.New(o.Rate)
 	defer limiter.Stop()
 	var wg sync.WaitGroup
@@ -184,7 +184,7 @@ func (r *Regularizador) resolverTodos(stop context.Context, cancel context.Cance
 }
 
 // recorrer sends every pending comprobante, a page at a time, until the limit.
-func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- contracts.Clave) error {
+func (r *Regularizador) recorrer(ctx context.Context, o Options, out chan<- contracts.Clave) error {
 	var despuesDe, enviados int64
 	for {
 		pagina := o.Pagina
@@ -194,7 +194,7 @@ func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- con
 		if pagina == 0 {
 			return nil
 		}
-		ps, err := r.Fuente.Pendientes(ctx, o.Filtro, despuesDe, pagina)
+		ps, err := r.Source.Pendientes(ctx, o.Filtro, despuesDe, pagina)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -219,7 +219,7 @@ func (r *Regularizador) recorrer(ctx context.Context, o Opciones, out chan<- con
 // resolver consults one comprobante and publishes the answer when it is final. It returns an
 // error only when the whole run must stop. A stop (ctx) abandons its call and the retries; an
 // answer already obtained is still published.
-func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Opciones, c *Contadores) error {
+func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Options, c *Counters) error {
 	n, err := r.Consultor.Consultar(ctx, clave)
 	if err != nil && ctx.Err() != nil && !fatal(err) {
 		return nil // interrupted: not consulted, nothing reported, the next run will ask
@@ -229,15 +229,15 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 	switch {
 	case fatal(err):
 		c.Errores.Add(1)
-		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return errors.Join(ErrCuenta, err)
 	case noExiste(err):
 		c.NoExiste.Add(1)
-		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
+		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
 		return nil
 	case err != nil:
 		c.Errores.Add(1)
-		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return nil
 	}
 	var contador *atomic.Int64
@@ -253,13 +253,13 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 		return nil // nothing final to say: counted, not published
 	}
 	if o.DryRun {
-		r.Observador.Publicaria(n, contracts.MessageID(n))
+		r.Observer.WouldPublish(n, contracts.MessageID(n))
 		contador.Add(1)
 		return nil
 	}
-	if err := r.Publicador.Publicar(ctx, n); err != nil {
+	if err := r.Publisher.Publish(ctx, n); err != nil {
 		c.Errores.Add(1)
-		r.Observador.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: "publish: " + err.Error()})
+		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: "publish: " + err.Error()})
 		return nil
 	}
 	contador.Add(1)

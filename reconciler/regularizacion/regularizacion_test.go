@@ -52,7 +52,7 @@ type publicador struct {
 	publicado []int
 }
 
-func (p *publicador) Publicar(_ context.Context, n contracts.Notificacion) error {
+func (p *publicador) Publish(_ context.Context, n contracts.Notificacion) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.publicado = append(p.publicado, *n.Numero)
@@ -70,7 +70,7 @@ func (o *observador) NoResuelto(f regularizacion.Fila) {
 	o.filas = append(o.filas, f)
 }
 
-func (o *observador) Publicaria(contracts.Notificacion, string) {}
+func (o *observador) WouldPublish(contracts.Notificacion, string) {}
 
 // providerError classifies itself by behaviour, as nubefact.Error does.
 type providerError struct {
@@ -93,15 +93,15 @@ func pendientes(n int) fuente {
 func TestErrorsAreClassifiedByBehaviour(t *testing.T) {
 	pub, obs := &publicador{}, &observador{}
 	r := regularizacion.Regularizador{
-		Fuente: pendientes(4),
+		Source: pendientes(4),
 		Consultor: consultor{errs: map[int]error{
 			2: fmt.Errorf("wrapped: %w", providerError{noExiste: true}),
 			3: errors.New("connection reset"),
 		}},
-		Publicador: pub, Observador: obs,
+		Publisher: pub, Observer: obs,
 	}
-	var c regularizacion.Contadores
-	res, err := r.Run(t.Context(), regularizacion.Opciones{Concurrency: 1, Pagina: 2}, &c)
+	var c regularizacion.Counters
+	res, err := r.Run(t.Context(), regularizacion.Options{Concurrency: 1, Pagina: 2}, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +120,12 @@ func TestErrorsAreClassifiedByBehaviour(t *testing.T) {
 func TestAFatalErrorStopsTheRun(t *testing.T) {
 	pub := &publicador{}
 	r := regularizacion.Regularizador{
-		Fuente:     pendientes(50),
-		Consultor:  consultor{errs: map[int]error{1: providerError{fatal: true}}},
-		Publicador: pub, Observador: &observador{},
+		Source:    pendientes(50),
+		Consultor: consultor{errs: map[int]error{1: providerError{fatal: true}}},
+		Publisher: pub, Observer: &observador{},
 	}
-	var c regularizacion.Contadores
-	res, err := r.Run(t.Context(), regularizacion.Opciones{Concurrency: 1, Pagina: 10}, &c)
+	var c regularizacion.Counters
+	res, err := r.Run(t.Context(), regularizacion.Options{Concurrency: 1, Pagina: 10}, &c)
 	if !errors.Is(err, regularizacion.ErrCuenta) {
 		t.Fatalf("err = %v, want ErrCuenta", err)
 	}

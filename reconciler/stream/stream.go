@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Opciones are the durability knobs of the streams and the consumer (see docs/durability.md).
-type Opciones struct {
+// Options are the durability knobs of the streams and the consumer (see docs/durability.md).
+type Options struct {
 	Replicas              int
 	DuplicateWindow       time.Duration // notifications: how long JetStream itself drops a repeated Nats-Msg-Id
 	MaxAge                time.Duration // notifications and events are kept this long (0: forever)
@@ -31,9 +31,9 @@ type Opciones struct {
 // takes plus room for the headers. JetStream refuses anything bigger, and ingest answers 503.
 const MaxMensaje = contracts.MaxPayload + 8<<10
 
-// Preparar creates or updates the notifications, events and dead-letter streams and the
+// Prepare creates or updates the notifications, events and dead-letter streams and the
 // durable pull consumer. It is idempotent, so every reconciler instance runs it on start.
-func Preparar(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, o Opciones) (jetstream.Consumer, error) {
+func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, o Options) (jetstream.Consumer, error) {
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        topo.StreamNotificaciones(),
@@ -122,9 +122,9 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topo
 	return nil
 }
 
-// Publicar publishes a notification's message (contracts.Topologia.Mensaje) and waits, at most
+// Publish publishes a notification's message (contracts.Topologia.Mensaje) and waits, at most
 // 10 s within ctx, for its stream to store it.
-func Publicar(ctx context.Context, js jetstream.JetStream, m contracts.Mensaje) error {
+func Publish(ctx context.Context, js jetstream.JetStream, m contracts.Mensaje) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},

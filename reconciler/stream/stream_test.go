@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-func opciones() stream.Opciones {
-	return stream.Opciones{Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxAge: time.Hour,
+func opciones() stream.Options {
+	return stream.Options{Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
 		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: 64 << 20, DLQMaxAge: 24 * time.Hour}
 }
@@ -23,13 +23,13 @@ func TestPrepararEsIdempotenteYActualiza(t *testing.T) {
 	topo := testkit.Namespace(t)
 	_, js := testkit.Connect(t)
 	ctx := context.Background()
-	if _, err := stream.Preparar(ctx, js, topo, opciones()); err != nil {
+	if _, err := stream.Prepare(ctx, js, topo, opciones()); err != nil {
 		t.Fatal(err)
 	}
 	o := opciones()
 	o.DuplicateWindow = 5 * time.Minute
 	o.AckWait = 45 * time.Second
-	cons, err := stream.Preparar(ctx, js, topo, o)
+	cons, err := stream.Prepare(ctx, js, topo, o)
 	if err != nil {
 		t.Fatalf("second Preparar: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestDeadLetter(t *testing.T) {
 	topo := testkit.Namespace(t)
 	_, js := testkit.Connect(t)
 	ctx := context.Background()
-	cons, err := stream.Preparar(ctx, js, topo, opciones())
+	cons, err := stream.Prepare(ctx, js, topo, opciones())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func (s *servicio) publicar(body []byte) {
 		s.t.Fatal(err)
 	}
 	m := s.topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenWebhook, time.Now(), "203.0.113.7:1")
-	if err := stream.Publicar(context.Background(), s.js, m); err != nil {
+	if err := stream.Publish(context.Background(), s.js, m); err != nil {
 		s.t.Fatal(err)
 	}
 }
