@@ -3,7 +3,7 @@ package contracts
 // Headers of the messages on SubjectNotificaciones. Nats-Msg-Id (jetstream.MsgIDHeader) carries
 // MessageID; these say where the notification came from, for the audit.
 const (
-	// HeaderOrigen is one of the origins below: OrigenWebhook, OrigenRegularizacion, OrigenReplay.
+	// HeaderOrigen is one of the origins below (Origenes).
 	HeaderOrigen = "Nubefact-Origen"
 	// HeaderRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
 	HeaderRecibido = "Nubefact-Recibido"
@@ -22,3 +22,6 @@ const (
 	// (VERIFY_WEBHOOKS) and applied in its place.
 	OrigenVerificacion = "verificacion"
 )
+
+// Origenes lists every origin.
+var Origenes = []string{OrigenWebhook, OrigenRegularizacion, OrigenReplay, OrigenVerificacion}

@@ -54,6 +54,15 @@ func (t Topologia) SubjectEvento(tipo int, estado Resultado) string {
 	return t.subject(TipoEvento(tipo, estado))
 }
 
+// TipoDeSubject is the CloudEvents type of the event published on subject: the subject without
+// the namespace.
+func (t Topologia) TipoDeSubject(subject string) string {
+	if t.Prefijo == "" {
+		return subject
+	}
+	return strings.TrimPrefix(subject, t.Prefijo+".")
+}
+
 // SubjectDe is the subject an event is published on: its type, namespaced.
 func (t Topologia) SubjectDe(ev Evento) string { return t.subject(ev.Type) }
 

@@ -56,6 +56,9 @@ func TestTopologia(t *testing.T) {
 			if got := top.SubjectsEventos(); !slices.Equal(got, tt.eventos) {
 				t.Errorf("SubjectsEventos() = %q, want %q", got, tt.eventos)
 			}
+			if got := top.TipoDeSubject(top.SubjectEvento(contracts.Boleta, contracts.Aceptado)); got != "boleta.aceptada" {
+				t.Errorf("TipoDeSubject(SubjectEvento(boleta, aceptado)) = %q, want boleta.aceptada", got)
+			}
 		})
 	}
 }

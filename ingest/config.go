@@ -24,6 +24,7 @@ type Config struct {
 	RetryAfter       time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
 	TrustProxy       bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
 	EnlaceHosts      []string      `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links (enlace, enlace_del_pdf/xml/cdr) may point to, comma-separated; *.example.com for any subdomain (empty: any https host)"`
+	MetricsAddr      string        `envconfig:"METRICS_ADDR" default:":9091" desc:"address of GET /metrics (Prometheus), a listener of its own, never the webhook's (empty: no metrics)"`
 	TLSCertFile      string        `envconfig:"TLS_CERT_FILE" default:"" desc:"serve HTTPS with this certificate (PEM); plain HTTP when empty"`
 	TLSKeyFile       string        `envconfig:"TLS_KEY_FILE" default:"" desc:"private key (PEM) for TLS_CERT_FILE"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`

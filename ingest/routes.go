@@ -12,7 +12,7 @@ import (
 // redirect (see httpapi.StrictMux).
 func routes(wh webhookDeps, nc *nats.Conn, js jetstream.JetStream) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/nubefact", handleWebhook(wh))
+	mux.Handle("POST /webhooks/nubefact", wh.metrics.instrument(handleWebhook(wh)))
 	mux.Handle("GET /healthz", httpapi.Healthz())
 	mux.Handle("GET /readyz", handleReadyz(nc, js, wh.topo.StreamNotificaciones()))
 	return httpapi.StrictMux(mux)

@@ -101,11 +101,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
+	var m *metrics
+	if cfg.MetricsAddr != "" {
+		m = newMetrics()
+	}
 	handler := routes(webhookDeps{
 		js: js, decoder: decoder,
 		topo:   topo,
 		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
-		trustProxy: cfg.TrustProxy, log: log,
+		trustProxy: cfg.TrustProxy, log: log, metrics: m,
 	}, nc, js)
 
 	if cfg.PprofAddr != "" {
@@ -114,6 +118,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
+	}
+	if m != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		msrv := httpapi.NewServer(m.handler(), 30*time.Second, log)
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	srv := httpapi.NewServer(logRequests(handler, log), cfg.PublishTimeout+30*time.Second, log)
 	serveErr := make(chan error, 1)

@@ -35,6 +35,7 @@ type webhookDeps struct {
 	retryAfter time.Duration
 	trustProxy bool
 	log        *slog.Logger
+	metrics    *metrics
 }
 
 // handleWebhook authenticates, validates and publishes one NubeFacT notification. It answers 200
@@ -77,8 +78,10 @@ func handleWebhook(d webhookDeps) http.Handler {
 		m := d.topo.Mensaje(body, id, contracts.OrigenWebhook, recibido, d.remitente(r))
 		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 		defer cancel()
+		start := time.Now()
 		ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
 			jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
+		d.metrics.published(time.Since(start), err == nil && ack.Duplicate)
 		if err != nil {
 			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
 			w.Header().Set("Retry-After", retryAfter)

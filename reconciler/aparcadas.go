@@ -27,6 +27,7 @@ type aparcadas struct {
 	// preparar, when set (VERIFY_WEBHOOKS), confirms parked webhooks before they are applied.
 	preparar  func(context.Context, []estado.Recibida) map[string]bool
 	aplicados chan<- struct{}
+	metrics   *metrics
 }
 
 const (
@@ -61,7 +62,7 @@ func (a *aparcadas) run(ctx context.Context) {
 // aplicarListas applies ready notifications, a batch per transaction, until none is left.
 func (a *aparcadas) aplicarListas(ctx context.Context) {
 	for ctx.Err() == nil {
-		tomadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(a.batch, nil))
+		tomadas, aplicadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(a.batch, nil))
 		if postgres.PuedeSerElMensaje(err) {
 			// One notification Postgres refuses must not hold back the others.
 			err = a.oneByOne(ctx, tomadas)
@@ -73,6 +74,7 @@ func (a *aparcadas) aplicarListas(ctx context.Context) {
 			return
 		}
 		a.notifyRelay(veredictos)
+		a.metrics.audited(estado.Registros(aplicadas, veredictos))
 		if len(tomadas) < a.batch {
 			return
 		}
@@ -83,7 +85,7 @@ func (a *aparcadas) aplicarListas(ctx context.Context) {
 // one Postgres still refuses on its own.
 func (a *aparcadas) oneByOne(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		_, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(1, []string{id}))
+		_, aplicadas, veredictos, err := a.store.AplicarListas(ctx, a.topo, a.options(1, []string{id}))
 		switch {
 		case postgres.PuedeSerElMensaje(err):
 			a.log.Warn("parked notification refused by postgres: discarded", "id", id, "err", err)
@@ -94,6 +96,7 @@ func (a *aparcadas) oneByOne(ctx context.Context, ids []string) error {
 			return err
 		}
 		a.notifyRelay(veredictos)
+		a.metrics.audited(estado.Registros(aplicadas, veredictos))
 	}
 	return nil
 }
@@ -136,6 +139,7 @@ func (a *aparcadas) housekeep(ctx context.Context) {
 			return
 		}
 		for _, c := range caducadas {
+			a.metrics.audited([]estado.Registro{{Efecto: estado.Descartado, Origen: c.Origen}})
 			a.log.Warn("parked notification discarded: its comprobante never appeared", "id", c.MessageID,
 				"efecto", estado.Descartado, "waited", time.Since(c.AparcadaEn).Round(time.Second))
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/stream"
 )
@@ -48,6 +49,17 @@ type Config struct {
 	VerifyRate        float64       `envconfig:"VERIFY_RATE" default:"10" desc:"Operation 2 calls started per second at most, per reconciler, when verifying webhooks (0: no limit)"`
 	VerifyRetries     int           `envconfig:"VERIFY_RETRIES" default:"5" desc:"deliveries of a webhook NubeFacT cannot confirm yet before it is recorded as a conflict"`
 	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
+
+	Metrics           bool          `envconfig:"METRICS" default:"true" desc:"serve GET /metrics (Prometheus) on RECONCILER_ADDR and keep its counters"`
+	MetricsInterval   time.Duration `envconfig:"METRICS_INTERVAL" default:"30s" desc:"how often the gauges of GET /metrics are read from Postgres and JetStream"`
+	PlazoAtencionDias int           `envconfig:"PLAZO_ATENCION_DIAS" default:"2" desc:"calendar days since issue (Lima) from which a pending boleta is in the atencion band"`
+	PlazoCriticoDias  int           `envconfig:"PLAZO_CRITICO_DIAS" default:"5" desc:"days from which it is critico"`
+	PlazoDias         int           `envconfig:"PLAZO_DIAS" default:"7" desc:"SUNAT's deadline: past these days it is vencido"`
+
+	RegularizeEvery       time.Duration `envconfig:"REGULARIZE_EVERY" default:"0" desc:"regularize on this schedule, as a safety net for lost webhooks (0: off; needs NUBEFACT_RUTA and NUBEFACT_TOKEN); one reconciler runs each round"`
+	RegularizeOlderThan   time.Duration `envconfig:"REGULARIZE_OLDER_THAN" default:"48h" desc:"the schedule consults only comprobantes pending for longer than this since issue"`
+	RegularizeConcurrency int           `envconfig:"REGULARIZE_CONCURRENCY" default:"4" desc:"Operation 2 calls in flight in a scheduled round (regularize --concurrency)"`
+	RegularizeRate        float64       `envconfig:"REGULARIZE_RATE" default:"5" desc:"calls per second at most in a scheduled round (regularize --rate; 0: no limit)"`
 
 	RelayInterval    time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
@@ -112,6 +124,32 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("VERIFY_WEBHOOKS: %w", err))
 		}
 	}
+	if c.MetricsInterval < time.Second {
+		errs = append(errs, errors.New("METRICS_INTERVAL must be at least 1s"))
+	}
+	if err := c.Umbrales().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RegularizeEvery < 0 || c.RegularizeEvery > 0 && c.RegularizeEvery < time.Second {
+		errs = append(errs, errors.New("REGULARIZE_EVERY must be 0 (off) or at least 1s"))
+	}
+	if c.RegularizeEvery > 0 && (c.NubefactRuta == "" || c.NubefactToken == "") {
+		errs = append(errs, errors.New("REGULARIZE_EVERY needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
+	}
+	if c.RegularizeEvery > 0 && c.NubefactRuta != "" && c.NubefactToken != "" {
+		if _, err := nubefact.New(c.NubefactRuta, c.NubefactToken, c.NubefactTimeout); err != nil {
+			errs = append(errs, fmt.Errorf("REGULARIZE_EVERY: %w", err))
+		}
+	}
+	if c.RegularizeOlderThan < 0 {
+		errs = append(errs, errors.New("REGULARIZE_OLDER_THAN must not be negative"))
+	}
+	if c.RegularizeConcurrency < 1 || c.RegularizeConcurrency > 1024 {
+		errs = append(errs, errors.New("REGULARIZE_CONCURRENCY must be between 1 and 1024"))
+	}
+	if c.RegularizeRate < 0 {
+		errs = append(errs, errors.New("REGULARIZE_RATE must not be negative"))
+	}
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
 	}
@@ -119,6 +157,11 @@ func (c Config) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Umbrales are the deadline bands' thresholds (PLAZO_*_DIAS).
+func (c Config) Umbrales() estado.Umbrales {
+	return estado.Umbrales{Atencion: c.PlazoAtencionDias, Critico: c.PlazoCriticoDias, Plazo: c.PlazoDias}
 }
 
 func (c Config) streamOptions() stream.Options {

@@ -10,7 +10,10 @@ require (
 	github.com/pressly/goose/v3 v3.30.0
 )
 
-require github.com/testcontainers/testcontainers-go/modules/postgres v0.45.0 // indirect
+require (
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/testcontainers/testcontainers-go/modules/postgres v0.45.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.2 // indirect

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,6 +19,8 @@ type relay struct {
 	log       *slog.Logger
 	aplicados <-chan struct{}
 	interval  time.Duration
+	topo      contracts.Topologia
+	metrics   *metrics
 }
 
 const (
@@ -66,8 +69,9 @@ func (r *relay) sweep(ctx context.Context) {
 // Nats-Msg-Id is the event ID, so a republish after a crash is recognised as a duplicate.
 func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
 	type enVuelo struct {
-		id  int64
-		ack jetstream.PubAckFuture
+		id      int64
+		subject string
+		ack     jetstream.PubAckFuture
 	}
 	pending := make([]enVuelo, 0, len(eventos))
 	for _, ev := range eventos {
@@ -78,7 +82,7 @@ func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente)
 			r.log.Warn("publish event", "event_id", ev.EventID, "err", err)
 			continue
 		}
-		pending = append(pending, enVuelo{ev.ID, f})
+		pending = append(pending, enVuelo{ev.ID, ev.Subject, f})
 	}
 	ctx, cancel := context.WithTimeout(ctx, relayAckWait)
 	defer cancel()
@@ -87,6 +91,7 @@ func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente)
 		select {
 		case <-p.ack.Ok():
 			ok = append(ok, p.id)
+			r.metrics.published(r.topo.TipoDeSubject(p.subject))
 		case err := <-p.ack.Err():
 			r.log.Warn("event not acknowledged", "subject", p.ack.Msg().Subject, "err", err)
 		case <-ctx.Done():

@@ -10,8 +10,9 @@ import (
 
 // routes is the whole HTTP surface of the reconciler. Anything else is a 404 or 405 problem,
 // never a redirect (see httpapi.StrictMux).
-func routes(store *postgres.Store, nc *nats.Conn) http.Handler {
+func routes(store *postgres.Store, nc *nats.Conn, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /healthz", httpapi.Healthz())
 	mux.Handle("GET /readyz", handleReadyz(store, nc))
 	return httpapi.StrictMux(mux)

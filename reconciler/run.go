@@ -58,7 +58,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	defer nc.Close()
-	srv, err := serveHTTP(cfg, store, nc, log)
+	var m *metrics
+	if cfg.Metrics {
+		m = newMetrics()
+	}
+	srv, err := serveHTTP(cfg, routes(store, nc, m.handler()), log)
 	if err != nil {
 		return err
 	}
@@ -67,16 +71,17 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	}
 
 	aplicados := make(chan struct{}, 1)
-	w, err := newWorker(cfg, store, js, topo, log, aplicados)
+	w, err := newWorker(cfg, store, js, topo, log, aplicados, m)
 	if err != nil {
 		_ = srv.Close()
 		return err
 	}
 	defer w.rate.Stop()
 	w.crashAfterCommit = crashAfterCommit
-	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval}
+	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, topo: topo, metrics: m}
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
-		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados}
+		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
+	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now}
 	if w.nubefact != nil {
 		a.preparar = w.prepararAparcadas
 	}
@@ -84,6 +89,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(bctx) })
 	wg.Go(func() { a.run(bctx) })
+	if m != nil {
+		wg.Go(func() { g.run(bctx) })
+	}
 	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
@@ -141,13 +149,14 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	return nc, js, cons, nil
 }
 
-// serveHTTP serves the health endpoints on RECONCILER_ADDR, with ingest's limits and timeouts.
-func serveHTTP(cfg Config, store *postgres.Store, nc *nats.Conn, log *slog.Logger) (*http.Server, error) {
+// serveHTTP serves the health endpoints and the metrics on RECONCILER_ADDR, with ingest's limits
+// and timeouts.
+func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("RECONCILER_ADDR: %w", err)
 	}
-	srv := httpapi.NewServer(routes(store, nc), 30*time.Second, log)
+	srv := httpapi.NewServer(h, 30*time.Second, log)
 	srv.Addr = ln.Addr().String()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -158,12 +167,12 @@ func serveHTTP(cfg Config, store *postgres.Store, nc *nats.Conn, log *slog.Logge
 }
 
 // newWorker builds the worker, with its NubeFacT client when VERIFY_WEBHOOKS is on.
-func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, aplicados chan<- struct{}) (*worker, error) {
+func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, aplicados chan<- struct{}, m *metrics) (*worker, error) {
 	decoder, err := cfg.decoder()
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados}
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados, metrics: m}
 	if !cfg.VerifyWebhooks {
 		return w, nil
 	}
@@ -172,6 +181,7 @@ func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo c
 	}
 	// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
 	w.nubefact.Retries = 1
+	w.nubefact.Observe = m.nubefactCall
 	w.rate = rate.New(cfg.VerifyRate)
 	return w, nil
 }

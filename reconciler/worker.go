@@ -39,6 +39,7 @@ type worker struct {
 	aplicados chan<- struct{}
 	// crashAfterCommit is nil but in tests (see run).
 	crashAfterCommit func() bool
+	metrics          *metrics
 }
 
 // run consumes until ctx is cancelled, with cfg.Workers batches in flight at once (each its own
@@ -170,6 +171,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	}
 	// Committed: let the relay publish the new events while the acknowledgements go out.
 	w.notifyRelay(veredictos)
+	w.metrics.audited(estado.Registros(recibidas, veredictos))
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
 }
@@ -177,6 +179,7 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 // aplicarWithRetries applies a batch, retrying (up to applyAttempts) a failure the batch
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
 func (w *worker) aplicarWithRetries(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
+	defer func(start time.Time) { w.metrics.batchApplied(time.Since(start)) }(time.Now())
 	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
 	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
 		w.log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
@@ -288,6 +291,7 @@ func (w *worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
+	w.metrics.deadLettered()
 	// Plain Term: the reason travels in the copy, and servers before 2.10 ignore "+TERM <reason>"
 	// altogether, which would redeliver the message forever.
 	if err := m.Term(); err != nil {

@@ -55,6 +55,9 @@ const (
 	Descartado Efecto = "descartado"
 )
 
+// Efectos lists every Efecto, for those who count them.
+var Efectos = []Efecto{Aplicado, SinResultado, Repetido, Superado, Conflicto, Duplicado, Completado, Corregido, Aparcado, Descartado}
+
 // Actual is what the decision needs to know of the stored comprobante.
 type Actual struct {
 	Estado     Estado

@@ -2,6 +2,7 @@ package estado_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +144,25 @@ func TestPasos(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Pasos =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRegistros(t *testing.T) {
+	respuesta := estado.Recibida{MessageID: "respuesta", Origen: contracts.OrigenVerificacion}
+	recibidas := []estado.Recibida{
+		{MessageID: "normal", Origen: contracts.OrigenReplay},
+		{MessageID: "corregido", Origen: contracts.OrigenWebhook, Reemplazo: &estado.Reemplazo{Efecto: estado.Corregido, Respuesta: &respuesta}},
+		{MessageID: "no confirmado", Origen: contracts.OrigenWebhook, Reemplazo: &estado.Reemplazo{Efecto: estado.Conflicto}},
+	}
+	veredictos := []estado.Veredicto{{Efecto: estado.Repetido}, {Efecto: estado.Aplicado}, {Efecto: estado.Conflicto}}
+	got := estado.Registros(recibidas, veredictos)
+	want := []estado.Registro{
+		{estado.Repetido, contracts.OrigenReplay},
+		{estado.Aplicado, contracts.OrigenVerificacion},
+		{estado.Corregido, contracts.OrigenWebhook},
+		{estado.Conflicto, contracts.OrigenWebhook},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Registros = %v, want %v", got, want)
 	}
 }

@@ -73,3 +73,24 @@ func Pasos(recibidas []Recibida) []Paso {
 	}
 	return pasos
 }
+
+// Registro is one row the audit receives: what was done, to a notification of which origin.
+type Registro struct {
+	Efecto Efecto
+	Origen string
+}
+
+// Registros lists the audit rows that judging recibidas as veredictos writes, one per step of
+// Pasos: NubeFacT's answer standing in for a webhook and the webhook itself are two.
+func Registros(recibidas []Recibida, veredictos []Veredicto) []Registro {
+	pasos := Pasos(recibidas)
+	out := make([]Registro, 0, len(pasos))
+	for _, p := range pasos {
+		e := veredictos[p.Indice].Efecto
+		if p.Registro {
+			e = p.Recibida.Reemplazo.Efecto
+		}
+		out = append(out, Registro{Efecto: e, Origen: p.Recibida.Origen})
+	}
+	return out
+}

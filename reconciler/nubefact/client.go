@@ -29,6 +29,9 @@ type Client struct {
 	Retries    int
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Observe, when set, hears of every call Consultar completes (not those cancelled): its
+	// outcome as ResultadoDe names it and how long it took, retries included.
+	Observe func(resultado string, d time.Duration)
 }
 
 // New returns a client with a per-call timeout, which must be positive. The RUTA must be https,
@@ -98,6 +101,15 @@ type consulta struct {
 // Cancelling ctx abandons the call in flight and the retries: the error then wraps ctx.Err().
 // An abandoned answer is never decoded in part; the caller has simply not consulted c.
 func (c *Client) Consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
+	start := time.Now()
+	n, err := c.consultar(ctx, clave)
+	if c.Observe != nil && ctx.Err() == nil {
+		c.Observe(ResultadoDe(err), time.Since(start))
+	}
+	return n, err
+}
+
+func (c *Client) consultar(ctx context.Context, clave contracts.Clave) (contracts.Notificacion, error) {
 	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
 	var last error
 	for attempt := 0; ; attempt++ {

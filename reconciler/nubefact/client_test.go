@@ -269,6 +269,13 @@ func TestClienteClasificaErrores(t *testing.T) {
 			if got := nubefact.Retryable(err); got != tt.retryable {
 				t.Errorf("Retryable = %v, want %v", got, tt.retryable)
 			}
+			wantResultado := map[bool]string{true: "fatal", false: "error"}[tt.fatal]
+			if tt.noExiste {
+				wantResultado = "no_existe"
+			}
+			if got := nubefact.ResultadoDe(err); got != wantResultado {
+				t.Errorf("ResultadoDe = %q, want %q", got, wantResultado)
+			}
 			sinToken(t, err)
 			if tt.name != "11 wrong RUTA" { // the wrong RUTA never reaches Operation 2
 				llamadas(t, c.sim, 1)

@@ -89,6 +89,23 @@ func NoExiste(err error) bool {
 	return errors.As(err, &e) && e.Codigo == 24
 }
 
+// ResultadoDe names the outcome of a call for metrics: ok, no_existe (codigo 24), fatal (see
+// Fatal), transporte (no answer, HTTP 5xx, after the retries) or error (any other codigo).
+func ResultadoDe(err error) string {
+	var t *TransportError
+	switch {
+	case err == nil:
+		return "ok"
+	case NoExiste(err):
+		return "no_existe"
+	case Fatal(err):
+		return "fatal"
+	case errors.As(err, &t):
+		return "transporte"
+	}
+	return "error"
+}
+
 // QueHacer says, for a fatal error, what an operator must fix.
 func QueHacer(err error) string {
 	var r *RedirectError

@@ -73,11 +73,9 @@ type ListasOptions struct {
 // removes them from the aparcadas table. FOR UPDATE SKIP LOCKED lets several reconcilers share
 // the work, each notification applied once. A payload decode no longer accepts (the rules
 // changed since it was parked) is discarded, with its reason in the audit. It returns the
-// message IDs it took and what each applied notification did.
-func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) ([]string, []estado.Veredicto, error) {
-	var out []estado.Veredicto
-	var tomadas []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// message IDs it took, the notifications it applied and what each of those did.
+func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
 				serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
 			FROM aparcadas WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0 OR message_id = ANY($2))
@@ -121,10 +119,11 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 				recibidas = slices.DeleteFunc(recibidas, func(e estado.Recibida) bool { return esperar[e.MessageID] })
 			}
 		}
-		out, err = aplicar(ctx, tx, topo, recibidas)
+		aplicadas = recibidas
+		veredictos, err = aplicar(ctx, tx, topo, recibidas)
 		return err
 	})
-	return tomadas, out, wrap("apply parked", err)
+	return tomadas, aplicadas, veredictos, wrap("apply parked", err)
 }
 
 // Existentes returns which of claves are in the comprobantes table.

@@ -206,7 +206,7 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 // aplicarListas applies every ready parked notification, as the reconciler's loop does.
 func aplicarListas(tb testing.TB, s *postgres.Store) []estado.Veredicto {
 	tb.Helper()
-	_, veredictos, err := s.AplicarListas(context.Background(), contracts.Topologia{},
+	_, _, veredictos, err := s.AplicarListas(context.Background(), contracts.Topologia{},
 		postgres.ListasOptions{Limit: 10, Decode: contracts.Decode})
 	if err != nil {
 		tb.Fatalf("AplicarListas: %v", err)
@@ -271,7 +271,7 @@ func TestAplicarListasPrepararHaceEsperar(t *testing.T) {
 	aplicar(t, s, contracts.Topologia{}, e)
 	pendiente(t, pool, 2, "BBB1", 105)
 	esperar := func(context.Context, []estado.Recibida) map[string]bool { return map[string]bool{e.MessageID: true} }
-	_, veredictos, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.ListasOptions{Limit: 10, Decode: contracts.Decode, Prepare: esperar})
+	_, _, veredictos, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.ListasOptions{Limit: 10, Decode: contracts.Decode, Prepare: esperar})
 	if err != nil || len(veredictos) != 0 {
 		t.Fatalf("AplicarListas = %v, %v; want nothing applied", resumenes(t, veredictos), err)
 	}

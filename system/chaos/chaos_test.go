@@ -143,7 +143,7 @@ func newSuite(t *testing.T) *suite {
 		s.recs, s.recAddrs = append(s.recs, r), append(s.recAddrs, addr)
 	}
 	s.ingest = &process.Child{Name: "ingest", Path: filepath.Join(s.bin, "ingest"), Log: filepath.Join(s.dir, "ingest.log"),
-		Env: []string{"NATS_URL=" + s.nats.URL(), "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn"}}
+		Env: []string{"NATS_URL=" + s.nats.URL(), "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0"}}
 	ingestAddr, err := s.ingest.StartOnFreePort(ctx, "INGEST_ADDR", time.Minute)
 	if err != nil {
 		t.Fatal(err)

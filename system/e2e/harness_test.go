@@ -84,7 +84,8 @@ func (s *system) reconcilerConfig() reconciler.Config {
 		EventsDuplicateWindow: time.Hour, AckWait: 2 * time.Second, MaxDeliver: -1, MaxAckPending: 1000,
 		BatchSize: 100, Workers: 2, VerifyConcurrency: 4, VerifyRetries: 3, StreamMaxBytes: -1, DLQMaxAge: time.Hour,
 		ParkedInterval: 100 * time.Millisecond, ParkedMaxAge: time.Hour, RelayInterval: time.Hour,
-		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
+		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelInfo, Metrics: true, MetricsInterval: time.Second,
+		PlazoAtencionDias: 2, PlazoCriticoDias: 5, PlazoDias: 7, RegularizeOlderThan: 48 * time.Hour, RegularizeConcurrency: 4, RegularizeRate: 5,
 	}
 }
 

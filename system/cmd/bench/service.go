@@ -22,7 +22,7 @@ type service struct {
 func startService(ctx context.Context, e environment, name string, env []string) (*service, error) {
 	addrVar := map[string]string{"ingest": "INGEST_ADDR", "reconciler": "RECONCILER_ADDR"}[name]
 	s := &service{Child: process.Child{Name: name, Path: filepath.Join(e.bin, name),
-		Env: append(env, "LOG_LEVEL=warn"), Log: filepath.Join(e.logs, name+".log")}}
+		Env: append(append([]string{"METRICS_ADDR=127.0.0.1:0"}, env...), "LOG_LEVEL=warn"), Log: filepath.Join(e.logs, name+".log")}}
 	var err error
 	if s.addr, err = s.StartOnFreePort(ctx, addrVar, time.Minute); err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func (d *demo) show(ctx context.Context) error {
 	ruta := "http://" + simLn.Addr().String() + sim.Ruta
 
 	env := []string{"DATABASE_URL=" + d.db.DSN, "NATS_URL=" + d.natsURL, "NATS_PREFIX=" + d.topo.Prefijo,
-		"WEBHOOK_TOKENS=" + d.token, "NUBEFACT_RUTA=" + ruta, "NUBEFACT_TOKEN=" + d.simToken}
+		"WEBHOOK_TOKENS=" + d.token, "NUBEFACT_RUTA=" + ruta, "NUBEFACT_TOKEN=" + d.simToken, "METRICS_ADDR=127.0.0.1:0"}
 	step("Starting the reconciler, ingest and a simulated NubeFacT (%s)", simLn.Addr())
 	reconAddr, err := d.start(ctx, "reconciler", "RECONCILER_ADDR", env)
 	if err != nil {

@@ -1,0 +1,323 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the reconciler's Prometheus metrics, on a registry of this Run's own (several
+// reconcilers run in one process in tests). Labels never carry a serie, numero, token or URL.
+type metrics struct {
+	registry *prometheus.Registry
+
+	notifications    *prometheus.CounterVec // efecto, origen
+	batchDuration    prometheus.Histogram
+	deadLetters      prometheus.Counter
+	eventsPublished  *prometheus.CounterVec // type
+	nubefactRequests *prometheus.CounterVec // resultado
+	nubefactDuration prometheus.Histogram
+
+	// Refreshed every METRICS_INTERVAL from Postgres and JetStream (refresh).
+	comprobantes         *prometheus.GaugeVec // tipo, estado
+	pendientes           *prometheus.GaugeVec // tipo, plazo
+	pendienteMasAntiguo  prometheus.Gauge
+	esperando            prometheus.Gauge
+	esperandoMasAntiguo  prometheus.Gauge
+	conflictos           prometheus.Gauge
+	outboxPending        prometheus.Gauge
+	outboxOldest         prometheus.Gauge
+	consumerPending      prometheus.Gauge
+	regularizaciones     *countsCollector // resultado: counted in the regularizaciones table
+	regularizacionUltima prometheus.Gauge
+	refreshErrors        prometheus.Counter
+	lastRefresh          prometheus.Gauge
+}
+
+// tipos names the label values of tipo_de_comprobante.
+var tipos = map[int]string{
+	contracts.Factura: "factura", contracts.Boleta: "boleta",
+	contracts.NotaDeCredito: "nota_de_credito", contracts.NotaDeDebito: "nota_de_debito",
+}
+
+// resultadosNubefact are the label values of reconciler_nubefact_requests_total.
+var resultadosNubefact = []string{"ok", "no_existe", "fatal", "error", "transporte"}
+
+// resultadosRegularizacion are the label values of reconciler_regularizaciones_total.
+var resultadosRegularizacion = []string{"completa", "interrumpida", "error_cuenta", "error"}
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{registry: reg}
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconciler_notifications_total",
+		Help: "Notifications processed, by what applying them did (the audit's efecto) and where they came from.",
+	}, []string{"efecto", "origen"})
+	for _, e := range estado.Efectos {
+		for _, o := range contracts.Origenes {
+			m.notifications.WithLabelValues(string(e), o)
+		}
+	}
+	m.batchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "reconciler_batch_duration_seconds",
+		Help:    "Time to apply one batch of notifications in Postgres (one transaction), retries included.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	})
+	m.deadLetters = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "reconciler_dead_letters_total",
+		Help: "Messages moved to the dead-letter stream (undecodable, or refused by Postgres on their own).",
+	})
+	m.eventsPublished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconciler_events_published_total",
+		Help: "Events the relay published and JetStream acknowledged, by CloudEvents type (boleta.aceptada...).",
+	}, []string{"type"})
+	m.nubefactRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconciler_nubefact_requests_total",
+		Help: "Calls to NubeFacT's Operation 2 (consultar_comprobante), by outcome: ok, no_existe (codigo 24), fatal (token, RUTA, suspended account), error (another codigo), transporte (no answer, 5xx).",
+	}, []string{"resultado"})
+	for _, r := range resultadosNubefact {
+		m.nubefactRequests.WithLabelValues(r)
+	}
+	m.nubefactDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "reconciler_nubefact_request_duration_seconds",
+		Help:    "Duration of one call to NubeFacT's Operation 2, retries included.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	})
+	f(m.notifications)
+	f(m.batchDuration)
+	f(m.deadLetters)
+	f(m.eventsPublished)
+	f(m.nubefactRequests)
+	f(m.nubefactDuration)
+
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		f(g)
+		return g
+	}
+	m.comprobantes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reconciler_comprobantes",
+		Help: "Comprobantes in the table, by tipo and estado.",
+	}, []string{"tipo", "estado"})
+	m.pendientes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reconciler_pendientes",
+		Help: "Pending comprobantes by SUNAT deadline band (calendar days since issue in Lima): en_plazo, atencion, critico, vencido.",
+	}, []string{"tipo", "plazo"})
+	f(m.comprobantes)
+	f(m.pendientes)
+	m.pendienteMasAntiguo = gauge("reconciler_pendiente_mas_antiguo_seconds",
+		"Age of the oldest pending comprobante, from the start (Lima) of its day of issue; 0 when none is pending.")
+	m.esperando = gauge("reconciler_esperando",
+		"Notifications waiting for a comprobante that is not in the table (parked).")
+	m.esperandoMasAntiguo = gauge("reconciler_esperando_mas_antiguo_seconds",
+		"How long the oldest parked notification has waited; 0 when none waits.")
+	m.conflictos = gauge("reconciler_conflictos",
+		"Conflicts in the audit (a notification contradicting a final state) not yet marked reviewed.")
+	m.outboxPending = gauge("reconciler_outbox_pending", "Events written but not yet published.")
+	m.outboxOldest = gauge("reconciler_outbox_oldest_seconds", "Age of the oldest unpublished event; 0 when none.")
+	m.consumerPending = gauge("reconciler_consumer_pending",
+		"Notifications in JetStream not yet acknowledged by the reconcilers: pending plus ack-pending.")
+	m.regularizaciones = newCountsCollector("reconciler_regularizaciones_total",
+		"Finished regularization runs (command line, schedule, console), by how they ended, as recorded in the regularizaciones table.",
+		"resultado", resultadosRegularizacion)
+	f(m.regularizaciones)
+	m.regularizacionUltima = gauge("reconciler_regularizacion_ultima_timestamp_seconds",
+		"When the last regularization run ended (Unix time); 0 when none has.")
+	m.refreshErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "reconciler_metrics_refresh_errors_total",
+		Help: "Failed refreshes of the gauges read from Postgres and JetStream.",
+	})
+	f(m.refreshErrors)
+	m.lastRefresh = gauge("reconciler_metrics_refreshed_timestamp_seconds",
+		"When the gauges read from Postgres and JetStream were last refreshed (Unix time).")
+	return m
+}
+
+// countsCollector exposes counts kept elsewhere (rows of a table never deleted, read by the
+// refresher) as a counter with one label: monotonic, which is what a counter is.
+type countsCollector struct {
+	desc   *prometheus.Desc
+	labels []string
+	mu     sync.Mutex
+	counts map[string]float64
+}
+
+func newCountsCollector(name, help, label string, values []string) *countsCollector {
+	return &countsCollector{desc: prometheus.NewDesc(name, help, []string{label}, nil), labels: values, counts: map[string]float64{}}
+}
+
+func (c *countsCollector) set(counts map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.labels {
+		c.counts[l] = float64(counts[l])
+	}
+}
+
+func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.labels {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, c.counts[l], l)
+	}
+}
+
+// handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
+// a 404 problem.
+func (m *metrics) handler() http.Handler {
+	if m == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "metrics are off (METRICS=false)"})
+		})
+	}
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// audited counts the audit rows a committed transaction wrote. A nil *metrics counts nothing
+// (tests that build a part of the service alone).
+func (m *metrics) audited(rs []estado.Registro) {
+	if m == nil {
+		return
+	}
+	for _, r := range rs {
+		m.notifications.WithLabelValues(string(r.Efecto), r.Origen).Inc()
+	}
+}
+
+// batchApplied observes the time a batch took to apply.
+func (m *metrics) batchApplied(d time.Duration) {
+	if m != nil {
+		m.batchDuration.Observe(d.Seconds())
+	}
+}
+
+// deadLettered counts a message moved to the dead-letter stream.
+func (m *metrics) deadLettered() {
+	if m != nil {
+		m.deadLetters.Inc()
+	}
+}
+
+// published counts an event JetStream acknowledged, by its type.
+func (m *metrics) published(tipo string) {
+	if m != nil {
+		m.eventsPublished.WithLabelValues(tipo).Inc()
+	}
+}
+
+// nubefactCall counts one call to Operation 2 (nubefact.Client.Observe).
+func (m *metrics) nubefactCall(resultado string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.nubefactRequests.WithLabelValues(resultado).Inc()
+	m.nubefactDuration.Observe(d.Seconds())
+}
+
+// refresher sets the gauges from Postgres and JetStream every interval.
+type refresher struct {
+	m        *metrics
+	store    *postgres.Store
+	cons     jetstream.Consumer
+	umbrales estado.Umbrales
+	interval time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+func (r *refresher) run(ctx context.Context) {
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for {
+		r.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *refresher) refresh(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	foto, err := r.store.Fotografiar(ctx)
+	if err != nil {
+		r.m.refreshErrors.Inc()
+		r.log.Warn("metrics: reading Postgres failed", "err", err)
+		return
+	}
+	r.set(foto, r.now())
+	info, err := r.cons.Info(ctx)
+	if err != nil {
+		r.m.refreshErrors.Inc()
+		r.log.Warn("metrics: reading the consumer failed", "err", err)
+		return
+	}
+	r.m.consumerPending.Set(float64(info.NumPending) + float64(info.NumAckPending))
+	r.m.lastRefresh.Set(float64(r.now().Unix()))
+}
+
+// set turns a Foto into the gauges: every tipo and band is present, zero included.
+func (r *refresher) set(f postgres.Foto, now time.Time) {
+	m := r.m
+	m.comprobantes.Reset()
+	for _, c := range f.Comprobantes {
+		m.comprobantes.WithLabelValues(tipoLabel(c.Tipo), c.Estado).Set(float64(c.N))
+	}
+	bandas := map[[2]string]int64{}
+	var oldest estado.Dia
+	for _, p := range f.PendientesPorDia {
+		bandas[[2]string{tipoLabel(p.Tipo), string(r.umbrales.Banda(estado.DiasDesde(p.Dia, now)))}] += p.N
+		if oldest.IsZero() || p.Dia.Before(oldest.Time) {
+			oldest = p.Dia
+		}
+	}
+	for _, tipo := range tipos {
+		for _, plazo := range estado.Plazos {
+			m.pendientes.WithLabelValues(tipo, string(plazo)).Set(float64(bandas[[2]string{tipo, string(plazo)}]))
+		}
+	}
+	m.pendienteMasAntiguo.Set(ageSeconds(oldest.Inicio(), oldest.IsZero(), now))
+	m.esperando.Set(float64(f.Esperando))
+	m.esperandoMasAntiguo.Set(ageSeconds(f.EsperandoDesde, f.EsperandoDesde.IsZero(), now))
+	m.conflictos.Set(float64(f.Conflictos))
+	m.outboxPending.Set(float64(f.Outbox))
+	m.outboxOldest.Set(ageSeconds(f.OutboxDesde, f.OutboxDesde.IsZero(), now))
+	m.regularizaciones.set(f.Regularizaciones)
+	if !f.UltimaRegularizacion.IsZero() {
+		m.regularizacionUltima.Set(float64(f.UltimaRegularizacion.Unix()))
+	}
+}
+
+func ageSeconds(since time.Time, none bool, now time.Time) float64 {
+	if none {
+		return 0
+	}
+	return max(0, now.Sub(since).Seconds())
+}
+
+func tipoLabel(tipo int) string {
+	if name, ok := tipos[tipo]; ok {
+		return name
+	}
+	return strconv.Itoa(tipo)
+}

@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/jackc/pgx/v5"
+)
+
+// Foto is what the metrics read from Postgres at one moment: a handful of queries on indexes
+// fit for them, cheap at a million comprobantes (docs/monitoring.md gives their times).
+type Foto struct {
+	// Comprobantes counts the rows by tipo and estado (comprobantes_conteo, kept by triggers).
+	Comprobantes []ConteoEstado
+	// PendientesPorDia counts the pending rows by tipo and day of issue in Lima.
+	PendientesPorDia []PendientesDia
+	// Esperando counts the parked notifications whose comprobante is still not in the table,
+	// and EsperandoDesde is when the oldest of them was parked (zero when none).
+	Esperando      int64
+	EsperandoDesde time.Time
+	// Conflictos counts the audit's conflicts no operator has marked reviewed.
+	Conflictos int64
+	// Outbox counts the events not yet published, and OutboxDesde is the oldest one's creation.
+	Outbox      int64
+	OutboxDesde time.Time
+	// Regularizaciones counts the finished runs by resultado; UltimaRegularizacion is when the
+	// last one ended and UltimoResultado how (empty when none has).
+	Regularizaciones     map[string]int64
+	UltimaRegularizacion time.Time
+	UltimoResultado      string
+}
+
+// ConteoEstado is the number of comprobantes of one tipo in one estado.
+type ConteoEstado struct {
+	Tipo   int
+	Estado string
+	N      int64
+}
+
+// PendientesDia is the number of pending comprobantes of one tipo issued on one day.
+type PendientesDia struct {
+	Tipo int
+	Dia  estado.Dia
+	N    int64
+}
+
+// foldConteo moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
+// (several reconcilers) each take the deltas they deleted: none is counted twice.
+const foldConteo = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, n)
+INSERT INTO comprobantes_conteo
+SELECT tipo_de_comprobante, estado, sum(n) FROM d GROUP BY 1, 2
+ON CONFLICT (tipo_de_comprobante, estado) DO UPDATE SET n = comprobantes_conteo.n + EXCLUDED.n`
+
+// Fotografiar reads a Foto in one round trip.
+func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
+	var f Foto
+	f.Regularizaciones = map[string]int64{}
+	b := &pgx.Batch{}
+	b.Queue(foldConteo)
+	b.Queue(`SELECT tipo_de_comprobante, estado, n FROM comprobantes_conteo ORDER BY 1, 2`).Query(func(rows pgx.Rows) error {
+		var err error
+		f.Comprobantes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConteoEstado, error) {
+			var c ConteoEstado
+			var tipo int16
+			err := r.Scan(&tipo, &c.Estado, &c.N)
+			c.Tipo = int(tipo)
+			return c, err
+		})
+		return err
+	})
+	b.Queue(`SELECT tipo_de_comprobante, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), count(*)
+		FROM comprobantes WHERE estado = 'pendiente' GROUP BY 1, 2`).Query(func(rows pgx.Rows) error {
+		var err error
+		f.PendientesPorDia, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendientesDia, error) {
+			var p PendientesDia
+			var tipo int16
+			var dia time.Time
+			err := r.Scan(&tipo, &dia, &p.N)
+			p.Tipo, p.Dia = int(tipo), estado.DiaDeFecha(dia)
+			return p, err
+		})
+		return err
+	})
+	b.Queue(`SELECT count(*), min(aparcada_en) FROM aparcadas WHERE NOT lista`).QueryRow(func(r pgx.Row) error {
+		var desde *time.Time
+		err := r.Scan(&f.Esperando, &desde)
+		if desde != nil {
+			f.EsperandoDesde = *desde
+		}
+		return err
+	})
+	b.Queue(`SELECT count(*) FROM notificaciones n WHERE efecto = 'conflicto'
+		AND NOT EXISTS (SELECT 1 FROM conflictos_revisados r WHERE r.notificacion_id = n.id)`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&f.Conflictos)
+	})
+	b.Queue(`SELECT count(*), min(creado_en) FROM outbox`).QueryRow(func(r pgx.Row) error {
+		var desde *time.Time
+		err := r.Scan(&f.Outbox, &desde)
+		if desde != nil {
+			f.OutboxDesde = *desde
+		}
+		return err
+	})
+	b.Queue(`SELECT resultado, count(*) FROM regularizaciones WHERE resultado IS NOT NULL GROUP BY 1`).Query(func(rows pgx.Rows) error {
+		var resultado string
+		var n int64
+		_, err := pgx.ForEachRow(rows, []any{&resultado, &n}, func() error {
+			f.Regularizaciones[resultado] = n
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT terminada_en, resultado FROM regularizaciones WHERE terminada_en IS NOT NULL
+		ORDER BY terminada_en DESC LIMIT 1`).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&f.UltimaRegularizacion, &f.UltimoResultado}, func() error { return nil })
+		return err
+	})
+	err := s.pool.SendBatch(ctx, b).Close()
+	return f, wrap("read metrics", err)
+}
