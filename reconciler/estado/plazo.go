@@ -101,6 +101,9 @@ func DiasDesde(d Dia, now time.Time) int {
 	return int(DiaEnLima(now).Sub(d.Time) / (24 * time.Hour))
 }
 
+// Antes is the day dias days before d.
+func (d Dia) Antes(dias int) Dia { return Dia{d.AddDate(0, 0, -dias)} }
+
 // Inicio is the instant the day begins in Lima.
 func (d Dia) Inicio() time.Time {
 	y, m, day := d.Date()

@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/system/internal/freeport"
 	"io"
 	"log/slog"
 	"net"
@@ -21,8 +18,11 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/internal/freeport"
 	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,8 +46,10 @@ type system struct {
 	ingest     string // base URL of ingest
 	reconciler string // base URL of the last reconciler started
 
-	mu       sync.Mutex
-	received []receivedEvent
+	mu sync.Mutex
+	// ingestMetrics is the URL of ingest's GET /metrics, on a listener of its own.
+	ingestMetrics string
+	received      []receivedEvent
 }
 
 type receivedEvent struct {
@@ -108,8 +110,16 @@ func (s *system) startIngest() (stop func() error) {
 		PublishTimeout: 2 * time.Second, RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second,
 	}
 	addr, stop := s.start(func(ctx context.Context, addr string) error {
-		cfg.Addr = addr
-		return ingest.Run(ctx, cfg, testLogger(s.t, "ingest"))
+		metricsAddr, err := freeport.Candidate()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.ingestMetrics = "http://" + metricsAddr + "/metrics"
+		s.mu.Unlock()
+		c := cfg
+		c.Addr, c.MetricsAddr = addr, metricsAddr
+		return ingest.Run(ctx, c, testLogger(s.t, "ingest"))
 	})
 	s.ingest = "http://" + addr
 	return stop

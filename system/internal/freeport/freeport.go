@@ -29,7 +29,7 @@ func Try(start func(addr string) error) (string, error) {
 	var err error
 	for range attempts {
 		var addr string
-		if addr, err = candidate(); err != nil {
+		if addr, err = Candidate(); err != nil {
 			return "", err
 		}
 		if err = start(addr); !errors.Is(err, syscall.EADDRINUSE) {
@@ -39,8 +39,10 @@ func Try(start func(addr string) error) (string, error) {
 	return "", fmt.Errorf("%d ports in a row were taken: %w", attempts, err)
 }
 
-// candidate asks the kernel for a port that is free at this instant.
-func candidate() (string, error) {
+// Candidate asks the kernel for a loopback address whose port is free at this instant. Use it
+// inside Try's start for a second address the same start binds: a port taken meanwhile fails
+// the start with EADDRINUSE, and Try starts again with fresh ones.
+func Candidate() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
