@@ -152,6 +152,8 @@ func (c Config) validate() error {
 	}
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
+	} else if c.RegularizeEvery > 0 && c.MaxConns < int32(c.Workers)+3 {
+		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be at least WORKERS + 3 with REGULARIZE_EVERY (the relay, the round's lock and its pages)"))
 	}
 	if err := httpapi.CheckPprofAddr(c.PprofAddr, c.PprofAllowRemote); err != nil {
 		errs = append(errs, err)

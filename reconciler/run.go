@@ -92,6 +92,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if m != nil {
 		wg.Go(func() { g.run(bctx) })
 	}
+	if cfg.RegularizeEvery > 0 {
+		p, err := newProgramada(cfg, store, js, topo, m, log)
+		if err != nil { // validate checked the same: this cannot happen
+			stopBackground()
+			wg.Wait()
+			_ = srv.Close()
+			return fmt.Errorf("configuration: %w", err)
+		}
+		wg.Go(func() { p.run(bctx) })
+	}
 	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)

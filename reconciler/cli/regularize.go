@@ -22,7 +22,6 @@ import (
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
 	"github.com/hotelpe/boletas/reconciler/stream"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 const regularizeUsage = `Usage: reconciler regularize [flags]
@@ -40,6 +39,7 @@ var ErrNoResueltas = errors.New("some comprobantes ended in an error (see the re
 
 type regularizeFlags struct {
 	olderThan   string
+	plazo       string
 	tipo        int
 	serie       string
 	limit       int64
@@ -63,6 +63,7 @@ func parseRegularize(fs *flag.FlagSet, args []string) (runner, error) {
 func parseRegularizeFlags(fs *flag.FlagSet, args []string) (regularizeFlags, error) {
 	var f regularizeFlags
 	fs.StringVar(&f.olderThan, "older-than", "", "only comprobantes issued before this: a duration (72h, 3d) or a date (2026-11-20); by fecha_de_emision, or creation time when it is null")
+	fs.StringVar(&f.plazo, "plazo", "", "only comprobantes in this SUNAT deadline band or a more urgent one: atencion, critico or vencido (days since issue in Lima, PLAZO_*_DIAS)")
 	fs.IntVar(&f.tipo, "tipo", 0, "only this tipo_de_comprobante (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)")
 	fs.StringVar(&f.serie, "serie", "", "only this serie")
 	fs.Int64Var(&f.limit, "limit", 0, "at most this many comprobantes (0: all)")
@@ -85,16 +86,24 @@ func parseRegularizeFlags(fs *flag.FlagSet, args []string) (regularizeFlags, err
 		return f, errors.New("regularize: --limit must not be negative")
 	case f.tipo < 0 || f.tipo > 4:
 		return f, errors.New("regularize: --tipo must be 1, 2, 3 or 4")
+	case f.plazo != "" && f.olderThan != "":
+		return f, errors.New("regularize: give --plazo or --older-than, not both")
+	}
+	if f.plazo != "" {
+		if _, err := estado.UmbralesSUNAT.DiasMinimos(estado.Plazo(f.plazo)); err != nil {
+			return f, fmt.Errorf("regularize: --plazo: %w", err)
+		}
 	}
 	return f, nil
 }
 
-// parseOlderThan reads "72h", "3d" or "2026-11-20" as the instant before which to select.
+// parseOlderThan reads "72h", "3d" or "2026-11-20" (midnight in Lima) as the instant before
+// which to select.
 func parseOlderThan(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, estado.Lima); err == nil {
 		return t, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -109,8 +118,22 @@ func parseOlderThan(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
+// emitidosAntesDe is the instant before which the selected comprobantes were issued: by
+// --older-than, or by --plazo, the first day of that band counted in Lima.
+func (f regularizeFlags) emitidosAntesDe(u estado.Umbrales, now time.Time) (time.Time, error) {
+	if f.plazo == "" {
+		return parseOlderThan(f.olderThan, now)
+	}
+	dias, err := u.DiasMinimos(estado.Plazo(f.plazo))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("regularize: --plazo: %w", err)
+	}
+	// Issued at least dias days ago: on the day dias days before today (Lima) or earlier.
+	return estado.DiaEnLima(now).Antes(dias - 1).Inicio(), nil
+}
+
 func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags, stdout, stderr io.Writer) (err error) {
-	antes, err := parseOlderThan(f.olderThan, time.Now())
+	antes, err := f.emitidosAntesDe(cfg.Umbrales(), time.Now())
 	if err != nil {
 		return err
 	}
@@ -134,18 +157,20 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 			err = rerr
 		}
 	}()
-	r := &regularizacion.Regularizador{Source: postgres.New(pool), Consultor: client, Observer: obs}
+	store := postgres.New(pool)
+	r := &regularizacion.Regularizador{Source: store, Consultor: client, Observer: obs, Bitacora: store}
 	if !f.dryRun {
 		nc, js, err := connectOnce(cfg, "reconciler-regularize")
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		r.Publisher = &publicador{js: js, topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
+		r.Publisher = &stream.Publisher{JS: js, Topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
 	}
 	start := time.Now()
 	res, runErr := withProgress(stderr, f.progress, func(c *regularizacion.Counters) (regularizacion.Summary, error) {
 		return r.Run(ctx, regularizacion.Options{
+			Origen: estado.RegularizacionCLI,
 			Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
 			Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
 		}, c)
@@ -202,22 +227,6 @@ func resultadoDeRegularizar(res regularizacion.Summary, runErr error) error {
 		return ErrNoResueltas
 	}
 	return nil
-}
-
-// publicador publishes synthetic notifications on the subject the webhook feeds, under the
-// same message-ID rule.
-type publicador struct {
-	js   jetstream.JetStream
-	topo contracts.Topologia
-}
-
-func (p *publicador) Publish(ctx context.Context, n contracts.Notificacion) error {
-	n, body, err := contracts.RespuestaNubefact(n)
-	if err != nil {
-		return err
-	}
-	m := p.topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenRegularizacion, time.Now(), contracts.RemitenteNubefact)
-	return stream.Publish(ctx, p.js, m)
 }
 
 // observador writes the CSV report and the dry-run listing.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
 )
 
@@ -24,7 +25,7 @@ func TestParseOlderThan(t *testing.T) {
 		{in: "90m", want: now.Add(-90 * time.Minute)},
 		{in: "3d", want: now.AddDate(0, 0, -3)},
 		{in: "0d", want: now},
-		{in: "2026-11-20", want: time.Date(2026, 11, 20, 0, 0, 0, 0, time.Local)},
+		{in: "2026-11-20", want: time.Date(2026, 11, 20, 0, 0, 0, 0, estado.Lima)}, // a day is SUNAT's, in Lima,
 		{in: "3x", wantErr: true},
 		{in: "-5h", wantErr: true},
 		{in: "-5d", wantErr: true},
@@ -56,6 +57,24 @@ func TestParseOlderThan(t *testing.T) {
 	}
 }
 
+// --plazo critico selects the boletas issued five or more days ago, counted in Lima.
+func TestPlazoSelectsByDayInLima(t *testing.T) {
+	t.Parallel()
+	// 00:30 on the 29th in Lima (05:30 UTC): today is the 29th there.
+	now := time.Date(2026, 11, 29, 5, 30, 0, 0, time.UTC)
+	for plazo, primerDiaFuera := range map[string]string{"critico": "2026-11-25", "vencido": "2026-11-22", "atencion": "2026-11-28"} {
+		got, err := regularizeFlags{plazo: plazo}.emitidosAntesDe(estado.UmbralesSUNAT, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Selected: issued before the start (in Lima) of the first day that is not in the band.
+		want, _ := time.ParseInLocation(time.DateOnly, primerDiaFuera, estado.Lima)
+		if !got.Equal(want) {
+			t.Errorf("--plazo %s: issued before %v, want before %v", plazo, got, want)
+		}
+	}
+}
+
 func TestParseRegularizeFlags(t *testing.T) {
 	t.Parallel()
 	defectos := regularizeFlags{concurrency: 4, rate: 5}
@@ -82,6 +101,9 @@ func TestParseRegularizeFlags(t *testing.T) {
 		{name: "negative tipo", args: []string{"--tipo", "-1"}, wantErr: "--tipo"},
 		{name: "extra arguments", args: []string{"--dry-run", "BBB1", "105"}, wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"--todo"}, wantErr: "todo"},
+		{name: "plazo", args: []string{"--plazo", "critico"}, want: regularizeFlags{plazo: "critico", concurrency: 4, rate: 5}},
+		{name: "unknown plazo", args: []string{"--plazo", "urgente"}, wantErr: "--plazo"},
+		{name: "plazo and older-than", args: []string{"--plazo", "critico", "--older-than", "3d"}, wantErr: "not both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

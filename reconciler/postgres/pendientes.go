@@ -2,14 +2,16 @@ package postgres
 
 import (
 	"context"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"time"
 
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/jackc/pgx/v5"
 )
 
+// filtroSQL selects by estado.Filtro. A fecha_de_emision is a day in Lima (SUNAT's clock):
+// it begins at midnight there, whatever the server's time zone.
 const filtroSQL = `estado = 'pendiente'
-	AND ($1::timestamptz IS NULL OR coalesce(fecha_de_emision::timestamptz, creado_en) < $1)
+	AND ($1::timestamptz IS NULL OR coalesce(fecha_de_emision::timestamp AT TIME ZONE 'America/Lima', creado_en) < $1)
 	AND ($2::smallint IS NULL OR tipo_de_comprobante = $2)
 	AND ($3::text IS NULL OR serie = $3)`
 

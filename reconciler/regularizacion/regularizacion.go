@@ -7,8 +7,11 @@ package regularizacion
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
@@ -47,8 +50,16 @@ type Publisher interface {
 	Publish(ctx context.Context, n contracts.Notificacion) error
 }
 
+// Bitacora records every run (postgres.Store): its start, and how it ended with its counts.
+type Bitacora interface {
+	IniciarRegularizacion(ctx context.Context, origen, filtro string) (int64, error)
+	TerminarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error
+}
+
 // Options of a run.
 type Options struct {
+	// Origen says who started it (estado.RegularizacionCLI, Programada, Consola), for its record.
+	Origen      string
 	Filtro      estado.Filtro
 	Limit       int64   // at most this many comprobantes (0: all)
 	Concurrency int     // Operation 2 calls in flight
@@ -109,6 +120,49 @@ type Regularizador struct {
 	Consultor Consultor
 	Publisher Publisher
 	Observer  Observer
+	// Bitacora, when set, records each run.
+	Bitacora Bitacora
+}
+
+// Descripcion is the run's selection as the command line would write it, for its record.
+func (o Options) Descripcion() string {
+	var parts []string
+	if !o.Filtro.EmitidosAntesDe.IsZero() {
+		parts = append(parts, "--older-than "+o.Filtro.EmitidosAntesDe.In(estado.Lima).Format(time.RFC3339))
+	}
+	if o.Filtro.Tipo != 0 {
+		parts = append(parts, "--tipo "+strconv.Itoa(o.Filtro.Tipo))
+	}
+	if o.Filtro.Serie != "" {
+		parts = append(parts, "--serie "+o.Filtro.Serie)
+	}
+	if o.Limit > 0 {
+		parts = append(parts, "--limit "+strconv.FormatInt(o.Limit, 10))
+	}
+	if o.DryRun {
+		parts = append(parts, "--dry-run")
+	}
+	if len(parts) == 0 {
+		return "todos los pendientes"
+	}
+	return strings.Join(parts, " ")
+}
+
+// fin is how a run that returned (res, err) ended, for its record.
+func fin(res Summary, err error) estado.FinDeRegularizacion {
+	f := estado.FinDeRegularizacion{Resultado: estado.RegularizacionCompleta,
+		Total: res.Total, Consultados: res.Consultados, Aceptadas: res.Aceptadas, Rechazadas: res.Rechazadas,
+		Anuladas: res.Anuladas, SinResultado: res.SinResultado, NoExiste: res.NoExiste, Errores: res.Errores,
+		Publicadas: res.Publicadas}
+	switch {
+	case errors.Is(err, ErrCuenta):
+		f.Resultado, f.Detalle = estado.RegularizacionErrorCuenta, err.Error()
+	case err != nil:
+		f.Resultado, f.Detalle = estado.RegularizacionError, err.Error()
+	case res.Interrumpido:
+		f.Resultado = estado.RegularizacionInterrumpida
+	}
+	return f
 }
 
 // Run walks the pending comprobantes and resolves each. Cancelling ctx stops it cleanly: no new
@@ -116,7 +170,24 @@ type Regularizador struct {
 // reported: the next run asks again), answers already received are still published, and the
 // summary so far is returned with Interrumpido set. A fatal NubeFacT error stops it the same
 // way and is returned wrapped in ErrCuenta.
-func (r *Regularizador) Run(ctx context.Context, o Options, c *Counters) (Summary, error) {
+//
+// With a Bitacora the run is recorded: a failure to record its start stops it before any call.
+func (r *Regularizador) Run(ctx context.Context, o Options, c *Counters) (res Summary, err error) {
+	if r.Bitacora != nil {
+		id, ierr := r.Bitacora.IniciarRegularizacion(ctx, o.Origen, o.Descripcion())
+		if ierr != nil {
+			return Summary{}, ierr
+		}
+		defer func() {
+			if rerr := r.Bitacora.TerminarRegularizacion(context.WithoutCancel(ctx), id, fin(res, err)); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
+	return r.run(ctx, o, c)
+}
+
+func (r *Regularizador) run(ctx context.Context, o Options, c *Counters) (Summary, error) {
 	if o.Concurrency < 1 {
 		o.Concurrency = 1
 	}

@@ -137,3 +137,75 @@ func TestAFatalErrorStopsTheRun(t *testing.T) {
 		t.Errorf("summary %+v, %d published: the run went on after the fatal error", res, len(pub.publicado))
 	}
 }
+
+type bitacora struct {
+	mu      sync.Mutex
+	origen  string
+	filtro  string
+	fines   []estado.FinDeRegularizacion
+	iniciar error
+}
+
+func (b *bitacora) IniciarRegularizacion(_ context.Context, origen, filtro string) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.origen, b.filtro = origen, filtro
+	return 7, b.iniciar
+}
+
+func (b *bitacora) TerminarRegularizacion(_ context.Context, id int64, f estado.FinDeRegularizacion) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if id != 7 {
+		return fmt.Errorf("id %d, want 7", id)
+	}
+	b.fines = append(b.fines, f)
+	return nil
+}
+
+func TestEveryRunIsRecorded(t *testing.T) {
+	tests := []struct {
+		name      string
+		errs      map[int]error
+		cancel    bool
+		resultado string
+	}{
+		{"complete", nil, false, estado.RegularizacionCompleta},
+		{"fatal", map[int]error{2: providerError{fatal: true}}, false, estado.RegularizacionErrorCuenta},
+		{"cancelled", nil, true, estado.RegularizacionInterrumpida},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &bitacora{}
+			r := regularizacion.Regularizador{Source: pendientes(3), Consultor: consultor{errs: tt.errs},
+				Publisher: &publicador{}, Observer: &observador{}, Bitacora: b}
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			o := regularizacion.Options{Origen: estado.RegularizacionProgramada, Concurrency: 1,
+				Filtro: estado.Filtro{Tipo: 2, Serie: "BBB1"}}
+			_, _ = r.Run(ctx, o, &regularizacion.Counters{})
+			if b.origen != estado.RegularizacionProgramada || b.filtro != "--tipo 2 --serie BBB1" {
+				t.Errorf("recorded origen %q, filtro %q", b.origen, b.filtro)
+			}
+			if len(b.fines) != 1 || b.fines[0].Resultado != tt.resultado {
+				t.Fatalf("recorded ends %+v, want one %s", b.fines, tt.resultado)
+			}
+			f := b.fines[0]
+			if tt.resultado == estado.RegularizacionCompleta && (f.Total != 3 || f.Aceptadas != 3 || f.Publicadas != 3 || f.Detalle != "") {
+				t.Errorf("recorded %+v, want 3 accepted and published", f)
+			}
+			if tt.resultado == estado.RegularizacionErrorCuenta && f.Detalle == "" {
+				t.Errorf("a fatal stop is recorded without its reason")
+			}
+		})
+	}
+	b := &bitacora{iniciar: errors.New("postgres is down")}
+	c := consultor{}
+	r := regularizacion.Regularizador{Source: pendientes(3), Consultor: c, Publisher: &publicador{}, Observer: &observador{}, Bitacora: b}
+	if _, err := r.Run(t.Context(), regularizacion.Options{}, &regularizacion.Counters{}); err == nil || len(b.fines) != 0 {
+		t.Errorf("a run whose start could not be recorded went on (err %v)", err)
+	}
+}

@@ -131,3 +131,21 @@ func Publish(ctx context.Context, js jetstream.JetStream, m contracts.Mensaje) e
 		jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
 	return err
 }
+
+// Publisher publishes NubeFacT's answers (Operation 2) as synthetic notifications on the
+// subject the webhook feeds, under the same message-ID rule, origin regularizacion
+// (regularizacion.Publisher).
+type Publisher struct {
+	JS   jetstream.JetStream
+	Topo contracts.Topologia
+}
+
+// Publish publishes n and waits for the stream to store it.
+func (p *Publisher) Publish(ctx context.Context, n contracts.Notificacion) error {
+	n, body, err := contracts.RespuestaNubefact(n)
+	if err != nil {
+		return err
+	}
+	m := p.Topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenRegularizacion, time.Now(), contracts.RemitenteNubefact)
+	return Publish(ctx, p.JS, m)
+}

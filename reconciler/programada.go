@@ -1,0 +1,96 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/nubefact"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
+	"github.com/hotelpe/boletas/reconciler/stream"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// candadoProgramada is the Postgres advisory lock a scheduled round holds: with several
+// reconcilers, one runs the round and the others skip it.
+const candadoProgramada int64 = 0x626f6c6574617301 // "boletas" and 1
+
+// programada is the regularization safety net (REGULARIZE_EVERY): every round it asks NubeFacT
+// about the comprobantes pending for longer than REGULARIZE_OLDER_THAN, with the same rules as
+// `reconciler regularize`, and records the round in the regularizaciones table. When webhooks
+// arrive as they should nothing is that old, and a round makes no call.
+type programada struct {
+	store     *postgres.Store
+	r         *regularizacion.Regularizador
+	every     time.Duration
+	olderThan time.Duration
+	options   regularizacion.Options
+	log       *slog.Logger
+}
+
+func newProgramada(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, m *metrics, log *slog.Logger) (*programada, error) {
+	client, err := nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout)
+	if err != nil {
+		return nil, err
+	}
+	client.Retries, client.Backoff = cfg.NubefactRetries, cfg.NubefactBackoff
+	client.Observe = m.nubefactCall
+	return &programada{
+		store: store, every: cfg.RegularizeEvery, olderThan: cfg.RegularizeOlderThan, log: log,
+		r: &regularizacion.Regularizador{Source: store, Consultor: client, Bitacora: store,
+			Publisher: &stream.Publisher{JS: js, Topo: topo}, Observer: logObserver{log}},
+		options: regularizacion.Options{Origen: estado.RegularizacionProgramada,
+			Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate},
+	}, nil
+}
+
+func (p *programada) run(ctx context.Context) {
+	tick := time.NewTicker(p.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			p.round(ctx)
+		}
+	}
+}
+
+// round runs one round unless another reconciler holds the lock or started a round less than
+// half a period ago (their tickers are not aligned).
+func (p *programada) round(ctx context.Context) {
+	_, err := p.store.ConCandado(ctx, candadoProgramada, func(ctx context.Context) error {
+		last, err := p.store.UltimaRegularizacion(ctx, estado.RegularizacionProgramada)
+		if err != nil || time.Since(last) < p.every/2 {
+			return err
+		}
+		o := p.options
+		o.Filtro.EmitidosAntesDe = time.Now().Add(-p.olderThan)
+		res, err := p.r.Run(ctx, o, &regularizacion.Counters{})
+		level := slog.LevelDebug
+		if res.Total > 0 || err != nil {
+			level = slog.LevelInfo
+		}
+		p.log.Log(ctx, level, "scheduled regularization", "pendientes", res.Total, "consultados", res.Consultados,
+			"aceptadas", res.Aceptadas, "rechazadas", res.Rechazadas, "anuladas", res.Anuladas,
+			"no_existe", res.NoExiste, "errores", res.Errores, "publicadas", res.Publicadas)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		p.log.Error("scheduled regularization stopped: the next round tries again", "err", err, "what_to_do", nubefact.QueHacer(err))
+	}
+}
+
+// logObserver logs the comprobantes a scheduled round could not resolve.
+type logObserver struct{ log *slog.Logger }
+
+func (o logObserver) NoResuelto(f regularizacion.Fila) {
+	o.log.Warn("scheduled regularization: comprobante not resolved", "comprobante", f.Clave.String(),
+		"motivo", f.Motivo, "detalle", f.Detalle)
+}
+
+func (logObserver) WouldPublish(contracts.Notificacion, string) {}
