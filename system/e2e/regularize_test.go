@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/cli"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,7 +17,12 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/cli"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/system/testkit"
+	"github.com/jackc/pgx/v5"
 )
 
 const simToken = "sim-token-0123456789abcdef"
@@ -493,4 +496,129 @@ func TestVerificarAparcadaWhenApplied(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM aparcadas`); n != 0 {
 		t.Errorf("still parked: %d", n)
 	}
+}
+
+// insertEmitida records a pending boleta issued dias days ago (in Lima).
+func (s *system) insertEmitida(serie string, numero, dias int) {
+	s.t.Helper()
+	dia := estado.DiaEnLima(time.Now()).Antes(dias)
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
+		VALUES (2, $1, $2, $3)`, serie, numero, dia.Format(time.DateOnly)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+type ronda struct {
+	iniciada, terminada time.Time
+	resultado           string
+	total               int64
+}
+
+// rondas lists the scheduled runs recorded so far, in order.
+func (s *system) rondas() []ronda {
+	s.t.Helper()
+	rows, err := s.pool.Query(context.Background(), `SELECT iniciada_en, coalesce(terminada_en, 'infinity'), coalesce(resultado, ''), total
+		FROM regularizaciones WHERE origen = 'programada' ORDER BY iniciada_en`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ronda, error) {
+		var x ronda
+		err := r.Scan(&x.iniciada, &x.terminada, &x.resultado, &x.total)
+		return x, err
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+// Two reconcilers with a 1 s schedule: each round is run by one of them, and consults each
+// boleta pending for longer than REGULARIZE_OLDER_THAN once.
+func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
+	t.Parallel()
+	s := sharedSystem(t)
+	cfg := s.reconcilerConfig()
+	sim := withSimulador(t, &cfg)
+	cfg.RegularizeEvery, cfg.RegularizeOlderThan, cfg.MaxConns, cfg.RegularizeRate = time.Second, 48*time.Hour, 6, 0
+	for n := 1; n <= 3; n++ {
+		s.insertEmitida("BPRG", n, 5) // still in the Resumen Diario at NubeFacT: asked every round
+		sim.Poner(clave("BPRG", n), simulador.Pendiente)
+	}
+	s.insertEmitida("BPRG", 4, 0) // issued today: the webhook may still come, never asked
+	s.insertEmitida("BPRG", 5, 3) // its webhook was lost: the first round resolves it
+	sim.Poner(clave("BPRG", 5), simulador.Aceptada)
+	stopA := s.startReconciler(cfg)
+	stopB := s.startReconciler(cfg)
+
+	eventually(t, 20*time.Second, "four finished scheduled rounds", func() bool {
+		n := 0
+		for _, r := range s.rondas() {
+			if r.resultado != "" {
+				n++
+			}
+		}
+		return n >= 4
+	})
+	_ = stopA()
+	_ = stopB()
+
+	rondas := s.rondas()
+	completas := 0
+	for i, r := range rondas {
+		if r.resultado == "completa" {
+			completas++
+		}
+		if i > 0 && r.iniciada.Before(rondas[i-1].terminada) {
+			t.Errorf("round %d started at %v, before round %d ended (%v): two reconcilers ran at once", i, r.iniciada, i-1, rondas[i-1].terminada)
+		}
+		if i > 0 && r.iniciada.Sub(rondas[i-1].iniciada) < 500*time.Millisecond {
+			t.Errorf("rounds %d and %d started %v apart: one round was run twice", i-1, i, r.iniciada.Sub(rondas[i-1].iniciada))
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		// A round stopped by the shutdown may have asked before it was recorded as interrupted.
+		if got := sim.LlamadasDe(clave("BPRG", n)); got < completas || got > len(rondas) {
+			t.Errorf("BPRG-%d asked %d times in %d rounds (%d complete): want once per round", n, got, len(rondas), completas)
+		}
+	}
+	if got := sim.LlamadasDe(clave("BPRG", 4)); got != 0 {
+		t.Errorf("a boleta issued today was asked %d times", got)
+	}
+	if got := sim.LlamadasDe(clave("BPRG", 5)); got != 1 {
+		t.Errorf("the boleta whose webhook was lost was asked %d times, want 1", got)
+	}
+	if e := s.estado("BPRG", 5); e != "aceptado" {
+		t.Errorf("BPRG-5 is %s, want aceptado", e)
+	}
+	if rondas[0].total != 4 || rondas[len(rondas)-1].total != 3 {
+		t.Errorf("rounds counted %d then %d pending, want 4 then 3", rondas[0].total, rondas[len(rondas)-1].total)
+	}
+}
+
+// A fatal NubeFacT code stops the round, is recorded and counted, and the next round tries again.
+func TestRegularizacionProgramadaAnteUnErrorDeCuenta(t *testing.T) {
+	t.Parallel()
+	s := sharedSystem(t)
+	cfg := s.reconcilerConfig()
+	sim := withSimulador(t, &cfg)
+	cfg.RegularizeEvery, cfg.RegularizeOlderThan, cfg.MaxConns = time.Second, 48*time.Hour, 6
+	s.insertEmitida("BFAT", 1, 6)
+	sim.Poner(clave("BFAT", 1), simulador.Aceptada)
+	sim.FallarTodo(10) // the token was deleted in NubeFacT's panel
+	s.startReconciler(cfg)
+
+	eventually(t, 15*time.Second, "two rounds stopped by codigo 10", func() bool {
+		return s.count(`SELECT count(*) FROM regularizaciones WHERE origen = 'programada' AND resultado = 'error_cuenta'
+			AND detalle LIKE '%codigo 10%'`) >= 2
+	})
+	eventually(t, 10*time.Second, "the metric of rounds stopped by the account", func() bool {
+		v, _ := testkit.Scrape(t, s.reconciler+"/metrics").Value("reconciler_regularizaciones_total", map[string]string{"resultado": "error_cuenta"})
+		return v >= 2
+	})
+	if e := s.estado("BFAT", 1); e != "pendiente" {
+		t.Fatalf("BFAT-1 is %s while NubeFacT refuses the token, want pendiente", e)
+	}
+	sim.FallarTodo(0) // the token is fixed
+	eventually(t, 15*time.Second, "the next round to resolve it", func() bool { return s.estado("BFAT", 1) == "aceptado" })
 }

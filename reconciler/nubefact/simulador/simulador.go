@@ -52,6 +52,7 @@ type Simulador struct {
 	fallas    map[contracts.Clave][]int // codigos to answer next for that comprobante, in order
 	fallaTodo int                       // codigo every call answers (0: none)
 	latencia  time.Duration
+	porClave  map[contracts.Clave]int // Operation 2 calls received about each comprobante
 
 	llamadas atomic.Int64
 }
@@ -61,6 +62,7 @@ func New(token string) *Simulador {
 	return &Simulador{
 		Ruta: "/api/v1/00000000-0000-4000-8000-000000000001", token: token,
 		boletas: map[contracts.Clave]Situacion{}, defecto: NoExiste, fallas: map[contracts.Clave][]int{},
+		porClave: map[contracts.Clave]int{},
 	}
 }
 
@@ -102,6 +104,13 @@ func (s *Simulador) Latencia(d time.Duration) {
 
 // Llamadas is how many Operation 2 calls were received.
 func (s *Simulador) Llamadas() int64 { return s.llamadas.Load() }
+
+// LlamadasDe is the number of well-formed Operation 2 calls received about clave.
+func (s *Simulador) LlamadasDe(clave contracts.Clave) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.porClave[clave]
+}
 
 // Handler serves the RUTA and the control endpoints under /_sim/ (see docs/regularization.md).
 func (s *Simulador) Handler() http.Handler {
@@ -206,6 +215,7 @@ func (s *Simulador) operacion(w http.ResponseWriter, r *http.Request) {
 	}
 	clave := contracts.Clave{TipoDeComprobante: q.TipoDeComprobante, Serie: q.Serie, Numero: q.Numero}
 	s.mu.Lock()
+	s.porClave[clave]++
 	res, ok := s.boletas[clave]
 	if !ok {
 		res = s.defecto
@@ -280,6 +290,7 @@ func Respuesta(clave contracts.Clave, r Situacion) map[string]any {
 // or ctx ends. It returns the number of attempts.
 func (s *Simulador) Webhook(ctx context.Context, url string, clave contracts.Clave, cada time.Duration) (int, error) {
 	s.mu.Lock()
+	s.porClave[clave]++
 	res, ok := s.boletas[clave]
 	if !ok {
 		res = s.defecto
