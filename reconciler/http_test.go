@@ -51,7 +51,9 @@ func TestListener(t *testing.T) {
 			{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
 			{http.MethodDelete, "/readyz", http.StatusMethodNotAllowed, "GET, HEAD"},
 			{http.MethodGet, "/", http.StatusNotFound, ""},
-			{http.MethodGet, "/metrics", http.StatusNotFound, ""},
+			{http.MethodGet, "/metrics", http.StatusOK, ""},
+			{http.MethodPost, "/metrics", http.StatusMethodNotAllowed, "GET, HEAD"},
+			{http.MethodGet, "/debug/pprof/", http.StatusNotFound, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.method+" "+tt.path, func(t *testing.T) {
