@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,23 +59,21 @@ func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
 		return nil, err
 	}
 
+	fmt.Fprintln(logw, "  ingest: bin/ingest without metrics (METRICS_ADDR empty)...")
+	offRate, _, _, err := loadIngest(ctx, e, a, "BINO", "METRICS_ADDR=")
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintln(logw, "  ingest: bin/ingest...")
-	ing, err := startService(ctx, e, "ingest", append(append(a.env(), "WEBHOOK_TOKENS="+benchToken), strings.Fields(os.Getenv("BENCH_INGEST_ENV"))...))
+	rate, lat, rss, err := loadIngest(ctx, e, a, "BING")
 	if err != nil {
 		return nil, err
-	}
-	rate, lat, err := httpLoad(ctx, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, ingestConexiones, ingestDuracion, "BING")
-	rss, perr := ing.stop()
-	if err != nil {
-		return nil, err
-	}
-	if perr != nil {
-		return nil, perr
 	}
 	esc := "ingest, 64 connections, 10 s"
 	out := []Result{
 		withBaseline(Result{Scenario: esc, Metric: "webhooks/s vs bare handler", Value: rate, Unit: "req/s"}, "bare net/http handler", bareRate),
 		withBaseline(Result{Scenario: esc, Metric: "webhooks/s vs raw JetStream", Value: rate, Unit: "req/s"}, "raw JetStream publish+ack", jsRate),
+		withBaseline(Result{Scenario: esc, Metric: "webhooks/s, metrics on vs off", Value: rate, Unit: "req/s"}, "bin/ingest with METRICS_ADDR empty", offRate),
 	}
 	for _, p := range []struct {
 		name string
@@ -85,6 +85,19 @@ func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
 	}
 	out = append(out, Result{Scenario: esc, Metric: "ingest peak RSS", Value: rss, Unit: "MiB"})
 	return out, nil
+}
+
+// loadIngest runs bin/ingest (with BENCH_INGEST_ENV, then env) under the 64-connection load
+// for 10 s, posting boletas of serie, and returns its rate, latencies and peak RSS.
+func loadIngest(ctx context.Context, e environment, a *isolated, serie string, env ...string) (float64, latencies, float64, error) {
+	ing, err := startService(ctx, e, "ingest", slices.Concat(a.env(), []string{"WEBHOOK_TOKENS=" + benchToken},
+		strings.Fields(os.Getenv("BENCH_INGEST_ENV")), env))
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	rate, lat, err := httpLoad(ctx, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, ingestConexiones, ingestDuracion, serie)
+	rss, perr := ing.stop()
+	return rate, lat, rss, errors.Join(err, perr)
 }
 
 func publishRaw(ctx context.Context, a *isolated, n int, d time.Duration) (float64, latencies, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -26,7 +28,10 @@ const (
 // reconcilerScenario drains a backlog of 100,000 notifications into a comprobantes table of
 // 1,000,000 rows (100,000 pendiente) with one bin/reconciler, and compares it with a plain pgx
 // loop of the same conditional single-row UPDATE, one commit per row, on 16 connections, over
-// the same rows.
+// the same rows. Before that it times the queries behind the metrics' gauges on that table, and
+// drains another 100,000 (serie BA08, set back to pendiente) with METRICS=false, the baseline
+// of the cost of metrics; that drain runs first, so the inbox and audit it leaves weigh on the
+// measured drain, not on its baseline.
 func reconcilerScenario(ctx context.Context, e environment) ([]Result, error) {
 	a, err := newIsolated(ctx, e, baseConexes+2)
 	if err != nil {
@@ -37,7 +42,7 @@ func reconcilerScenario(ctx context.Context, e environment) ([]Result, error) {
 	if _, err := a.pool.Exec(ctx, `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, estado, fecha_de_emision,
 			enlace_del_cdr, codigo_hash, sunat_responsecode, estado_final_en)
 		SELECT 2, 'BA0' || (g / 100000), g % 100000 + 1,
-			CASE WHEN g / 100000 = 9 THEN 'pendiente' ELSE 'aceptado' END, current_date - 3,
+			CASE WHEN g / 100000 = 9 THEN 'pendiente' ELSE 'aceptado' END, current_date - (g % 10),
 			CASE WHEN g / 100000 = 9 THEN NULL ELSE 'https://www.nubefact.com/cpe/old.cdr' END,
 			CASE WHEN g / 100000 = 9 THEN NULL ELSE 'old=' END,
 			CASE WHEN g / 100000 = 9 THEN NULL ELSE '0' END,
@@ -48,65 +53,131 @@ func reconcilerScenario(ctx context.Context, e environment) ([]Result, error) {
 	if _, err := a.pool.Exec(ctx, `VACUUM ANALYZE comprobantes`); err != nil {
 		return nil, err
 	}
+	fmt.Fprintln(logw, "  reconciler: the metrics' gauge queries, 30 times...")
+	gauges, err := gaugeQueries(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 
 	fmt.Fprintln(logw, "  reconciler: baseline (one UPDATE and commit per row, 16 connections)...")
 	base, err := baseUpdate(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.pool.Exec(ctx, `UPDATE comprobantes SET estado = 'pendiente', enlace_del_cdr = NULL, codigo_hash = NULL,
-		sunat_responsecode = NULL, estado_final_en = NULL WHERE serie = $1`, seriePend); err != nil {
+	if err := setPending(ctx, a, seriePend, serieOff); err != nil {
 		return nil, err
 	}
-	if _, err := a.pool.Exec(ctx, `VACUUM ANALYZE comprobantes`); err != nil {
-		return nil, err
-	}
-
-	fmt.Fprintln(logw, "  reconciler: publishing a backlog of 100,000 notifications...")
-	if err := publishBacklog(ctx, a); err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(logw, "  reconciler: draining it with bin/reconciler...")
-	start := time.Now()
-	rec, err := startService(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...))
+	fmt.Fprintln(logw, "  reconciler: draining 100,000 with METRICS=false...")
+	offRate, _, err := drain(ctx, e, a, serieOff, "METRICS=false")
 	if err != nil {
 		return nil, err
+	}
+	fmt.Fprintln(logw, "  reconciler: draining 100,000 with bin/reconciler...")
+	rate, rss, err := drain(ctx, e, a, seriePend)
+	if err != nil {
+		return nil, err
+	}
+	esc := "reconciler drain 100k / 1M rows"
+	return append([]Result{
+		withBaseline(Result{Scenario: esc, Metric: "throughput", Value: rate, Unit: "notif/s"},
+			"pgx UPDATE+commit per row, 16 conns", base),
+		withBaseline(Result{Scenario: esc, Metric: "throughput, metrics on vs off", Value: rate, Unit: "notif/s"},
+			"bin/reconciler with METRICS=false", offRate),
+		{Scenario: esc, Metric: "reconciler peak RSS", Value: rss, Unit: "MiB"},
+	}, gauges...), nil
+}
+
+// serieOff is the serie drained with METRICS=false.
+const serieOff = "BA08"
+
+// setPending sets the rows of series back to pendiente, as the billing system left them.
+func setPending(ctx context.Context, a *isolated, series ...string) error {
+	if _, err := a.pool.Exec(ctx, `UPDATE comprobantes SET estado = 'pendiente', enlace_del_cdr = NULL, codigo_hash = NULL,
+		sunat_responsecode = NULL, estado_final_en = NULL WHERE serie = ANY($1)`, series); err != nil {
+		return err
+	}
+	_, err := a.pool.Exec(ctx, `VACUUM ANALYZE comprobantes`)
+	return err
+}
+
+// gaugeQueries times postgres.Store.Fotografiar, everything the gauges read, 30 times on the
+// table of 1M rows (100k pending over ten days of issue), after checking what it counts.
+func gaugeQueries(ctx context.Context, a *isolated) ([]Result, error) {
+	store := postgres.New(a.pool)
+	var took latencies
+	for range 30 {
+		start := time.Now()
+		f, err := store.Fotografiar(ctx)
+		if err != nil {
+			return nil, err
+		}
+		took = append(took, time.Since(start))
+		var pendientes, porDia int64
+		for _, c := range f.Comprobantes {
+			if c.Estado == "pendiente" {
+				pendientes = c.N
+			}
+		}
+		for _, p := range f.PendientesPorDia {
+			porDia += p.N
+		}
+		if pendientes != backlog || porDia != backlog {
+			return nil, fmt.Errorf("the gauges count %d pending by estado and %d by day, want %d", pendientes, porDia, backlog)
+		}
+	}
+	esc := "metrics' gauge queries, 1M rows / 100k pending"
+	return []Result{
+		{Scenario: esc, Metric: "p50", Value: ms(took.percentile(50)), Unit: "ms"},
+		{Scenario: esc, Metric: "p95", Value: ms(took.percentile(95)), Unit: "ms"},
+	}, nil
+}
+
+// drain publishes 100,000 acceptances for the pending rows of serie and times one
+// bin/reconciler (with BENCH_RECONCILER_ENV, then env) until the consumer has none left; it
+// checks that each was applied and returns the rate and the reconciler's peak RSS.
+func drain(ctx context.Context, e environment, a *isolated, serie string, env ...string) (float64, float64, error) {
+	if err := publishBacklog(ctx, a, serie); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	rec, err := startService(ctx, e, "reconciler", slices.Concat(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV")), env))
+	if err != nil {
+		return 0, 0, err
 	}
 	// Watch the consumer, not the table: counting 100,000 rows every few milliseconds would
 	// compete with the reconciler for Postgres.
 	cons, err := a.js.Consumer(ctx, a.topo.StreamNotificaciones(), "reconciler")
 	if err != nil {
-		return nil, err
+		_, _ = rec.stop()
+		return 0, 0, err
 	}
 	for {
 		info, err := cons.Info(ctx)
 		if err != nil {
-			return nil, err
+			_, _ = rec.stop()
+			return 0, 0, err
 		}
 		if info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
 		if time.Since(start) > 4*time.Minute {
-			return nil, fmt.Errorf("drain: %d notifications still pending after 4 minutes", info.NumPending+uint64(info.NumAckPending))
+			_, _ = rec.stop()
+			return 0, 0, fmt.Errorf("drain: %d notifications still pending after 4 minutes", info.NumPending+uint64(info.NumAckPending))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	rate := backlog / time.Since(start).Seconds()
 	rss, err := rec.stop()
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	var audit, aceptados int
-	if err := a.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'),
-		(SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado')`, seriePend).Scan(&audit, &aceptados); err != nil ||
+	if err := a.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado' AND serie = $1),
+		(SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado')`, serie).Scan(&audit, &aceptados); err != nil ||
 		audit != backlog || aceptados != backlog {
-		return nil, fmt.Errorf("after the drain: %d applied in the audit, %d rows aceptado (%v), want %d", audit, aceptados, err, backlog)
+		return 0, 0, fmt.Errorf("after the drain of %s: %d applied in the audit, %d rows aceptado (%v), want %d", serie, audit, aceptados, err, backlog)
 	}
-	return []Result{
-		withBaseline(Result{Scenario: "reconciler drain 100k / 1M rows", Metric: "throughput", Value: rate, Unit: "notif/s"},
-			"pgx UPDATE+commit per row, 16 conns", base),
-		{Scenario: "reconciler drain 100k / 1M rows", Metric: "reconciler peak RSS", Value: rss, Unit: "MiB"},
-	}, nil
+	return rate, rss, nil
 }
 
 func notificacion(c contracts.Clave) []byte {
@@ -147,13 +218,13 @@ func baseUpdate(ctx context.Context, a *isolated) (float64, error) {
 	return backlog / time.Since(start).Seconds(), nil
 }
 
-// publishBacklog stores the 100,000 notifications in the stream as ingest would (message ID,
+// publishBacklog stores 100,000 acceptances of serie in the stream as ingest would (message ID,
 // headers), many publishes in flight.
-func publishBacklog(ctx context.Context, a *isolated) error {
+func publishBacklog(ctx context.Context, a *isolated, serie string) error {
 	subject := a.topo.SubjectNotificaciones()
 	futures := make([]jetstream.PubAckFuture, 0, 4096)
 	for i := 1; i <= backlog; i++ {
-		body := notificacion(contracts.Clave{TipoDeComprobante: 2, Serie: seriePend, Numero: i})
+		body := notificacion(contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i})
 		n, _ := contracts.Decode(body)
 		msg := nats.NewMsg(subject)
 		msg.Data = body
