@@ -21,7 +21,7 @@ test:
 run: build
 	@$(BIN)/reconciler check
 	@if [ -z "$$WEBHOOK_TOKENS" ]; then \
-	  export WEBHOOK_TOKENS=$(DEV_TOKEN) INGEST_ADDR=$${INGEST_ADDR:-127.0.0.1:8080} RECONCILER_ADDR=$${RECONCILER_ADDR:-127.0.0.1:8081}; \
+	  export WEBHOOK_TOKENS=$(DEV_TOKEN) INGEST_ADDR=$${INGEST_ADDR:-127.0.0.1:8080} RECONCILER_ADDR=$${RECONCILER_ADDR:-127.0.0.1:8081} METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091}; \
 	  echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN); listening on $$INGEST_ADDR and $$RECONCILER_ADDR"; \
 	fi; \
 	$(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \

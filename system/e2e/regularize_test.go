@@ -517,14 +517,19 @@ type ronda struct {
 // rondas lists the scheduled runs recorded so far, in order.
 func (s *system) rondas() []ronda {
 	s.t.Helper()
-	rows, err := s.pool.Query(context.Background(), `SELECT iniciada_en, coalesce(terminada_en, 'infinity'), coalesce(resultado, ''), total
+	rows, err := s.pool.Query(context.Background(), `SELECT iniciada_en, terminada_en, coalesce(resultado, ''), total
 		FROM regularizaciones WHERE origen = 'programada' ORDER BY iniciada_en`)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ronda, error) {
 		var x ronda
-		err := r.Scan(&x.iniciada, &x.terminada, &x.resultado, &x.total)
+		var terminada *time.Time
+		err := r.Scan(&x.iniciada, &terminada, &x.resultado, &x.total)
+		x.terminada = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // still running
+		if terminada != nil {
+			x.terminada = *terminada
+		}
 		return x, err
 	})
 	if err != nil {
