@@ -24,7 +24,7 @@ const (
 )
 
 // ingestScenario measures bin/ingest with 64 keep-alive connections posting distinct valid
-// notifications for 10 s, beside (a) a bare net/http handler that reads the body and answers
+// notifications for 10 s (twice, averaged, against two runs with its metrics off), beside (a) a bare net/http handler that reads the body and answers
 // 200, in a process of its own, and (b) raw JetStream publishes of the same payloads from 64
 // goroutines on one connection, each waiting for its acknowledgement.
 func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
@@ -59,16 +59,29 @@ func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
 		return nil, err
 	}
 
-	fmt.Fprintln(logw, "  ingest: bin/ingest without metrics (METRICS_ADDR empty)...")
-	offRate, _, _, err := loadIngest(ctx, e, a, "BINO", "METRICS_ADDR=")
-	if err != nil {
-		return nil, err
+	// Four runs of bin/ingest, without metrics, with, with, without (ABBA): the drift of a
+	// stream that grows run after run weighs the same on both, which one pair would not.
+	var on, off []float64
+	var lat latencies
+	var rss float64
+	for i, metrics := range []bool{false, true, true, false} {
+		env := []string{"METRICS_ADDR="}
+		label := "without metrics (METRICS_ADDR empty)"
+		if metrics {
+			env, label = nil, "with metrics"
+		}
+		fmt.Fprintf(logw, "  ingest: bin/ingest %s, run %d of 4...\n", label, i+1)
+		r, l, m, err := loadIngest(ctx, e, a, fmt.Sprintf("BIN%d", i), env...)
+		if err != nil {
+			return nil, err
+		}
+		if metrics {
+			on, lat, rss = append(on, r), append(lat, l...), max(rss, m)
+		} else {
+			off = append(off, r)
+		}
 	}
-	fmt.Fprintln(logw, "  ingest: bin/ingest...")
-	rate, lat, rss, err := loadIngest(ctx, e, a, "BING")
-	if err != nil {
-		return nil, err
-	}
+	rate, offRate := mean(on), mean(off)
 	esc := "ingest, 64 connections, 10 s"
 	out := []Result{
 		withBaseline(Result{Scenario: esc, Metric: "webhooks/s vs bare handler", Value: rate, Unit: "req/s"}, "bare net/http handler", bareRate),
@@ -85,6 +98,14 @@ func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
 	}
 	out = append(out, Result{Scenario: esc, Metric: "ingest peak RSS", Value: rss, Unit: "MiB"})
 	return out, nil
+}
+
+func mean(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 // loadIngest runs bin/ingest (with BENCH_INGEST_ENV, then env) under the 64-connection load
