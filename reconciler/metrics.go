@@ -197,8 +197,13 @@ func (m *metrics) audited(rs []estado.Registro) {
 	if m == nil {
 		return
 	}
+	// A batch has a handful of distinct (efecto, origen): one counter lookup each.
+	counts := make(map[estado.Registro]int, 4)
 	for _, r := range rs {
-		m.notifications.WithLabelValues(string(r.Efecto), r.Origen).Inc()
+		counts[r]++
+	}
+	for r, n := range counts {
+		m.notifications.WithLabelValues(string(r.Efecto), r.Origen).Add(float64(n))
 	}
 }
 

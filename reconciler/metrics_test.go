@@ -90,3 +90,18 @@ func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 		t.Errorf("reconciler_regularizaciones_total{completa} = %v (present %v), want 0", v, ok)
 	}
 }
+
+// BenchmarkMetricsPerBatch measures what metrics add to one batch of 500 notifications: the
+// audit counters and the batch's duration.
+func BenchmarkMetricsPerBatch(b *testing.B) {
+	rs := make([]estado.Registro, 500)
+	for i := range rs {
+		rs[i] = estado.Registro{Efecto: estado.Aplicado, Origen: "webhook"}
+	}
+	m := newMetrics()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.audited(rs)
+		m.batchApplied(20 * time.Millisecond)
+	}
+}
