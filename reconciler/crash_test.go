@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // A crash right after a batch commits, before the acknowledgement and the relay: the new
@@ -16,7 +18,7 @@ func TestCaidaEntreCommitYAck(t *testing.T) {
 	stop := s.arrancar(func() bool { return crashed.CompareAndSwap(false, true) })
 	s.insertarPendiente("BBB1", 105)
 	s.publicar(aceptada("BBB1", 105))
-	eventually(t, 10*time.Second, "the simulated crash", crashed.Load)
+	testkit.Eventually(t, 10*time.Second, "the simulated crash", crashed.Load)
 	if err := stop(); !errors.Is(err, errCrash) {
 		t.Fatalf("reconciler ended with %v, want the simulated crash", err)
 	}
@@ -29,16 +31,16 @@ func TestCaidaEntreCommitYAck(t *testing.T) {
 	}
 
 	s.arrancar(nil)
-	eventually(t, 15*time.Second, "the redelivery recorded as duplicate", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the redelivery recorded as duplicate", func() bool {
 		return s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'duplicado'`) == 1
 	})
-	eventually(t, 10*time.Second, "the outbox relayed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the outbox relayed", func() bool {
 		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("state changes = %d, want 1", n)
 	}
-	if n := s.mensajesEnStream(s.topo.StreamEventos()); n != 1 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events = %d, want 1", n)
 	}
 }

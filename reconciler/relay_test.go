@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/reconciler/estado"
-
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // A crash after the events are published and before the outbox is marked makes the next sweep
@@ -52,7 +52,7 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 	if c := s.count(`SELECT count(*) FROM outbox`); c != 0 {
 		t.Fatalf("unpublished after the sweep = %d, want 0", c)
 	}
-	if got := s.mensajesEnStream(s.topo.StreamEventos()); got != 3 {
+	if got := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); got != 3 {
 		t.Errorf("events stream holds %d messages, want 3 (one per state change)", got)
 	}
 }

@@ -146,31 +146,6 @@ func (s *servicio) count(query string) int {
 	return n
 }
 
-func (s *servicio) mensajesEnStream(name string) uint64 {
-	s.t.Helper()
-	st, err := s.js.Stream(context.Background(), name)
-	if err != nil {
-		s.t.Fatalf("stream %s: %v", name, err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return info.State.Msgs
-}
-
-// eventually polls cond until it holds or d passes.
-func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // aceptada builds an accepted-boleta notification for serie-numero.
 func aceptada(serie string, numero int) []byte {
 	return fmt.Appendf(nil, `{"tipo_de_comprobante":2,"serie":%q,"numero":%d,"aceptada_por_sunat":true,

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/cli"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/cli"
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
@@ -36,7 +36,7 @@ func TestE2EWebhookMakesBoletaAceptado(t *testing.T) {
 	if code, _ := s.post(seed(t)); code != http.StatusOK {
 		t.Fatalf("webhook: status %d, want 200", code)
 	}
-	eventually(t, 10*time.Second, "row aceptado", func() bool { return s.estado("BBB1", 105) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "row aceptado", func() bool { return s.estado("BBB1", 105) == "aceptado" })
 
 	var cdr, pdf, xml, enlace, hash, code, desc string
 	var note *string
@@ -65,11 +65,11 @@ func TestE2EWebhookMakesBoletaAceptado(t *testing.T) {
 		t.Errorf("sunat_note = %v (want NULL), estado_final_en = %v (want set)", note, finalEn)
 	}
 
-	eventually(t, 10*time.Second, "the boleta.aceptada event", func() bool { return len(s.receivedEvents()) >= 1 })
-	eventually(t, 10*time.Second, "outbox relayed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the boleta.aceptada event", func() bool { return len(s.receivedEvents()) >= 1 })
+	testkit.Eventually(t, 10*time.Second, "outbox relayed", func() bool {
 		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
-	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events stream holds %d messages, want exactly 1", n)
 	}
 	ev := s.receivedEvents()[0]
@@ -110,16 +110,16 @@ func TestE2EWebhookRepeatedFiveTimesAtOnce(t *testing.T) {
 			t.Errorf("delivery %d: status %d, want 200", i, c)
 		}
 	}
-	eventually(t, 10*time.Second, "aceptado and the outbox relayed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "aceptado and the outbox relayed", func() bool {
 		return s.estado("BBB1", 105) == "aceptado" && s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("state changes = %d, want 1", n)
 	}
-	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events stream holds %d messages, want 1", n)
 	}
-	eventually(t, 5*time.Second, "the event", func() bool { return len(s.receivedEvents()) == 1 })
+	testkit.Eventually(t, 5*time.Second, "the event", func() bool { return len(s.receivedEvents()) == 1 })
 	ids := map[string]bool{}
 	for _, r := range s.receivedEvents() {
 		ids[r.evento.ID] = true
@@ -160,7 +160,7 @@ func TestE2EInvalidInputLeavesNoTrace(t *testing.T) {
 			}
 		})
 	}
-	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("notifications stream holds %d messages after invalid input, want 0", n)
 	}
 	if s.estado("BBB1", 105) != "pendiente" || s.count(`SELECT count(*) FROM notificaciones`) != 0 {
@@ -193,11 +193,11 @@ func TestE2ENATSDownAnswers503(t *testing.T) {
 
 	// NubeFacT retries; once NATS is back, the retried delivery lands.
 	ns.start(t)
-	eventually(t, 20*time.Second, "a retried delivery to get 200", func() bool {
+	testkit.Eventually(t, 20*time.Second, "a retried delivery to get 200", func() bool {
 		code, _ := s.post(aceptada("BBB1", 2))
 		return code == http.StatusOK
 	})
-	eventually(t, 20*time.Second, "both boletas aceptadas", func() bool {
+	testkit.Eventually(t, 20*time.Second, "both boletas aceptadas", func() bool {
 		return s.estado("BBB1", 1) == "aceptado" && s.estado("BBB1", 2) == "aceptado"
 	})
 }
@@ -218,10 +218,10 @@ func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 	if code, _ := s.post(aceptada("BBB1", 7)); code != http.StatusOK {
 		t.Fatalf("webhook: status %d", code)
 	}
-	eventually(t, 10*time.Second, "the valid notification applied after the poison", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the valid notification applied after the poison", func() bool {
 		return s.estado("BBB1", 7) == "aceptado"
 	})
-	eventually(t, 10*time.Second, "two dead letters", func() bool { return s.streamMessages(s.topo.StreamDLQ()) == 2 })
+	testkit.Eventually(t, 10*time.Second, "two dead letters", func() bool { return testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 2 })
 	st, err := s.js.Stream(ctx, s.topo.StreamDLQ())
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestE2EComprobanteInsertedLate(t *testing.T) {
 		if code, _ := s.post(aceptada("BLT1", tc.numero)); code != http.StatusOK {
 			t.Fatalf("webhook: status %d", code)
 		}
-		eventually(t, 10*time.Second, "the notification parked", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the notification parked", func() bool {
 			return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BLT1' AND numero = $1`, tc.numero) == 1
 		})
 		// Waiting costs nothing in JetStream: the message is acknowledged.
@@ -273,11 +273,11 @@ func TestE2EComprobanteInsertedLate(t *testing.T) {
 		}
 		insert := time.Now()
 		s.insertPendiente(2, "BLT1", tc.numero)
-		eventually(t, 10*time.Second, "the parked notification applied after the INSERT", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the parked notification applied after the INSERT", func() bool {
 			return s.estado("BLT1", tc.numero) == "aceptado"
 		})
 		t.Logf("waited %s: applied %v after the INSERT", tc.espera, time.Since(insert).Round(time.Millisecond))
-		eventually(t, 10*time.Second, "its event", func() bool {
+		testkit.Eventually(t, 10*time.Second, "its event", func() bool {
 			for _, r := range s.receivedEvents() {
 				if r.evento.ID == fmt.Sprintf("2-BLT1-%d.aceptado", tc.numero) {
 					return true
@@ -332,11 +332,11 @@ func TestE2EUnknownComprobantesDoNotHoldBackKnownOnes(t *testing.T) {
 		t.Fatalf("known webhook: status %d", code)
 	}
 	start := time.Now()
-	eventually(t, 30*time.Second, "the known boleta aceptada behind 6,000 unknown ones", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the known boleta aceptada behind 6,000 unknown ones", func() bool {
 		return s.estado("BCN1", 1) == "aceptado"
 	})
 	t.Logf("known boleta aceptado %v after its webhook's 200", time.Since(start).Round(time.Millisecond))
-	eventually(t, 30*time.Second, "every unknown one parked", func() bool {
+	testkit.Eventually(t, 30*time.Second, "every unknown one parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BXX1'`) == desconocidos
 	})
 	s.waitNoAckPending()
@@ -358,12 +358,12 @@ func TestE2EAparcadasWithTwoReconcilers(t *testing.T) {
 			t.Fatalf("webhook %d: status %d", i, code)
 		}
 	}
-	eventually(t, 20*time.Second, "all parked", func() bool { return s.count(`SELECT count(*) FROM aparcadas`) == n })
+	testkit.Eventually(t, 20*time.Second, "all parked", func() bool { return s.count(`SELECT count(*) FROM aparcadas`) == n })
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
 		SELECT 2, 'BDR1', g FROM generate_series(1, $1::int) g`, n); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "all applied and relayed", func() bool {
+	testkit.Eventually(t, 20*time.Second, "all applied and relayed", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
 			s.count(`SELECT count(*) FROM outbox`) == 0 && s.count(`SELECT count(*) FROM aparcadas`) == 0
 	})
@@ -371,7 +371,7 @@ func TestE2EAparcadasWithTwoReconcilers(t *testing.T) {
 		GROUP BY numero HAVING count(*) = 1) x`); got != n {
 		t.Errorf("comprobantes applied exactly once = %d, want %d", got, n)
 	}
-	if got := s.streamMessages(s.topo.StreamEventos()); got != n {
+	if got := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); got != n {
 		t.Errorf("events = %d, want %d", got, n)
 	}
 }
@@ -390,7 +390,7 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 			t.Fatalf("webhook: status %d", code)
 		}
 	}
-	eventually(t, 15*time.Second, "the notifications parked", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the notifications parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1'`) == 2
 	})
 	var out strings.Builder
@@ -406,11 +406,11 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 	if err := cli.Ejecutar(context.Background(), cfg, []string{"replay", id1}, &out, io.Discard); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	eventually(t, 10*time.Second, "the replayed notification applied", func() bool { return s.estado("BPK1", 1) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "the replayed notification applied", func() bool { return s.estado("BPK1", 1) == "aceptado" })
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado' AND origen = 'replay'`); n != 1 {
 		t.Errorf("applied by replay = %d, want 1", n)
 	}
-	eventually(t, 10*time.Second, "the replayed one gone from aparcadas", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the replayed one gone from aparcadas", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE numero = 1`) == 0
 	})
 
@@ -467,17 +467,17 @@ func TestE2EPostgresDownAndBack(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	eventually(t, 10*time.Second, "reconciler not ready", func() bool { return readyz() == http.StatusServiceUnavailable })
+	testkit.Eventually(t, 10*time.Second, "reconciler not ready", func() bool { return readyz() == http.StatusServiceUnavailable })
 	ctx := context.Background()
 	cons, err := s.js.Consumer(ctx, s.topo.StreamNotificaciones(), "reconciler")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the notification delivered", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the notification delivered", func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.Delivered.Consumer >= 1
 	})
-	eventually(t, 10*time.Second, "the worker tried again (and failed)", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the worker tried again (and failed)", func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumRedelivered >= 1
 	})
@@ -489,8 +489,8 @@ func TestE2EPostgresDownAndBack(t *testing.T) {
 	}
 
 	px.restore(t)
-	eventually(t, 30*time.Second, "recovery on its own", func() bool { return s.estado("BPG1", 1) == "aceptado" })
-	eventually(t, 10*time.Second, "ready again", func() bool { return readyz() == http.StatusOK })
+	testkit.Eventually(t, 30*time.Second, "recovery on its own", func() bool { return s.estado("BPG1", 1) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "ready again", func() bool { return readyz() == http.StatusOK })
 }
 
 // A batch that keeps failing while Postgres answers (here a trigger raising a non-data error
@@ -519,9 +519,9 @@ func TestE2EBatchFailingWithoutADataErrorIsSplit(t *testing.T) {
 			t.Fatalf("webhook %d: status %d", n, code)
 		}
 	}
-	eventually(t, 30*time.Second, "the other two applied and the failing one dead-lettered", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the other two applied and the failing one dead-lettered", func() bool {
 		return s.estado("BFS1", 1) == "aceptado" && s.estado("BFS1", 3) == "aceptado" &&
-			s.streamMessages(s.topo.StreamDLQ()) == 1
+			testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 1
 	})
 	if got := s.estado("BFS1", 2); got != "pendiente" {
 		t.Errorf("BFS1-2 is %s, want pendiente", got)
@@ -559,7 +559,7 @@ func TestE2EStreamFullAnswers503(t *testing.T) {
 	if refused == 0 {
 		t.Fatalf("%d webhooks of ~50 KB all got 200 with STREAM_MAX_BYTES=1MiB", ok)
 	}
-	if got := s.streamMessages(s.topo.StreamNotificaciones()); got != uint64(ok) {
+	if got := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); got != uint64(ok) {
 		t.Errorf("stream holds %d notifications, ingest answered 200 to %d", got, ok)
 	}
 }
@@ -587,8 +587,8 @@ func TestE2EEnlaceHostsInTheReconciler(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "the allowed one applied and the other dead-lettered", func() bool {
-		return s.estado("BEH1", 2) == "aceptado" && s.streamMessages(s.topo.StreamDLQ()) == 1
+	testkit.Eventually(t, 10*time.Second, "the allowed one applied and the other dead-lettered", func() bool {
+		return s.estado("BEH1", 2) == "aceptado" && testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 1
 	})
 	if got := s.estado("BEH1", 1); got != "pendiente" {
 		t.Errorf("BEH1-1 with a link outside ENLACE_HOSTS is %s, want pendiente", got)
@@ -618,13 +618,13 @@ func TestE2ELateCDRPublishesActualizada(t *testing.T) {
 	if code, _ := s.post(sinCDR); code != http.StatusOK {
 		t.Fatalf("webhook: status %d", code)
 	}
-	eventually(t, 10*time.Second, "the acceptance applied", func() bool { return s.estado("BCT1", 1) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "the acceptance applied", func() bool { return s.estado("BCT1", 1) == "aceptado" })
 	for range 2 { // the late CDR, and NubeFacT's retry of it
 		if code, _ := s.post(completo); code != http.StatusOK {
 			t.Fatalf("webhook: status %d", code)
 		}
 	}
-	eventually(t, 10*time.Second, "the acceptance and the completion published", func() bool { return len(s.receivedEvents()) >= 2 })
+	testkit.Eventually(t, 10*time.Second, "the acceptance and the completion published", func() bool { return len(s.receivedEvents()) >= 2 })
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BCT1'`); n != 2 {
 		t.Errorf("audit rows = %d, want 2 (the retry is dropped as a duplicate)", n)
 	}
@@ -680,16 +680,16 @@ func TestE2EPostgresReadOnlyIsWaitedOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "several refused attempts", func() bool {
+	testkit.Eventually(t, 20*time.Second, "several refused attempts", func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 3
 	})
-	if n := s.streamMessages(s.topo.StreamDLQ()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()); n != 0 {
 		t.Fatalf("dead letters while Postgres was read-only: %d, want 0", n)
 	}
 	soloLectura(false)
-	eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
-	if n := s.streamMessages(s.topo.StreamDLQ()); n != 0 {
+	testkit.Eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()); n != 0 {
 		t.Errorf("dead letters = %d, want 0", n)
 	}
 }
@@ -712,14 +712,14 @@ func TestE2ETwoReconcilers(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
+	testkit.Eventually(t, 20*time.Second, "all aceptadas and relayed", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n &&
 			s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if got := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); got != n {
 		t.Errorf("state changes = %d, want %d", got, n)
 	}
-	if got := s.streamMessages(s.topo.StreamEventos()); got != n {
+	if got := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); got != n {
 		t.Errorf("events = %d, want %d", got, n)
 	}
 }

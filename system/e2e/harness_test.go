@@ -236,18 +236,6 @@ func (s *system) receivedEvents() []receivedEvent {
 	return append([]receivedEvent(nil), s.received...)
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func (s *system) insertPendiente(tipo int, serie string, numero int) {
 	s.t.Helper()
 	// The billing system's INSERT, as the README shows it.
@@ -298,23 +286,10 @@ func (s *system) waitNoAckPending() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	eventually(s.t, 20*time.Second, "no message left in the consumer's ack-pending set", func() bool {
+	testkit.Eventually(s.t, 20*time.Second, "no message left in the consumer's ack-pending set", func() bool {
 		info, err := cons.Info(context.Background())
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
 	})
-}
-
-func (s *system) streamMessages(name string) uint64 {
-	s.t.Helper()
-	st, err := s.js.Stream(context.Background(), name)
-	if err != nil {
-		s.t.Fatalf("stream %s: %v", name, err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return info.State.Msgs
 }
 
 // seed is the notification of the user's document (seed/webhook-nubefact.md).

@@ -88,7 +88,7 @@ func TestRegularizarEveryResultado(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	eventually(t, 10*time.Second, "the three final outcomes applied", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the three final outcomes applied", func() bool {
 		return s.estado("BRG1", 1) == "aceptado" && s.estado("BRG1", 2) == "rechazado" && s.estado("BRG1", 3) == "anulado"
 	})
 	for _, n := range []int{4, 5, 6} {
@@ -103,7 +103,7 @@ func TestRegularizarEveryResultado(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE origen = 'regularizacion' AND efecto = 'aplicado'`); n != 3 {
 		t.Errorf("applied from regularization = %d, want 3", n)
 	}
-	eventually(t, 10*time.Second, "three events", func() bool { return len(s.receivedEvents()) == 3 })
+	testkit.Eventually(t, 10*time.Second, "three events", func() bool { return len(s.receivedEvents()) == 3 })
 
 	f, err := os.Open(report)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestRegularizarStopsOnAccountErrors(t *testing.T) {
 			if calls := sim.Llamadas(); calls != 1 {
 				t.Errorf("NubeFacT was called %d times after codigo %d, want 1 (stop at once)", calls, tt.codigo)
 			}
-			if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
+			if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
 				t.Errorf("%d notifications published", n)
 			}
 			if !strings.Contains(out, "consulted") {
@@ -191,7 +191,7 @@ func TestRegularizarStopsOnARedirect(t *testing.T) {
 	if n := sim.Llamadas(); n != 0 {
 		t.Errorf("the redirect's target was called %d times, want 0 (never followed)", n)
 	}
-	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("%d notifications published", n)
 	}
 	if !strings.Contains(out, "consulted") {
@@ -212,7 +212,7 @@ func TestRegularizarRetriesCodigo40(t *testing.T) {
 	if calls := sim.Llamadas(); calls != 3 {
 		t.Errorf("calls = %d, want 3 (two codigo 40, then the answer)", calls)
 	}
-	eventually(t, 10*time.Second, "aceptado", func() bool { return s.estado("BRT1", 1) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "aceptado", func() bool { return s.estado("BRT1", 1) == "aceptado" })
 }
 
 func TestRegularizarDryRunPublishesNothing(t *testing.T) {
@@ -230,7 +230,7 @@ func TestRegularizarDryRunPublishesNothing(t *testing.T) {
 	if strings.Count(out, "would publish") != 3 || !strings.Contains(out, "dry run") {
 		t.Errorf("dry-run output:\n%s", out)
 	}
-	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("dry run published %d notifications", n)
 	}
 }
@@ -269,14 +269,14 @@ func TestRegularizarInterruptedAndRunAgain(t *testing.T) {
 	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "8"); err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
-	eventually(t, 20*time.Second, "every boleta aceptada and relayed", func() bool {
+	testkit.Eventually(t, 20*time.Second, "every boleta aceptada and relayed", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == total &&
 			s.count(`SELECT count(*) FROM outbox`) == 0
 	})
-	if n := s.streamMessages(s.topo.StreamEventos()); n != total {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); n != total {
 		t.Errorf("events = %d, want %d (one per boleta, no duplicates)", n, total)
 	}
-	eventually(t, 10*time.Second, "every event received", func() bool { return len(s.receivedEvents()) == total })
+	testkit.Eventually(t, 10*time.Second, "every event received", func() bool { return len(s.receivedEvents()) == total })
 	ids := map[string]bool{}
 	for _, r := range s.receivedEvents() {
 		ids[r.evento.ID] = true
@@ -329,7 +329,7 @@ func TestRegularizarInterruptedWithCallsInFlight(t *testing.T) {
 	if err != nil || len(rows) != 1 {
 		t.Errorf("report: %v rows %q, want the header alone", err, rows)
 	}
-	if n := s.streamMessages(s.topo.StreamNotificaciones()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
 		t.Errorf("%d notifications published", n)
 	}
 }
@@ -350,13 +350,13 @@ func TestWebhookAndRegularizacionOfTheSameBoleta(t *testing.T) {
 	if out, err := s.regularizar(ctx, cfg, "--rate", "0"); err != nil {
 		t.Fatalf("regularize: %v\n%s", err, out)
 	}
-	eventually(t, 10*time.Second, "aceptado and relayed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "aceptado and relayed", func() bool {
 		return s.estado("BWR1", 1) == "aceptado" && s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {
 		t.Errorf("applied %d times, want 1", n)
 	}
-	if n := s.streamMessages(s.topo.StreamEventos()); n != 1 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()); n != 1 {
 		t.Errorf("events = %d, want 1", n)
 	}
 }
@@ -383,7 +383,7 @@ func TestVerificarWebhooks(t *testing.T) {
 			t.Fatalf("webhook %d: status %d", n, code)
 		}
 	}
-	eventually(t, 20*time.Second, "verified outcomes", func() bool {
+	testkit.Eventually(t, 20*time.Second, "verified outcomes", func() bool {
 		return s.estado("BVF1", 1) == "aceptado" && s.estado("BVF1", 2) == "rechazado" && s.estado("BVF1", 4) == "aceptado" &&
 			s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BVF1' AND numero = 3`) == 1
 	})
@@ -423,8 +423,8 @@ func TestVerificarWebhooks(t *testing.T) {
 	if code, _ := s.post(body); code != http.StatusOK {
 		t.Fatalf("genuine webhook: status %d", code)
 	}
-	eventually(t, 10*time.Second, "one event per state change (BVF1-1, -2 and -4)", func() bool {
-		return s.count(`SELECT count(*) FROM outbox`) == 0 && s.streamMessages(s.topo.StreamEventos()) == 3
+	testkit.Eventually(t, 10*time.Second, "one event per state change (BVF1-1, -2 and -4)", func() bool {
+		return s.count(`SELECT count(*) FROM outbox`) == 0 && testkit.StreamMessages(s.t, s.js, s.topo.StreamEventos()) == 3
 	})
 }
 
@@ -447,7 +447,7 @@ func TestVerificarHonoursVerifyRate(t *testing.T) {
 			t.Fatalf("webhook %d: status %d", i, code)
 		}
 	}
-	eventually(t, 30*time.Second, "all verified and applied", func() bool {
+	testkit.Eventually(t, 30*time.Second, "all verified and applied", func() bool {
 		return s.count(`SELECT count(*) FROM comprobantes WHERE estado = 'aceptado'`) == n
 	})
 	took := time.Since(start)
@@ -473,7 +473,7 @@ func TestVerificarAparcadaWhenApplied(t *testing.T) {
 	if code, _ := s.post(body); code != http.StatusOK {
 		t.Fatalf("webhook: status %d", code)
 	}
-	eventually(t, 10*time.Second, "the webhook parked", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the webhook parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BVA1'`) == 1
 	})
 	s.waitNoAckPending()
@@ -481,7 +481,7 @@ func TestVerificarAparcadaWhenApplied(t *testing.T) {
 		t.Errorf("NubeFacT was asked %d times about a comprobante that is not ours (yet)", n)
 	}
 	s.insertPendiente(2, "BVA1", 1)
-	eventually(t, 10*time.Second, "verified and applied once inserted", func() bool { return s.estado("BVA1", 1) == "aceptado" })
+	testkit.Eventually(t, 10*time.Second, "verified and applied once inserted", func() bool { return s.estado("BVA1", 1) == "aceptado" })
 	var cdr string
 	if err := s.pool.QueryRow(context.Background(), `SELECT enlace_del_cdr FROM comprobantes WHERE serie = 'BVA1'`).Scan(&cdr); err != nil {
 		t.Fatal(err)
@@ -556,7 +556,7 @@ func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
 	stopA := s.startReconciler(cfg)
 	stopB := s.startReconciler(cfg)
 
-	eventually(t, 20*time.Second, "four finished scheduled rounds", func() bool {
+	testkit.Eventually(t, 20*time.Second, "four finished scheduled rounds", func() bool {
 		n := 0
 		for _, r := range s.rondas() {
 			if r.resultado != "" {
@@ -613,11 +613,11 @@ func TestRegularizacionProgramadaAnteUnErrorDeCuenta(t *testing.T) {
 	sim.FallarTodo(10) // the token was deleted in NubeFacT's panel
 	s.startReconciler(cfg)
 
-	eventually(t, 15*time.Second, "two rounds stopped by codigo 10", func() bool {
+	testkit.Eventually(t, 15*time.Second, "two rounds stopped by codigo 10", func() bool {
 		return s.count(`SELECT count(*) FROM regularizaciones WHERE origen = 'programada' AND resultado = 'error_cuenta'
 			AND detalle LIKE '%codigo 10%'`) >= 2
 	})
-	eventually(t, 10*time.Second, "the metric of rounds stopped by the account", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the metric of rounds stopped by the account", func() bool {
 		v, _ := testkit.Scrape(t, s.reconciler+"/metrics").Value("reconciler_regularizaciones_total", map[string]string{"resultado": "error_cuenta"})
 		return v >= 2
 	})
@@ -625,5 +625,5 @@ func TestRegularizacionProgramadaAnteUnErrorDeCuenta(t *testing.T) {
 		t.Fatalf("BFAT-1 is %s while NubeFacT refuses the token, want pendiente", e)
 	}
 	sim.FallarTodo(0) // the token is fixed
-	eventually(t, 15*time.Second, "the next round to resolve it", func() bool { return s.estado("BFAT", 1) == "aceptado" })
+	testkit.Eventually(t, 15*time.Second, "the next round to resolve it", func() bool { return s.estado("BFAT", 1) == "aceptado" })
 }
