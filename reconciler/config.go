@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/stream"
@@ -60,6 +61,11 @@ type Config struct {
 	RegularizeOlderThan   time.Duration `envconfig:"REGULARIZE_OLDER_THAN" default:"48h" desc:"the schedule consults only comprobantes pending for longer than this since issue"`
 	RegularizeConcurrency int           `envconfig:"REGULARIZE_CONCURRENCY" default:"4" desc:"Operation 2 calls in flight in a scheduled round (regularize --concurrency)"`
 	RegularizeRate        float64       `envconfig:"REGULARIZE_RATE" default:"5" desc:"calls per second at most in a scheduled round (regularize --rate; 0: no limit)"`
+
+	ConsoleAddr        string `envconfig:"CONSOLE_ADDR" default:"127.0.0.1:8082" desc:"address of the ops console (empty: off); it runs only with CONSOLE_USERS"`
+	ConsoleUsers       string `envconfig:"CONSOLE_USERS" default:"" desc:"console accounts, name:bcrypt-hash pairs comma-separated (reconciler console-user NAME prints one; never logged)"`
+	ConsoleTLSCertFile string `envconfig:"CONSOLE_TLS_CERT_FILE" default:"" desc:"serve the console over HTTPS with this certificate (PEM)"`
+	ConsoleTLSKeyFile  string `envconfig:"CONSOLE_TLS_KEY_FILE" default:"" desc:"private key (PEM) for CONSOLE_TLS_CERT_FILE"`
 
 	RelayInterval    time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
@@ -123,6 +129,12 @@ func (c Config) validate() error {
 		if _, err := nubefact.New(c.NubefactRuta, c.NubefactToken, c.NubefactTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("VERIFY_WEBHOOKS: %w", err))
 		}
+	}
+	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.ConsoleTLSCertFile == "") != (c.ConsoleTLSKeyFile == "") {
+		errs = append(errs, errors.New("CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"))
 	}
 	if c.MetricsInterval < time.Second {
 		errs = append(errs, errors.New("METRICS_INTERVAL must be at least 1s"))

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
 
@@ -66,6 +68,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if err != nil {
 		return err
 	}
+	csrv, err := serveConsole(cfg, store, nc, cons, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	if csrv != nil {
+		defer csrv.Close() // after shutdown's graceful Shutdown, or at once on an early return
+	}
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
 	}
@@ -110,6 +120,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if errors.Is(werr, errCrash) {
 		_ = srv.Close()
 		return werr // no final sweep, no drain: whatever was in flight stays there
+	}
+	if csrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		_ = csrv.Shutdown(sctx)
+		cancel()
 	}
 	shutdown(ctx, cfg, r, srv, nc, log)
 	return werr
@@ -173,6 +188,52 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 			log.Error("health server", "err", err)
 		}
 	}()
+	return srv, nil
+}
+
+// serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
+// address, or no user in CONSOLE_USERS: there is no console without an account).
+func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, cons jetstream.Consumer, log *slog.Logger) (*http.Server, error) {
+	if cfg.ConsoleAddr == "" {
+		return nil, nil
+	}
+	users, err := consola.ParseUsuarios(cfg.ConsoleUsers)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if users.Len() == 0 {
+		log.Info("console off: CONSOLE_USERS is empty (create an account with `reconciler console-user NAME`)")
+		return nil, nil
+	}
+	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(),
+		Programada: cfg.RegularizeEvery, Log: log, Salud: func(ctx context.Context) consola.Salud {
+			s := consola.Salud{Postgres: store.Ping(ctx) == nil, NATS: nc.Status() == nats.CONNECTED, Cola: "desconocida"}
+			if info, err := cons.Info(ctx); err == nil {
+				s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
+			}
+			return s
+		}})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.ConsoleAddr)
+	if err != nil {
+		return nil, fmt.Errorf("CONSOLE_ADDR: %w", err)
+	}
+	srv := httpapi.NewServer(h, 30*time.Second, log)
+	srv.Addr = ln.Addr().String()
+	go func() {
+		var err error
+		if cfg.ConsoleTLSCertFile != "" {
+			err = srv.ServeTLS(ln, cfg.ConsoleTLSCertFile, cfg.ConsoleTLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("console server", "err", err)
+		}
+	}()
+	log.Info("console listening", "addr", srv.Addr, "tls", cfg.ConsoleTLSCertFile != "", "users", users.Len())
 	return srv, nil
 }
 

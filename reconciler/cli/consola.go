@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/consola"
+)
+
+// stdin is where console-user reads the password (a test replaces it).
+var stdin io.Reader = os.Stdin
+
+const consoleUserUsage = `Usage: reconciler console-user NAME
+
+Reads a password (12 to 72 characters) from the first line of standard input and prints the
+CONSOLE_USERS entry for NAME: NAME:bcrypt-hash. Join several entries with commas:
+  CONSOLE_USERS="$(reconciler console-user ana < ana.txt),$(reconciler console-user luis < luis.txt)"
+The password is never printed nor logged.
+`
+
+func parseConsoleUser(fs *flag.FlagSet, args []string) (runner, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		return nil, errors.New("console-user: give one NAME")
+	}
+	name := fs.Arg(0)
+	return func(_ context.Context, _ reconciler.Config, _ *slog.Logger, stdout, stderr io.Writer) error {
+		fmt.Fprintf(stderr, "password for %s (one line): ", name)
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("console-user: reading the password: %w", err)
+		}
+		fmt.Fprintln(stderr)
+		par, err := consola.Par(name, strings.TrimRight(line, "\r\n"))
+		if err != nil {
+			return fmt.Errorf("console-user: %w", err)
+		}
+		fmt.Fprintln(stdout, par)
+		return nil
+	}, nil
+}

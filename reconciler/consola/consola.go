@@ -1,0 +1,510 @@
+// Package consola is the ops console: server-rendered pages (html/template, embedded, no
+// JavaScript needed) over the reconciler's Postgres, for the hotel's ops and its accountant.
+// Every request needs HTTP Basic credentials of CONSOLE_USERS; every POST is refused when it
+// comes from another site (http.CrossOriginProtection) and is recorded in the acciones table.
+package consola
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+)
+
+//go:embed plantillas/*.html
+var plantillasFS embed.FS
+
+// Salud is the pipeline's health as the summary shows it.
+type Salud struct {
+	Postgres bool
+	NATS     bool
+	Cola     string // the consumer's backlog (pending + ack-pending), or why it is unknown
+}
+
+// Opciones are what the console needs.
+type Opciones struct {
+	Store      *postgres.Store
+	Usuarios   *Usuarios
+	Umbrales   estado.Umbrales
+	Salud      func(context.Context) Salud
+	Programada time.Duration // REGULARIZE_EVERY, 0 when off
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+type consola struct {
+	Opciones
+	paginas map[string]*template.Template
+}
+
+// New returns the console's handler: authentication, cross-origin protection, the pages.
+func New(o Opciones) (http.Handler, error) {
+	if o.Usuarios == nil || o.Usuarios.Len() == 0 {
+		return nil, errors.New("the console needs at least one user in CONSOLE_USERS")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := &consola{Opciones: o, paginas: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"lima":  lima,
+		"deref": func(s *string) string { return deref(s) },
+		"https": https,
+		"tipo":  nombreTipo,
+	}
+	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos"} {
+		t, err := template.New(p).Funcs(funcs).ParseFS(plantillasFS, "plantillas/base.html", "plantillas/"+p+".html")
+		if err != nil {
+			return nil, err
+		}
+		c.paginas[p] = t
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", c.resumen)
+	mux.HandleFunc("GET /pendientes", c.pendientes)
+	mux.HandleFunc("GET /buscar", c.buscar)
+	mux.HandleFunc("GET /comprobantes/{clave}", c.comprobante)
+	mux.HandleFunc("GET /conflictos", c.conflictos)
+	mux.HandleFunc("POST /conflictos/{id}/revisado", c.marcarRevisado)
+	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
+	return http.NewCrossOriginProtection().Handler(c.autenticar(httpapi.StrictMux(mux))), nil
+}
+
+type claveUsuario struct{}
+
+// autenticar requires HTTP Basic credentials of CONSOLE_USERS.
+func (c *consola) autenticar(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, password, ok := r.BasicAuth()
+		if !ok || !c.Usuarios.Valido(name, password, c.Now()) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Boletas - consola", charset="UTF-8"`)
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized, Detail: "usuario o contraseña incorrectos"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claveUsuario{}, name)))
+	})
+}
+
+func usuario(r *http.Request) string { s, _ := r.Context().Value(claveUsuario{}).(string); return s }
+
+// pagina is what every page's template receives besides its own data.
+type pagina struct {
+	Titulo string
+	Error  string
+}
+
+func (c *consola) render(w http.ResponseWriter, r *http.Request, nombre string, data any) {
+	var buf bytes.Buffer
+	if err := c.paginas[nombre].ExecuteTemplate(&buf, "base", data); err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	_, _ = buf.WriteTo(w)
+}
+
+func (c *consola) fallo(w http.ResponseWriter, r *http.Request, err error) {
+	c.Log.Error("console", "path", r.URL.Path, "err", err)
+	http.Error(w, "error interno: vea el log del reconciliador", http.StatusInternalServerError)
+}
+
+// Resumen
+
+type filaPlazo struct {
+	Tipo    string
+	Valores []int64
+}
+
+func (c *consola) resumen(w http.ResponseWriter, r *http.Request) {
+	foto, err := c.Store.Fotografiar(r.Context())
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	acciones, err := c.Store.Acciones(r.Context(), 10)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	now := c.Now()
+	bandas := map[int]map[estado.Plazo]int64{}
+	total := map[estado.Plazo]int64{}
+	for _, p := range foto.PendientesPorDia {
+		b := c.Umbrales.Banda(estado.DiasDesde(p.Dia, now))
+		if bandas[p.Tipo] == nil {
+			bandas[p.Tipo] = map[estado.Plazo]int64{}
+		}
+		bandas[p.Tipo][b] += p.N
+		total[b] += p.N
+	}
+	var filas []filaPlazo
+	for _, tipo := range []int{contracts.Factura, contracts.Boleta, contracts.NotaDeCredito, contracts.NotaDeDebito} {
+		f := filaPlazo{Tipo: nombreTipo(tipo)}
+		for _, p := range estado.Plazos {
+			f.Valores = append(f.Valores, bandas[tipo][p])
+		}
+		filas = append(filas, f)
+	}
+	salud := Salud{Postgres: true, NATS: true, Cola: "?"}
+	if c.Salud != nil {
+		salud = c.Salud(r.Context())
+	}
+	c.render(w, r, "resumen", struct {
+		pagina
+		Ahora      time.Time
+		Plazos     []estado.Plazo
+		FilasPlazo []filaPlazo
+		Grafico    template.HTML
+		Conteos    []postgres.ConteoEstado
+		Foto       postgres.Foto
+		Salud      Salud
+		Programada time.Duration
+		Acciones   []postgres.Accion
+	}{pagina{Titulo: "Resumen"}, now, estado.Plazos, filas, grafico(total), foto.Comprobantes, foto, salud, c.Programada, acciones})
+}
+
+// grafico draws the pending comprobantes by band as an inline SVG bar chart.
+func grafico(total map[estado.Plazo]int64) template.HTML {
+	colores := map[estado.Plazo]string{estado.EnPlazo: "#1f7a3a", estado.Atencion: "#d4a017", estado.Critico: "#c2410c", estado.Vencido: "#b91c1c"}
+	var maximo int64 = 1
+	for _, n := range total {
+		maximo = max(maximo, n)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg role="img" aria-label="Pendientes por plazo" width="100%%" viewBox="0 0 420 %d" style="max-width:42rem;background:#fff">`, 30*len(estado.Plazos)+10)
+	for i, p := range estado.Plazos {
+		y := 10 + 30*i
+		ancho := int(300 * total[p] / maximo)
+		fmt.Fprintf(&b, `<text x="5" y="%d" font-size="13">%s</text><rect x="80" y="%d" width="%d" height="18" fill="%s"/><text x="%d" y="%d" font-size="13">%d</text>`,
+			y+14, p, y, ancho, colores[p], 85+ancho, y+14, total[p])
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // built from band names and numbers only
+}
+
+// Pendientes
+
+type filaPendiente struct {
+	Clave     string
+	Dia       string
+	Dias      int
+	Plazo     estado.Plazo
+	Restantes int
+}
+
+const porPagina = 100
+
+func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := c.Now()
+	hoy := estado.DiaEnLima(now)
+	var f postgres.FiltroPendientes
+	var errMsg string
+	if t := q.Get("tipo"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 4 {
+			errMsg = "tipo desconocido: " + t + " (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)"
+		} else {
+			f.Tipo = n
+		}
+	}
+	f.Serie = strings.ToUpper(strings.TrimSpace(q.Get("serie")))
+	plazo := q.Get("plazo")
+	if plazo != "" {
+		desde, hasta, err := c.rango(estado.Plazo(plazo), hoy)
+		if err != nil {
+			errMsg, plazo = err.Error(), ""
+		} else {
+			f.Desde, f.Hasta = desde, hasta
+		}
+	}
+	var despues postgres.Cursor
+	if d := q.Get("despues"); d != "" {
+		dia, id, ok := strings.Cut(d, "_")
+		t, err := time.Parse(time.DateOnly, dia)
+		n, err2 := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil || err2 != nil {
+			errMsg = "página inválida: se muestra la primera"
+		} else {
+			despues = postgres.Cursor{Dia: estado.DiaDeFecha(t), ID: n}
+		}
+	}
+	ps, err := c.Store.PendientesPorDia(r.Context(), f, despues, porPagina)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	filas := make([]filaPendiente, len(ps))
+	for i, p := range ps {
+		dias := estado.DiasDesde(p.Dia, now)
+		filas[i] = filaPendiente{Clave: p.Clave.String(), Dia: p.Dia.Format(time.DateOnly), Dias: dias,
+			Plazo: c.Umbrales.Banda(dias), Restantes: c.Umbrales.Plazo - dias}
+	}
+	var siguiente string
+	if len(ps) == porPagina {
+		last := ps[len(ps)-1]
+		v := url.Values{}
+		for _, k := range []string{"tipo", "serie", "plazo"} {
+			if q.Get(k) != "" {
+				v.Set(k, q.Get(k))
+			}
+		}
+		v.Set("despues", last.Dia.Format(time.DateOnly)+"_"+strconv.FormatInt(last.ID, 10))
+		siguiente = "/pendientes?" + v.Encode()
+	}
+	tipoSel := ""
+	if f.Tipo != 0 {
+		tipoSel = strconv.Itoa(f.Tipo)
+	}
+	c.render(w, r, "pendientes", struct {
+		pagina
+		Filtro    struct{ Tipo, Serie, Plazo string }
+		Tipos     map[string]string
+		Plazos    []estado.Plazo
+		Filas     []filaPendiente
+		Siguiente string
+	}{pagina{Titulo: "Pendientes", Error: errMsg}, struct{ Tipo, Serie, Plazo string }{tipoSel, f.Serie, plazo},
+		map[string]string{"1": "factura", "2": "boleta", "3": "nota de crédito", "4": "nota de débito"},
+		estado.Plazos, filas, siguiente})
+}
+
+// rango is the days of issue of band p, as of today.
+func (c *consola) rango(p estado.Plazo, hoy estado.Dia) (desde, hasta estado.Dia, err error) {
+	min, err := c.Umbrales.DiasMinimos(p)
+	if err != nil {
+		return desde, hasta, err
+	}
+	hasta = hoy.Antes(min)
+	i := 0
+	for i < len(estado.Plazos) && estado.Plazos[i] != p {
+		i++
+	}
+	if i+1 < len(estado.Plazos) {
+		next, _ := c.Umbrales.DiasMinimos(estado.Plazos[i+1])
+		desde = hoy.Antes(next - 1)
+	}
+	return desde, hasta, nil
+}
+
+// Comprobante and its timeline
+
+type evento struct {
+	Cuando  time.Time
+	Que     string
+	Detalle string
+	Payload string
+}
+
+func (c *consola) buscar(w http.ResponseWriter, r *http.Request) {
+	clave, err := parseClave(strings.TrimSpace(r.URL.Query().Get("q")))
+	if err != nil {
+		c.render(w, r, "comprobante", struct {
+			pagina
+			Clave       string
+			Comprobante *postgres.Comprobante
+			Historia    []evento
+			Dia         string
+			Dias        int
+			Plazo       estado.Plazo
+		}{pagina: pagina{Titulo: "Buscar", Error: err.Error()}, Clave: "Buscar"})
+		return
+	}
+	http.Redirect(w, r, "/comprobantes/"+clave.String(), http.StatusSeeOther)
+}
+
+// parseClave reads "2-BBB1-105".
+func parseClave(s string) (contracts.Clave, error) {
+	parts := strings.Split(s, "-")
+	if len(parts) != 3 {
+		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+	}
+	tipo, err1 := strconv.Atoi(parts[0])
+	numero, err2 := strconv.Atoi(parts[2])
+	if err1 != nil || err2 != nil || tipo < 1 || tipo > 4 || numero < 1 {
+		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+	}
+	return contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}, nil
+}
+
+func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
+	clave, err := parseClave(r.PathValue("clave"))
+	if err != nil {
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: err.Error()})
+		return
+	}
+	row, found, err := c.Store.Comprobante(r.Context(), clave)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	auditadas, acciones, err := c.Store.Historia(r.Context(), clave)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	historia := make([]evento, 0, len(auditadas)+len(acciones))
+	for _, a := range auditadas {
+		que := "notificación (" + a.Origen + "): " + a.Efecto
+		if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
+			que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
+		}
+		detalle := a.Motivo
+		if a.Remitente != nil {
+			detalle += " · remitente " + *a.Remitente
+		}
+		historia = append(historia, evento{Cuando: a.RecibidoEn, Que: que, Detalle: detalle + " · " + a.MessageID, Payload: bonito(a.Payload)})
+		if a.Efecto == string(estado.Aplicado) || a.Efecto == string(estado.Completado) {
+			historia = append(historia, evento{Cuando: a.RegistradoEn, Que: "evento escrito para los suscriptores",
+				Detalle: "publicado por el relay en cuanto NATS lo acepta"})
+		}
+	}
+	for _, a := range acciones {
+		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
+			Detalle: a.Detalle + " · " + a.Resultado})
+	}
+	data := struct {
+		pagina
+		Clave       string
+		Comprobante *postgres.Comprobante
+		Historia    []evento
+		Dia         string
+		Dias        int
+		Plazo       estado.Plazo
+	}{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
+	if found {
+		data.Comprobante = &row
+		data.Dia = row.Dia().Format(time.DateOnly)
+		data.Dias = estado.DiasDesde(row.Dia(), c.Now())
+		data.Plazo = c.Umbrales.Banda(data.Dias)
+	}
+	c.render(w, r, "comprobante", data)
+}
+
+// bonito pretty-prints a JSON payload (html/template escapes it when rendered).
+func bonito(payload string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(payload), "", "  ") != nil {
+		return payload
+	}
+	return b.String()
+}
+
+// Conflicts
+
+type conflicto struct {
+	postgres.Conflicto
+	HashRecibido, CDRRecibido string
+}
+
+func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
+	cs, err := c.Store.Conflictos(r.Context(), 200)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	out := make([]conflicto, len(cs))
+	for i, x := range cs {
+		out[i] = conflicto{Conflicto: x}
+		var n contracts.Notificacion
+		if json.Unmarshal([]byte(x.Payload), &n) == nil {
+			out[i].HashRecibido, out[i].CDRRecibido = deref(n.CodigoHash), deref(n.EnlaceDelCDR)
+		}
+	}
+	c.render(w, r, "conflictos", struct {
+		pagina
+		Conflictos []conflicto
+	}{pagina{Titulo: "Conflictos"}, out})
+}
+
+func (c *consola) marcarRevisado(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	nota := strings.TrimSpace(r.FormValue("nota"))
+	switch {
+	case err != nil:
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such notification"})
+		return
+	case nota == "":
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "escriba una nota: qué se verificó"})
+		return
+	}
+	err = c.Store.MarcarRevisado(r.Context(), id, usuario(r), nota)
+	if errors.Is(err, postgres.ErrNoEsConflicto) {
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: err.Error()})
+		return
+	}
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	c.Log.Info("console: conflict marked reviewed", "user", usuario(r), "notificacion", id)
+	http.Redirect(w, r, "/conflictos#c"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// Helpers of the templates
+
+func lima(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return ""
+		}
+		return v.In(estado.Lima).Format("2006-01-02 15:04:05")
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return lima(*v)
+	}
+	return ""
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// https returns link only if it is an https URL: anything else is not shown as a link.
+func https(link *string) string {
+	if link == nil {
+		return ""
+	}
+	u, err := url.Parse(*link)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return *link
+}
+
+func nombreTipo(tipo int) string {
+	switch tipo {
+	case contracts.Factura:
+		return "factura"
+	case contracts.Boleta:
+		return "boleta"
+	case contracts.NotaDeCredito:
+		return "nota de crédito"
+	case contracts.NotaDeDebito:
+		return "nota de débito"
+	}
+	return strconv.Itoa(tipo)
+}

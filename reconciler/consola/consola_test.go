@@ -1,0 +1,252 @@
+package consola_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const (
+	usuario  = "ana"
+	password = "clave-de-prueba-123"
+)
+
+type console struct {
+	t    *testing.T
+	srv  *httptest.Server
+	pool *pgxpool.Pool
+}
+
+func newConsole(t *testing.T) *console {
+	t.Helper()
+	pool, _ := testkit.Pool(t, postgres.Migrate)
+	par, err := consola.Par(usuario, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := consola.ParseUsuarios(par)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := consola.New(consola.Opciones{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &console{t: t, srv: srv, pool: pool}
+}
+
+func (c *console) exec(sql string, args ...any) {
+	c.t.Helper()
+	if _, err := c.pool.Exec(context.Background(), sql, args...); err != nil {
+		c.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// do sends a request, with the credentials when auth, and returns the status, the Location and
+// the body; redirects are not followed.
+func (c *console) do(method, path string, form url.Values, auth bool, header map[string]string) (int, string, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.srv.URL+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if auth {
+		req.SetBasicAuth(usuario, password)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+func (c *console) get(path string) string {
+	c.t.Helper()
+	code, _, body := c.do(http.MethodGet, path, nil, true, nil)
+	if code != http.StatusOK {
+		c.t.Fatalf("GET %s: %d\n%s", path, code, body)
+	}
+	return body
+}
+
+// emitida inserts a pending boleta issued dias days ago in Lima.
+func (c *console) emitida(serie string, numero, dias int) {
+	c.t.Helper()
+	c.exec(`INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision) VALUES (2, $1, $2, $3)`,
+		serie, numero, estado.DiaEnLima(time.Now()).Antes(dias).Format(time.DateOnly))
+}
+
+// conflicto appends a conflict to the audit with payload and returns its id.
+func (c *console) conflicto(serie string, numero int, payload string) int64 {
+	c.t.Helper()
+	var id int64
+	err := c.pool.QueryRow(context.Background(), `INSERT INTO notificaciones (message_id, origen, recibido_en, tipo_de_comprobante,
+			serie, numero, resultado, efecto, estado_anterior, estado_nuevo, motivo, payload)
+		VALUES ($4, 'webhook', now(), 2, $1, $2, 'aceptado', 'conflicto', 'aceptado', 'aceptado',
+			'otro codigo_hash que el guardado', $3) RETURNING id`, serie, numero, payload, "m-"+serie+strconv.Itoa(numero)).Scan(&id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return id
+}
+
+var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/buscar?q=2-bbb1-105"}
+
+func TestConsolaPideCredenciales(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	for _, p := range paginas {
+		code, _, _ := c.do(http.MethodGet, p, nil, false, nil)
+		if code != http.StatusUnauthorized {
+			t.Errorf("GET %s without credentials: %d, want 401", p, code)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, c.srv.URL+"/", nil)
+	req.SetBasicAuth(usuario, "otra-clave-cualquiera")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+		t.Errorf("a wrong password: %d %q, want 401 asking for Basic", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestConsolaPaginas(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.emitida("BBB1", 105, 6) // critico
+	c.emitida("BBB1", 106, 1) // en_plazo
+	c.emitida("BBB1", 107, 9) // vencido
+	for _, p := range paginas[:5] {
+		if body := c.get(p); !strings.Contains(body, "<main>") {
+			t.Errorf("GET %s: no page", p)
+		}
+	}
+	if code, loc, _ := c.do(http.MethodGet, "/buscar?q=2-bbb1-105", nil, true, nil); code != http.StatusSeeOther || loc != "/comprobantes/2-BBB1-105" {
+		t.Errorf("search: %d to %q, want 303 to /comprobantes/2-BBB1-105", code, loc)
+	}
+	resumen := c.get("/")
+	for _, want := range []string{"<svg", "critico", "vencido", "Conflictos sin revisar"} {
+		if !strings.Contains(resumen, want) {
+			t.Errorf("the summary lacks %q", want)
+		}
+	}
+	criticos := c.get("/pendientes?plazo=critico")
+	criticos = criticos[strings.Index(criticos, "<table"):]
+	if !strings.Contains(criticos, "2-BBB1-105") || strings.Contains(criticos, "2-BBB1-106") || strings.Contains(criticos, "2-BBB1-107") {
+		t.Errorf("critico lists the wrong boletas:\n%s", criticos)
+	}
+	todos := c.get("/pendientes")
+	todos = todos[strings.Index(todos, "<table"):] // past the search box's example
+	if i, j := strings.Index(todos, "2-BBB1-107"), strings.Index(todos, "2-BBB1-105"); i < 0 || j < 0 || i > j {
+		t.Errorf("pendientes are not the oldest first")
+	}
+	if body := c.get("/pendientes?tipo=9"); !strings.Contains(body, "tipo desconocido") {
+		t.Errorf("a bad tipo is not explained")
+	}
+}
+
+// Everything a page shows from a notification is escaped, and only https links are links.
+func TestConsolaEscapaLoQueLlega(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.emitida("BBB1", 105, 0)
+	c.exec(`UPDATE comprobantes SET enlace_del_cdr = 'javascript:alert(1)', enlace_del_pdf = 'https://www.nubefact.com/x.pdf' WHERE numero = 105`)
+	c.conflicto("BBB1", 105, `{"serie":"BBB1","sunat_description":"<script>alert('x')</script>","codigo_hash":"<img src=x onerror=alert(1)>"}`)
+	for p, comoTexto := range map[string]string{"/comprobantes/2-BBB1-105": "&lt;script&gt;", "/conflictos": "&lt;img src=x"} {
+		body := c.get(p)
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s renders the payload's markup:\n%s", p, body)
+		}
+		if !strings.Contains(body, comoTexto) {
+			t.Errorf("%s does not show what arrived as text (%s)", p, comoTexto)
+		}
+	}
+	body := c.get("/comprobantes/2-BBB1-105")
+	if strings.Contains(body, `href="javascript:`) || !strings.Contains(body, `href="https://www.nubefact.com/x.pdf"`) {
+		t.Errorf("links: want the https PDF only:\n%s", body)
+	}
+}
+
+func TestConsolaMarcarRevisado(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.emitida("BBB1", 105, 0)
+	id := c.conflicto("BBB1", 105, `{"serie":"BBB1"}`)
+	path := "/conflictos/" + itoa(id) + "/revisado"
+	form := url.Values{"nota": {"NubeFacT confirma el hash guardado"}}
+
+	// A cross-site POST is refused before anything else, with or without credentials.
+	for _, auth := range []bool{false, true} {
+		if code, _, _ := c.do(http.MethodPost, path, form, auth, map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+			t.Errorf("cross-site POST (credentials %v): %d, want 403", auth, code)
+		}
+		if code, _, _ := c.do(http.MethodPost, path, form, auth, map[string]string{"Origin": "https://evil.example"}); code != http.StatusForbidden {
+			t.Errorf("POST from another origin (credentials %v): %d, want 403", auth, code)
+		}
+	}
+	if code, _, _ := c.do(http.MethodPost, path, url.Values{"nota": {" "}}, true, nil); code != http.StatusBadRequest {
+		t.Errorf("no note: %d, want 400", code)
+	}
+	code, loc, _ := c.do(http.MethodPost, path, form, true, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/conflictos") {
+		t.Fatalf("mark reviewed: %d to %q, want 303 to /conflictos", code, loc)
+	}
+	if body := c.get("/conflictos"); !strings.Contains(body, "Revisado por ana") {
+		t.Errorf("the conflict is not shown reviewed")
+	}
+	c.do(http.MethodPost, path, form, true, nil) // again: nothing changes, recorded as such
+	var acciones, revisados int
+	var resultados string
+	if err := c.pool.QueryRow(context.Background(), `SELECT count(*), string_agg(resultado, ',' ORDER BY id),
+		(SELECT count(*) FROM conflictos_revisados) FROM acciones WHERE usuario = 'ana' AND accion = 'marcar_revisado' AND serie = 'BBB1'`).
+		Scan(&acciones, &resultados, &revisados); err != nil {
+		t.Fatal(err)
+	}
+	if acciones != 2 || resultados != "ok,ya estaba revisado" || revisados != 1 {
+		t.Errorf("recorded %d actions (%s) and %d reviews, want 2 (ok, ya estaba revisado) and 1", acciones, resultados, revisados)
+	}
+	if body := c.get("/comprobantes/2-BBB1-105"); !strings.Contains(body, "marcar_revisado por ana") {
+		t.Errorf("the timeline does not show the action")
+	}
+	if code, _, _ := c.do(http.MethodPost, "/conflictos/999999/revisado", form, true, nil); code != http.StatusNotFound {
+		t.Errorf("marking what is not a conflict: %d, want 404", code)
+	}
+	// The record of actions is append-only.
+	if _, err := c.pool.Exec(context.Background(), `DELETE FROM acciones`); err == nil {
+		t.Error("the actions could be deleted")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
