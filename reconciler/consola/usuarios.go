@@ -98,4 +98,3 @@ func Par(name, password string) (string, error) {
 	}
 	return name + ":" + string(hash), nil
 }
-
