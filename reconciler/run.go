@@ -68,7 +68,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if err != nil {
 		return err
 	}
-	csrv, err := serveConsole(cfg, store, nc, cons, log)
+	csrv, err := serveConsole(cfg, store, nc, js, cons, log)
 	if err != nil {
 		_ = srv.Close()
 		return err
@@ -193,7 +193,7 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, cons jetstream.Consumer, log *slog.Logger) (*http.Server, error) {
+func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -206,7 +206,12 @@ func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, cons jetstre
 		return nil, nil
 	}
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(),
-		Programada: cfg.RegularizeEvery, Log: log, Salud: func(ctx context.Context) consola.Salud {
+		Programada: cfg.RegularizeEvery, Log: log,
+		Reenviar: func(ctx context.Context, id string) error {
+			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})
+			return err
+		},
+		Salud: func(ctx context.Context) consola.Salud {
 			s := consola.Salud{Postgres: store.Ping(ctx) == nil, NATS: nc.Status() == nats.CONNECTED, Cola: "desconocida"}
 			if info, err := cons.Info(ctx); err == nil {
 				s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)

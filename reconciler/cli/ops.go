@@ -4,21 +4,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"os/user"
-	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -216,38 +213,19 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout 
 		return err
 	}
 	defer pool.Close()
-	store := postgres.New(pool)
-	list, err := store.Aparcadas(ctx, len(ids) > 0)
-	if err != nil {
-		return err
-	}
-	if len(ids) > 0 {
-		list = slices.DeleteFunc(list, func(a postgres.Aparcada) bool { return !slices.Contains(ids, a.MessageID) })
-		if len(list) != len(ids) {
-			return fmt.Errorf("replay: %d of the %d message IDs are not parked", len(ids)-len(list), len(ids))
-		}
-	}
 	nc, js, err := connectOnce(cfg, "reconciler-replay")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
-	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for _, a := range list {
-		// The ID gets a suffix so that JetStream's duplicate window does not swallow the replay
-		// of a recent one; the reconciler derives the message ID from the payload anyway.
-		m := topo.Mensaje([]byte(a.Payload), a.MessageID+".replay."+stamp, contracts.OrigenReplay, a.RecibidoEn, deref(a.Remitente))
-		err := stream.Publish(ctx, js, m)
-		if err != nil {
-			return fmt.Errorf("replay %s: %w", a.MessageID, err)
-		}
-		if err := store.MarcarReenviada(ctx, a.MessageID); err != nil {
-			return err
-		}
+	done, err := reconciler.Reenviar(ctx, postgres.New(pool), js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids)
+	for _, a := range done {
 		fmt.Fprintln(stdout, "replayed", a.MessageID)
 	}
-	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(list))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(done))
 	return nil
 }
 
@@ -313,11 +291,4 @@ func redactURL(s string) string {
 		return "(unparsable)"
 	}
 	return u.Redacted()
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

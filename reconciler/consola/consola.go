@@ -42,8 +42,10 @@ type Opciones struct {
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
+	Reenviar func(ctx context.Context, messageID string) error
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 type consola struct {
@@ -66,7 +68,7 @@ func New(o Opciones) (http.Handler, error) {
 		"https": https,
 		"tipo":  nombreTipo,
 	}
-	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos"} {
+	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos", "esperando"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(plantillasFS, "plantillas/base.html", "plantillas/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -80,6 +82,9 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("GET /comprobantes/{clave}", c.comprobante)
 	mux.HandleFunc("GET /conflictos", c.conflictos)
 	mux.HandleFunc("POST /conflictos/{id}/revisado", c.marcarRevisado)
+	mux.HandleFunc("GET /esperando", c.esperando)
+	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
+	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
 	return http.NewCrossOriginProtection().Handler(c.autenticar(httpapi.StrictMux(mux))), nil
 }
@@ -456,6 +461,94 @@ func (c *consola) marcarRevisado(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Log.Info("console: conflict marked reviewed", "user", usuario(r), "notificacion", id)
 	http.Redirect(w, r, "/conflictos#c"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// Parked notifications
+
+type filaEsperando struct {
+	postgres.Aparcada
+	Clave  string
+	Espera string
+}
+
+func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
+	list, err := c.Store.Aparcadas(r.Context(), true)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	now := c.Now()
+	filas := make([]filaEsperando, len(list))
+	for i, a := range list {
+		filas[i] = filaEsperando{Aparcada: a, Clave: a.Clave().String(), Espera: now.Sub(a.AparcadaEn).Round(time.Minute).String()}
+	}
+	c.render(w, r, "esperando", struct {
+		pagina
+		Filas []filaEsperando
+	}{pagina{Titulo: "Esperando"}, filas})
+}
+
+// aparcada finds the parked notification id, answering 404 when it is not parked.
+func (c *consola) aparcada(w http.ResponseWriter, r *http.Request, id string) (postgres.Aparcada, bool) {
+	list, err := c.Store.Aparcadas(r.Context(), true)
+	if err != nil {
+		c.fallo(w, r, err)
+		return postgres.Aparcada{}, false
+	}
+	for _, a := range list {
+		if a.MessageID == id {
+			return a, true
+		}
+	}
+	httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such parked notification (applied or discarded meanwhile?)"})
+	return postgres.Aparcada{}, false
+}
+
+func (c *consola) reenviar(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.aparcada(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	clave := a.Clave()
+	accion := postgres.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
+	if c.Reenviar == nil {
+		accion.Resultado = "no disponible"
+	} else if err := c.Reenviar(r.Context(), a.MessageID); err != nil {
+		accion.Resultado = "error: " + err.Error()
+	}
+	c.registrar(w, r, accion, "/esperando")
+}
+
+func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
+	motivo := strings.TrimSpace(r.FormValue("motivo"))
+	if motivo == "" {
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "escriba el motivo del descarte"})
+		return
+	}
+	a, ok := c.aparcada(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	clave := a.Clave()
+	accion := postgres.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
+	done, err := c.Store.Descartar(r.Context(), []string{a.MessageID}, "descartada por "+usuario(r)+" en la consola: "+motivo)
+	switch {
+	case err != nil:
+		accion.Resultado = "error: " + err.Error()
+	case len(done) == 0:
+		accion.Resultado = "ya no estaba aparcada"
+	}
+	c.registrar(w, r, accion, "/esperando")
+}
+
+// registrar records an action and sends the browser back to volver (303), or shows the error.
+func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver string) {
+	if err := c.Store.RegistrarAccion(r.Context(), a); err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	c.Log.Info("console action", "user", a.Usuario, "action", a.Accion, "object", a.Objeto, "result", a.Resultado)
+	http.Redirect(w, r, volver, http.StatusSeeOther)
 }
 
 // Helpers of the templates

@@ -32,6 +32,11 @@ type console struct {
 
 func newConsole(t *testing.T) *console {
 	t.Helper()
+	return newConsoleWith(t, nil)
+}
+
+func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) *console {
+	t.Helper()
 	pool, _ := testkit.Pool(t, postgres.Migrate)
 	par, err := consola.Par(usuario, password)
 	if err != nil {
@@ -42,7 +47,7 @@ func newConsole(t *testing.T) *console {
 		t.Fatal(err)
 	}
 	h, err := consola.New(consola.Opciones{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
-		Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Reenviar: reenviar})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +124,7 @@ func (c *console) conflicto(serie string, numero int, payload string) int64 {
 	return id
 }
 
-var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/buscar?q=2-bbb1-105"}
+var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/esperando", "/buscar?q=2-bbb1-105"}
 
 func TestConsolaPideCredenciales(t *testing.T) {
 	t.Parallel()
@@ -148,7 +153,7 @@ func TestConsolaPaginas(t *testing.T) {
 	c.emitida("BBB1", 105, 6) // critico
 	c.emitida("BBB1", 106, 1) // en_plazo
 	c.emitida("BBB1", 107, 9) // vencido
-	for _, p := range paginas[:5] {
+	for _, p := range paginas[:6] {
 		if body := c.get(p); !strings.Contains(body, "<main>") {
 			t.Errorf("GET %s: no page", p)
 		}
@@ -250,3 +255,48 @@ func TestConsolaMarcarRevisado(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestConsolaEsperando(t *testing.T) {
+	t.Parallel()
+	var reenviadas []string
+	c := newConsoleWith(t, func(_ context.Context, id string) error {
+		reenviadas = append(reenviadas, id)
+		return nil
+	})
+	for _, n := range []int{1, 2} {
+		c.exec(`INSERT INTO aparcadas (message_id, origen, recibido_en, tipo_de_comprobante, serie, numero, motivo, intentos, payload)
+			VALUES ($1, 'webhook', now(), 2, 'BESP', $2, 'el comprobante no está en la tabla', 1, '{"serie":"<b>BESP</b>"}')`, "msg-"+strconv.Itoa(n), n)
+	}
+	body := c.get("/esperando")
+	if !strings.Contains(body, "2-BESP-1") || !strings.Contains(body, "2-BESP-2") {
+		t.Fatalf("the parked notifications are not listed:\n%s", body)
+	}
+	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-1/reenviar", url.Values{}, true, map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+		t.Errorf("cross-site replay: %d, want 403", code)
+	}
+	if code, loc, _ := c.do(http.MethodPost, "/esperando/msg-1/reenviar", url.Values{}, true, nil); code != http.StatusSeeOther || loc != "/esperando" {
+		t.Errorf("replay: %d to %q, want 303 to /esperando", code, loc)
+	}
+	if len(reenviadas) != 1 || reenviadas[0] != "msg-1" {
+		t.Errorf("replayed %v, want [msg-1]", reenviadas)
+	}
+	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-2/descartar", url.Values{"motivo": {""}}, true, nil); code != http.StatusBadRequest {
+		t.Errorf("discard without a reason: %d, want 400", code)
+	}
+	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-2/descartar", url.Values{"motivo": {"boleta de prueba"}}, true, nil); code != http.StatusSeeOther {
+		t.Errorf("discard: %d, want 303", code)
+	}
+	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-9/descartar", url.Values{"motivo": {"x"}}, true, nil); code != http.StatusNotFound {
+		t.Errorf("discarding what is not parked: %d, want 404", code)
+	}
+	var acciones, descartadas, quedan int
+	if err := c.pool.QueryRow(context.Background(), `SELECT
+			(SELECT count(*) FROM acciones WHERE usuario = 'ana' AND accion IN ('reenviar', 'descartar') AND resultado = 'ok'),
+			(SELECT count(*) FROM notificaciones WHERE efecto = 'descartado' AND message_id = 'msg-2' AND motivo LIKE '%ana%boleta de prueba%'),
+			(SELECT count(*) FROM aparcadas)`).Scan(&acciones, &descartadas, &quedan); err != nil {
+		t.Fatal(err)
+	}
+	if acciones != 2 || descartadas != 1 || quedan != 1 {
+		t.Errorf("recorded %d actions, %d discards in the audit, %d still parked; want 2, 1, 1", acciones, descartadas, quedan)
+	}
+}
