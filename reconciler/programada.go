@@ -31,20 +31,53 @@ type programada struct {
 	log       *slog.Logger
 }
 
-func newProgramada(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, m *metrics, log *slog.Logger) (*programada, error) {
+func newProgramada(cfg Config, r *regularizacion.Regularizador, store *postgres.Store, log *slog.Logger) *programada {
+	return &programada{
+		store: store, every: cfg.RegularizeEvery, olderThan: cfg.RegularizeOlderThan, log: log, r: r,
+		options: regularizacion.Options{Origen: estado.RegularizacionProgramada,
+			Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate},
+	}
+}
+
+// newRegularizador is the service's regularizer (the schedule, the console): NubeFacT's
+// client with the service's metrics, Postgres as source and record, JetStream to publish.
+func newRegularizador(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, m *metrics, log *slog.Logger) (*regularizacion.Regularizador, error) {
 	client, err := nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout)
 	if err != nil {
 		return nil, err
 	}
 	client.Retries, client.Backoff = cfg.NubefactRetries, cfg.NubefactBackoff
 	client.Observe = m.nubefactCall
-	return &programada{
-		store: store, every: cfg.RegularizeEvery, olderThan: cfg.RegularizeOlderThan, log: log,
-		r: &regularizacion.Regularizador{Source: store, Consultor: client, Bitacora: store,
-			Publisher: &stream.Publisher{JS: js, Topo: topo}, Observer: logObserver{log}},
-		options: regularizacion.Options{Origen: estado.RegularizacionProgramada,
-			Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate},
-	}, nil
+	return &regularizacion.Regularizador{Source: store, Consultor: client, Bitacora: store,
+		Publisher: &stream.Publisher{JS: js, Topo: topo}, Observer: logObserver{log}}, nil
+}
+
+// regularizarEnFondo starts a run for the console in the background, within the service's
+// life (a shutdown interrupts it, and its record says so), and returns its record's id.
+func regularizarEnFondo(life context.Context, cfg Config, r *regularizacion.Regularizador, log *slog.Logger) func(context.Context, estado.Filtro, string) (int64, error) {
+	return func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
+		ids, errc := make(chan int64, 1), make(chan error, 1)
+		go func() {
+			res, err := r.Run(life, regularizacion.Options{Origen: estado.RegularizacionConsola, Filtro: f,
+				Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, Iniciada: func(id int64) { ids <- id }},
+				&regularizacion.Counters{})
+			log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
+			errc <- err
+		}()
+		select {
+		case id := <-ids:
+			return id, nil
+		case err := <-errc:
+			select {
+			case id := <-ids:
+				return id, nil
+			default:
+				return 0, err
+			}
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
 }
 
 func (p *programada) run(ctx context.Context) {

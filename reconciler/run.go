@@ -16,8 +16,10 @@ import (
 
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
 	"github.com/hotelpe/boletas/reconciler/internal/retry"
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
@@ -68,7 +70,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if err != nil {
 		return err
 	}
-	csrv, err := serveConsole(cfg, store, nc, js, cons, log)
+	// The regularizer of the schedule and the console, when NubeFacT is configured.
+	var reg *regularizacion.Regularizador
+	if cfg.NubefactRuta != "" && cfg.NubefactToken != "" {
+		if reg, err = newRegularizador(cfg, store, js, topo, m, log); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("configuration: %w", err)
+		}
+	}
+	csrv, err := serveConsole(ctx, cfg, store, nc, js, cons, reg, log)
 	if err != nil {
 		_ = srv.Close()
 		return err
@@ -102,14 +112,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if m != nil {
 		wg.Go(func() { g.run(bctx) })
 	}
-	if cfg.RegularizeEvery > 0 {
-		p, err := newProgramada(cfg, store, js, topo, m, log)
-		if err != nil { // validate checked the same: this cannot happen
-			stopBackground()
-			wg.Wait()
-			_ = srv.Close()
-			return fmt.Errorf("configuration: %w", err)
-		}
+	if cfg.RegularizeEvery > 0 && reg != nil {
+		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
 	}
 	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
@@ -193,7 +197,7 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, log *slog.Logger) (*http.Server, error) {
+func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -205,7 +209,11 @@ func serveConsole(cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream
 		log.Info("console off: CONSOLE_USERS is empty (create an account with `reconciler console-user NAME`)")
 		return nil, nil
 	}
-	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(),
+	var regularizar func(context.Context, estado.Filtro, string) (int64, error)
+	if reg != nil {
+		regularizar = regularizarEnFondo(life, cfg, reg, log)
+	}
+	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		Programada: cfg.RegularizeEvery, Log: log,
 		Reenviar: func(ctx context.Context, id string) error {
 			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})

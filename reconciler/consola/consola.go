@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/regularizacion"
 )
 
 //go:embed plantillas/*.html
@@ -42,6 +44,9 @@ type Opciones struct {
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
+	// Regularizar starts a run for filtro in the background on behalf of usuario and returns
+	// its record's id; nil when NubeFacT is not configured.
+	Regularizar func(ctx context.Context, filtro estado.Filtro, usuario string) (int64, error)
 	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
 	Reenviar func(ctx context.Context, messageID string) error
 	Log      *slog.Logger
@@ -68,7 +73,7 @@ func New(o Opciones) (http.Handler, error) {
 		"https": https,
 		"tipo":  nombreTipo,
 	}
-	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos", "esperando"} {
+	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos", "esperando", "regularizaciones", "regularizacion"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(plantillasFS, "plantillas/base.html", "plantillas/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -83,6 +88,10 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("GET /conflictos", c.conflictos)
 	mux.HandleFunc("POST /conflictos/{id}/revisado", c.marcarRevisado)
 	mux.HandleFunc("GET /esperando", c.esperando)
+	mux.HandleFunc("GET /regularizaciones", c.regularizaciones)
+	mux.HandleFunc("GET /regularizaciones/{id}", c.regularizacion)
+	mux.HandleFunc("GET /regularizaciones/{id}/no-resueltas.csv", c.noResueltasCSV)
+	mux.HandleFunc("POST /regularizar", c.regularizar)
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
@@ -461,6 +470,109 @@ func (c *consola) marcarRevisado(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Log.Info("console: conflict marked reviewed", "user", usuario(r), "notificacion", id)
 	http.Redirect(w, r, "/conflictos#c"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// Regularizations
+
+func (c *consola) regularizaciones(w http.ResponseWriter, r *http.Request) {
+	runs, err := c.Store.Regularizaciones(r.Context(), 200)
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
+	c.render(w, r, "regularizaciones", struct {
+		pagina
+		Runs []postgres.Regularizacion
+	}{pagina{Titulo: "Regularizaciones"}, runs})
+}
+
+// run reads the regularization of the path, answering 404 when there is none.
+func (c *consola) run(w http.ResponseWriter, r *http.Request) (postgres.Regularizacion, []postgres.NoResuelta, bool) {
+	var run postgres.Regularizacion
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	found := false
+	if err == nil {
+		if run, found, err = c.Store.RegularizacionPorID(r.Context(), id); err != nil {
+			c.fallo(w, r, err)
+			return run, nil, false
+		}
+	}
+	if !found {
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such regularization"})
+		return run, nil, false
+	}
+	nr, err := c.Store.NoResueltas(r.Context(), run.ID)
+	if err != nil {
+		c.fallo(w, r, err)
+		return run, nil, false
+	}
+	return run, nr, true
+}
+
+func (c *consola) regularizacion(w http.ResponseWriter, r *http.Request) {
+	run, nr, ok := c.run(w, r)
+	if !ok {
+		return
+	}
+	c.render(w, r, "regularizacion", struct {
+		pagina
+		Run         postgres.Regularizacion
+		NoResueltas []postgres.NoResuelta
+	}{pagina{Titulo: "Regularización " + strconv.FormatInt(run.ID, 10)}, run, nr})
+}
+
+// noResueltasCSV is the run's report, as `regularize --report` writes it.
+func (c *consola) noResueltasCSV(w http.ResponseWriter, r *http.Request) {
+	run, nr, ok := c.run(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="regularizacion-%d-no-resueltas.csv"`, run.ID))
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
+	for _, n := range nr {
+		_ = cw.Write([]string{strconv.Itoa(n.Clave.TipoDeComprobante), n.Clave.Serie, strconv.Itoa(n.Clave.Numero), n.Motivo, n.Detalle})
+	}
+	cw.Flush()
+}
+
+// regularizar starts a run for the filter of /pendientes and leads to its page.
+func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
+	var f estado.Filtro
+	if t := r.FormValue("tipo"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 4 {
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "tipo desconocido: " + t})
+			return
+		}
+		f.Tipo = n
+	}
+	f.Serie = strings.ToUpper(strings.TrimSpace(r.FormValue("serie")))
+	if p := r.FormValue("plazo"); p != "" {
+		_, hasta, err := c.rango(estado.Plazo(p), estado.DiaEnLima(c.Now()))
+		if err != nil {
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: err.Error()})
+			return
+		}
+		// That band or a more urgent one: issued on hasta or before.
+		f.EmitidosAntesDe = estado.Dia{Time: hasta.AddDate(0, 0, 1)}.Inicio()
+	}
+	objeto := (regularizacion.Options{Filtro: f}).Descripcion()
+	accion := postgres.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: objeto, Resultado: "ok"}
+	if c.Regularizar == nil {
+		accion.Resultado = "no disponible: configure NUBEFACT_RUTA y NUBEFACT_TOKEN en el reconciliador"
+		c.registrar(w, r, accion, "/regularizaciones")
+		return
+	}
+	id, err := c.Regularizar(r.Context(), f, usuario(r))
+	if err != nil {
+		accion.Resultado = "error: " + err.Error()
+		c.registrar(w, r, accion, "/regularizaciones")
+		return
+	}
+	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
+	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10))
 }
 
 // Parked notifications

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
@@ -37,6 +38,11 @@ func newConsole(t *testing.T) *console {
 
 func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) *console {
 	t.Helper()
+	return newConsoleOpts(t, func(o *consola.Opciones) { o.Reenviar = reenviar })
+}
+
+func newConsoleOpts(t *testing.T, ajustar func(*consola.Opciones)) *console {
+	t.Helper()
 	pool, _ := testkit.Pool(t, postgres.Migrate)
 	par, err := consola.Par(usuario, password)
 	if err != nil {
@@ -46,8 +52,10 @@ func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := consola.New(consola.Opciones{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
-		Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Reenviar: reenviar})
+	o := consola.Opciones{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	ajustar(&o)
+	h, err := consola.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +132,7 @@ func (c *console) conflicto(serie string, numero int, payload string) int64 {
 	return id
 }
 
-var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/esperando", "/buscar?q=2-bbb1-105"}
+var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/esperando", "/regularizaciones", "/buscar?q=2-bbb1-105"}
 
 func TestConsolaPideCredenciales(t *testing.T) {
 	t.Parallel()
@@ -153,7 +161,7 @@ func TestConsolaPaginas(t *testing.T) {
 	c.emitida("BBB1", 105, 6) // critico
 	c.emitida("BBB1", 106, 1) // en_plazo
 	c.emitida("BBB1", 107, 9) // vencido
-	for _, p := range paginas[:6] {
+	for _, p := range paginas[:7] {
 		if body := c.get(p); !strings.Contains(body, "<main>") {
 			t.Errorf("GET %s: no page", p)
 		}
@@ -298,5 +306,54 @@ func TestConsolaEsperando(t *testing.T) {
 	}
 	if acciones != 2 || descartadas != 1 || quedan != 1 {
 		t.Errorf("recorded %d actions, %d discards in the audit, %d still parked; want 2, 1, 1", acciones, descartadas, quedan)
+	}
+}
+
+func TestConsolaRegularizar(t *testing.T) {
+	t.Parallel()
+	var pedido estado.Filtro
+	var store *postgres.Store
+	c := newConsoleOpts(t, func(o *consola.Opciones) {
+		store = o.Store
+		// Stands in for the service's background run: records a run the way Regularizador does.
+		o.Regularizar = func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
+			pedido = f
+			id, err := store.IniciarRegularizacion(ctx, estado.RegularizacionConsola, "--plazo critico")
+			if err != nil {
+				return 0, err
+			}
+			if err := store.NoResueltaEnRegularizacion(ctx, id, contracts.Clave{TipoDeComprobante: 2, Serie: "BREG", Numero: 1}, "no_existe_en_nubefact", "codigo 24"); err != nil {
+				return 0, err
+			}
+			return id, store.TerminarRegularizacion(ctx, id, estado.FinDeRegularizacion{Resultado: estado.RegularizacionCompleta, Total: 1, NoExiste: 1})
+		}
+	})
+	if code, _, _ := c.do(http.MethodPost, "/regularizar", url.Values{"plazo": {"critico"}}, true, map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+		t.Errorf("cross-site regularize: %d, want 403", code)
+	}
+	code, loc, _ := c.do(http.MethodPost, "/regularizar", url.Values{"plazo": {"critico"}, "tipo": {"2"}}, true, nil)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/regularizaciones/") {
+		t.Fatalf("regularize: %d to %q, want 303 to its page", code, loc)
+	}
+	want := estado.DiaEnLima(time.Now()).Antes(4).Inicio() // critico: issued 5 or more days ago
+	if !pedido.EmitidosAntesDe.Equal(want) || pedido.Tipo != 2 {
+		t.Errorf("asked for %+v, want tipo 2 issued before %v", pedido, want)
+	}
+	if body := c.get(loc); !strings.Contains(body, "2-BREG-1") || !strings.Contains(body, "completa") {
+		t.Errorf("the run's page lacks its result or its unresolved comprobante")
+	}
+	if body := c.get("/regularizaciones"); !strings.Contains(body, "consola") {
+		t.Errorf("the list lacks the run")
+	}
+	csvBody := c.get(loc + "/no-resueltas.csv")
+	if !strings.Contains(csvBody, "tipo_de_comprobante,serie,numero,motivo,detalle") || !strings.Contains(csvBody, "2,BREG,1,no_existe_en_nubefact,codigo 24") {
+		t.Errorf("CSV:\n%s", csvBody)
+	}
+	if code, _, _ := c.do(http.MethodGet, "/regularizaciones/999999", nil, true, nil); code != http.StatusNotFound {
+		t.Errorf("an unknown run: %d, want 404", code)
+	}
+	var n int
+	if err := c.pool.QueryRow(context.Background(), `SELECT count(*) FROM acciones WHERE accion = 'regularizar' AND usuario = 'ana' AND resultado = 'ok'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("recorded %d regularize actions (%v), want 1", n, err)
 	}
 }

@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/jackc/pgx/v5"
 )
 
 // IniciarRegularizacion records the start of a run and returns its id.
@@ -23,6 +26,89 @@ func (s *Store) TerminarRegularizacion(ctx context.Context, id int64, f estado.F
 		WHERE id = $1`, id, f.Resultado, nullable(f.Detalle), f.Total, f.Consultados, f.Aceptadas, f.Rechazadas,
 		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas)
 	return wrap("record regularization", err)
+}
+
+// AvanzarRegularizacion records the counts of run id while it goes on.
+func (s *Store) AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error {
+	_, err := s.pool.Exec(ctx, `UPDATE regularizaciones SET total = $2, consultados = $3, aceptadas = $4, rechazadas = $5,
+			anuladas = $6, sin_resultado = $7, no_existe = $8, errores = $9, publicadas = $10
+		WHERE id = $1 AND terminada_en IS NULL`, id, f.Total, f.Consultados, f.Aceptadas, f.Rechazadas,
+		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas)
+	return wrap("record regularization", err)
+}
+
+// NoResueltaEnRegularizacion records a comprobante run id could not resolve, and why.
+func (s *Store) NoResueltaEnRegularizacion(ctx context.Context, id int64, c contracts.Clave, motivo, detalle string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO regularizacion_no_resueltas (regularizacion_id, tipo_de_comprobante, serie, numero, motivo, detalle)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, c.TipoDeComprobante, c.Serie, c.Numero, motivo, detalle)
+	return wrap("record unresolved", err)
+}
+
+// Regularizacion is one recorded run.
+type Regularizacion struct {
+	ID           int64      `db:"id"`
+	Origen       string     `db:"origen"`
+	Filtro       string     `db:"filtro"`
+	IniciadaEn   time.Time  `db:"iniciada_en"`
+	TerminadaEn  *time.Time `db:"terminada_en"`
+	Resultado    *string    `db:"resultado"`
+	Detalle      *string    `db:"detalle"`
+	Total        int64      `db:"total"`
+	Consultados  int64      `db:"consultados"`
+	Aceptadas    int64      `db:"aceptadas"`
+	Rechazadas   int64      `db:"rechazadas"`
+	Anuladas     int64      `db:"anuladas"`
+	SinResultado int64      `db:"sin_resultado"`
+	NoExiste     int64      `db:"no_existe"`
+	Errores      int64      `db:"errores"`
+	Publicadas   int64      `db:"publicadas"`
+}
+
+// Regularizaciones lists the last limit runs, newest first.
+func (s *Store) Regularizaciones(ctx context.Context, limit int) ([]Regularizacion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap("list regularizations", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Regularizacion])
+	return out, wrap("list regularizations", err)
+}
+
+// RegularizacionPorID reads run id; found is false when there is none.
+func (s *Store) RegularizacionPorID(ctx context.Context, id int64) (_ Regularizacion, found bool, _ error) {
+	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
+	if err != nil {
+		return Regularizacion{}, false, wrap("read regularization", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Regularizacion])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Regularizacion{}, false, nil
+	}
+	return r, err == nil, wrap("read regularization", err)
+}
+
+// NoResuelta is one line of a run's report.
+type NoResuelta struct {
+	Clave   contracts.Clave
+	Motivo  string
+	Detalle string
+}
+
+// NoResueltas lists what run id could not resolve.
+func (s *Store) NoResueltas(ctx context.Context, id int64) ([]NoResuelta, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tipo_de_comprobante, serie, numero, motivo, detalle FROM regularizacion_no_resueltas
+		WHERE regularizacion_id = $1 ORDER BY tipo_de_comprobante, serie, numero`, id)
+	if err != nil {
+		return nil, wrap("read unresolved", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NoResuelta, error) {
+		var n NoResuelta
+		var tipo int16
+		err := r.Scan(&tipo, &n.Clave.Serie, &n.Clave.Numero, &n.Motivo, &n.Detalle)
+		n.Clave.TipoDeComprobante = int(tipo)
+		return n, err
+	})
+	return out, wrap("read unresolved", err)
 }
 
 // UltimaRegularizacion is when the last run of origen started (zero when none has).

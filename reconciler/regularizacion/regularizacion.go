@@ -50,16 +50,21 @@ type Publisher interface {
 	Publish(ctx context.Context, n contracts.Notificacion) error
 }
 
-// Bitacora records every run (postgres.Store): its start, and how it ended with its counts.
+// Bitacora records every run (postgres.Store): its start, its counts every second while it
+// goes on, each comprobante it could not resolve, and how it ended.
 type Bitacora interface {
 	IniciarRegularizacion(ctx context.Context, origen, filtro string) (int64, error)
+	AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error
+	NoResueltaEnRegularizacion(ctx context.Context, id int64, c contracts.Clave, motivo, detalle string) error
 	TerminarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error
 }
 
 // Options of a run.
 type Options struct {
 	// Origen says who started it (estado.RegularizacionCLI, Programada, Consola), for its record.
-	Origen      string
+	Origen string
+	// Iniciada, when set, hears the run's record id once it is recorded (the console waits for it).
+	Iniciada    func(id int64)
 	Filtro      estado.Filtro
 	Limit       int64   // at most this many comprobantes (0: all)
 	Concurrency int     // Operation 2 calls in flight
@@ -178,13 +183,62 @@ func (r *Regularizador) Run(ctx context.Context, o Options, c *Counters) (res Su
 		if ierr != nil {
 			return Summary{}, ierr
 		}
+		if o.Iniciada != nil {
+			o.Iniciada(id)
+		}
+		stop := r.avanzar(ctx, id, c)
 		defer func() {
+			stop()
 			if rerr := r.Bitacora.TerminarRegularizacion(context.WithoutCancel(ctx), id, fin(res, err)); rerr != nil && err == nil {
 				err = rerr
 			}
 		}()
+		recorded := *r
+		recorded.Observer = &registrarNoResueltas{next: r.Observer, b: r.Bitacora, id: id, ctx: context.WithoutCancel(ctx)}
+		return recorded.run(ctx, o, c)
 	}
 	return r.run(ctx, o, c)
+}
+
+// avanzar records the counts every second until the returned stop.
+func (r *Regularizador) avanzar(ctx context.Context, id int64, c *Counters) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = r.Bitacora.AvanzarRegularizacion(context.WithoutCancel(ctx), id, fin(c.Summary(), nil))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// registrarNoResueltas records each unresolved comprobante in the Bitacora, then tells next.
+type registrarNoResueltas struct {
+	next Observer
+	b    Bitacora
+	id   int64
+	ctx  context.Context
+}
+
+func (o *registrarNoResueltas) NoResuelto(f Fila) {
+	_ = o.b.NoResueltaEnRegularizacion(o.ctx, o.id, f.Clave, string(f.Motivo), f.Detalle)
+	if o.next != nil {
+		o.next.NoResuelto(f)
+	}
+}
+
+func (o *registrarNoResueltas) WouldPublish(n contracts.Notificacion, id string) {
+	if o.next != nil {
+		o.next.WouldPublish(n, id)
+	}
 }
 
 func (r *Regularizador) run(ctx context.Context, o Options, c *Counters) (Summary, error) {

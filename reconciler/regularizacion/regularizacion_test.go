@@ -139,11 +139,12 @@ func TestAFatalErrorStopsTheRun(t *testing.T) {
 }
 
 type bitacora struct {
-	mu      sync.Mutex
-	origen  string
-	filtro  string
-	fines   []estado.FinDeRegularizacion
-	iniciar error
+	mu          sync.Mutex
+	origen      string
+	filtro      string
+	fines       []estado.FinDeRegularizacion
+	noResueltas []string
+	iniciar     error
 }
 
 func (b *bitacora) IniciarRegularizacion(_ context.Context, origen, filtro string) (int64, error) {
@@ -151,6 +152,17 @@ func (b *bitacora) IniciarRegularizacion(_ context.Context, origen, filtro strin
 	defer b.mu.Unlock()
 	b.origen, b.filtro = origen, filtro
 	return 7, b.iniciar
+}
+
+func (b *bitacora) AvanzarRegularizacion(context.Context, int64, estado.FinDeRegularizacion) error {
+	return nil
+}
+
+func (b *bitacora) NoResueltaEnRegularizacion(_ context.Context, _ int64, c contracts.Clave, motivo, _ string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.noResueltas = append(b.noResueltas, c.String()+" "+motivo)
+	return nil
 }
 
 func (b *bitacora) TerminarRegularizacion(_ context.Context, id int64, f estado.FinDeRegularizacion) error {
@@ -199,6 +211,9 @@ func TestEveryRunIsRecorded(t *testing.T) {
 			}
 			if tt.resultado == estado.RegularizacionErrorCuenta && f.Detalle == "" {
 				t.Errorf("a fatal stop is recorded without its reason")
+			}
+			if tt.resultado == estado.RegularizacionErrorCuenta && (len(b.noResueltas) != 1 || b.noResueltas[0] != "2-BBB1-2 error") {
+				t.Errorf("unresolved recorded %v, want [2-BBB1-2 error]", b.noResueltas)
 			}
 		})
 	}

@@ -29,6 +29,18 @@ CREATE TRIGGER acciones_append_only BEFORE UPDATE OR DELETE ON acciones
 CREATE TRIGGER acciones_no_truncate BEFORE TRUNCATE ON acciones
     FOR EACH STATEMENT EXECUTE FUNCTION acciones_append_only();
 
+-- The comprobantes a regularization run could not resolve (not in NubeFacT, errors): its CSV
+-- report, kept for the console.
+CREATE TABLE regularizacion_no_resueltas (
+    regularizacion_id   bigint   NOT NULL REFERENCES regularizaciones (id),
+    tipo_de_comprobante smallint NOT NULL,
+    serie               text     NOT NULL,
+    numero              integer  NOT NULL,
+    motivo              text     NOT NULL,
+    detalle             text     NOT NULL
+);
+CREATE INDEX regularizacion_no_resueltas_id ON regularizacion_no_resueltas (regularizacion_id);
+
 -- The console lists pending comprobantes by their day of issue in Lima, oldest first (the
 -- nearest to SUNAT's deadline), a page at a time: keyset pagination on this index.
 CREATE INDEX comprobantes_pendientes_por_dia ON comprobantes
@@ -36,5 +48,6 @@ CREATE INDEX comprobantes_pendientes_por_dia ON comprobantes
 
 -- +goose Down
 DROP INDEX comprobantes_pendientes_por_dia;
+DROP TABLE regularizacion_no_resueltas;
 DROP TABLE acciones;
 DROP FUNCTION acciones_append_only();
