@@ -7,7 +7,7 @@ MODULES  := ./contracts/... ./ingest/... ./reconciler/... ./system/... ./system/
 # (unless INGEST_ADDR or RECONCILER_ADDR say otherwise). Never use it in production.
 DEV_TOKEN := dev-only-token-0123456789
 
-.PHONY: build test run demo bench chaos lint fmt clean
+.PHONY: build test run demo bench chaos lint fmt clean screenshots
 build:
 	$(GO) build -trimpath -o $(BIN)/ingest ./ingest/cmd/ingest
 	$(GO) build -trimpath -o $(BIN)/reconciler ./reconciler/cmd/reconciler
@@ -53,3 +53,7 @@ fmt:
 
 clean:
 	rm -rf $(BIN)
+
+# The console's screenshots in docs/img, taken by its Chromium test (needs chromium and the test servers).
+screenshots:
+	SCREENSHOTS_DIR=$(CURDIR)/docs/img $(GO) test -count=1 -run TestConsoleInChromium ./system/e2e/

@@ -3,6 +3,8 @@ module github.com/hotelpe/boletas/system
 go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/hotelpe/boletas/contracts v0.0.0
 	github.com/hotelpe/boletas/ingest v0.0.0-00010101000000-000000000000
 	github.com/hotelpe/boletas/reconciler v0.0.0-00010101000000-000000000000
@@ -29,6 +31,7 @@ require (
 	github.com/docker/go-units v0.5.0 // indirect
 	github.com/ebitengine/purego v0.10.1 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect
