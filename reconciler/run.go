@@ -215,6 +215,9 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	}
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		Programada: cfg.RegularizeEvery, Log: log,
+		Muertas: func(ctx context.Context, limit int) ([]stream.Muerta, error) {
+			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, limit)
+		},
 		Reenviar: func(ctx context.Context, id string) error {
 			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})
 			return err

@@ -25,6 +25,7 @@ import (
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
+	"github.com/hotelpe/boletas/reconciler/stream"
 )
 
 //go:embed plantillas/*.html
@@ -47,6 +48,8 @@ type Opciones struct {
 	// Regularizar starts a run for filtro in the background on behalf of usuario and returns
 	// its record's id; nil when NubeFacT is not configured.
 	Regularizar func(ctx context.Context, filtro estado.Filtro, usuario string) (int64, error)
+	// Muertas reads the last limit dead letters (stream.Muertas).
+	Muertas func(ctx context.Context, limit int) ([]stream.Muerta, error)
 	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
 	Reenviar func(ctx context.Context, messageID string) error
 	Log      *slog.Logger
@@ -73,7 +76,7 @@ func New(o Opciones) (http.Handler, error) {
 		"https": https,
 		"tipo":  nombreTipo,
 	}
-	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos", "esperando", "regularizaciones", "regularizacion"} {
+	for _, p := range []string{"resumen", "pendientes", "comprobante", "conflictos", "esperando", "regularizaciones", "regularizacion", "dlq"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(plantillasFS, "plantillas/base.html", "plantillas/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -92,6 +95,7 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("GET /regularizaciones/{id}", c.regularizacion)
 	mux.HandleFunc("GET /regularizaciones/{id}/no-resueltas.csv", c.noResueltasCSV)
 	mux.HandleFunc("POST /regularizar", c.regularizar)
+	mux.HandleFunc("GET /dlq", c.dlq)
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
@@ -573,6 +577,35 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	}
 	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
 	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10))
+}
+
+// Dead letters
+
+type muerta struct {
+	stream.Muerta
+	Payload string
+}
+
+const muertasPorPagina = 100
+
+func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
+	var ms []stream.Muerta
+	var errMsg string
+	if c.Muertas != nil {
+		var err error
+		if ms, err = c.Muertas(r.Context(), muertasPorPagina); err != nil {
+			errMsg = "no se pudo leer la cola de errores: " + err.Error()
+		}
+	}
+	out := make([]muerta, len(ms))
+	for i, m := range ms {
+		out[i] = muerta{Muerta: m, Payload: bonito(string(m.Payload))}
+	}
+	c.render(w, r, "dlq", struct {
+		pagina
+		Muertas []muerta
+		Limite  int
+	}{pagina{Titulo: "DLQ", Error: errMsg}, out, muertasPorPagina})
 }
 
 // Parked notifications

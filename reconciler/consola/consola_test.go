@@ -16,6 +16,7 @@ import (
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -132,7 +133,7 @@ func (c *console) conflicto(serie string, numero int, payload string) int64 {
 	return id
 }
 
-var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/esperando", "/regularizaciones", "/buscar?q=2-bbb1-105"}
+var paginas = []string{"/", "/pendientes", "/pendientes?plazo=critico", "/comprobantes/2-BBB1-105", "/conflictos", "/esperando", "/regularizaciones", "/dlq", "/buscar?q=2-bbb1-105"}
 
 func TestConsolaPideCredenciales(t *testing.T) {
 	t.Parallel()
@@ -161,7 +162,7 @@ func TestConsolaPaginas(t *testing.T) {
 	c.emitida("BBB1", 105, 6) // critico
 	c.emitida("BBB1", 106, 1) // en_plazo
 	c.emitida("BBB1", 107, 9) // vencido
-	for _, p := range paginas[:7] {
+	for _, p := range paginas[:8] {
 		if body := c.get(p); !strings.Contains(body, "<main>") {
 			t.Errorf("GET %s: no page", p)
 		}
@@ -355,5 +356,18 @@ func TestConsolaRegularizar(t *testing.T) {
 	var n int
 	if err := c.pool.QueryRow(context.Background(), `SELECT count(*) FROM acciones WHERE accion = 'regularizar' AND usuario = 'ana' AND resultado = 'ok'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("recorded %d regularize actions (%v), want 1", n, err)
+	}
+}
+
+func TestConsolaDLQ(t *testing.T) {
+	t.Parallel()
+	c := newConsoleOpts(t, func(o *consola.Opciones) {
+		o.Muertas = func(context.Context, int) ([]stream.Muerta, error) {
+			return []stream.Muerta{{Seq: 7, Guardada: time.Now(), Motivo: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
+		}
+	})
+	body := c.get("/dlq")
+	if !strings.Contains(body, "#7") || !strings.Contains(body, "&lt;b&gt;bad&lt;/b&gt;") || strings.Contains(body, "<script>x") {
+		t.Errorf("the DLQ page does not list the message escaped:\n%s", body)
 	}
 }

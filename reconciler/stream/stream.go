@@ -4,6 +4,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -148,4 +149,41 @@ func (p *Publisher) Publish(ctx context.Context, n contracts.Notificacion) error
 	}
 	m := p.Topo.Mensaje(body, contracts.MessageID(n), contracts.OrigenRegularizacion, time.Now(), contracts.RemitenteNubefact)
 	return Publish(ctx, p.JS, m)
+}
+
+// Muerta is one message of the dead-letter stream.
+type Muerta struct {
+	Seq       uint64
+	Guardada  time.Time
+	Motivo    string
+	Origen    string
+	MsgID     string // the notification's Nats-Msg-Id, when it had one
+	StreamSeq string // its sequence in the notifications stream
+	Payload   []byte
+}
+
+// Muertas reads the last limit messages of the dead-letter stream, newest first.
+func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, limit int) ([]Muerta, error) {
+	s, err := js.Stream(ctx, topo.StreamDLQ())
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	var out []Muerta
+	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted, or aged out meanwhile
+		}
+		if err != nil {
+			return out, fmt.Errorf("dead letter %d: %w", seq, err)
+		}
+		out = append(out, Muerta{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.HeaderMotivo),
+			Origen: m.Header.Get(contracts.HeaderOrigen), MsgID: m.Header.Get("Nubefact-Msg-Id-Original"),
+			StreamSeq: m.Header.Get("Nubefact-Stream-Seq"), Payload: m.Data})
+	}
+	return out, nil
 }

@@ -3,9 +3,11 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/nats-io/nats.go"
@@ -125,5 +127,33 @@ func TestDeadLetter(t *testing.T) {
 	}
 	if info.State.Msgs != 3 {
 		t.Errorf("dead letters stored = %d, want 3 (the delivery once, both messages without metadata)", info.State.Msgs)
+	}
+}
+
+func TestMuertasNewestFirst(t *testing.T) {
+	t.Parallel()
+	topo := testkit.Namespace(t)
+	_, js := testkit.Connect(t)
+	ctx := context.Background()
+	if _, err := stream.Prepare(ctx, js, topo, opciones()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := stream.Muertas(ctx, js, topo, 10); err != nil || len(got) != 0 {
+		t.Fatalf("empty DLQ: %v, %v", got, err)
+	}
+	for i := range 3 {
+		m := nats.NewMsg(topo.SubjectDLQ())
+		m.Data = []byte(`{"n":` + strconv.Itoa(i) + `}`)
+		m.Header.Set(contracts.HeaderMotivo, "undecodable "+strconv.Itoa(i))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := stream.Muertas(ctx, js, topo, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Motivo != "undecodable 2" || got[1].Motivo != "undecodable 1" || string(got[0].Payload) != `{"n":2}` {
+		t.Errorf("Muertas(2) = %+v, want the last two, newest first", got)
 	}
 }
