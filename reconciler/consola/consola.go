@@ -432,8 +432,11 @@ type conflicto struct {
 	HashRecibido, CDRRecibido string
 }
 
+// conflictosPorPagina bounds /conflictos: the unreviewed first, newest first.
+const conflictosPorPagina = 100
+
 func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
-	cs, err := c.Store.Conflictos(r.Context(), 200)
+	cs, err := c.Store.Conflictos(r.Context(), conflictosPorPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return

@@ -166,7 +166,7 @@ func registrarAccion(ctx context.Context, db execer, a Accion) error {
 type Conflicto struct {
 	Auditada
 	Clave       contracts.Clave
-	Guardado    *Comprobante // nil if the row is gone
+	Guardado    *Comprobante // its estado, codigo_hash and enlace_del_cdr; nil if the row is gone
 	RevisadoPor string       // empty until reviewed
 	Nota        string
 	RevisadoEn  *time.Time
@@ -176,8 +176,10 @@ type Conflicto struct {
 func (s *Store) Conflictos(ctx context.Context, limit int) ([]Conflicto, error) {
 	rows, err := s.pool.Query(ctx, `SELECT n.id, n.message_id, n.origen, n.recibido_en, n.remitente, n.resultado,
 			n.efecto, n.estado_anterior, n.estado_nuevo, n.motivo, n.payload, n.registrado_en,
-			n.tipo_de_comprobante, n.serie, n.numero, r.revisado_por, r.nota, r.revisado_en
+			n.tipo_de_comprobante, n.serie, n.numero, r.revisado_por, r.nota, r.revisado_en,
+			c.id IS NOT NULL, c.estado, c.codigo_hash, c.enlace_del_cdr
 		FROM notificaciones n LEFT JOIN conflictos_revisados r ON r.notificacion_id = n.id
+		LEFT JOIN comprobantes c ON (c.tipo_de_comprobante, c.serie, c.numero) = (n.tipo_de_comprobante, n.serie, n.numero)
 		WHERE n.efecto = 'conflicto' ORDER BY r.notificacion_id IS NOT NULL, n.id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, wrap("read conflicts", err)
@@ -185,29 +187,24 @@ func (s *Store) Conflictos(ctx context.Context, limit int) ([]Conflicto, error) 
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Conflicto, error) {
 		var c Conflicto
 		var tipo int16
-		var por, nota *string
+		var por, nota, estado *string
+		var existe bool
+		var g Comprobante
 		err := r.Scan(&c.ID, &c.MessageID, &c.Origen, &c.RecibidoEn, &c.Remitente, &c.Resultado, &c.Efecto,
 			&c.EstadoAnterior, &c.EstadoNuevo, &c.Motivo, &c.Payload, &c.RegistradoEn,
-			&tipo, &c.Clave.Serie, &c.Clave.Numero, &por, &nota, &c.RevisadoEn)
+			&tipo, &c.Clave.Serie, &c.Clave.Numero, &por, &nota, &c.RevisadoEn,
+			&existe, &estado, &g.CodigoHash, &g.EnlaceDelCDR)
 		c.Clave.TipoDeComprobante = int(tipo)
 		if por != nil {
 			c.RevisadoPor, c.Nota = *por, *nota
 		}
+		if existe && estado != nil {
+			g.Estado = *estado
+			c.Guardado = &g
+		}
 		return c, err
 	})
-	if err != nil {
-		return nil, wrap("read conflicts", err)
-	}
-	for i := range out {
-		g, found, err := s.Comprobante(ctx, out[i].Clave)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out[i].Guardado = &g
-		}
-	}
-	return out, nil
+	return out, wrap("read conflicts", err)
 }
 
 // ErrNoEsConflicto: the audit row to mark reviewed is not a conflict.

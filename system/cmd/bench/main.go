@@ -55,6 +55,7 @@ var scenarios = []scenario{
 	{"end-to-end", endToEnd},
 	{"regularization", regularizacionScenario},
 	{"durability", durability},
+	{"console", consoleScenario},
 }
 
 func main() {

@@ -43,13 +43,18 @@ func (s *service) stop() (float64, error) {
 // peakRSS reads the process's peak resident set (VmHWM) from /proc. Not rusage: after fork and
 // exec, Linux reports in ru_maxrss the parent's size at the fork if it was larger, and the
 // bench process holds millions of latency samples.
-func peakRSS(pid int) (float64, error) {
+func peakRSS(pid int) (float64, error) { return statusMiB(pid, "VmHWM:") }
+
+// rss is the process's resident memory now, in MiB.
+func rss(pid int) (float64, error) { return statusMiB(pid, "VmRSS:") }
+
+func statusMiB(pid int, field string) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			var kb float64
 			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err != nil {
 				return 0, err
@@ -57,7 +62,7 @@ func peakRSS(pid int) (float64, error) {
 			return kb / 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // watchRSS samples picoRSS until done is closed and returns the largest value read.
