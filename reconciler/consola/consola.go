@@ -163,6 +163,11 @@ func (c *consola) resumen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.Now()
+	recientes, err := c.Store.ConteosRecientes(r.Context(), estado.DiaEnLima(now))
+	if err != nil {
+		c.fallo(w, r, err)
+		return
+	}
 	bandas := map[int]map[estado.Plazo]int64{}
 	total := map[estado.Plazo]int64{}
 	for _, p := range foto.PendientesPorDia {
@@ -192,11 +197,12 @@ func (c *consola) resumen(w http.ResponseWriter, r *http.Request) {
 		FilasPlazo []filaPlazo
 		Grafico    template.HTML
 		Conteos    []postgres.ConteoEstado
+		Recientes  []postgres.ConteoReciente
 		Foto       postgres.Foto
 		Salud      Salud
 		Programada time.Duration
 		Acciones   []postgres.Accion
-	}{pagina{Titulo: "Resumen"}, now, estado.Plazos, filas, grafico(total), foto.Comprobantes, foto, salud, c.Programada, acciones})
+	}{pagina{Titulo: "Resumen"}, now, estado.Plazos, filas, grafico(total), foto.Comprobantes, recientes, foto, salud, c.Programada, acciones})
 }
 
 // grafico draws the pending comprobantes by band as an inline SVG bar chart.

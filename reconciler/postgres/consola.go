@@ -303,3 +303,28 @@ func (s *Store) PendientesPorDia(ctx context.Context, f FiltroPendientes, despue
 	})
 	return out, wrap("list pending", err)
 }
+
+// ConteoReciente counts the comprobantes of one tipo and estado issued today and in the last 7
+// days (today included), days in Lima.
+type ConteoReciente struct {
+	Tipo        int
+	Estado      string
+	Hoy, Semana int64
+}
+
+// ConteosRecientes reads those counts from comprobantes_conteo (fold it first: Fotografiar).
+func (s *Store) ConteosRecientes(ctx context.Context, hoy estado.Dia) ([]ConteoReciente, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tipo_de_comprobante, estado, coalesce(sum(n) FILTER (WHERE dia = $1), 0)::bigint, sum(n)::bigint
+		FROM comprobantes_conteo WHERE dia BETWEEN $1::date - 6 AND $1 GROUP BY 1, 2 ORDER BY 1, 2`, hoy.Time)
+	if err != nil {
+		return nil, wrap("read recent counts", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConteoReciente, error) {
+		var c ConteoReciente
+		var tipo int16
+		err := r.Scan(&tipo, &c.Estado, &c.Hoy, &c.Semana)
+		c.Tipo = int(tipo)
+		return c, err
+	})
+	return out, wrap("read recent counts", err)
+}

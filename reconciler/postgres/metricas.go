@@ -47,10 +47,10 @@ type PendientesDia struct {
 
 // foldConteo moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
 // (several reconcilers) each take the deltas they deleted: none is counted twice.
-const foldConteo = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, n)
+const foldConteo = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, dia, n)
 INSERT INTO comprobantes_conteo
-SELECT tipo_de_comprobante, estado, sum(n) FROM d GROUP BY 1, 2
-ON CONFLICT (tipo_de_comprobante, estado) DO UPDATE SET n = comprobantes_conteo.n + EXCLUDED.n`
+SELECT tipo_de_comprobante, estado, dia, sum(n) FROM d GROUP BY 1, 2, 3
+ON CONFLICT (tipo_de_comprobante, estado, dia) DO UPDATE SET n = comprobantes_conteo.n + EXCLUDED.n`
 
 // Fotografiar reads a Foto in one round trip.
 func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
@@ -58,7 +58,8 @@ func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
 	f.Regularizaciones = map[string]int64{}
 	b := &pgx.Batch{}
 	b.Queue(foldConteo)
-	b.Queue(`SELECT tipo_de_comprobante, estado, n FROM comprobantes_conteo ORDER BY 1, 2`).Query(func(rows pgx.Rows) error {
+	b.Queue(`DELETE FROM comprobantes_conteo WHERE n = 0`)
+	b.Queue(`SELECT tipo_de_comprobante, estado, sum(n)::bigint FROM comprobantes_conteo GROUP BY 1, 2 ORDER BY 1, 2`).Query(func(rows pgx.Rows) error {
 		var err error
 		f.Comprobantes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConteoEstado, error) {
 			var c ConteoEstado
@@ -69,8 +70,7 @@ func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
 		})
 		return err
 	})
-	b.Queue(`SELECT tipo_de_comprobante, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), count(*)
-		FROM comprobantes WHERE estado = 'pendiente' GROUP BY 1, 2`).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT tipo_de_comprobante, dia, n FROM comprobantes_conteo WHERE estado = 'pendiente'`).Query(func(rows pgx.Rows) error {
 		var err error
 		f.PendientesPorDia, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendientesDia, error) {
 			var p PendientesDia

@@ -1,23 +1,22 @@
 -- +goose Up
 
--- The deadline bands (reconciler_pendientes{tipo,plazo}) group the pending rows by their day of
--- issue in Lima: an index-only scan of this partial index, whatever the table's size.
-CREATE INDEX comprobantes_pendientes_dia ON comprobantes (tipo_de_comprobante, fecha_de_emision, creado_en)
-    WHERE estado = 'pendiente';
-
--- reconciler_comprobantes{tipo,estado} without counting a million rows every 30 s: every
--- statement that inserts, updates or deletes comprobantes appends its net change per (tipo,
--- estado) to comprobantes_conteo_deltas (INSERT only: concurrent writers never wait on each
--- other), and the metrics loop folds the deltas into comprobantes_conteo.
+-- Counts of comprobantes by tipo, estado and day of issue in Lima (fecha_de_emision, or the
+-- day of creado_en there), without counting a million rows: every statement that inserts,
+-- updates or deletes comprobantes appends its net change per (tipo, estado, dia) to
+-- comprobantes_conteo_deltas (INSERT only: concurrent writers never wait on each other), and
+-- the metrics loop folds the deltas into comprobantes_conteo. The gauges by estado and by
+-- deadline band, and the console's counts of today and of the last 7 days, read this table.
 CREATE TABLE comprobantes_conteo (
     tipo_de_comprobante smallint NOT NULL,
     estado              text     NOT NULL,
+    dia                 date     NOT NULL,
     n                   bigint   NOT NULL,
-    PRIMARY KEY (tipo_de_comprobante, estado)
+    PRIMARY KEY (tipo_de_comprobante, estado, dia)
 );
 CREATE TABLE comprobantes_conteo_deltas (
     tipo_de_comprobante smallint NOT NULL,
     estado              text     NOT NULL,
+    dia                 date     NOT NULL,
     n                   bigint   NOT NULL
 );
 
@@ -27,17 +26,19 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO comprobantes_conteo_deltas
-        SELECT tipo_de_comprobante, estado, count(*) FROM nuevas GROUP BY 1, 2;
+        SELECT tipo_de_comprobante, estado, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), count(*)
+        FROM nuevas GROUP BY 1, 2, 3;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO comprobantes_conteo_deltas
-        SELECT tipo_de_comprobante, estado, -count(*) FROM viejas GROUP BY 1, 2;
+        SELECT tipo_de_comprobante, estado, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), -count(*)
+        FROM viejas GROUP BY 1, 2, 3;
     ELSE
         INSERT INTO comprobantes_conteo_deltas
-        SELECT tipo_de_comprobante, estado, sum(n) FROM (
-            SELECT tipo_de_comprobante, estado, 1 AS n FROM nuevas
+        SELECT tipo_de_comprobante, estado, dia, sum(n) FROM (
+            SELECT tipo_de_comprobante, estado, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date) AS dia, 1 AS n FROM nuevas
             UNION ALL
-            SELECT tipo_de_comprobante, estado, -1 FROM viejas) c
-        GROUP BY 1, 2 HAVING sum(n) <> 0;
+            SELECT tipo_de_comprobante, estado, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), -1 FROM viejas) c
+        GROUP BY 1, 2, 3 HAVING sum(n) <> 0;
     END IF;
     RETURN NULL;
 END;
@@ -51,7 +52,9 @@ CREATE TRIGGER comprobantes_contar_delete AFTER DELETE ON comprobantes
     REFERENCING OLD TABLE AS viejas FOR EACH STATEMENT EXECUTE FUNCTION comprobantes_contar();
 -- The triggers above hold their lock on comprobantes until this migration commits, so no write
 -- falls between this count and the first delta.
-INSERT INTO comprobantes_conteo SELECT tipo_de_comprobante, estado, count(*) FROM comprobantes GROUP BY 1, 2;
+INSERT INTO comprobantes_conteo
+SELECT tipo_de_comprobante, estado, coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date), count(*)
+FROM comprobantes GROUP BY 1, 2, 3;
 
 -- Conflicts an operator has reviewed (the ops console marks them); reconciler_conflictos counts
 -- the conflicts of the audit that are not here. The audit itself stays append-only.
@@ -95,4 +98,3 @@ DROP TRIGGER comprobantes_contar_insert ON comprobantes;
 DROP FUNCTION comprobantes_contar();
 DROP TABLE comprobantes_conteo_deltas;
 DROP TABLE comprobantes_conteo;
-DROP INDEX comprobantes_pendientes_dia;
