@@ -1,12 +1,14 @@
 package reconciler
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // The console runs beside the service on CONSOLE_ADDR, behind its accounts; with none it is off.
@@ -50,5 +52,43 @@ func TestConsoleListener(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("GET / with credentials: %d %s, want a page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// With CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE the console speaks HTTPS only.
+func TestConsoleTLS(t *testing.T) {
+	t.Parallel()
+	s := nuevoServicio(t)
+	certFile, keyFile, roots := testkit.SelfSigned(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	par, err := consola.Par("ana", "clave-de-prueba-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.ConsoleAddr, s.cfg.ConsoleUsers = addr, par
+	s.cfg.ConsoleTLSCertFile, s.cfg.ConsoleTLSKeyFile = certFile, keyFile
+	s.arrancar(nil)
+
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/", nil)
+	req.SetBasicAuth("ana", "clave-de-prueba-123")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Errorf("GET / over TLS: %d (tls %v), want 200", resp.StatusCode, resp.TLS != nil)
+	}
+	if resp, err := http.Get("http://" + addr + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP to the TLS console: %d, want 400", resp.StatusCode)
+		}
 	}
 }

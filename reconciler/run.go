@@ -223,9 +223,14 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 			return err
 		},
 		Salud: func(ctx context.Context) consola.Salud {
-			s := consola.Salud{Postgres: store.Ping(ctx) == nil, NATS: nc.Status() == nats.CONNECTED, Cola: "desconocida"}
+			s := consola.Salud{Postgres: store.Ping(ctx) == nil, NATS: nc.Status() == nats.CONNECTED, Cola: "desconocida", Muertas: "desconocida"}
 			if info, err := cons.Info(ctx); err == nil {
 				s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
+			}
+			if st, err := js.Stream(ctx, contracts.Topologia{Prefijo: cfg.NATSPrefix}.StreamDLQ()); err == nil {
+				if info, err := st.Info(ctx); err == nil {
+					s.Muertas = strconv.FormatUint(info.State.Msgs, 10)
+				}
 			}
 			return s
 		}})

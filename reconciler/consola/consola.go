@@ -36,6 +36,7 @@ type Salud struct {
 	Postgres bool
 	NATS     bool
 	Cola     string // the consumer's backlog (pending + ack-pending), or why it is unknown
+	Muertas  string // messages in the dead-letter stream, or why it is unknown
 }
 
 // Opciones are what the console needs.
@@ -186,9 +187,15 @@ func (c *consola) resumen(w http.ResponseWriter, r *http.Request) {
 		}
 		filas = append(filas, f)
 	}
-	salud := Salud{Postgres: true, NATS: true, Cola: "?"}
+	salud := Salud{Postgres: true, NATS: true, Cola: "?", Muertas: "?"}
 	if c.Salud != nil {
 		salud = c.Salud(r.Context())
+	}
+	var proxima time.Time
+	if c.Programada > 0 {
+		if ultima, err := c.Store.UltimaRegularizacion(r.Context(), estado.RegularizacionProgramada); err == nil && !ultima.IsZero() {
+			proxima = ultima.Add(c.Programada)
+		}
 	}
 	c.render(w, r, "resumen", struct {
 		pagina
@@ -201,8 +208,9 @@ func (c *consola) resumen(w http.ResponseWriter, r *http.Request) {
 		Foto       postgres.Foto
 		Salud      Salud
 		Programada time.Duration
+		Proxima    time.Time
 		Acciones   []postgres.Accion
-	}{pagina{Titulo: "Resumen"}, now, estado.Plazos, filas, grafico(total), foto.Comprobantes, recientes, foto, salud, c.Programada, acciones})
+	}{pagina{Titulo: "Resumen"}, now, estado.Plazos, filas, grafico(total), foto.Comprobantes, recientes, foto, salud, c.Programada, proxima, acciones})
 }
 
 // grafico draws the pending comprobantes by band as an inline SVG bar chart.
