@@ -345,18 +345,21 @@ type evento struct {
 	Payload string
 }
 
+// paginaComprobante is what comprobante.html shows.
+type paginaComprobante struct {
+	pagina
+	Clave       string
+	Comprobante *postgres.Comprobante
+	Historia    []evento
+	Dia         string
+	Dias        int
+	Plazo       estado.Plazo
+}
+
 func (c *consola) buscar(w http.ResponseWriter, r *http.Request) {
 	clave, err := parseClave(strings.TrimSpace(r.URL.Query().Get("q")))
 	if err != nil {
-		c.render(w, r, "comprobante", struct {
-			pagina
-			Clave       string
-			Comprobante *postgres.Comprobante
-			Historia    []evento
-			Dia         string
-			Dias        int
-			Plazo       estado.Plazo
-		}{pagina: pagina{Titulo: "Buscar", Error: err.Error()}, Clave: "Buscar"})
+		c.render(w, r, "comprobante", paginaComprobante{pagina: pagina{Titulo: "Buscar", Error: err.Error()}, Clave: "Buscar"})
 		return
 	}
 	http.Redirect(w, r, "/comprobantes/"+clave.String(), http.StatusSeeOther)
@@ -412,15 +415,7 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
 			Detalle: a.Detalle + " · " + a.Resultado})
 	}
-	data := struct {
-		pagina
-		Clave       string
-		Comprobante *postgres.Comprobante
-		Historia    []evento
-		Dia         string
-		Dias        int
-		Plazo       estado.Plazo
-	}{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
+	data := paginaComprobante{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
 	if found {
 		data.Comprobante = &row
 		data.Dia = row.Dia().Format(time.DateOnly)

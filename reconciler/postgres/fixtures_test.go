@@ -160,25 +160,8 @@ func resumenes(tb testing.TB, veredictos []estado.Veredicto) []string {
 
 // Rows as the tests read them back.
 
-type filaComprobante struct {
-	ID                int64      `db:"id"`
-	TipoDeComprobante int        `db:"tipo_de_comprobante"`
-	Serie             string     `db:"serie"`
-	Numero            int        `db:"numero"`
-	Estado            string     `db:"estado"`
-	FechaDeEmision    *time.Time `db:"fecha_de_emision"`
-	Enlace            *string    `db:"enlace"`
-	EnlaceDelPDF      *string    `db:"enlace_del_pdf"`
-	EnlaceDelXML      *string    `db:"enlace_del_xml"`
-	EnlaceDelCDR      *string    `db:"enlace_del_cdr"`
-	CodigoHash        *string    `db:"codigo_hash"`
-	SunatResponsecode *string    `db:"sunat_responsecode"`
-	SunatDescription  *string    `db:"sunat_description"`
-	SunatNote         *string    `db:"sunat_note"`
-	EstadoFinalEn     *time.Time `db:"estado_final_en"`
-	CreadoEn          time.Time  `db:"creado_en"`
-	ActualizadoEn     time.Time  `db:"actualizado_en"`
-}
+// filaComprobante is the row as the console reads it.
+type filaComprobante = postgres.Comprobante
 
 type filaAuditoria struct {
 	ID                int64     `db:"id"`
