@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
-
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/nats-io/nats.go/jetstream"

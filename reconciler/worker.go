@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"

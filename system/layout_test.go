@@ -45,7 +45,7 @@ func TestAdaptersAndDomainImportNoOtherLayerOfOurs(t *testing.T) {
 	adapters := []string{"reconciler/regularizacion", "reconciler/postgres", "reconciler/stream", "reconciler/nubefact"}
 	allowed := func(pkg string) []string {
 		// Every package may import contracts and the domain; the internal helpers are plumbing.
-		return []string{pkg, "contracts", "contracts/httpapi", "reconciler/estado", "reconciler/internal/retry", "reconciler/internal/rate"}
+		return []string{pkg, "contracts", "contracts/httpapi", "reconciler/estado", "contracts/retry", "reconciler/internal/rate"}
 	}
 	check := func(pkg string, ok []string) {
 		for _, p := range deps(t, module+pkg) {

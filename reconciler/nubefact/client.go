@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
+	"github.com/hotelpe/boletas/contracts/retry"
 )
 
 // Client calls one NubeFacT account (its RUTA and TOKEN). It is safe for concurrent use.

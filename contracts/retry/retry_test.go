@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/internal/retry"
+	"github.com/hotelpe/boletas/contracts/retry"
 )
 
 func TestBackoff(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package retry is the one backoff of the reconciler: how long to wait before attempt n of
-// anything that may pass (a NubeFacT call, a batch, a redelivery, a start-up step).
+// Package retry is the project's one backoff: how long to wait before attempt n of anything
+// that may pass (a NubeFacT call, a batch, a redelivery, a start-up step, ingest's publish
+// during a leader election). Standard library only, so both services import it.
 package retry
 
 import (
