@@ -20,7 +20,7 @@ type Config struct {
 	// new one, change NubeFacT's panel, remove the old one. It is parsed by ParseTokens rather
 	// than by envconfig, whose errors would quote the secret.
 	WebhookTokens    string        `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"shared secrets accepted as Bearer token or ?token= (comma-separated, 16+ characters each)"`
-	PublishTimeout   time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream's acknowledgement before answering 503"`
+	PublishTimeout   time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream to store it, retrying through a stream leader election or a reconnect, before answering 503"`
 	RetryAfter       time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
 	TrustProxy       bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
 	EnlaceHosts      []string      `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links (enlace, enlace_del_pdf/xml/cdr) may point to, comma-separated; *.example.com for any subdomain (empty: any https host)"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -79,7 +80,7 @@ func handleWebhook(d webhookDeps) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 		defer cancel()
 		start := time.Now()
-		ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
+		ack, err := publish(ctx, d.js, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
 			jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
 		d.metrics.published(time.Since(start), err == nil && ack.Duplicate)
 		if err != nil {
@@ -94,6 +95,43 @@ func handleWebhook(d webhookDeps) http.Handler {
 		}
 		httpapi.WriteJSON(w, http.StatusOK, stored{Status: "stored", ID: id, Duplicate: ack.Duplicate})
 	})
+}
+
+// attemptTimeout bounds one publish attempt: JetStream acknowledges in milliseconds when the
+// stream has a leader; during an election a request waits for an answer that will not come.
+const attemptTimeout = time.Second
+
+// publish publishes msg and waits for the stream's acknowledgement, retrying what a stream
+// leader election or a move to another server causes (no responders, a time-out, a connection
+// being re-established) with backoff and jitter, under the same Nats-Msg-Id, until ctx
+// (PUBLISH_TIMEOUT) ends. A retried publish that had been stored after all comes back as a
+// duplicate: still stored once. Any other error (no such stream, a refused message) is final.
+func publish(ctx context.Context, js publisher, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		ack, err := js.PublishMsg(actx, msg, opts...)
+		cancel()
+		if err == nil || !sinLider(err) || ctx.Err() != nil {
+			return ack, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(retry.Backoff(attempt, 50*time.Millisecond, time.Second)):
+		}
+	}
+}
+
+// sinLider reports whether err is what a publish meets while its stream has no leader or its
+// connection moves to another server: worth retrying within PUBLISH_TIMEOUT.
+func sinLider(err error) bool {
+	for _, e := range []error{nats.ErrNoResponders, jetstream.ErrNoStreamResponse, context.DeadlineExceeded,
+		nats.ErrTimeout, nats.ErrDisconnected, nats.ErrReconnectBufExceeded, nats.ErrConnectionReconnecting} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // stored is the body of a 200.

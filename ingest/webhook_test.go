@@ -365,3 +365,22 @@ func TestWebhookAcceptsSpellings(t *testing.T) {
 	}
 	s.wantMsgs(t, 2)
 }
+
+// While the stream has no leader (here: it does not exist yet, which JetStream answers the same
+// way, with no responders), a webhook waits up to PUBLISH_TIMEOUT, retrying under the same
+// Nats-Msg-Id, and gets its 200 once the stream answers: stored once.
+func TestWebhookRidesOutAStreamWithoutLeader(t *testing.T) {
+	t.Parallel()
+	s := startIngestWith(t, false, func(c *ingest.Config) { c.PublishTimeout = 10 * time.Second })
+	go func() {
+		time.Sleep(700 * time.Millisecond) // a leader elected
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = s.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name: s.topo.StreamNotificaciones(), Subjects: []string{s.topo.SubjectNotificaciones()},
+			Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+		})
+	}()
+	wantStored(t, s.post(t, "/webhooks/nubefact", []byte(seed), bearer(tokenA)))
+	s.wantMsgs(t, 1)
+}
