@@ -81,8 +81,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	topo := contracts.Topologia{Prefijo: cfg.NATSPrefix}
 
-	// With no reconnect buffer a publish while disconnected fails at once, so NubeFacT gets its
-	// 503 quickly instead of waiting for PUBLISH_TIMEOUT.
+	// With no reconnect buffer a publish while disconnected fails at once instead of sitting in
+	// a buffer: the webhook's publish retries it (see publish) until the connection is back on
+	// another server or PUBLISH_TIMEOUT passes, then answers 503.
 	nc, err := nats.Connect(cfg.NATSURL,
 		nats.Name("ingest"),
 		nats.RetryOnFailedConnect(true),

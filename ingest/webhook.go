@@ -80,9 +80,10 @@ func handleWebhook(d webhookDeps) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 		defer cancel()
 		start := time.Now()
-		ack, err := publish(ctx, d.js, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
+		ack, retried, err := publish(ctx, d.js, &nats.Msg{Subject: m.Subject, Data: m.Payload, Header: m.Cabeceras},
 			jetstream.WithMsgID(m.MsgID), jetstream.WithExpectStream(m.Stream))
-		d.metrics.published(time.Since(start), err == nil && ack.Duplicate)
+		// A duplicate after a retry is most likely our own first attempt, stored after all.
+		d.metrics.published(time.Since(start), err == nil && ack.Duplicate && !retried)
 		if err != nil {
 			d.log.Error("publish failed: answering 503 so NubeFacT retries", "id", id, "err", err)
 			w.Header().Set("Retry-After", retryAfter)
@@ -106,17 +107,19 @@ const attemptTimeout = time.Second
 // being re-established) with backoff and jitter, under the same Nats-Msg-Id, until ctx
 // (PUBLISH_TIMEOUT) ends. A retried publish that had been stored after all comes back as a
 // duplicate: still stored once. Any other error (no such stream, a refused message) is final.
-func publish(ctx context.Context, js publisher, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+//
+// retried says whether more than one attempt was made.
+func publish(ctx context.Context, js publisher, msg *nats.Msg, opts ...jetstream.PublishOpt) (_ *jetstream.PubAck, retried bool, _ error) {
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		ack, err := js.PublishMsg(actx, msg, opts...)
 		cancel()
 		if err == nil || !sinLider(err) || ctx.Err() != nil {
-			return ack, err
+			return ack, attempt > 1, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return nil, true, err
 		case <-time.After(retry.Backoff(attempt, 50*time.Millisecond, time.Second)):
 		}
 	}

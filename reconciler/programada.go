@@ -2,7 +2,9 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -52,18 +54,30 @@ func newRegularizador(cfg Config, store *postgres.Store, js jetstream.JetStream,
 		Publisher: &stream.Publisher{JS: js, Topo: topo}, Observer: logObserver{log}}, nil
 }
 
+// errOcupado: a regularization holds the lock (a scheduled round, or another from the console).
+var errOcupado = errors.New("otra regularización está en curso: espere a que termine (página Regularizaciones)")
+
 // regularizarEnFondo starts a run for the console in the background, within the service's
-// life (a shutdown interrupts it, and its record says so), and returns its record's id.
-func regularizarEnFondo(life context.Context, cfg Config, r *regularizacion.Regularizador, log *slog.Logger) func(context.Context, estado.Filtro, string) (int64, error) {
-	return func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
+// life (a shutdown interrupts it, its record says so, and runs waits for it before the pool
+// closes), under the scheduled rounds' advisory lock so that two runs never ask NubeFacT at
+// once, and returns its record's id.
+func regularizarEnFondo(life context.Context, cfg Config, store *postgres.Store, r *regularizacion.Regularizador, runs *sync.WaitGroup, log *slog.Logger) func(context.Context, estado.Filtro, string) (int64, error) {
+	return func(_ context.Context, f estado.Filtro, usuario string) (int64, error) {
 		ids, errc := make(chan int64, 1), make(chan error, 1)
-		go func() {
-			res, err := r.Run(life, regularizacion.Options{Origen: estado.RegularizacionConsola, Filtro: f,
-				Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, Iniciada: func(id int64) { ids <- id }},
-				&regularizacion.Counters{})
-			log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
+		runs.Go(func() {
+			ran, err := store.ConCandado(life, candadoProgramada, func(ctx context.Context) error {
+				res, err := r.Run(ctx, regularizacion.Options{Origen: estado.RegularizacionConsola, Filtro: f,
+					Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, Iniciada: func(id int64) { ids <- id }},
+					&regularizacion.Counters{})
+				log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
+				return err
+			})
+			if !ran && err == nil {
+				err = errOcupado
+			}
 			errc <- err
-		}()
+		})
+		// Not the request's context: once started, the run's id is what the page needs.
 		select {
 		case id := <-ids:
 			return id, nil
@@ -74,8 +88,6 @@ func regularizarEnFondo(life context.Context, cfg Config, r *regularizacion.Regu
 			default:
 				return 0, err
 			}
-		case <-ctx.Done():
-			return 0, ctx.Err()
 		}
 	}
 }

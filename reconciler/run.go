@@ -65,25 +65,29 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if cfg.Metrics {
 		m = newMetrics()
 	}
-	srv, err := serveHTTP(cfg, routes(store, nc, m.handler()), log)
-	if err != nil {
-		return err
-	}
 	// The regularizer of the schedule and the console, when NubeFacT is configured.
 	var reg *regularizacion.Regularizador
 	if cfg.NubefactRuta != "" && cfg.NubefactToken != "" {
 		if reg, err = newRegularizador(cfg, store, js, topo, m, log); err != nil {
-			_ = srv.Close()
 			return fmt.Errorf("configuration: %w", err)
 		}
 	}
-	csrv, err := serveConsole(ctx, cfg, store, nc, js, cons, reg, log)
+	// Regularizations started from the console live until run returns: cancelled, then waited
+	// for before the pool closes (deferred earlier), so that their records say how they ended.
+	consoleCtx, cancelConsoleRuns := context.WithCancel(ctx)
+	var consoleRuns sync.WaitGroup
+	defer consoleRuns.Wait()
+	defer cancelConsoleRuns()
+	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, log)
 	if err != nil {
-		_ = srv.Close()
 		return err
 	}
 	if csrv != nil {
 		defer csrv.Close() // after shutdown's graceful Shutdown, or at once on an early return
+	}
+	srv, err := serveHTTP(cfg, routes(store, nc, m.handler()), log)
+	if err != nil {
+		return err
 	}
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
@@ -108,9 +112,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	var wg sync.WaitGroup
 	wg.Go(func() { r.run(bctx) })
 	wg.Go(func() { a.run(bctx) })
-	if m != nil {
-		wg.Go(func() { g.run(bctx) })
-	}
+	// Always: the refresher also folds the counts the triggers append, metrics or not.
+	wg.Go(func() { g.run(bctx) })
 	if cfg.RegularizeEvery > 0 && reg != nil {
 		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
@@ -196,7 +199,7 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, log *slog.Logger) (*http.Server, error) {
+func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -210,7 +213,7 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	}
 	var regularizar func(context.Context, estado.Filtro, string) (int64, error)
 	if reg != nil {
-		regularizar = regularizarEnFondo(life, cfg, reg, log)
+		regularizar = regularizarEnFondo(life, cfg, store, reg, runs, log)
 	}
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		Programada: cfg.RegularizeEvery, Log: log,

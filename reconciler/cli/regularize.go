@@ -243,7 +243,8 @@ func (o *observador) NoResuelto(f regularizacion.Fila) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	c := f.Clave
-	_ = o.csv.Write([]string{strconv.Itoa(c.TipoDeComprobante), c.Serie, strconv.Itoa(c.Numero), string(f.Motivo), f.Detalle})
+	_ = o.csv.Write([]string{strconv.Itoa(c.TipoDeComprobante), c.Serie, strconv.Itoa(c.Numero), string(f.Motivo),
+		regularizacion.CeldaCSV(f.Detalle)})
 }
 
 func (o *observador) WouldPublish(n contracts.Notificacion, id string) {

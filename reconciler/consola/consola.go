@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,7 +135,8 @@ func (c *consola) render(w http.ResponseWriter, r *http.Request, nombre string, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY") // no framing: a click inside a frame would pass as same-origin
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
 	_, _ = buf.WriteTo(w)
@@ -415,6 +417,7 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
 			Detalle: a.Detalle + " · " + a.Resultado})
 	}
+	slices.SortStableFunc(historia, func(a, b evento) int { return a.Cuando.Compare(b.Cuando) })
 	data := paginaComprobante{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
 	if found {
 		data.Comprobante = &row
@@ -499,7 +502,7 @@ func (c *consola) regularizaciones(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "regularizaciones", struct {
 		pagina
 		Runs []postgres.Regularizacion
-	}{pagina{Titulo: "Regularizaciones"}, runs})
+	}{pagina{Titulo: "Regularizaciones", Error: r.URL.Query().Get("aviso")}, runs})
 }
 
 // run reads the regularization of the path, answering 404 when there is none.
@@ -548,7 +551,8 @@ func (c *consola) noResueltasCSV(w http.ResponseWriter, r *http.Request) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"tipo_de_comprobante", "serie", "numero", "motivo", "detalle"})
 	for _, n := range nr {
-		_ = cw.Write([]string{strconv.Itoa(n.Clave.TipoDeComprobante), n.Clave.Serie, strconv.Itoa(n.Clave.Numero), n.Motivo, n.Detalle})
+		_ = cw.Write([]string{strconv.Itoa(n.Clave.TipoDeComprobante), n.Clave.Serie, strconv.Itoa(n.Clave.Numero),
+			regularizacion.CeldaCSV(n.Motivo), regularizacion.CeldaCSV(n.Detalle)})
 	}
 	cw.Flush()
 }
@@ -642,7 +646,7 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "esperando", struct {
 		pagina
 		Filas []filaEsperando
-	}{pagina{Titulo: "Esperando"}, filas})
+	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas})
 }
 
 // aparcada finds the parked notification id, answering 404 when it is not parked.
@@ -698,13 +702,17 @@ func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
 	c.registrar(w, r, accion, "/esperando")
 }
 
-// registrar records an action and sends the browser back to volver (303), or shows the error.
+// registrar records an action and sends the browser back to volver (303); an action that did
+// not succeed is said there (?aviso=), not only in the record.
 func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver string) {
 	if err := c.Store.RegistrarAccion(r.Context(), a); err != nil {
 		c.fallo(w, r, err)
 		return
 	}
 	c.Log.Info("console action", "user", a.Usuario, "action", a.Accion, "object", a.Objeto, "result", a.Resultado)
+	if a.Resultado != "ok" {
+		volver += "?aviso=" + url.QueryEscape(a.Accion+" "+a.Objeto+": "+a.Resultado)
+	}
 	http.Redirect(w, r, volver, http.StatusSeeOther)
 }
 

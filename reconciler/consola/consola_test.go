@@ -2,6 +2,7 @@ package consola_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -170,6 +171,16 @@ func TestConsolaPaginas(t *testing.T) {
 	if code, loc, _ := c.do(http.MethodGet, "/buscar?q=2-bbb1-105", nil, true, nil); code != http.StatusSeeOther || loc != "/comprobantes/2-BBB1-105" {
 		t.Errorf("search: %d to %q, want 303 to /comprobantes/2-BBB1-105", code, loc)
 	}
+	req, _ := http.NewRequest(http.MethodGet, c.srv.URL+"/", nil)
+	req.SetBasicAuth(usuario, password)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("the console may be framed (clickjacking): %v", resp.Header)
+		}
+	}
 	resumen := c.get("/")
 	for _, want := range []string{"<svg", "critico", "vencido", "Conflictos sin revisar"} {
 		if !strings.Contains(resumen, want) {
@@ -270,6 +281,9 @@ func TestConsolaEsperando(t *testing.T) {
 	var reenviadas []string
 	c := newConsoleWith(t, func(_ context.Context, id string) error {
 		reenviadas = append(reenviadas, id)
+		if len(reenviadas) > 1 {
+			return errors.New("nats: no responders")
+		}
 		return nil
 	})
 	for _, n := range []int{1, 2} {
@@ -289,6 +303,14 @@ func TestConsolaEsperando(t *testing.T) {
 	if len(reenviadas) != 1 || reenviadas[0] != "msg-1" {
 		t.Errorf("replayed %v, want [msg-1]", reenviadas)
 	}
+	// A replay that fails says so on the page it leads back to, not only in the record.
+	code, loc, _ := c.do(http.MethodPost, "/esperando/msg-1/reenviar", url.Values{}, true, nil)
+	if code != http.StatusSeeOther || !strings.Contains(loc, "aviso=") {
+		t.Fatalf("failed replay: %d to %q, want 303 with an aviso", code, loc)
+	}
+	if body := c.get(loc); !strings.Contains(body, "no responders") {
+		t.Errorf("the failure is not shown on %s", loc)
+	}
 	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-2/descartar", url.Values{"motivo": {""}}, true, nil); code != http.StatusBadRequest {
 		t.Errorf("discard without a reason: %d, want 400", code)
 	}
@@ -306,7 +328,7 @@ func TestConsolaEsperando(t *testing.T) {
 		t.Fatal(err)
 	}
 	if acciones != 2 || descartadas != 1 || quedan != 1 {
-		t.Errorf("recorded %d actions, %d discards in the audit, %d still parked; want 2, 1, 1", acciones, descartadas, quedan)
+		t.Errorf("recorded %d successful actions, %d discards in the audit, %d still parked; want 2, 1, 1", acciones, descartadas, quedan)
 	}
 }
 

@@ -15,6 +15,10 @@ import (
 // commas, the scheme of Prometheus' web UI. `reconciler console-user NAME` prints a pair.
 type Usuarios struct {
 	hashes map[string][]byte
+	// dummy is compared for an unknown name, at the highest cost of the accounts, so that an
+	// unknown name takes as long as a wrong password; made at the first unknown name.
+	dummyOnce sync.Once
+	dummy     []byte
 
 	// bcrypt takes tens of milliseconds on purpose; a browser sends the credentials with every
 	// request, so a successful check is remembered for a while, by a digest of the pair.
@@ -48,6 +52,20 @@ func ParseUsuarios(s string) (*Usuarios, error) {
 	return u, nil
 }
 
+// dummyHash is a hash of nobody's password at the accounts' highest cost.
+func (u *Usuarios) dummyHash() []byte {
+	u.dummyOnce.Do(func() {
+		maxCost := bcrypt.DefaultCost
+		for _, h := range u.hashes {
+			if c, _ := bcrypt.Cost(h); c > maxCost {
+				maxCost = c
+			}
+		}
+		u.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), maxCost)
+	})
+	return u.dummy
+}
+
 // Len is the number of accounts.
 func (u *Usuarios) Len() int { return len(u.hashes) }
 
@@ -56,7 +74,7 @@ func (u *Usuarios) Valido(name, password string, now time.Time) bool {
 	hash, ok := u.hashes[name]
 	if !ok {
 		// Compare anyway, so that an unknown name takes as long as a wrong password.
-		_ = bcrypt.CompareHashAndPassword(dummy, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(u.dummyHash(), []byte(password))
 		return false
 	}
 	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(hash)))
@@ -79,8 +97,6 @@ func (u *Usuarios) Valido(name, password string, now time.Time) bool {
 	u.validados[key] = now.Add(recordar)
 	return true
 }
-
-var dummy, _ = bcrypt.GenerateFromPassword([]byte("dummy password"), bcrypt.DefaultCost)
 
 // Par returns the CONSOLE_USERS entry for name and password.
 func Par(name, password string) (string, error) {

@@ -391,3 +391,12 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 	c.Publicadas.Add(1)
 	return nil
 }
+
+// CeldaCSV makes s safe as a cell of a CSV the accountant opens in a spreadsheet: text that
+// starts like a formula (=, +, -, @, a tab or a carriage return) gets a leading apostrophe.
+func CeldaCSV(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
