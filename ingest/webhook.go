@@ -125,9 +125,19 @@ func publish(ctx context.Context, js publisher, msg *nats.Msg, opts ...jetstream
 	}
 }
 
+// duplicateInProcess is JetStream's JSStreamDuplicateMessageConflict: an earlier attempt with the
+// same Nats-Msg-Id is being stored right now (its proposal is in the stream's Raft log, after an
+// attempt that timed out in an election). Asking again once it is settled gives the answer: a
+// duplicate if it was stored.
+const duplicateInProcess = 10158
+
 // sinLider reports whether err is what a publish meets while its stream has no leader or its
-// connection moves to another server: worth retrying within PUBLISH_TIMEOUT.
+// connection moves to another server, or while an earlier attempt is still in process: worth
+// retrying within PUBLISH_TIMEOUT.
 func sinLider(err error) bool {
+	if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && apiErr.ErrorCode == duplicateInProcess {
+		return true
+	}
 	for _, e := range []error{nats.ErrNoResponders, jetstream.ErrNoStreamResponse, context.DeadlineExceeded,
 		nats.ErrTimeout, nats.ErrDisconnected, nats.ErrReconnectBufExceeded, nats.ErrConnectionReconnecting} {
 		if errors.Is(err, e) {

@@ -87,3 +87,28 @@ func TestWebhookSender(t *testing.T) {
 		})
 	}
 }
+
+// TestSinLiderRetriesWhatAnElectionCauses pins which publish errors ingest retries within
+// PUBLISH_TIMEOUT: those of a stream without leader, a reconnect, and an earlier attempt of the
+// same Nats-Msg-Id still in process (seen on a 3-node cluster while the leader was killed), and
+// not those retrying cannot fix.
+func TestSinLiderRetriesWhatAnElectionCauses(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nats.ErrNoResponders, true},
+		{jetstream.ErrNoStreamResponse, true},
+		{context.DeadlineExceeded, true},
+		{nats.ErrConnectionReconnecting, true},
+		{&jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}, true},
+		{errors.Join(errors.New("nats"), &jetstream.APIError{Code: 409, ErrorCode: 10158}), true},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10077, Description: "maximum messages exceeded"}, false},
+		{jetstream.ErrStreamNotFound, false},
+		{errors.New("message size exceeds maximum allowed"), false},
+	} {
+		if got := sinLider(c.err); got != c.want {
+			t.Errorf("sinLider(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}

@@ -36,18 +36,22 @@ const (
 )
 
 type suite struct {
-	t         *testing.T
-	dir, bin  string
-	pg        *clusterPG
-	nats      *natsserver.Server
-	pool      *pgxpool.Pool
-	ingest    *process.Child
-	ingestURL string
-	recs      []*process.Child
-	recAddrs  []string
-	js        jetstream.JetStream
-	topo      contracts.Topologia
-	simURL    string
+	t          *testing.T
+	dir, bin   string
+	pg         *clusterPG
+	standby    *clusterPG          // the cluster layout: pg's synchronous standby
+	nats       *natsserver.Server  // the single-node layout
+	cluster    *natsserver.Cluster // the cluster layout
+	natsURL    string              // every node
+	dsn        string              // every Postgres host, asking for the primary
+	pool       *pgxpool.Pool
+	ingests    []*process.Child
+	ingestURLs []string
+	recs       []*process.Child
+	recAddrs   []string
+	js         jetstream.JetStream
+	topo       contracts.Topologia
+	simURL     string
 
 	mu     sync.Mutex
 	events map[string]map[string]int // "serie-numero" → event ID → copies
@@ -62,11 +66,26 @@ type row struct {
 	appliedTwice, wrongEvents, total int
 	copies                           int // event messages received, same-ID copies included
 	lost                             int
+	noAnswer                         time.Duration // the longest window in which no delivery got its 200
 	catchUp                          time.Duration
 	notes                            string
 }
 
 func TestChaos(t *testing.T) {
+	seed := chaosSeed(t)
+	s := newSuite(t, layout{})
+	t.Logf("seed %d (replay with CHAOS_SEED=%d); logs in %s", seed, seed, s.dir)
+
+	t.Run("1 reconciler SIGKILL x6", func(t *testing.T) { s.scenarioKillReconciler(t, seed+1) })
+	t.Run("2 NATS killed and restarted", func(t *testing.T) { s.scenarioNATS(t, seed+2) })
+	t.Run("3 PostgreSQL stopped 10s", func(t *testing.T) { s.scenarioPostgres(t, seed+3) })
+	t.Run("4 poison and hostile input", func(t *testing.T) { s.scenarioPoison(t, seed+4) })
+	t.Run("5 regularization with webhooks", func(t *testing.T) { s.scenarioRegularizacion(t, seed+5) })
+	s.report(seed, "chaos-report.md")
+}
+
+// chaosSeed is CHAOS_SEED, or the suite's usual seed.
+func chaosSeed(t *testing.T) uint64 {
 	seed := uint64(20261126)
 	if v := os.Getenv("CHAOS_SEED"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -75,18 +94,17 @@ func TestChaos(t *testing.T) {
 		}
 		seed = n
 	}
-	s := newSuite(t)
-	t.Logf("seed %d (replay with CHAOS_SEED=%d); logs in %s", seed, seed, s.dir)
-
-	t.Run("1 reconciler SIGKILL x6", func(t *testing.T) { s.scenarioKillReconciler(t, seed+1) })
-	t.Run("2 NATS killed and restarted", func(t *testing.T) { s.scenarioNATS(t, seed+2) })
-	t.Run("3 PostgreSQL stopped 10s", func(t *testing.T) { s.scenarioPostgres(t, seed+3) })
-	t.Run("4 poison and hostile input", func(t *testing.T) { s.scenarioPoison(t, seed+4) })
-	t.Run("5 regularization with webhooks", func(t *testing.T) { s.scenarioRegularizacion(t, seed+5) })
-	s.report(seed)
+	return seed
 }
 
-func newSuite(t *testing.T) *suite {
+// layout is what the suite runs on: one NATS server, one Postgres, one ingest, or a 3-node
+// JetStream cluster with R3 streams, a Postgres primary with a synchronous standby and two
+// ingest instances. Both have two reconcilers.
+type layout struct {
+	cluster bool
+}
+
+func newSuite(t *testing.T, l layout) *suite {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -110,13 +128,33 @@ func newSuite(t *testing.T) *suite {
 	})
 	ctx, cancel := ctxTimeout(3 * time.Minute) // the whole setup
 	defer cancel()
-	// The durability setting this system ships with (deploy/nats/nats-server.conf).
-	if s.nats, err = natsserver.Start(ctx, filepath.Join(s.bin, "nats-server"), s.dir, "sync_interval: always"); err != nil {
-		t.Fatal(err)
+	// The durability setting this system ships with (deploy/nats/nats-server.conf and
+	// deploy/nats/cluster/).
+	const durable = "sync_interval: always"
+	replicas, ingests, publishTimeout := "1", 1, "3s"
+	if l.cluster {
+		if s.cluster, err = natsserver.StartCluster(ctx, filepath.Join(s.bin, "nats-server"), s.dir, 3, durable); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.cluster.Kill)
+		s.natsURL = s.cluster.URL()
+		s.pg, s.standby = newPGReplicated(t, s.dir)
+		t.Cleanup(s.standby.destroy)
+		t.Cleanup(s.pg.destroy)
+		// What the compose profile cluster sets (docs/scale-out.md).
+		replicas, ingests, publishTimeout = "3", 2, "10s"
+		s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
+			s.pg.port, s.standby.port)
+	} else {
+		if s.nats, err = natsserver.Start(ctx, filepath.Join(s.bin, "nats-server"), s.dir, durable); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.nats.Kill)
+		s.natsURL = s.nats.URL()
+		s.pg = newPGCluster(t, s.dir)
+		t.Cleanup(s.pg.destroy)
+		s.dsn = s.pg.dsn("postgres")
 	}
-	t.Cleanup(s.nats.Kill)
-	s.pg = newPGCluster(t, s.dir)
-	t.Cleanup(s.pg.destroy)
 
 	sim := simulador.New(simToken)
 	sim.PorDefecto(simulador.Aceptada)
@@ -125,7 +163,7 @@ func newSuite(t *testing.T) *suite {
 	t.Cleanup(simSrv.Close)
 	s.simURL = simSrv.URL + sim.Ruta
 
-	if s.pool, err = pgxpool.New(ctx, s.pg.dsn("postgres")); err != nil {
+	if s.pool, err = pgxpool.New(ctx, s.dsn); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.pool.Close)
@@ -133,7 +171,7 @@ func newSuite(t *testing.T) *suite {
 	for i := range 2 {
 		r := &process.Child{Name: "reconciler-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "reconciler"),
 			Log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
-			Env: []string{"DATABASE_URL=" + s.pg.dsn("postgres"), "NATS_URL=" + s.nats.URL(),
+			Env: []string{"DATABASE_URL=" + s.dsn, "NATS_URL=" + s.natsURL, "STREAM_REPLICAS=" + replicas,
 				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn"}}
 		addr, err := r.StartOnFreePort(ctx, "RECONCILER_ADDR", time.Minute)
 		if err != nil {
@@ -142,16 +180,20 @@ func newSuite(t *testing.T) *suite {
 		t.Cleanup(func() { r.Stop(20 * time.Second) })
 		s.recs, s.recAddrs = append(s.recs, r), append(s.recAddrs, addr)
 	}
-	s.ingest = &process.Child{Name: "ingest", Path: filepath.Join(s.bin, "ingest"), Log: filepath.Join(s.dir, "ingest.log"),
-		Env: []string{"NATS_URL=" + s.nats.URL(), "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0"}}
-	ingestAddr, err := s.ingest.StartOnFreePort(ctx, "INGEST_ADDR", time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	for i := range ingests {
+		in := &process.Child{Name: "ingest-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "ingest"),
+			Log: filepath.Join(s.dir, fmt.Sprintf("ingest-%d.log", i)),
+			Env: []string{"NATS_URL=" + s.natsURL, "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0",
+				"PUBLISH_TIMEOUT=" + publishTimeout}}
+		addr, err := in.StartOnFreePort(ctx, "INGEST_ADDR", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Stop(20 * time.Second) })
+		s.ingests, s.ingestURLs = append(s.ingests, in), append(s.ingestURLs, "http://"+addr)
 	}
-	t.Cleanup(func() { s.ingest.Stop(20 * time.Second) })
-	s.ingestURL = "http://" + ingestAddr
 
-	nc, err := nats.Connect(s.nats.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := nats.Connect(s.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +229,15 @@ func (s *suite) subscribe(ctx context.Context) {
 	s.t.Cleanup(cc.Stop)
 }
 
-func (s *suite) webhookURL() string { return s.ingestURL + "/webhooks/nubefact?token=" + token }
+// webhookURLs are where NubeFacT delivers: one URL per ingest instance, as a load balancer
+// would spread them.
+func (s *suite) webhookURLs() []string {
+	var urls []string
+	for _, u := range s.ingestURLs {
+		urls = append(urls, u+"/webhooks/nubefact?token="+token)
+	}
+	return urls
+}
 
 func (s *suite) insertPendientes(t *testing.T, serie string, n int) {
 	t.Helper()
@@ -248,7 +298,7 @@ func (s *suite) measure(t *testing.T, name, serie string, n int, rem *sender, la
 	t.Helper()
 	alDia := s.waitCaughtUp(t, serie, n)
 	f := row{scenario: name, sent: rem.sent.Load(), ok200: rem.ok200.Load(), r503: rem.r503.Load(),
-		wanted: n, catchUp: alDia.Sub(lastFault), notes: notes}
+		wanted: n, catchUp: alDia.Sub(lastFault), notes: notes, noAnswer: rem.longestWithout200()}
 	f.aceptados = s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie)
 	f.appliedTwice = s.count(t, `SELECT count(*) FROM (SELECT numero FROM notificaciones WHERE serie = $1 AND efecto = 'aplicado'
 		GROUP BY numero HAVING count(*) > 1) x`, serie)
@@ -265,8 +315,10 @@ func (s *suite) measure(t *testing.T, name, serie string, n int, rem *sender, la
 		}
 	}
 	s.mu.Unlock()
-	// Lost: answered 200 but neither applied, parked nor recorded as a duplicate. Every
-	// processed notification has an audit row under its message ID.
+	// Lost: answered 200 but missing from the notifications stream, or neither applied, parked
+	// nor recorded as a duplicate in Postgres (every processed notification has an audit row
+	// under its message ID).
+	inStream := s.notificationIDs(t)
 	vistos := map[string]bool{}
 	ctx, cancel := ctxTimeout(time.Minute)
 	defer cancel()
@@ -282,7 +334,7 @@ func (s *suite) measure(t *testing.T, name, serie string, n int, rem *sender, la
 	rows.Close()
 	rem.mu.Lock()
 	for id := range rem.got200 {
-		if !vistos[id] {
+		if !vistos[id] || !inStream[id] {
 			f.lost++
 		}
 	}
@@ -297,14 +349,15 @@ func (s *suite) measure(t *testing.T, name, serie string, n int, rem *sender, la
 	s.mu.Lock()
 	s.rows = append(s.rows, f)
 	s.mu.Unlock()
-	t.Logf("%s: sent %d, 200 %d, 503 %d, aceptado %d/%d, applied twice %d, boletas with ≠1 event ID %d, lost %d, catch-up %v",
-		name, f.sent, f.ok200, f.r503, f.aceptados, n, f.appliedTwice, f.wrongEvents, f.lost, f.catchUp.Round(10*time.Millisecond))
+	t.Logf("%s: sent %d, 200 %d, 503 %d, aceptado %d/%d, applied twice %d, boletas with ≠1 event ID %d, lost %d, longest without a 200 %v, catch-up %v",
+		name, f.sent, f.ok200, f.r503, f.aceptados, n, f.appliedTwice, f.wrongEvents, f.lost,
+		f.noAnswer.Round(10*time.Millisecond), f.catchUp.Round(10*time.Millisecond))
 }
 
 func (s *suite) scenarioKillReconciler(t *testing.T, seed uint64) {
 	const serie = "BC01"
 	s.insertPendientes(t, serie, boletasPorEscenario)
-	rem := newSender(s.webhookURL(), workers)
+	rem := newSender(s.webhookURLs(), workers)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var ultima time.Time
 	kills := 0
@@ -336,7 +389,7 @@ func (s *suite) scenarioKillReconciler(t *testing.T, seed uint64) {
 func (s *suite) scenarioNATS(t *testing.T, seed uint64) {
 	const serie = "BC02"
 	s.insertPendientes(t, serie, boletasPorEscenario)
-	rem := newSender(s.webhookURL(), workers)
+	rem := newSender(s.webhookURLs(), workers)
 	var caida, vuelta time.Time
 	noListo := false
 	done := make(chan struct{})
@@ -346,7 +399,7 @@ func (s *suite) scenarioNATS(t *testing.T, seed uint64) {
 		s.nats.Kill()
 		caida = time.Now()
 		for time.Since(caida) < 5*time.Second {
-			if resp, err := http.Get(s.ingestURL + "/readyz"); err == nil {
+			if resp, err := http.Get(s.ingestURLs[0] + "/readyz"); err == nil {
 				noListo = noListo || resp.StatusCode == http.StatusServiceUnavailable
 				resp.Body.Close()
 			}
@@ -373,7 +426,7 @@ func (s *suite) scenarioNATS(t *testing.T, seed uint64) {
 func (s *suite) scenarioPostgres(t *testing.T, seed uint64) {
 	const serie = "BC03"
 	s.insertPendientes(t, serie, boletasPorEscenario)
-	rem := newSender(s.webhookURL(), workers)
+	rem := newSender(s.webhookURLs(), workers)
 	var vuelta time.Time
 	noListo := make([]bool, len(s.recs))
 	done := make(chan struct{})
@@ -414,7 +467,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	ctx, cancel := ctxTimeout(5 * time.Minute)
 	defer cancel()
 	dlq0 := s.streamMessages(t, s.topo.StreamDLQ())
-	rem := newSender(s.webhookURL(), workers)
+	rem := newSender(s.webhookURLs(), workers)
 	carga := deliveries(serie, boletasPorEscenario)
 	// 100 notifications for comprobantes the billing system never recorded.
 	carga = append(carga, deliveries(desconocida, 100)...)
@@ -463,7 +516,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 func (s *suite) scenarioRegularizacion(t *testing.T, seed uint64) {
 	const serie = "BC05"
 	s.insertPendientes(t, serie, boletasPorEscenario)
-	rem := newSender(s.webhookURL(), workers)
+	rem := newSender(s.webhookURLs(), workers)
 	var out strings.Builder
 	var regErr error
 	var wg sync.WaitGroup
@@ -483,6 +536,41 @@ func (s *suite) scenarioRegularizacion(t *testing.T, seed uint64) {
 		fmt.Sprintf("applied from webhook %d, from regularization %d", webhook, boletasPorEscenario-webhook))
 }
 
+// notificationIDs reads the notifications stream from the start and returns the Nats-Msg-Id of
+// every message in it.
+func (s *suite) notificationIDs(t *testing.T) map[string]bool {
+	t.Helper()
+	ctx, cancel := ctxTimeout(2 * time.Minute)
+	defer cancel()
+	ids := map[string]bool{}
+	if s.streamMessages(t, s.topo.StreamNotificaciones()) == 0 {
+		return ids
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamNotificaciones(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			t.Fatalf("reading the notifications stream: %v (%d read)", err, len(ids))
+		}
+		ids[m.Headers().Get(jetstream.MsgIDHeader)] = true
+		md, err := m.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.NumPending == 0 {
+			return ids
+		}
+	}
+}
+
 func (s *suite) streamMessages(t *testing.T, stream string) uint64 {
 	t.Helper()
 	ctx, cancel := ctxTimeout(10 * time.Second)
@@ -498,21 +586,22 @@ func (s *suite) streamMessages(t *testing.T, stream string) uint64 {
 	return info.State.Msgs
 }
 
-// report prints the scenario table and writes it as Markdown (CHAOS_REPORT, default
-// bin/chaos-report.md).
-func (s *suite) report(seed uint64) {
+// report prints the scenario table and writes it as Markdown, in bin/name (or in the directory
+// CHAOS_REPORT_DIR).
+func (s *suite) report(seed uint64, name string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Chaos suite, seed %d, %s\n\n", seed, time.Now().UTC().Format(time.RFC3339))
-	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | event IDs / messages | lost | catch-up after last fault | notes |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | event IDs / messages | lost | longest without a 200 | catch-up after last fault | notes |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range s.rows {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d / %d | %d | %v | %s |\n", f.scenario, f.sent, f.ok200, f.r503,
-			f.aceptados, f.wanted, f.appliedTwice, f.wrongEvents, f.total, f.copies, f.lost, f.catchUp.Round(10*time.Millisecond), f.notes)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%d) | %d | %d | %d / %d | %d | %v | %v | %s |\n", f.scenario, f.sent, f.ok200, f.r503,
+			f.aceptados, f.wanted, f.appliedTwice, f.wrongEvents, f.total, f.copies, f.lost,
+			f.noAnswer.Round(10*time.Millisecond), f.catchUp.Round(10*time.Millisecond), f.notes)
 	}
 	fmt.Print("\n" + b.String())
-	path := os.Getenv("CHAOS_REPORT")
-	if path == "" {
-		path = filepath.Join(s.bin, "chaos-report.md")
+	dir := os.Getenv("CHAOS_REPORT_DIR")
+	if dir == "" {
+		dir = s.bin
 	}
-	_ = os.WriteFile(path, []byte(b.String()), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
 }

@@ -11,21 +11,93 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hotelpe/boletas/system/internal/freeport"
+	"github.com/jackc/pgx/v5"
 )
 
 // clusterPG is a PostgreSQL cluster of the suite's own: initdb into a temporary directory and
 // pg_ctl on a free port, so it can be stopped without touching the machine's server.
 type clusterPG struct {
 	bin, data, log string
+	opts           string // more server options, on the command line
 	port           int
 	asPostgres     bool // initdb refuses to run as root: run the cluster as the postgres user
 }
 
 func newPGCluster(tb testing.TB, dir string) *clusterPG {
+	tb.Helper()
+	c := initPG(tb, dir, "pgdata")
+	if err := c.run("initdb", "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+		tb.Fatal(err)
+	}
+	c.startOnFreePort(tb)
+	return c
+}
+
+// newPGReplicated makes a primary and a streaming standby of it (pg_basebackup), with
+// synchronous replication: a COMMIT returns once the standby has the transaction on disk, the
+// setting docs/scale-out.md tells production to use, so that promoting the standby after the
+// primary is lost loses no acknowledged notification.
+func newPGReplicated(tb testing.TB, dir string) (primary, standby *clusterPG) {
+	tb.Helper()
+	primary = initPG(tb, dir, "primary")
+	if err := primary.run("initdb", "-D", primary.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+		tb.Fatal(err)
+	}
+	// Given on the command line, not in postgresql.conf, so the standby's copy does not inherit
+	// it: a promoted standby with no standby of its own must not wait for one.
+	primary.opts = "-c synchronous_standby_names=standby1"
+	primary.startOnFreePort(tb)
+	standby = initPG(tb, dir, "standby")
+	if err := standby.run("pg_basebackup", "-D", standby.data, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port),
+		"-U", "postgres", "-X", "stream", "-R", "--no-sync"); err != nil {
+		tb.Fatal(err)
+	}
+	auto := filepath.Join(standby.data, "postgresql.auto.conf")
+	f, err := os.OpenFile(auto, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, err = fmt.Fprintf(f, "primary_conninfo = 'host=127.0.0.1 port=%d user=postgres application_name=standby1'\n", primary.port)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	standby.startOnFreePort(tb)
+	// Streaming and synchronous before the suite counts on it.
+	ctx, cancel := ctxTimeout(time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, primary.dsn("postgres"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for {
+		var sync int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_replication WHERE application_name = 'standby1' AND sync_state = 'sync'`).Scan(&sync); err != nil {
+			tb.Fatal(err)
+		}
+		if sync == 1 {
+			return primary, standby
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatal("the standby never became a synchronous standby")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// initPG prepares an empty data directory dir/name (owned by the postgres user when running as
+// root, since initdb refuses root).
+func initPG(tb testing.TB, dir, name string) *clusterPG {
 	tb.Helper()
 	bin := os.Getenv("CHAOS_PG_BIN")
 	if bin == "" {
@@ -35,7 +107,10 @@ func newPGCluster(tb testing.TB, dir string) *clusterPG {
 		}
 		bin = filepath.Dir(matches[len(matches)-1])
 	}
-	c := &clusterPG{bin: bin, data: filepath.Join(dir, "pgdata"), log: filepath.Join(dir, "postgres.log")}
+	c := &clusterPG{bin: bin, data: filepath.Join(dir, name), log: filepath.Join(dir, name+".log")}
+	if err := os.Mkdir(c.data, 0o700); err != nil {
+		tb.Fatal(err)
+	}
 	if os.Geteuid() == 0 {
 		c.asPostgres = true
 		u, err := user.Lookup("postgres")
@@ -47,23 +122,20 @@ func newPGCluster(tb testing.TB, dir string) *clusterPG {
 		if err := os.Chmod(dir, 0o755); err != nil {
 			tb.Fatal(err)
 		}
-		if err := os.Mkdir(c.data, 0o700); err != nil {
+		if err := os.Chown(c.data, uid, gid); err != nil {
 			tb.Fatal(err)
-		}
-		for _, p := range []string{c.data} {
-			if err := os.Chown(p, uid, gid); err != nil {
-				tb.Fatal(err)
-			}
 		}
 		f, _ := os.Create(c.log)
 		f.Close()
 		_ = os.Chown(c.log, uid, gid)
 	}
-	if err := c.run("initdb", "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
-		tb.Fatal(err)
-	}
-	// The first start picks the port; the restarts of the PostgreSQL scenario keep it, since the
-	// reconcilers reconnect to it.
+	return c
+}
+
+// startOnFreePort starts the cluster on a free port. The restarts of the PostgreSQL scenario
+// keep that port, since the reconcilers reconnect to it.
+func (c *clusterPG) startOnFreePort(tb testing.TB) {
+	tb.Helper()
 	_, err := freeport.Try(func(addr string) error {
 		_, port, _ := net.SplitHostPort(addr)
 		c.port, _ = strconv.Atoi(port)
@@ -72,7 +144,6 @@ func newPGCluster(tb testing.TB, dir string) *clusterPG {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return c
 }
 
 func (c *clusterPG) run(tool string, args ...string) error {
@@ -96,7 +167,7 @@ func (c *clusterPG) start() error {
 	}
 	// synchronous_commit=on is the setting this system ships with: a commit is on disk before
 	// the reconciler acknowledges the message.
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c max_connections=100", c.port, c.data)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c max_connections=100 %s", c.port, c.data, c.opts)
 	err := c.run("pg_ctl", "-D", c.data, "-l", c.log, "-o", opts, "-w", "-t", "60", "start")
 	if err == nil {
 		return nil
@@ -107,6 +178,54 @@ func (c *clusterPG) start() error {
 
 func (c *clusterPG) stop() error {
 	return c.run("pg_ctl", "-D", c.data, "-m", "fast", "-w", "-t", "60", "stop")
+}
+
+// kill9 kills the postmaster and every process of the cluster with SIGKILL, as if its machine
+// had died: no shutdown checkpoint, no goodbye to the standby or the clients.
+func (c *clusterPG) kill9() error {
+	b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	pids := append(children(pid), pid)
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("postmaster %d still alive after SIGKILL", pid)
+}
+
+// children lists the processes whose parent is pid (Linux /proc).
+func children(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			p, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// promote turns a standby into a primary and waits until it accepts writes.
+func (c *clusterPG) promote() error {
+	return c.run("pg_ctl", "-D", c.data, "-w", "-t", "60", "promote")
 }
 
 func (c *clusterPG) dsn(db string) string {

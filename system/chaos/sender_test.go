@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,8 @@ type answer struct {
 // sender behaves like NubeFacT: concurrent deliveries, each retried until it gets 200 (or the
 // bound passes), and it remembers every answer.
 type sender struct {
-	url    string
+	urls   []string      // one per ingest instance
+	next   atomic.Uint64 // spreads the attempts over urls, like a load balancer
 	client *http.Client
 	limit  time.Duration
 
@@ -45,8 +47,8 @@ type sender struct {
 	undelivered []delivery
 }
 
-func newSender(url string, workers int) *sender {
-	return &sender{url: url, limit: 3 * time.Minute, got200: map[string]bool{},
+func newSender(urls []string, workers int) *sender {
+	return &sender{urls: urls, limit: 3 * time.Minute, got200: map[string]bool{},
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}}}
 }
 
@@ -105,7 +107,8 @@ func (r *sender) deliver(ctx context.Context, e delivery) {
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		r.sent.Add(1)
 		start := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(e.body))
+		url := r.urls[r.next.Add(1)%uint64(len(r.urls))]
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(e.body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := r.client.Do(req)
 		code := 0
@@ -150,4 +153,32 @@ func (r *sender) count200(from, to time.Time) int {
 		}
 	}
 	return n
+}
+
+// longestWithout200 is the longest time, from the first attempt to the last 200, in which no
+// attempt got its 200: how long NubeFacT saw the service unable to take a webhook.
+func (r *sender) longestWithout200() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.answers) == 0 {
+		return 0
+	}
+	first := r.answers[0].start
+	var oks []time.Time
+	for _, x := range r.answers {
+		if x.start.Before(first) {
+			first = x.start
+		}
+		if x.code == http.StatusOK {
+			oks = append(oks, x.end)
+		}
+	}
+	slices.SortFunc(oks, time.Time.Compare)
+	var longest time.Duration
+	prev := first
+	for _, t := range oks {
+		longest = max(longest, t.Sub(prev))
+		prev = t
+	}
+	return longest
 }

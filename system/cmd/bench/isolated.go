@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -49,7 +50,7 @@ func newIsolated(ctx context.Context, e environment, maxConns int32) (*isolated,
 		return nil, err
 	}
 	a.js, _ = jetstream.New(a.nc)
-	_, err = stream.Prepare(ctx, a.js, a.topo, stream.Options{Replicas: 1, DuplicateWindow: 2 * time.Minute,
+	_, err = stream.Prepare(ctx, a.js, a.topo, stream.Options{Replicas: e.streamReplicas(), DuplicateWindow: 2 * time.Minute,
 		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
 		MaxDeliver: -1, MaxAckPending: 1000})
 	if err != nil {
@@ -60,7 +61,8 @@ func newIsolated(ctx context.Context, e environment, maxConns int32) (*isolated,
 }
 
 func (a *isolated) env() []string {
-	return []string{"DATABASE_URL=" + a.db.DSN, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo}
+	return []string{"DATABASE_URL=" + a.db.DSN, "NATS_URL=" + a.e.natsURL, "NATS_PREFIX=" + a.topo.Prefijo,
+		"STREAM_REPLICAS=" + strconv.Itoa(a.e.streamReplicas())}
 }
 
 func (a *isolated) close() {

@@ -41,8 +41,11 @@ var logw = os.Stderr
 
 type environment struct {
 	bin, adminDSN, natsURL string
+	replicas               int    // of every stream on natsURL: 0 or 1 on one server, 3 on the cluster
 	logs                   string // the services' logs, kept when the bench fails
 }
+
+func (e environment) streamReplicas() int { return max(1, e.replicas) }
 
 type scenario struct {
 	name string
@@ -55,6 +58,7 @@ var scenarios = []scenario{
 	{"end-to-end", endToEnd},
 	{"regularization", regularizacionScenario},
 	{"durability", durability},
+	{"cluster", clusterScenario},
 	{"console", consoleScenario},
 }
 

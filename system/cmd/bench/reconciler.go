@@ -81,7 +81,7 @@ func reconcilerScenario(ctx context.Context, e environment) ([]Result, error) {
 		if err := setPending(ctx, a, d.serie); err != nil { // 100,000 pending, as in every drain
 			return nil, err
 		}
-		r, m, err := drain(ctx, e, a, d.serie, env...)
+		r, m, err := drain(ctx, e, a, d.serie, backlog, env...)
 		if err != nil {
 			return nil, err
 		}
@@ -144,13 +144,19 @@ func gaugeQueries(ctx context.Context, a *isolated) ([]Result, error) {
 	}, nil
 }
 
-// drain publishes 100,000 acceptances for the pending rows of serie and times one
-// bin/reconciler (with BENCH_RECONCILER_ENV, then env) until the consumer has none left; it
-// checks that each was applied and returns the rate and the reconciler's peak RSS.
-func drain(ctx context.Context, e environment, a *isolated, serie string, env ...string) (float64, float64, error) {
-	if err := publishBacklog(ctx, a, serie); err != nil {
+// drain publishes n acceptances for the pending rows of serie and times one bin/reconciler
+// (with BENCH_RECONCILER_ENV, then env) until the consumer has none left; it checks that each
+// was applied and returns the rate and the reconciler's peak RSS.
+func drain(ctx context.Context, e environment, a *isolated, serie string, n int, env ...string) (float64, float64, error) {
+	if err := publishBacklog(ctx, a, serie, n); err != nil {
 		return 0, 0, err
 	}
+	return drainPublished(ctx, e, a, serie, n, env...)
+}
+
+// drainPublished times one bin/reconciler until the consumer has none of the n notifications of
+// serie (already in the stream) left, and checks that each was applied.
+func drainPublished(ctx context.Context, e environment, a *isolated, serie string, n int, env ...string) (float64, float64, error) {
 	start := time.Now()
 	rec, err := startService(ctx, e, "reconciler", slices.Concat(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV")), env))
 	if err != nil {
@@ -178,7 +184,7 @@ func drain(ctx context.Context, e environment, a *isolated, serie string, env ..
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	rate := backlog / time.Since(start).Seconds()
+	rate := float64(n) / time.Since(start).Seconds()
 	rss, err := rec.stop()
 	if err != nil {
 		return 0, 0, err
@@ -186,8 +192,8 @@ func drain(ctx context.Context, e environment, a *isolated, serie string, env ..
 	var audit, aceptados int
 	if err := a.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado' AND serie = $1),
 		(SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado')`, serie).Scan(&audit, &aceptados); err != nil ||
-		audit != backlog || aceptados != backlog {
-		return 0, 0, fmt.Errorf("after the drain of %s: %d applied in the audit, %d rows aceptado (%v), want %d", serie, audit, aceptados, err, backlog)
+		audit != n || aceptados != n {
+		return 0, 0, fmt.Errorf("after the drain of %s: %d applied in the audit, %d rows aceptado (%v), want %d", serie, audit, aceptados, err, n)
 	}
 	return rate, rss, nil
 }
@@ -230,11 +236,11 @@ func baseUpdate(ctx context.Context, a *isolated) (float64, error) {
 	return backlog / time.Since(start).Seconds(), nil
 }
 
-// publishBacklog stores 100,000 acceptances of serie in the stream as ingest would (message ID,
+// publishBacklog stores n acceptances of serie in the stream as ingest would (message ID,
 // headers), many publishes in flight.
-func publishBacklog(ctx context.Context, a *isolated, serie string) error {
+func publishBacklog(ctx context.Context, a *isolated, serie string, backlog int) error {
 	subject := a.topo.SubjectNotificaciones()
-	futures := make([]jetstream.PubAckFuture, 0, 4096)
+	futures := make([]jetstream.PubAckFuture, 0, 1024) // under nats.go's limit of async publishes in flight
 	for i := 1; i <= backlog; i++ {
 		body := notificacion(contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i})
 		n, _ := contracts.Decode(body)
