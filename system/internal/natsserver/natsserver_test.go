@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,67 @@ func TestKillAndRestartKeepTheStream(t *testing.T) {
 		}
 	}
 	t.Errorf("after the restart the stream has %d messages, want 1", msgs)
+}
+
+// TestClusterSurvivesItsStreamLeader starts three nodes, kills the leader of an R3 stream and
+// checks that the stream gets a new leader on another node, still holds what it acknowledged,
+// and takes new messages; the killed node comes back into the cluster.
+func TestClusterSurvivesItsStreamLeader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := natsserver.StartCluster(ctx, binary(t), t.TempDir(), 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Kill)
+	if got := strings.Count(c.URL(), "nats://"); got != 3 {
+		t.Fatalf("URL %q lists %d nodes, want 3", c.URL(), got)
+	}
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Storage: jetstream.FileStorage, Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "t", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Node(info.Cluster.Leader)
+	if leader == nil {
+		t.Fatalf("stream leader %q is not a node of the cluster", info.Cluster.Leader)
+	}
+	leader.Kill()
+	// A publish succeeds once another node leads the stream.
+	for {
+		if _, err = js.Publish(ctx, "t", []byte("after")); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no publish after the leader died: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if info, err = st.Info(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info.Cluster.Leader == leader.ServerName || info.State.Msgs != 2 {
+		t.Errorf("after the kill: leader %q (killed %q), %d messages, want another leader and 2", info.Cluster.Leader, leader.ServerName, info.State.Msgs)
+	}
+	if err := leader.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitHealthy(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.MetaLeader(ctx, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
