@@ -10,7 +10,8 @@ import (
 )
 
 // A crash right after a batch commits, before the acknowledgement and the relay: the new
-// instance gets the message again, finds it in the inbox, and publishes the event once.
+// instance gets the message again, finds it in the inbox, and publishes the event once, when
+// the dead instance's claim on it (committedLease) has expired.
 func TestCaidaEntreCommitYAck(t *testing.T) {
 	t.Parallel()
 	s := nuevoServicio(t)
@@ -30,11 +31,12 @@ func TestCaidaEntreCommitYAck(t *testing.T) {
 		t.Fatalf("unpublished outbox rows = %d, want 1", n)
 	}
 
+	s.cfg.RelayInterval = 100 * time.Millisecond // the sweep that finds the expired claim
 	s.arrancar(nil)
 	testkit.Eventually(t, 15*time.Second, "the redelivery recorded as duplicate", func() bool {
 		return s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'duplicado'`) == 1
 	})
-	testkit.Eventually(t, 10*time.Second, "the outbox relayed", func() bool {
+	testkit.Eventually(t, committedLease+10*time.Second, "the outbox relayed", func() bool {
 		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {

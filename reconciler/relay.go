@@ -11,13 +11,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// relay publishes the outbox to JetStream: at once when the worker signals a commit, and on a
-// timer for whatever a crash or an outage left behind.
+// relay publishes the outbox to JetStream. The events of a batch the worker has just committed
+// come to it at once (directos) and are published without reading the outbox back; a sweep of
+// the outbox, on a timer and when another part of the reconciler signals (aplicados), publishes
+// whatever a crash, an outage or a full hand-off left behind.
 type relay struct {
 	store     *postgres.Store
 	js        jetstream.JetStream
 	log       *slog.Logger
 	aplicados <-chan struct{}
+	directos  chan []postgres.EventoPendiente
 	interval  time.Duration
 	topo      contracts.Topologia
 	metrics   *metrics
@@ -30,9 +33,39 @@ const (
 	// other relay takes them meanwhile, and is what delays the events of a relay that died.
 	relayAckWait = 5 * time.Second
 	relayLease   = 10 * time.Second
+	// committedLease is the claim on the events of a batch the worker hands over at its commit:
+	// enough for the relay to publish them (milliseconds, relayAckWait at worst), and what delays
+	// them when the instance dies right after the commit. Should it expire while they are in
+	// flight, a sweep publishes them again under the same event ID, which JetStream discards.
+	committedLease = relayAckWait
+	// directosBuffer is how many committed batches may wait for the relay before the worker
+	// stops handing them over and leaves them to a sweep.
+	directosBuffer = 64
+	// inflightBatches bounds the batches sent and not yet acknowledged (each up to relayBatch
+	// events: within nats.go's 4,000 asynchronous publishes in flight).
+	inflightBatches = 3
 )
 
+func newRelay(store *postgres.Store, js jetstream.JetStream, log *slog.Logger, aplicados <-chan struct{}, interval time.Duration,
+	topo contracts.Topologia, m *metrics) *relay {
+	return &relay{store: store, js: js, log: log, aplicados: aplicados, interval: interval, topo: topo, metrics: m,
+		directos: make(chan []postgres.EventoPendiente, directosBuffer)}
+}
+
 func (r *relay) run(ctx context.Context) {
+	// The loop only sends; a second goroutine waits for the acknowledgements and records them,
+	// so that the next committed batch goes out while the previous one is being acknowledged.
+	inflight := make(chan enVuelo, inflightBatches)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		r.finish(ctx, inflight)
+	}()
+	defer func() {
+		close(inflight)
+		<-finished
+		r.release()
+	}()
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	// Whatever a crash left unpublished goes out first.
@@ -41,10 +74,116 @@ func (r *relay) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case eventos := <-r.directos:
+			eventos = r.coalesce(eventos)
+			inflight <- enVuelo{eventos, r.send(eventos)}
 		case <-r.aplicados:
+			r.sweep(ctx)
 		case <-tick.C:
+			r.sweep(ctx)
 		}
-		r.sweep(ctx)
+	}
+}
+
+// enVuelo is a batch of committed events sent to JetStream, with what will acknowledge them.
+type enVuelo struct {
+	eventos []postgres.EventoPendiente
+	acks    []jetstream.PubAckFuture
+}
+
+// finish waits for the acknowledgements of each batch the loop sent and records the outcome in
+// the outbox: published events leave it, the others lose their claim, for the next sweep. It
+// returns once inflight is closed and drained: the acknowledgements of what was sent before a
+// shutdown are still waited for (relayAckWait at most), so that it is not published twice.
+func (r *relay) finish(ctx context.Context, inflight <-chan enVuelo) {
+	ctx = context.WithoutCancel(ctx)
+	for v := range inflight {
+		ok := r.await(ctx, v.eventos, v.acks)
+		var publicados, fallidos []string
+		for i, ev := range v.eventos {
+			if ok[i] {
+				publicados = append(publicados, ev.EventID)
+			} else {
+				fallidos = append(fallidos, ev.EventID)
+			}
+		}
+		// Never waiting on a Postgres that hangs: a lost update costs a republish under the
+		// same event ID once the claim expires.
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := r.store.Terminados(dctx, publicados, fallidos); err != nil {
+			r.log.Warn("outbox: recording published events failed; they will be published again under the same ID", "err", err)
+		}
+		cancel()
+	}
+}
+
+// handOff gives the relay the events of a batch just committed (written claimed, see
+// postgres.Store.AplicarYReclamar). It never blocks the worker: when the relay is that far behind
+// (JetStream slow or away), the events lose their claim and wait for the next sweep.
+func (r *relay) handOff(ctx context.Context, eventos []postgres.EventoPendiente) {
+	if len(eventos) == 0 {
+		return
+	}
+	select {
+	case r.directos <- eventos:
+		return
+	default:
+	}
+	ids := make([]string, len(eventos))
+	for i, ev := range eventos {
+		ids[i] = ev.EventID
+	}
+	if err := r.store.Terminados(ctx, nil, ids); err != nil {
+		r.log.Warn("outbox: releasing events the relay had no room for; they go out when their claim expires", "events", len(ids), "err", err)
+	}
+}
+
+// coalesce adds to eventos every other batch already waiting, up to relayBatch events, so that
+// one round of acknowledgements covers them all.
+func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPendiente {
+	for len(eventos) < relayBatch {
+		select {
+		case more := <-r.directos:
+			eventos = append(eventos, more...)
+		default:
+			return eventos
+		}
+	}
+	return eventos
+}
+
+// publishCommitted publishes events handed over by the worker and records the outcome, as run
+// and finish do between them.
+func (r *relay) publishCommitted(ctx context.Context, eventos []postgres.EventoPendiente) {
+	inflight := make(chan enVuelo, 1)
+	inflight <- enVuelo{eventos, r.send(eventos)}
+	close(inflight)
+	r.finish(ctx, inflight)
+}
+
+// release gives back, when the relay stops, the claims of events handed over but not published,
+// so that another instance (or this one, restarted) publishes them at once rather than after
+// the claim expires.
+func (r *relay) release() {
+	var ids []string
+	for {
+		select {
+		case eventos := <-r.directos:
+			for _, ev := range eventos {
+				ids = append(ids, ev.EventID)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.store.Terminados(ctx, nil, ids); err != nil {
+		r.log.Warn("outbox: releasing unpublished events on shutdown failed; they go out when their claim expires", "events", len(ids), "err", err)
 	}
 }
 
@@ -53,7 +192,7 @@ func (r *relay) sweep(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		n, err := r.store.Relay(ctx, relayBatch, relayLease, r.publish)
+		n, err := r.store.Relay(ctx, relayBatch, relayLease, r.publishOutbox)
 		if err != nil {
 			r.log.Warn("outbox relay failed; will retry", "err", err)
 			return
@@ -64,17 +203,31 @@ func (r *relay) sweep(ctx context.Context) {
 	}
 }
 
-// publish sends the events asynchronously (all in flight at once) and returns the outbox IDs
-// of those JetStream acknowledged, waiting at most relayAckWait and never past ctx. The
-// Nats-Msg-Id is the event ID, so a republish after a crash is recognised as a duplicate.
-func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
-	type enVuelo struct {
-		id      int64
-		subject string
-		ack     jetstream.PubAckFuture
+// publishOutbox publishes events claimed from the outbox and returns the outbox IDs of those
+// JetStream acknowledged.
+func (r *relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
+	ok := r.publish(ctx, eventos)
+	var ids []int64
+	for i, ev := range eventos {
+		if ok[i] {
+			ids = append(ids, ev.ID)
+		}
 	}
-	pending := make([]enVuelo, 0, len(eventos))
-	for _, ev := range eventos {
+	return ids
+}
+
+// publish sends the events asynchronously (all in flight at once) and reports, for each, whether
+// JetStream acknowledged it, waiting at most relayAckWait and never past ctx. The Nats-Msg-Id is
+// the event ID, so a republish after a crash is recognised as a duplicate.
+func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []bool {
+	return r.await(ctx, eventos, r.send(eventos))
+}
+
+// send publishes the events asynchronously and returns their acknowledgements to come (nil for
+// an event that could not even be sent).
+func (r *relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFuture {
+	acks := make([]jetstream.PubAckFuture, len(eventos))
+	for i, ev := range eventos {
 		msg := nats.NewMsg(ev.Subject)
 		msg.Data = ev.Evento
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.EventID))
@@ -82,20 +235,29 @@ func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente)
 			r.log.Warn("publish event", "event_id", ev.EventID, "err", err)
 			continue
 		}
-		pending = append(pending, enVuelo{ev.ID, ev.Subject, f})
+		acks[i] = f
 	}
+	return acks
+}
+
+// await reports, for each event sent, whether JetStream acknowledged it, waiting at most
+// relayAckWait and never past ctx.
+func (r *relay) await(ctx context.Context, eventos []postgres.EventoPendiente, acks []jetstream.PubAckFuture) []bool {
+	ok := make([]bool, len(eventos))
 	ctx, cancel := context.WithTimeout(ctx, relayAckWait)
 	defer cancel()
-	var ok []int64
-	for _, p := range pending {
+	for i, f := range acks {
+		if f == nil {
+			continue
+		}
 		select {
-		case <-p.ack.Ok():
-			ok = append(ok, p.id)
-			r.metrics.published(r.topo.TipoDeSubject(p.subject))
-		case err := <-p.ack.Err():
-			r.log.Warn("event not acknowledged", "subject", p.ack.Msg().Subject, "err", err)
+		case <-f.Ok():
+			ok[i] = true
+			r.metrics.published(r.topo.TipoDeSubject(eventos[i].Subject))
+		case err := <-f.Err():
+			r.log.Warn("event not acknowledged", "subject", f.Msg().Subject, "err", err)
 		case <-ctx.Done():
-			r.log.Warn("event acknowledgements timed out; will retry", "pending", len(pending)-len(ok))
+			r.log.Warn("event acknowledgements timed out; will retry", "pending", len(acks)-i)
 			return ok
 		}
 	}

@@ -94,14 +94,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	}
 
 	aplicados := make(chan struct{}, 1)
-	w, err := newWorker(cfg, store, js, topo, log, aplicados, m)
+	r := newRelay(store, js, log, aplicados, cfg.RelayInterval, topo, m)
+	w, err := newWorker(cfg, store, js, topo, log, r, m)
 	if err != nil {
 		_ = srv.Close()
 		return err
 	}
 	defer w.rate.Stop()
 	w.crashAfterCommit = crashAfterCommit
-	r := &relay{store: store, js: js, log: log, aplicados: aplicados, interval: cfg.RelayInterval, topo: topo, metrics: m}
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
 	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now}
@@ -261,12 +261,12 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 }
 
 // newWorker builds the worker, with its NubeFacT client when VERIFY_WEBHOOKS is on.
-func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, aplicados chan<- struct{}, m *metrics) (*worker, error) {
+func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, r *relay, m *metrics) (*worker, error) {
 	decoder, err := cfg.decoder()
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, aplicados: aplicados, metrics: m}
+	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, relay: r, metrics: m}
 	if !cfg.VerifyWebhooks {
 		return w, nil
 	}

@@ -34,9 +34,9 @@ type worker struct {
 	// the pace of rate (VERIFY_RATE).
 	nubefact *nubefact.Client
 	rate     *rate.Limiter
-	// aplicados is signalled (without blocking) after a commit that changed a state, so the
-	// relay publishes the new events at once instead of at its next sweep.
-	aplicados chan<- struct{}
+	// relay publishes the events of each committed batch at once (handOff), instead of at its
+	// next sweep of the outbox.
+	relay *relay
 	// crashAfterCommit is nil but in tests (see run).
 	crashAfterCommit func() bool
 	metrics          *metrics
@@ -148,7 +148,7 @@ func (w *worker) process(ctx, life context.Context, batch []jetstream.Msg) error
 const applyAttempts = 3
 
 func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida) error {
-	veredictos, err := w.aplicarWithRetries(ctx, recibidas)
+	veredictos, eventos, err := w.aplicarWithRetries(ctx, recibidas)
 	switch {
 	case err == nil:
 	case postgres.PuedeSerElMensaje(err) && len(recibidas) > 1:
@@ -169,8 +169,8 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	if w.crashAfterCommit != nil && w.crashAfterCommit() {
 		return errCrash
 	}
-	// Committed: let the relay publish the new events while the acknowledgements go out.
-	w.notifyRelay(veredictos)
+	// Committed: the relay publishes the new events while the acknowledgements go out.
+	w.relay.handOff(ctx, eventos)
 	w.metrics.audited(estado.Registros(recibidas, veredictos))
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
@@ -178,18 +178,18 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 
 // aplicarWithRetries applies a batch, retrying (up to applyAttempts) a failure the batch
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
-func (w *worker) aplicarWithRetries(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
+func (w *worker) aplicarWithRetries(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, []postgres.EventoPendiente, error) {
 	defer func(start time.Time) { w.metrics.batchApplied(time.Since(start)) }(time.Now())
-	veredictos, err := w.store.Aplicar(ctx, recibidas, w.topo)
+	veredictos, eventos, err := w.store.AplicarYReclamar(ctx, recibidas, w.topo, time.Now().Add(committedLease))
 	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
 		w.log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
 		}
-		veredictos, err = w.store.Aplicar(ctx, recibidas, w.topo)
+		veredictos, eventos, err = w.store.AplicarYReclamar(ctx, recibidas, w.topo, time.Now().Add(committedLease))
 	}
-	return veredictos, err
+	return veredictos, eventos, err
 }
 
 // nakWithDelay hands a batch back after a failure that is not the messages' doing: Postgres is
@@ -240,19 +240,6 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 		})
 	}
 	acks.Wait()
-}
-
-// notifyRelay signals the relay (without blocking) if any veredicto wrote an event.
-func (w *worker) notifyRelay(veredictos []estado.Veredicto) {
-	for _, s := range veredictos {
-		if s.EventID != "" {
-			select {
-			case w.aplicados <- struct{}{}:
-			default:
-			}
-			return
-		}
-	}
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the

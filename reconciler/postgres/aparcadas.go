@@ -120,7 +120,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 			}
 		}
 		aplicadas = recibidas
-		veredictos, err = aplicar(ctx, tx, topo, recibidas)
+		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, time.Time{})
 		return err
 	})
 	return tomadas, aplicadas, veredictos, wrap("apply parked", err)

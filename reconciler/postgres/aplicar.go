@@ -23,16 +23,30 @@ import (
 // the inbox, update, insert the outbox, copy the audit) whatever its size, which is what lets
 // one transaction per batch outrun a commit per row.
 func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia) ([]estado.Veredicto, error) {
+	veredictos, _, err := s.aplicarEnTx(ctx, recibidas, topo, time.Time{})
+	return veredictos, err
+}
+
+// AplicarYReclamar is Aplicar for a relay that publishes the batch's events itself the moment
+// the transaction commits, instead of waiting for a sweep of the outbox: the events are written
+// to the outbox already claimed until claimUntil (so no relay's sweep takes them meanwhile) and
+// returned. If they are not published by then, whichever relay sweeps next publishes them.
+func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
+	return s.aplicarEnTx(ctx, recibidas, topo, claimUntil)
+}
+
+func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
 	var out []estado.Veredicto
+	var eventos []EventoPendiente
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = aplicar(ctx, tx, topo, recibidas)
+		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claimUntil)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, eventos, nil
 }
 
 // op is a step of the batch, with what the batch learns of it.
@@ -64,18 +78,19 @@ type cambio struct {
 }
 
 type batch struct {
-	tx     pgx.Tx
-	topo   contracts.Topologia
-	ola    []cambio // updates not yet sent
-	outbox [][]any  // rows for COPY into outbox: event_id, subject, evento
+	tx         pgx.Tx
+	topo       contracts.Topologia
+	ola        []cambio  // updates not yet sent
+	outbox     [][]any   // rows for COPY into outbox: event_id, subject, evento[, reclamado_hasta]
+	claimUntil time.Time // the outbox rows are written claimed until then; zero: unclaimed
 }
 
-func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida) ([]estado.Veredicto, error) {
-	l := &batch{tx: tx, topo: topo}
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
+	l := &batch{tx: tx, topo: topo, claimUntil: claimUntil}
 	ops := expandir(recibidas)
 	filas, err := l.lock(ctx, ops)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, o := range ops {
 		if !o.Registro {
@@ -83,27 +98,27 @@ func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas
 		}
 	}
 	if err := l.inbox(ctx, ops); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, o := range ops {
 		if err := l.decidir(ctx, o); err != nil {
-			return nil, fmt.Errorf("apply %s: %w", o.e.MessageID, err)
+			return nil, nil, fmt.Errorf("apply %s: %w", o.e.MessageID, err)
 		}
 	}
 	if err := l.sendWave(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.enqueueEvents(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.aparcar(ctx, ops); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.resolverAparcadas(ctx, ops); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.auditar(ctx, ops); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]estado.Veredicto, len(recibidas))
 	for _, o := range ops {
@@ -111,7 +126,7 @@ func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas
 			out[o.Indice] = o.veredicto
 		}
 	}
-	return out, nil
+	return out, l.eventos(), nil
 }
 
 func expandir(recibidas []estado.Recibida) []*op {
@@ -362,8 +377,25 @@ func (l *batch) enqueueEvent(c *cambio, d contracts.ComprobanteEvento, actualiza
 		return err
 	}
 	c.op.veredicto.EventID = ev.ID
-	l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
+	row := []any{ev.ID, l.topo.SubjectDe(ev), body}
+	if !l.claimUntil.IsZero() {
+		row = append(row, l.claimUntil)
+	}
+	l.outbox = append(l.outbox, row)
 	return nil
+}
+
+// eventos are the events the batch wrote to the outbox, for a relay that publishes them itself
+// (their outbox ID is not read back: the relay knows them by event ID).
+func (l *batch) eventos() []EventoPendiente {
+	if l.claimUntil.IsZero() {
+		return nil
+	}
+	out := make([]EventoPendiente, len(l.outbox))
+	for i, row := range l.outbox {
+		out[i] = EventoPendiente{EventID: row[0].(string), Subject: row[1].(string), Evento: row[2].([]byte)}
+	}
+	return out
 }
 
 // enqueueEvents writes the batch's events to the outbox with COPY: each event ID is written once
@@ -373,7 +405,11 @@ func (l *batch) enqueueEvents(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
-	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(l.outbox))
+	columns := []string{"event_id", "subject", "evento"}
+	if !l.claimUntil.IsZero() {
+		columns = append(columns, "reclamado_hasta")
+	}
+	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, columns, pgx.CopyFromRows(l.outbox))
 	return wrap("outbox", err)
 }
 

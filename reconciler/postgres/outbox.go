@@ -75,6 +75,26 @@ func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) er
 	return wrap("outbox done", err)
 }
 
+// Terminados records the outcome of events a relay published by itself (see AplicarYReclamar),
+// by event ID: those JetStream stored leave the outbox, the others lose their claim so that the
+// next sweep publishes them.
+func (s *Store) Terminados(ctx context.Context, publicados, fallidos []string) error {
+	if len(publicados) == 0 && len(fallidos) == 0 {
+		return nil
+	}
+	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		if len(publicados) > 0 {
+			b.Queue(`DELETE FROM outbox WHERE event_id = ANY($1)`, publicados)
+		}
+		if len(fallidos) > 0 {
+			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE event_id = ANY($1)`, fallidos)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return wrap("outbox done", err)
+}
+
 // Relay claims up to limit events, hands them to publish (outside any transaction: publish may
 // wait for JetStream as long as ctx allows), deletes those publish returns and releases the
 // others. It returns how many it deleted.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,11 +41,12 @@ func endToEnd(ctx context.Context, e environment) ([]Result, error) {
 		return nil, err
 	}
 
-	rec, err := startService(ctx, e, "reconciler", a.env())
+	rec, err := startService(ctx, e, "reconciler", append(a.env(), strings.Fields(os.Getenv("BENCH_RECONCILER_ENV"))...))
 	if err != nil {
 		return nil, err
 	}
-	ing, err := startService(ctx, e, "ingest", append(a.env(), "WEBHOOK_TOKENS="+benchToken))
+	ing, err := startService(ctx, e, "ingest", slices.Concat(a.env(), []string{"WEBHOOK_TOKENS=" + benchToken},
+		strings.Fields(os.Getenv("BENCH_INGEST_ENV"))))
 	if err != nil {
 		_, _ = rec.stop()
 		return nil, err
