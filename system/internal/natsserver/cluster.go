@@ -33,7 +33,8 @@ type Node struct {
 
 // StartCluster starts n nodes named n1…nn in the cluster "boletas", each in dir/<name> with
 // the extra lines of the jetstream block given in jetstream (e.g. "sync_interval: always"), and
-// waits until every node accepts connections and the cluster has elected its meta leader.
+// waits until every node accepts connections, the cluster has elected its meta leader and every
+// node is healthy.
 func StartCluster(ctx context.Context, bin, dir string, n int, jetstream string) (*Cluster, error) {
 	var err error
 	for range 5 { // a port taken between choosing and binding: choose them all again
@@ -95,6 +96,12 @@ cluster {
 		}
 	}
 	if _, err := c.MetaLeader(ctx, within); err != nil {
+		c.Kill()
+		return nil, err
+	}
+	// Every node in contact with the meta leader, or a request reaching a node that is not yet
+	// goes unanswered.
+	if err := c.WaitHealthy(ctx, within); err != nil {
 		c.Kill()
 		return nil, err
 	}

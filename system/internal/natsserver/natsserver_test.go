@@ -85,9 +85,20 @@ func TestClusterSurvivesItsStreamLeader(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Storage: jetstream.FileStorage, Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
+	// As the services do: a request the cluster does not answer yet (a node still catching up
+	// with the meta leader on a loaded machine) is asked again.
+	var st jetstream.Stream
+	for {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err = js.CreateStream(actx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Storage: jetstream.FileStorage, Replicas: 3})
+		acancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("creating an R3 stream: %v", err)
+		}
+		t.Logf("creating an R3 stream: %v; again", err)
 	}
 	if _, err := js.Publish(ctx, "t", []byte("before")); err != nil {
 		t.Fatal(err)
