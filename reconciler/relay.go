@@ -76,7 +76,7 @@ func (r *relay) run(ctx context.Context) {
 			return
 		case eventos := <-r.directos:
 			eventos = r.coalesce(eventos)
-			inflight <- enVuelo{eventos, r.send(eventos)}
+			inflight <- enVuelo{eventos, r.send(eventos), time.Now().Add(relayAckWait)}
 		case <-r.aplicados:
 			r.sweep(ctx)
 		case <-tick.C:
@@ -85,10 +85,13 @@ func (r *relay) run(ctx context.Context) {
 	}
 }
 
-// enVuelo is a batch of committed events sent to JetStream, with what will acknowledge them.
+// enVuelo is a batch of committed events sent to JetStream, with what will acknowledge them and
+// until when they are waited for (relayAckWait after the send: batches sent one after another
+// while JetStream is away time out together, not one after another).
 type enVuelo struct {
-	eventos []postgres.EventoPendiente
-	acks    []jetstream.PubAckFuture
+	eventos  []postgres.EventoPendiente
+	acks     []jetstream.PubAckFuture
+	deadline time.Time
 }
 
 // finish waits for the acknowledgements of each batch the loop sent and records the outcome in
@@ -98,7 +101,9 @@ type enVuelo struct {
 func (r *relay) finish(ctx context.Context, inflight <-chan enVuelo) {
 	ctx = context.WithoutCancel(ctx)
 	for v := range inflight {
-		ok := r.await(ctx, v.eventos, v.acks)
+		actx, acancel := context.WithDeadline(ctx, v.deadline)
+		ok := r.await(actx, v.eventos, v.acks)
+		acancel()
 		var publicados, fallidos []string
 		for i, ev := range v.eventos {
 			if ok[i] {
@@ -156,7 +161,7 @@ func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPe
 // and finish do between them.
 func (r *relay) publishCommitted(ctx context.Context, eventos []postgres.EventoPendiente) {
 	inflight := make(chan enVuelo, 1)
-	inflight <- enVuelo{eventos, r.send(eventos)}
+	inflight <- enVuelo{eventos, r.send(eventos), time.Now().Add(relayAckWait)}
 	close(inflight)
 	r.finish(ctx, inflight)
 }
