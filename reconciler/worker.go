@@ -42,6 +42,9 @@ type worker struct {
 	metrics          *metrics
 }
 
+// pullExpiry bounds how long a pull request waits (see run).
+const pullExpiry = 5 * time.Second
+
 // run consumes until ctx is cancelled, with cfg.Workers batches in flight at once (each its own
 // transaction on its own connection). The batch in flight is finished with a context of its
 // own; messages fetched but not started are handed back to JetStream (nak) for another instance.
@@ -55,6 +58,10 @@ func (w *worker) run(ctx context.Context, cons jetstream.Consumer) error {
 		}
 	},
 		jetstream.PullMaxMessages(w.cfg.BatchSize*w.cfg.Workers),
+		// A pull request waits at most this long, with heartbeats every half of it: a pull left
+		// on a node that died (the consumer's leader moved) is noticed, and made again on the
+		// new leader, within seconds rather than nats.go's default of 30.
+		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			w.log.Warn("consume", "err", err)
 		}),
