@@ -158,15 +158,6 @@ func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPe
 	return eventos
 }
 
-// publishCommitted publishes events handed over by the worker and records the outcome, as run
-// and finish do between them.
-func (r *relay) publishCommitted(ctx context.Context, eventos []postgres.EventoPendiente) {
-	inflight := make(chan enVuelo, 1)
-	inflight <- enVuelo{eventos, r.send(eventos), time.Now().Add(relayAckWait)}
-	close(inflight)
-	r.finish(ctx, inflight)
-}
-
 // release gives back, when the relay stops, the claims of events handed over but not published,
 // so that another instance (or this one, restarted) publishes them at once rather than after
 // the claim expires.

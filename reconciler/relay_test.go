@@ -94,7 +94,12 @@ func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 		t.Fatalf("after a sweep, %d claimed events in the outbox, want the 3 the worker holds", c)
 	}
 	r.handOff(context.Background(), eventos)
-	r.publishCommitted(context.Background(), r.coalesce(<-r.directos))
+	// What run and finish do between them with a batch handed over.
+	inflight := make(chan enVuelo, 1)
+	eventos = r.coalesce(<-r.directos)
+	inflight <- enVuelo{eventos, r.send(eventos), time.Now().Add(relayAckWait)}
+	close(inflight)
+	r.finish(context.Background(), inflight)
 	if c := s.count(`SELECT count(*) FROM outbox`); c != 0 {
 		t.Fatalf("after publishing what the worker handed over, %d events in the outbox, want 0", c)
 	}

@@ -629,7 +629,11 @@ func (s *suite) streamMessages(t *testing.T, stream string) uint64 {
 // CHAOS_REPORT_DIR).
 func (s *suite) report(seed uint64, name string) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Chaos suite, seed %d, %s\n\n", seed, time.Now().UTC().Format(time.RFC3339))
+	on := "one NATS server, one PostgreSQL, one ingest, two reconcilers"
+	if s.cluster != nil {
+		on = "3-node JetStream cluster (R3 streams), PostgreSQL primary + synchronous standby, two ingest, two reconcilers"
+	}
+	fmt.Fprintf(&b, "Chaos suite (%s), seed %d, %s\n\n", on, seed, time.Now().UTC().Format(time.RFC3339))
 	b.WriteString("| scenario | sent | 200 | 503 | aceptado (want) | applied twice | boletas with ≠1 event ID | event IDs / messages | lost | longest without a 200 | catch-up after last fault | notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range s.rows {

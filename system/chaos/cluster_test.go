@@ -36,9 +36,9 @@ func TestChaosCluster(t *testing.T) {
 }
 
 // streamLeader is the node that leads the notifications stream, from the stream's cluster
-// info; it waits for one while an election runs.
-func (s *suite) streamLeader(t *testing.T) *natsserver.Node {
-	t.Helper()
+// info; it waits for one while an election runs. (It is called beside the load, off the test's
+// goroutine: it reports, the caller decides.)
+func (s *suite) streamLeader() (*natsserver.Node, error) {
 	ctx, cancel := ctxTimeout(30 * time.Second)
 	defer cancel()
 	var last error
@@ -48,7 +48,7 @@ func (s *suite) streamLeader(t *testing.T) *natsserver.Node {
 			info, err := st.Info(ctx)
 			if err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
 				if nd := s.cluster.Node(info.Cluster.Leader); nd != nil && nd.Pid() != 0 {
-					return nd
+					return nd, nil
 				}
 				last = fmt.Errorf("leader %q is not a running node", info.Cluster.Leader)
 			} else if err != nil {
@@ -59,8 +59,7 @@ func (s *suite) streamLeader(t *testing.T) *natsserver.Node {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no leader for the notifications stream within 30 s: %v", last)
-	return nil
+	return nil, fmt.Errorf("no leader for the notifications stream within 30 s: %v", last)
 }
 
 // restart starts a stopped node again and waits until every node is current.
@@ -124,7 +123,11 @@ func (s *suite) scenarioStreamLeader(t *testing.T, seed uint64) {
 	var last time.Time
 	during(func() { rem.send(context.Background(), seed, deliveries(serie, n), 0.2, workers) }, func(loadDone <-chan struct{}) {
 		for len(killed) < 3 && pause(time.Duration(1000+rng.IntN(1500))*time.Millisecond, loadDone) {
-			nd := s.streamLeader(t)
+			nd, err := s.streamLeader()
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			nd.Kill()
 			killed = append(killed, nd.ServerName)
 			time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
@@ -149,7 +152,11 @@ func (s *suite) scenarioFrozen(t *testing.T, seed uint64) {
 		if !pause(2*time.Second, loadDone) {
 			return
 		}
-		nd := s.streamLeader(t)
+		nd, err := s.streamLeader()
+		if err != nil {
+			t.Error(err)
+			return
+		}
 		if err := nd.Signal(syscall.SIGSTOP); err != nil {
 			t.Error(err)
 			return

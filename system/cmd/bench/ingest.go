@@ -54,7 +54,7 @@ func ingestScenario(ctx context.Context, e environment) ([]Result, error) {
 	}
 
 	fmt.Fprintln(logw, "  ingest: raw JetStream publishes...")
-	jsRate, jsLat, err := publishRaw(ctx, a, ingestConexiones, ingestDuracion)
+	jsRate, jsLat, err := publishRaw(ctx, a, "BRAW", ingestConexiones, ingestDuracion)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +121,12 @@ func loadIngest(ctx context.Context, e environment, a *isolated, serie string, e
 	return rate, lat, rss, errors.Join(err, perr)
 }
 
-func publishRaw(ctx context.Context, a *isolated, n int, d time.Duration) (float64, latencies, error) {
+// publishRaw publishes distinct notifications of serie (a serie per run: a message ID seen
+// before would be acknowledged as a duplicate without being stored) from n publishers for d.
+func publishRaw(ctx context.Context, a *isolated, serie string, n int, d time.Duration) (float64, latencies, error) {
 	subject := a.topo.SubjectNotificaciones()
 	rate, lat, fallos := repeatFor(n, d, func() struct{} { return struct{}{} }, func(_ struct{}, i int64) bool {
-		body := notificacionBody("BRAW", i)
+		body := notificacionBody(serie, i)
 		nt, err := contracts.Decode(body)
 		if err != nil {
 			return false
