@@ -59,36 +59,29 @@ func (s *Store) withoutSyncCommit(ctx context.Context, f func(pgx.Tx) error) err
 // Publicados deletes the events JetStream has stored and releases the claim on the others, so
 // that the next sweep retries them at once.
 func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) error {
-	if len(publicados) == 0 && len(fallidos) == 0 {
-		return nil
-	}
-	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		if len(publicados) > 0 {
-			b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, publicados)
-		}
-		if len(fallidos) > 0 {
-			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE id = ANY($1)`, fallidos)
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return wrap("outbox done", err)
+	return terminar(ctx, s, "id", publicados, fallidos)
 }
 
 // Terminados records the outcome of events a relay published by itself (see AplicarYReclamar),
 // by event ID: those JetStream stored leave the outbox, the others lose their claim so that the
 // next sweep publishes them.
 func (s *Store) Terminados(ctx context.Context, publicados, fallidos []string) error {
+	return terminar(ctx, s, "event_id", publicados, fallidos)
+}
+
+// terminar deletes the outbox rows whose key (column id or event_id, both unique) is in
+// publicados and releases the claim on those in fallidos, in one transaction.
+func terminar[K int64 | string](ctx context.Context, s *Store, column string, publicados, fallidos []K) error {
 	if len(publicados) == 0 && len(fallidos) == 0 {
 		return nil
 	}
 	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		if len(publicados) > 0 {
-			b.Queue(`DELETE FROM outbox WHERE event_id = ANY($1)`, publicados)
+			b.Queue(`DELETE FROM outbox WHERE `+column+` = ANY($1)`, publicados)
 		}
 		if len(fallidos) > 0 {
-			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE event_id = ANY($1)`, fallidos)
+			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE `+column+` = ANY($1)`, fallidos)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
