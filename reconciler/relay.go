@@ -42,9 +42,13 @@ const (
 	// directosBuffer is how many committed batches may wait for the relay before the worker
 	// stops handing them over and leaves them to a sweep.
 	directosBuffer = 64
-	// inflightBatches bounds the batches sent and not yet acknowledged (each up to relayBatch
-	// events: within nats.go's 4,000 asynchronous publishes in flight).
+	// inflightBatches bounds the batches sent and waiting for their acknowledgements beyond the
+	// one being waited for.
 	inflightBatches = 3
+	// relayMaxPending is the room for asynchronous publishes in flight (nats.go's default is
+	// 4,000): the batches in flight (inflightBatches, the one being waited for, the one being
+	// sent: each relayBatch events, or one worker batch more once coalesced) and a sweep's.
+	relayMaxPending = 16 << 10
 )
 
 func newRelay(store *postgres.Store, js jetstream.JetStream, log *slog.Logger, aplicados <-chan struct{}, interval time.Duration,
@@ -144,8 +148,8 @@ func (r *relay) handOff(ctx context.Context, eventos []postgres.EventoPendiente)
 	}
 }
 
-// coalesce adds to eventos every other batch already waiting, up to relayBatch events, so that
-// one round of acknowledgements covers them all.
+// coalesce adds to eventos the batches already waiting until it holds relayBatch events or more
+// (relayBatch and one worker batch at most), so that one round of acknowledgements covers them.
 func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPendiente {
 	for len(eventos) < relayBatch {
 		select {
@@ -243,18 +247,41 @@ func (r *relay) await(ctx context.Context, eventos []postgres.EventoPendiente, a
 	ok := make([]bool, len(eventos))
 	ctx, cancel := context.WithTimeout(ctx, relayAckWait)
 	defer cancel()
+	settle := func(i int, f jetstream.PubAckFuture, err error) {
+		if err != nil {
+			r.log.Warn("event not acknowledged", "subject", f.Msg().Subject, "err", err)
+			return
+		}
+		ok[i] = true
+		r.metrics.published(r.topo.TipoDeSubject(eventos[i].Subject))
+	}
 	for i, f := range acks {
 		if f == nil {
 			continue
 		}
 		select {
 		case <-f.Ok():
-			ok[i] = true
-			r.metrics.published(r.topo.TipoDeSubject(eventos[i].Subject))
+			settle(i, f, nil)
 		case err := <-f.Err():
-			r.log.Warn("event not acknowledged", "subject", f.Msg().Subject, "err", err)
+			settle(i, f, err)
 		case <-ctx.Done():
-			r.log.Warn("event acknowledgements timed out; will retry", "pending", len(acks)-i)
+			// Out of time: what is already acknowledged still counts (a select among ready
+			// cases picks at random), the rest is retried.
+			pending := 0
+			for j := i; j < len(acks); j++ {
+				if acks[j] == nil {
+					continue
+				}
+				select {
+				case <-acks[j].Ok():
+					settle(j, acks[j], nil)
+				case err := <-acks[j].Err():
+					settle(j, acks[j], err)
+				default:
+					pending++
+				}
+			}
+			r.log.Warn("event acknowledgements timed out; will retry", "pending", pending)
 			return ok
 		}
 	}

@@ -77,7 +77,7 @@ func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 		for n := desde; n < desde+3; n++ {
 			recibidas = append(recibidas, recibidaDePrueba(t, aceptada("BRL2", n)))
 		}
-		_, eventos, err := store.AplicarYReclamar(context.Background(), recibidas, s.topo, time.Now().Add(committedLease))
+		_, eventos, err := store.AplicarYReclamar(context.Background(), recibidas, s.topo, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

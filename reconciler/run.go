@@ -163,7 +163,10 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	js, err := jetstream.New(nc)
+	// The relay's asynchronous publishes: one that gets no answer (its stream leader died with
+	// it) is dropped from nats.go's pending set after relayAckWait, instead of holding a slot
+	// until a reconnect that may never come; and the set holds what the relay may have in flight.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(relayAckWait), jetstream.WithPublishAsyncMaxPending(relayMaxPending))
 	if err != nil {
 		nc.Close()
 		return nil, nil, nil, fmt.Errorf("jetstream: %w", err)

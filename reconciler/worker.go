@@ -187,14 +187,14 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
 func (w *worker) aplicarWithRetries(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, []postgres.EventoPendiente, error) {
 	defer func(start time.Time) { w.metrics.batchApplied(time.Since(start)) }(time.Now())
-	veredictos, eventos, err := w.store.AplicarYReclamar(ctx, recibidas, w.topo, time.Now().Add(committedLease))
+	veredictos, eventos, err := w.store.AplicarYReclamar(ctx, recibidas, w.topo, committedLease)
 	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
 		w.log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
 		}
-		veredictos, eventos, err = w.store.AplicarYReclamar(ctx, recibidas, w.topo, time.Now().Add(committedLease))
+		veredictos, eventos, err = w.store.AplicarYReclamar(ctx, recibidas, w.topo, committedLease)
 	}
 	return veredictos, eventos, err
 }

@@ -120,7 +120,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 			}
 		}
 		aplicadas = recibidas
-		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, time.Time{})
+		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, 0)
 		return err
 	})
 	return tomadas, aplicadas, veredictos, wrap("apply parked", err)

@@ -23,24 +23,24 @@ import (
 // the inbox, update, insert the outbox, copy the audit) whatever its size, which is what lets
 // one transaction per batch outrun a commit per row.
 func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia) ([]estado.Veredicto, error) {
-	veredictos, _, err := s.aplicarEnTx(ctx, recibidas, topo, time.Time{})
+	veredictos, _, err := s.aplicarEnTx(ctx, recibidas, topo, 0)
 	return veredictos, err
 }
 
 // AplicarYReclamar is Aplicar for a relay that publishes the batch's events itself the moment
 // the transaction commits, instead of waiting for a sweep of the outbox: the events are written
-// to the outbox already claimed until claimUntil (so no relay's sweep takes them meanwhile) and
+// to the outbox already claimed for claim (so no relay's sweep takes them meanwhile) and
 // returned. If they are not published by then, whichever relay sweeps next publishes them.
-func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
-	return s.aplicarEnTx(ctx, recibidas, topo, claimUntil)
+func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
+	return s.aplicarEnTx(ctx, recibidas, topo, claim)
 }
 
-func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
+func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
 	var out []estado.Veredicto
 	var eventos []EventoPendiente
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claimUntil)
+		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claim)
 		return err
 	})
 	if err != nil {
@@ -78,15 +78,15 @@ type cambio struct {
 }
 
 type batch struct {
-	tx         pgx.Tx
-	topo       contracts.Topologia
-	ola        []cambio  // updates not yet sent
-	outbox     [][]any   // rows for COPY into outbox: event_id, subject, evento[, reclamado_hasta]
-	claimUntil time.Time // the outbox rows are written claimed until then; zero: unclaimed
+	tx     pgx.Tx
+	topo   contracts.Topologia
+	ola    []cambio      // updates not yet sent
+	outbox [][]any       // rows for COPY into outbox: event_id, subject, evento
+	claim  time.Duration // the outbox rows are claimed for this long; 0: unclaimed
 }
 
-func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claimUntil time.Time) ([]estado.Veredicto, []EventoPendiente, error) {
-	l := &batch{tx: tx, topo: topo, claimUntil: claimUntil}
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
+	l := &batch{tx: tx, topo: topo, claim: claim}
 	ops := expandir(recibidas)
 	filas, err := l.lock(ctx, ops)
 	if err != nil {
@@ -377,18 +377,14 @@ func (l *batch) enqueueEvent(c *cambio, d contracts.ComprobanteEvento, actualiza
 		return err
 	}
 	c.op.veredicto.EventID = ev.ID
-	row := []any{ev.ID, l.topo.SubjectDe(ev), body}
-	if !l.claimUntil.IsZero() {
-		row = append(row, l.claimUntil)
-	}
-	l.outbox = append(l.outbox, row)
+	l.outbox = append(l.outbox, []any{ev.ID, l.topo.SubjectDe(ev), body})
 	return nil
 }
 
 // eventos are the events the batch wrote to the outbox, for a relay that publishes them itself
 // (their outbox ID is not read back: the relay knows them by event ID).
 func (l *batch) eventos() []EventoPendiente {
-	if l.claimUntil.IsZero() {
+	if l.claim == 0 {
 		return nil
 	}
 	out := make([]EventoPendiente, len(l.outbox))
@@ -405,12 +401,20 @@ func (l *batch) enqueueEvents(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
-	columns := []string{"event_id", "subject", "evento"}
-	if !l.claimUntil.IsZero() {
-		columns = append(columns, "reclamado_hasta")
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(l.outbox)); err != nil {
+		return wrap("outbox", err)
 	}
-	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, columns, pgx.CopyFromRows(l.outbox))
-	return wrap("outbox", err)
+	if l.claim == 0 {
+		return nil
+	}
+	// The claim is counted by Postgres's clock (the one the sweep compares it with), from now,
+	// late in the transaction: not from the reconciler's clock, nor from before the locks.
+	ids := make([]string, len(l.outbox))
+	for i, row := range l.outbox {
+		ids[i] = row[0].(string)
+	}
+	_, err := l.tx.Exec(ctx, `UPDATE outbox SET reclamado_hasta = clock_timestamp() + $2::interval WHERE event_id = ANY($1)`, ids, l.claim)
+	return wrap("outbox claim", err)
 }
 
 var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remitente", "stream_seq", "tipo_de_comprobante",

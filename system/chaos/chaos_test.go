@@ -139,8 +139,6 @@ func newSuite(t *testing.T, l layout) *suite {
 		t.Cleanup(s.cluster.Kill)
 		s.natsURL = s.cluster.URL()
 		s.pg, s.standby = newPGReplicated(t, s.dir)
-		t.Cleanup(s.standby.destroy)
-		t.Cleanup(s.pg.destroy)
 		// What the compose profile cluster sets (docs/scale-out.md).
 		replicas, ingests, publishTimeout = "3", 2, "10s"
 		s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
@@ -152,7 +150,6 @@ func newSuite(t *testing.T, l layout) *suite {
 		t.Cleanup(s.nats.Kill)
 		s.natsURL = s.nats.URL()
 		s.pg = newPGCluster(t, s.dir)
-		t.Cleanup(s.pg.destroy)
 		s.dsn = s.pg.dsn("postgres")
 	}
 

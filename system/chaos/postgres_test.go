@@ -29,6 +29,7 @@ type clusterPG struct {
 	asPostgres     bool // initdb refuses to run as root: run the cluster as the postgres user
 }
 
+// newPGCluster makes and starts a cluster, stopped when the test ends.
 func newPGCluster(tb testing.TB, dir string) *clusterPG {
 	tb.Helper()
 	c := initPG(tb, dir, "pgdata")
@@ -36,10 +37,12 @@ func newPGCluster(tb testing.TB, dir string) *clusterPG {
 		tb.Fatal(err)
 	}
 	c.startOnFreePort(tb)
+	tb.Cleanup(c.destroy)
 	return c
 }
 
-// newPGReplicated makes a primary and a streaming standby of it (pg_basebackup), with
+// newPGReplicated makes a primary and a streaming standby of it (pg_basebackup), both stopped
+// when the test ends, with
 // synchronous replication: a COMMIT returns once the standby has the transaction on disk, the
 // setting docs/scale-out.md tells production to use, so that promoting the standby after the
 // primary is lost loses no acknowledged notification.
@@ -53,6 +56,7 @@ func newPGReplicated(tb testing.TB, dir string) (primary, standby *clusterPG) {
 	// it: a promoted standby with no standby of its own must not wait for one.
 	primary.opts = "-c synchronous_standby_names=standby1"
 	primary.startOnFreePort(tb)
+	tb.Cleanup(primary.destroy)
 	standby = initPG(tb, dir, "standby")
 	if err := standby.run("pg_basebackup", "-D", standby.data, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port),
 		"-U", "postgres", "-X", "stream", "-R", "--no-sync"); err != nil {
@@ -71,6 +75,7 @@ func newPGReplicated(tb testing.TB, dir string) (primary, standby *clusterPG) {
 		tb.Fatal(err)
 	}
 	standby.startOnFreePort(tb)
+	tb.Cleanup(standby.destroy)
 	// Streaming and synchronous before the suite counts on it.
 	ctx, cancel := ctxTimeout(time.Minute)
 	defer cancel()

@@ -38,6 +38,9 @@ type sender struct {
 	next   atomic.Uint64 // spreads the attempts over urls, like a load balancer
 	client *http.Client
 	limit  time.Duration
+	// spread, when set, paces the deliveries evenly over at least that long: the load then
+	// outlasts a sequence of faults however fast the machine is.
+	spread time.Duration
 
 	sent, ok200, r503, other, errs atomic.Int64
 
@@ -94,7 +97,11 @@ func (r *sender) send(ctx context.Context, seed uint64, porBoleta [][]delivery, 
 			}
 		})
 	}
-	for _, t := range trabajos {
+	start := time.Now()
+	for i, t := range trabajos {
+		if r.spread > 0 {
+			time.Sleep(time.Until(start.Add(r.spread * time.Duration(i) / time.Duration(len(trabajos)))))
+		}
 		cola <- t
 	}
 	close(cola)

@@ -87,6 +87,7 @@ cluster {
 }
 `, nd.ServerName, nd.addr, nd.monitor, filepath.Join(filepath.Dir(nd.conf), "jetstream"), jetstream, nd.route, strings.Join(routes, ", "))
 		if err := os.WriteFile(nd.conf, []byte(cfg), 0o644); err != nil {
+			c.Kill()
 			return nil, err
 		}
 		nd.Args = []string{"-c", nd.conf}
