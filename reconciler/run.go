@@ -32,6 +32,13 @@ import (
 // MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
 const MaxHeader = httpapi.MaxHeader
 
+// How a hung NATS server is noticed: a ping every natsPingInterval, and the connection given up
+// (and another server of NATS_URL tried) after natsMaxPingsOut unanswered.
+const (
+	natsPingInterval = 2 * time.Second
+	natsMaxPingsOut  = 3
+)
+
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
 // finishes the batch in flight, flushes the outbox and drains NATS.
@@ -313,6 +320,10 @@ func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
 	nc, err := nats.Connect(cfg.NATSURL,
 		nats.Name("reconciler"),
 		nats.RetryOnFailedConnect(true),
+		// A server that hangs (frozen, overloaded) without closing the connection is left for
+		// another within about 6 s rather than nats.go's default of 4 minutes.
+		nats.PingInterval(natsPingInterval),
+		nats.MaxPingsOutstanding(natsMaxPingsOut),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),

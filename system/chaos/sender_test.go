@@ -189,3 +189,16 @@ func (r *sender) longestWithout200() time.Duration {
 	}
 	return longest
 }
+
+// last200 is when the last 200 arrived (zero if none did).
+func (r *sender) last200() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var last time.Time
+	for _, x := range r.answers {
+		if x.code == http.StatusOK && x.end.After(last) {
+			last = x.end
+		}
+	}
+	return last
+}
