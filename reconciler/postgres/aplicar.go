@@ -83,6 +83,7 @@ type batch struct {
 	ola    []cambio      // updates not yet sent
 	outbox [][]any       // rows for COPY into outbox: event_id, subject, evento
 	claim  time.Duration // the outbox rows are claimed for this long; 0: unclaimed
+	reloj  time.Time     // Postgres's clock at the batch's last update, where the claim starts
 }
 
 func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
@@ -308,7 +309,7 @@ func (l *batch) sendWave(ctx context.Context) error {
 		WHERE c.id = u.id AND c.estado = u.anterior
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
 			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
-			c.actualizado_en`,
+			c.actualizado_en, clock_timestamp()`,
 		l.waveParams()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
@@ -318,10 +319,13 @@ func (l *batch) sendWave(ctx context.Context) error {
 	for rows.Next() {
 		var id int64
 		var d contracts.ComprobanteEvento
-		var actualizado time.Time
+		var actualizado, reloj time.Time
 		if err := rows.Scan(&id, &d.Enlace, &d.EnlaceDelPDF, &d.EnlaceDelXML, &d.EnlaceDelCDR, &d.CodigoHash,
-			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision, &actualizado); err != nil {
+			&d.SunatResponsecode, &d.SunatDescription, &d.SunatNote, &d.EstadoFinalEn, &d.FechaDeEmision, &actualizado, &reloj); err != nil {
 			return wrap("update comprobantes", err)
+		}
+		if reloj.After(l.reloj) {
+			l.reloj = reloj
 		}
 		if err := l.enqueueEvent(porID[id], d, actualizado); err != nil {
 			return err
@@ -401,20 +405,18 @@ func (l *batch) enqueueEvents(ctx context.Context) error {
 	if len(l.outbox) == 0 {
 		return nil
 	}
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "subject", "evento"}, pgx.CopyFromRows(l.outbox)); err != nil {
-		return wrap("outbox", err)
+	columns, rows := []string{"event_id", "subject", "evento"}, l.outbox
+	if l.claim != 0 {
+		// The claim is counted by Postgres's clock (the one the sweep compares it with), from
+		// the batch's last update, after its locks: not by the reconciler's clock.
+		until := l.reloj.Add(l.claim)
+		columns, rows = append(columns, "reclamado_hasta"), make([][]any, len(l.outbox))
+		for i, row := range l.outbox {
+			rows[i] = append(row[:3:3], until)
+		}
 	}
-	if l.claim == 0 {
-		return nil
-	}
-	// The claim is counted by Postgres's clock (the one the sweep compares it with), from now,
-	// late in the transaction: not from the reconciler's clock, nor from before the locks.
-	ids := make([]string, len(l.outbox))
-	for i, row := range l.outbox {
-		ids[i] = row[0].(string)
-	}
-	_, err := l.tx.Exec(ctx, `UPDATE outbox SET reclamado_hasta = clock_timestamp() + $2::interval WHERE event_id = ANY($1)`, ids, l.claim)
-	return wrap("outbox claim", err)
+	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, columns, pgx.CopyFromRows(rows))
+	return wrap("outbox", err)
 }
 
 var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remitente", "stream_seq", "tipo_de_comprobante",
