@@ -152,7 +152,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
-		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts)
+		"subject", topo.SubjectNotificacion(contracts.OrigenWebhook), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts)
 
 	select {
 	case err := <-serveErr:

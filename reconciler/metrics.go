@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func newMetrics() *metrics {
 		Help: "Notifications processed, by what applying them did (the audit's efecto) and where they came from.",
 	}, []string{"efecto", "origen"})
 	for _, e := range estado.Efectos {
-		for _, o := range contracts.Origenes {
+		for _, o := range append(slices.Clone(contracts.Origenes), "otro") {
 			m.notifications.WithLabelValues(string(e), o)
 		}
 	}
@@ -180,6 +181,16 @@ func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// origenLabel bounds the origen label to the known origins: a parked notification recorded before
+// origins had subjects may carry any text its publisher wrote, and each distinct value would be a
+// series of its own.
+func origenLabel(origen string) string {
+	if slices.Contains(contracts.Origenes, origen) {
+		return origen
+	}
+	return "otro"
+}
+
 // handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
 // a 404 problem.
 func (m *metrics) handler() http.Handler {
@@ -203,7 +214,7 @@ func (m *metrics) audited(rs []estado.Registro) {
 		counts[r]++
 	}
 	for r, n := range counts {
-		m.notifications.WithLabelValues(string(r.Efecto), r.Origen).Add(float64(n))
+		m.notifications.WithLabelValues(string(r.Efecto), origenLabel(r.Origen)).Add(float64(n))
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Reenviar publishes parked notifications to the notifications subject again (replay): those
+// Reenviar publishes parked notifications again (replay), on the replay subject of the origin
+// they had (Topologia.Reenvio), so that a replayed webhook is confirmed like a webhook: those
 // named by ids, or with none every one not replayed yet, and returns them. They keep their
 // payload, so the reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so
 // that JetStream's duplicate window does not swallow a replay of a recent one. It fails,
@@ -35,7 +36,7 @@ func Reenviar(ctx context.Context, store *postgres.Store, js jetstream.JetStream
 		if a.Remitente != nil {
 			remitente = *a.Remitente
 		}
-		m := topo.Mensaje([]byte(a.Payload), a.MessageID+".replay."+stamp, contracts.OrigenReplay, a.RecibidoEn, remitente)
+		m := topo.Reenvio([]byte(a.Payload), a.MessageID+".replay."+stamp, a.Origen, a.RecibidoEn, remitente)
 		if err := stream.Publish(ctx, js, m); err != nil {
 			return list[:i], fmt.Errorf("replay %s: %w", a.MessageID, err)
 		}

@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
 	}
-	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
+	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
 	stopBackground()

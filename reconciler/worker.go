@@ -250,7 +250,10 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the
-// payload by the contract's rule, whoever published it and whatever header it carried.
+// payload by the contract's rule, whoever published it and whatever header it carried; its
+// origin is the subject's, which NATS's permissions bind to who may publish there. When and
+// from whom it was received are believed only from those publishers: on a subject that names
+// no origin, the stream's own timestamp stands and the sender is unknown.
 func (w *worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 	n, err := w.decoder.Decode(m.Data())
 	if err != nil {
@@ -260,20 +263,23 @@ func (w *worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 	if err != nil {
 		return estado.Recibida{}, err
 	}
-	h := m.Headers()
-	recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido))
-	if err != nil {
-		recibido = md.Timestamp
-	}
-	origen := h.Get(contracts.HeaderOrigen)
-	if origen == "" {
-		origen = "desconocido"
-	}
-	return estado.Recibida{
-		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
-		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
+	e := estado.Recibida{
+		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(), Recibido: md.Timestamp,
 		StreamSeq: md.Sequence.Stream, Intentos: int(md.NumDelivered),
-	}, nil
+	}
+	e.Origen, e.Reenvio = w.topo.OrigenDe(m.Subject())
+	if e.Reenvio {
+		e.Nota = "reenviada"
+	}
+	if e.Origen == contracts.OrigenDesconocido {
+		return e, nil
+	}
+	h := m.Headers()
+	if recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido)); err == nil {
+		e.Recibido = recibido
+	}
+	e.Remitente = h.Get(contracts.HeaderRemitente)
+	return e, nil
 }
 
 // deadLetter copies m to the dead-letter stream and terminates it. If the copy cannot be stored,

@@ -66,7 +66,7 @@ func TestAparcar(t *testing.T) {
 		t.Error("the INSERT did not mark the parked notification ready")
 	}
 	replay := e
-	replay.Origen, replay.Intentos = contracts.OrigenReplay, 1
+	replay.Reenvio, replay.Intentos = true, 1
 	veredictos = aplicar(t, s, contracts.Topologia{}, replay)
 	mismos(t, "veredictos of the replay", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 	mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})

@@ -476,11 +476,11 @@ func (l *batch) aparcar(ctx context.Context, ops []*op) error {
 }
 
 // resolverAparcadas deletes the parked notifications this batch judged: those applied from the
-// aparcadas table, and replays (`reconciler replay`) whose comprobante exists now.
+// aparcadas table, and replays (`reconciler replay`, Reenviar) whose comprobante exists now.
 func (l *batch) resolverAparcadas(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
-		if o.veredicto.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {
+		if o.veredicto.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Reenvio) {
 			ids = append(ids, o.e.MessageID)
 		}
 	}

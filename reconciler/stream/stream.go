@@ -39,7 +39,7 @@ func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 		{
 			Name:        topo.StreamNotificaciones(),
 			Description: "NubeFacT notifications: webhooks (ingest) and synthetic ones (regularization)",
-			Subjects:    []string{topo.SubjectNotificaciones()},
+			Subjects:    topo.SubjectsNotificaciones(),
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
 			Duplicates:  o.DuplicateWindow,
@@ -80,7 +80,6 @@ func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 	cons, err := js.CreateOrUpdateConsumer(ctx, topo.StreamNotificaciones(), jetstream.ConsumerConfig{
 		Durable:       o.Consumer,
 		Description:   "reconciler: applies notifications to Postgres",
-		FilterSubject: topo.SubjectNotificaciones(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       o.AckWait,
 		MaxDeliver:    o.MaxDeliver,
@@ -108,6 +107,8 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topo
 		}
 	}
 	dl.Header.Set(contracts.HeaderMotivo, reason)
+	origen, _ := topo.OrigenDe(msg.Subject()) // whatever header the publisher wrote
+	dl.Header.Set(contracts.HeaderOrigen, origen)
 	var opts []jetstream.PublishOpt
 	if md, err := msg.Metadata(); err == nil {
 		seq := strconv.FormatUint(md.Sequence.Stream, 10)

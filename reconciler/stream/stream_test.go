@@ -96,7 +96,7 @@ func TestDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, topo.SubjectNotificaciones(), []byte("no es JSON")); err != nil {
+	if _, err := js.Publish(ctx, topo.SubjectNotificacion(contracts.OrigenWebhook), []byte("no es JSON")); err != nil {
 		t.Fatal(err)
 	}
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
