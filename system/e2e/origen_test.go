@@ -121,7 +121,7 @@ func TestForgedOriginHeadersAreNotBelieved(t *testing.T) {
 		origen    string
 		remitente string
 	}{
-		{1, contracts.OrigenDesconocido, ""},    // nothing believed
+		{1, contracts.OrigenDesconocido, ""},     // nothing believed
 		{2, contracts.OrigenWebhook, "nubefact"}, // only ingest may publish there (its headers stand)
 	}
 	for _, c := range checks {
