@@ -55,12 +55,13 @@ func ParseTokens(s string) ([][]byte, error) {
 	return out, nil
 }
 
-// decoder is the notification decoder ENLACE_HOSTS configures.
+// decoder is the notification decoder ENLACE_HOSTS configures, with the budget of unknown keys.
 func (c Config) decoder() (contracts.Decoder, error) {
 	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
 	if err != nil {
 		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
 	}
+	d.MaxUnknown = contracts.MaxUnknown
 	return d, nil
 }
 
