@@ -136,21 +136,17 @@ func newMetrics() *metrics {
 	m.outboxOldest = gauge("reconciler_outbox_oldest_seconds", "Age of the oldest unpublished event; 0 when none.")
 	m.consumerPending = gauge("reconciler_consumer_pending",
 		"Notifications in JetStream not yet acknowledged by the reconcilers: pending plus ack-pending.")
-	m.streamBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reconciler_stream_bytes",
-		Help: "Bytes each stream (notifications, events, dead letters) holds; a stream at its max bytes refuses new messages.",
-	}, []string{"stream"})
-	m.streamMaxBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reconciler_stream_max_bytes",
-		Help: "Each stream's size limit (STREAM_MAX_BYTES as the stream has it); -1 when it has none.",
-	}, []string{"stream"})
-	m.streamMessages = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reconciler_stream_messages",
-		Help: "Messages each stream holds, acknowledged ones included (they stay until they age out or are purged).",
-	}, []string{"stream"})
-	f(m.streamBytes)
-	f(m.streamMaxBytes)
-	f(m.streamMessages)
+	streamGauge := func(name, help string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"stream"})
+		f(g)
+		return g
+	}
+	m.streamBytes = streamGauge("reconciler_stream_bytes",
+		"Bytes each stream (notifications, events, dead letters) holds; a stream at its max bytes refuses new messages.")
+	m.streamMaxBytes = streamGauge("reconciler_stream_max_bytes",
+		"Each stream's size limit (STREAM_MAX_BYTES as the stream has it); -1 when it has none.")
+	m.streamMessages = streamGauge("reconciler_stream_messages",
+		"Messages each stream holds, acknowledged ones included (they stay until they age out or are purged).")
 	m.regularizaciones = newCountsCollector("reconciler_regularizaciones_total",
 		"Finished regularization runs (command line, schedule, console), by how they ended, as recorded in the regularizaciones table.",
 		"resultado", resultadosRegularizacion)
