@@ -111,7 +111,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	w.crashAfterCommit = crashAfterCommit
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
-	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now}
+	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now,
+		js: js, streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}
 	if w.nubefact != nil {
 		a.preparar = w.prepararAparcadas
 	}
