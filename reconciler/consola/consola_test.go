@@ -384,7 +384,7 @@ func TestConsolaRegularizar(t *testing.T) {
 func TestConsolaDLQ(t *testing.T) {
 	t.Parallel()
 	c := newConsoleOpts(t, func(o *consola.Opciones) {
-		o.Muertas = func(context.Context, int) ([]stream.Muerta, error) {
+		o.Muertas = func(context.Context, uint64, int) ([]stream.Muerta, error) {
 			return []stream.Muerta{{Seq: 7, Guardada: time.Now(), Motivo: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
 		}
 	})
