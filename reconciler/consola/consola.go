@@ -246,6 +246,10 @@ type filaPendiente struct {
 
 const porPagina = 100
 
+// conPayloadsPorPagina is the page size of the pages that show payloads (the timeline, the DLQ):
+// a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker sent.
+const conPayloadsPorPagina = 25
+
 func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := c.Now()
@@ -400,12 +404,12 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 			errMsg = "página inválida: se muestra la más reciente"
 		}
 	}
-	auditadas, acciones, err := c.Store.Historia(r.Context(), clave, antes, porPagina)
+	auditadas, acciones, err := c.Store.Historia(r.Context(), clave, antes, conPayloadsPorPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
 	}
-	historia, siguiente := paginaHistoria(auditadas, acciones, antes, porPagina)
+	historia, siguiente := paginaHistoria(auditadas, acciones, antes, conPayloadsPorPagina)
 	if siguiente != (postgres.CursorHistoria{}) {
 		siguientePath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
 	}
@@ -686,7 +690,7 @@ func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Muertas != nil {
 		var err error
-		if ms, err = c.Muertas(r.Context(), antes, porPagina); err != nil {
+		if ms, err = c.Muertas(r.Context(), antes, conPayloadsPorPagina); err != nil {
 			errMsg = "no se pudo leer la cola de errores: " + err.Error()
 		}
 	}
@@ -702,7 +706,7 @@ func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 		out[i].Muerta = m
 	}
 	var siguiente string
-	if len(ms) == porPagina && ms[len(ms)-1].Seq > 1 {
+	if len(ms) == conPayloadsPorPagina && ms[len(ms)-1].Seq > 1 {
 		siguiente = "/dlq?antes=" + strconv.FormatUint(ms[len(ms)-1].Seq, 10)
 	}
 	c.render(w, r, "dlq", struct {
@@ -710,7 +714,7 @@ func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 		Muertas   []muerta
 		Limite    int
 		Siguiente string
-	}{pagina{Titulo: "DLQ", Error: errMsg}, out, porPagina, siguiente})
+	}{pagina{Titulo: "DLQ", Error: errMsg}, out, conPayloadsPorPagina, siguiente})
 }
 
 // Parked notifications
