@@ -62,7 +62,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	defer pool.Close()
-	store := postgres.New(pool)
+	store := postgres.New(pool).ConTopeDeAparcadas(cfg.ParkedMax)
 	nc, js, cons, err := openStreams(ctx, cfg, topo, log)
 	if err != nil {
 		return err
@@ -228,11 +228,11 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	}
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		Programada: cfg.RegularizeEvery, Log: log,
-		Muertas: func(ctx context.Context, limit int) ([]stream.Muerta, error) {
-			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, limit)
+		Muertas: func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
+			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, antes, limit)
 		},
 		Reenviar: func(ctx context.Context, id string) error {
-			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})
+			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id}, nil)
 			return err
 		},
 		Salud: func(ctx context.Context) consola.Salud {

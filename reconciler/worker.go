@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -178,7 +179,8 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	}
 	// Committed: the relay publishes the new events while the acknowledgements go out.
 	w.relay.handOff(ctx, eventos)
-	w.metrics.audited(estado.Registros(recibidas, veredictos))
+	w.metrics.audited(slices.DeleteFunc(estado.Registros(recibidas, veredictos),
+		func(r estado.Registro) bool { return r.Efecto == estado.SinEspacio })) // not in the audit
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
 }
@@ -223,7 +225,8 @@ func (w *worker) nakWithDelay(life context.Context, msgs []jetstream.Msg, recibi
 
 // ack acknowledges a committed batch. A lost ack only means a redelivery, which the inbox
 // absorbs. The acks go out together, each bounded, so a broker that vanished mid-batch holds
-// the worker for ackTimeout at most.
+// the worker for ackTimeout at most. What found no room to park (PARKED_MAX) is dead-lettered
+// instead: kept, with its reason, where ops look and the alert watches.
 func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, veredictos []estado.Veredicto) {
 	var acks sync.WaitGroup
 	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
@@ -237,6 +240,9 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", v.Motivo)
 		case estado.Aparcado:
 			w.log.Info("comprobante not in the table: notification parked until it is inserted", "id", e.MessageID)
+		case estado.SinEspacio:
+			acks.Go(func() { w.deadLetter(ctx, m, "PARKED_MAX: "+v.Motivo) })
+			continue
 		}
 		acks.Go(func() {
 			actx, cancel := context.WithTimeout(ctx, ackTimeout)

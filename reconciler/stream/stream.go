@@ -163,8 +163,9 @@ type Muerta struct {
 	Payload   []byte
 }
 
-// Muertas reads the last limit messages of the dead-letter stream, newest first.
-func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, limit int) ([]Muerta, error) {
+// Muertas reads up to limit messages of the dead-letter stream before the sequence antes (0: from
+// the last), newest first: a page, one message in memory at a time as it is read.
+func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]Muerta, error) {
 	s, err := js.Stream(ctx, topo.StreamDLQ())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
@@ -174,7 +175,11 @@ func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
 	var out []Muerta
-	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
+	seq := info.State.LastSeq
+	if antes > 0 && antes-1 < seq {
+		seq = antes - 1
+	}
+	for ; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
 		m, err := s.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted, or aged out meanwhile
