@@ -254,7 +254,7 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	var errMsg string
 	if t := q.Get("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
+		if err != nil || !contracts.TipoValido(n) {
 			errMsg = "tipo desconocido: " + t + " (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)"
 		} else {
 			f.Tipo = n
@@ -367,18 +367,24 @@ func (c *consola) buscar(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/comprobantes/"+clave.String(), http.StatusSeeOther)
 }
 
-// parseClave reads "2-BBB1-105".
+// parseClave reads "2-BBB1-105". A key outside SUNAT's ranges (contracts.Clave.Validate) is an
+// error: it names no comprobante, and a numero past Postgres's integer would fail the query.
 func parseClave(s string) (contracts.Clave, error) {
+	errFormato := errors.New("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
 	parts := strings.Split(s, "-")
 	if len(parts) != 3 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+		return contracts.Clave{}, errFormato
 	}
 	tipo, err1 := strconv.Atoi(parts[0])
 	numero, err2 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil || tipo < 1 || tipo > 4 || numero < 1 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+	if err1 != nil || err2 != nil {
+		return contracts.Clave{}, errFormato
 	}
-	return contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}, nil
+	clave := contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}
+	if clave.Validate() != nil {
+		return contracts.Clave{}, errors.New("no es una clave de comprobante: tipo 1 a 4, serie de 4 letras o cifras (B… en boletas, F… en facturas, 0… de contingencia), número de 1 a 99999999")
+	}
+	return clave, nil
 }
 
 func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
@@ -562,7 +568,7 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	var f estado.Filtro
 	if t := r.FormValue("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
+		if err != nil || !contracts.TipoValido(n) {
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "tipo desconocido: " + t})
 			return
 		}
