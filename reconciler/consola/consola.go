@@ -255,7 +255,7 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	if t := q.Get("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || !contracts.TipoValido(n) {
-			errMsg = "tipo desconocido: " + t + " (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)"
+			errMsg = "tipo desconocido: elija 1 factura, 2 boleta, 3 nota de crédito o 4 nota de débito"
 		} else {
 			f.Tipo = n
 		}
@@ -264,8 +264,8 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	plazo := q.Get("plazo")
 	if plazo != "" {
 		desde, hasta, err := c.rango(estado.Plazo(plazo), hoy)
-		if err != nil {
-			errMsg, plazo = err.Error(), ""
+		if err != nil { // said in fixed words: the page never repeats the URL's
+			errMsg, plazo = "plazo desconocido: elija en_plazo, atencion, critico o vencido", ""
 		} else {
 			f.Desde, f.Hasta = desde, hasta
 		}
@@ -508,7 +508,7 @@ func (c *consola) regularizaciones(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "regularizaciones", struct {
 		pagina
 		Runs []postgres.Regularizacion
-	}{pagina{Titulo: "Regularizaciones", Error: r.URL.Query().Get("aviso")}, runs})
+	}{pagina{Titulo: "Regularizaciones", Error: aviso(r)}, runs})
 }
 
 // run reads the regularization of the path, answering 404 when there is none.
@@ -588,17 +588,17 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: objeto, Resultado: "ok"}
 	if c.Regularizar == nil {
 		accion.Resultado = "no disponible: configure NUBEFACT_RUTA y NUBEFACT_TOKEN en el reconciliador"
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarNoDisponible)
 		return
 	}
 	id, err := c.Regularizar(r.Context(), f, usuario(r))
 	if err != nil {
 		accion.Resultado = "error: " + err.Error()
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarFallida)
 		return
 	}
 	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
-	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10))
+	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10), "")
 }
 
 // Dead letters
@@ -652,7 +652,7 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "esperando", struct {
 		pagina
 		Filas []filaEsperando
-	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas})
+	}{pagina{Titulo: "Esperando", Error: aviso(r)}, filas})
 }
 
 // aparcada finds the parked notification id, answering 404 when it is not parked.
@@ -678,12 +678,13 @@ func (c *consola) reenviar(w http.ResponseWriter, r *http.Request) {
 	}
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
+	var codigo string
 	if c.Reenviar == nil {
-		accion.Resultado = "no disponible"
+		accion.Resultado, codigo = "no disponible", avisoReenvioNoDisponible
 	} else if err := c.Reenviar(r.Context(), a.MessageID); err != nil {
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoReenvioFallido
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
@@ -699,27 +700,25 @@ func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
 	done, err := c.Store.Descartar(r.Context(), []string{a.MessageID}, "descartada por "+usuario(r)+" en la consola: "+motivo)
+	var codigo string
 	switch {
 	case err != nil:
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoDescarteFallido
 	case len(done) == 0:
-		accion.Resultado = "ya no estaba aparcada"
+		accion.Resultado, codigo = "ya no estaba aparcada", avisoYaNoAparcada
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 // registrar records an action and sends the browser back to volver (303); an action that did
-// not succeed is said there (?aviso=), not only in the record.
-func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver string) {
+// not succeed is said there too, by the code aviso (see avisos.go), "" when it succeeded.
+func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver, aviso string) {
 	if err := c.Store.RegistrarAccion(r.Context(), a); err != nil {
 		c.fallo(w, r, err)
 		return
 	}
 	c.Log.Info("console action", "user", a.Usuario, "action", a.Accion, "object", a.Objeto, "result", a.Resultado)
-	if a.Resultado != "ok" {
-		volver += "?aviso=" + url.QueryEscape(a.Accion+" "+a.Objeto+": "+a.Resultado)
-	}
-	http.Redirect(w, r, volver, http.StatusSeeOther)
+	http.Redirect(w, r, conAviso(volver, aviso), http.StatusSeeOther)
 }
 
 // Helpers of the templates
