@@ -66,6 +66,10 @@ type Config struct {
 	ConsoleUsers       string `envconfig:"CONSOLE_USERS" default:"" desc:"console accounts, name:bcrypt-hash pairs comma-separated (reconciler console-user NAME prints one; never logged)"`
 	ConsoleTLSCertFile string `envconfig:"CONSOLE_TLS_CERT_FILE" default:"" desc:"serve the console over HTTPS with this certificate (PEM)"`
 	ConsoleTLSKeyFile  string `envconfig:"CONSOLE_TLS_KEY_FILE" default:"" desc:"private key (PEM) for CONSOLE_TLS_CERT_FILE"`
+	// Each console login costs a bcrypt comparison: these keep guessing from taking the cores.
+	ConsoleLoginFailures    int           `envconfig:"CONSOLE_LOGIN_FAILURES" default:"10" desc:"failed console logins an address (the connection's IP; an IPv6 /64) may make in CONSOLE_LOGIN_WINDOW before it is answered 429 with Retry-After"`
+	ConsoleLoginWindow      time.Duration `envconfig:"CONSOLE_LOGIN_WINDOW" default:"15m" desc:"how long an address's failed logins count, from its first"`
+	ConsoleLoginConcurrency int           `envconfig:"CONSOLE_LOGIN_CONCURRENCY" default:"1" desc:"console password checks (bcrypt) running at once; a login that finds none free within 1s is answered 503 with Retry-After"`
 
 	RelayInterval    time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
@@ -132,6 +136,9 @@ func (c Config) validate() error {
 	}
 	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ConsoleLoginFailures < 0 || c.ConsoleLoginWindow < 0 || c.ConsoleLoginConcurrency < 0 {
+		errs = append(errs, errors.New("CONSOLE_LOGIN_FAILURES, CONSOLE_LOGIN_WINDOW and CONSOLE_LOGIN_CONCURRENCY must not be negative"))
 	}
 	if (c.ConsoleTLSCertFile == "") != (c.ConsoleTLSKeyFile == "") {
 		errs = append(errs, errors.New("CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"))

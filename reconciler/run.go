@@ -85,7 +85,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	var consoleRuns sync.WaitGroup
 	defer consoleRuns.Wait()
 	defer cancelConsoleRuns()
-	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, log)
+	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, m, log)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, log *slog.Logger) (*http.Server, error) {
+func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, m *metrics, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -225,7 +225,10 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	if reg != nil {
 		regularizar = regularizarEnFondo(life, cfg, store, reg, runs, log)
 	}
+	m.consolePasswordChecks(users.Comparaciones)
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
+		// Zero fields (a Config built in code) take consola.DefaultLoginLimits.
+		Login:      consola.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
 		Programada: cfg.RegularizeEvery, Log: log,
 		Muertas: func(ctx context.Context, limit int) ([]stream.Muerta, error) {
 			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, limit)

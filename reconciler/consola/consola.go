@@ -44,6 +44,7 @@ type Salud struct {
 type Opciones struct {
 	Store      *postgres.Store
 	Usuarios   *Usuarios
+	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits'
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
@@ -67,6 +68,9 @@ type consola struct {
 func New(o Opciones) (http.Handler, error) {
 	if o.Usuarios == nil || o.Usuarios.Len() == 0 {
 		return nil, errors.New("the console needs at least one user in CONSOLE_USERS")
+	}
+	if o.Log == nil {
+		return nil, errors.New("the console needs a logger")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -101,25 +105,8 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
-	return http.NewCrossOriginProtection().Handler(c.autenticar(httpapi.StrictMux(mux))), nil
+	return http.NewCrossOriginProtection().Handler(newLogin(c, o.Login).autenticar(httpapi.StrictMux(mux))), nil
 }
-
-type claveUsuario struct{}
-
-// autenticar requires HTTP Basic credentials of CONSOLE_USERS.
-func (c *consola) autenticar(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, password, ok := r.BasicAuth()
-		if !ok || !c.Usuarios.Valido(name, password, c.Now()) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Boletas - consola", charset="UTF-8"`)
-			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized, Detail: "usuario o contraseña incorrectos"})
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claveUsuario{}, name)))
-	})
-}
-
-func usuario(r *http.Request) string { s, _ := r.Context().Value(claveUsuario{}).(string); return s }
 
 // pagina is what every page's template receives besides its own data.
 type pagina struct {
