@@ -84,17 +84,18 @@ func (l *login) autenticar(next http.Handler) http.Handler {
 		addr := clientAddress(r)
 		// A blocked address is refused whatever it sends, remembered pair or not: otherwise the
 		// cheap check of remembered pairs would let it go on guessing.
-		if wait := l.failures.blocked(addr, l.now()); wait > 0 {
-			tooMany(w, http.StatusTooManyRequests, wait, "demasiados intentos fallidos desde esta dirección: espere")
+		if l.refuseBlocked(w, addr) {
 			return
 		}
 		if !l.usuarios.Recordado(name, password, l.now()) {
-			valid, ok := l.check(r.Context(), addr, name, password)
-			switch {
-			case !ok:
+			switch l.check(r.Context(), addr, name, password) {
+			case busy:
 				tooMany(w, http.StatusServiceUnavailable, time.Second, "demasiadas comprobaciones de contraseña a la vez: reintente en un momento")
 				return
-			case !valid:
+			case blocked:
+				l.refuseBlocked(w, addr)
+				return
+			case invalid:
 				l.fail(w, addr, name)
 				return
 			}
@@ -104,24 +105,43 @@ func (l *login) autenticar(next http.Handler) http.Handler {
 	})
 }
 
-// check compares the password once a comparison slot is free; ok is false when none freed
-// within Wait (or the request ended first).
-func (l *login) check(ctx context.Context, addr, name, password string) (valid, ok bool) {
+// refuseBlocked answers 429 when addr is blocked, and reports whether it did.
+func (l *login) refuseBlocked(w http.ResponseWriter, addr string) bool {
+	wait := l.failures.blocked(addr, l.now())
+	if wait > 0 {
+		tooMany(w, http.StatusTooManyRequests, wait, "demasiados intentos fallidos desde esta dirección: espere")
+	}
+	return wait > 0
+}
+
+type checked int
+
+const (
+	valid   checked = iota
+	invalid         // a wrong name or password
+	busy            // no comparison slot freed within Wait (or the request ended first)
+	blocked         // the address reached its limit while the request waited
+)
+
+// check compares the password once a comparison slot is free.
+func (l *login) check(ctx context.Context, addr, name, password string) checked {
 	t := time.NewTimer(l.limits.Wait)
 	defer t.Stop()
 	select {
 	case l.slots <- struct{}{}:
 	case <-t.C:
-		return false, false
+		return busy
 	case <-ctx.Done():
-		return false, false
+		return busy
 	}
 	defer func() { <-l.slots }()
-	// The address may have reached its limit while this request waited.
 	if l.failures.blocked(addr, l.now()) > 0 {
-		return false, true
+		return blocked
 	}
-	return l.usuarios.Valido(name, password, l.now()), true
+	if !l.usuarios.Valido(name, password, l.now()) {
+		return invalid
+	}
+	return valid
 }
 
 // fail records a failed login from addr, logs it (never the password) and answers 401.
