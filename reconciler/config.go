@@ -16,7 +16,8 @@ import (
 
 // Config is read from the environment by envconfig; `bin/reconciler -h` prints it.
 type Config struct {
-	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz)"`
+	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz), and of /metrics when METRICS_ADDR is empty"`
+	MetricsAddr string `envconfig:"METRICS_ADDR" default:":9092" desc:"address of GET /metrics (Prometheus), a listener of its own (empty: /metrics on RECONCILER_ADDR, as before this setting)"`
 	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string (never logged)"`
 	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"10" desc:"size of the Postgres connection pool"`
 	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
@@ -51,7 +52,7 @@ type Config struct {
 	VerifyRetries     int           `envconfig:"VERIFY_RETRIES" default:"5" desc:"deliveries of a webhook NubeFacT cannot confirm yet before it is recorded as a conflict"`
 	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
-	Metrics           bool          `envconfig:"METRICS" default:"true" desc:"serve GET /metrics (Prometheus) on RECONCILER_ADDR and keep its counters"`
+	Metrics           bool          `envconfig:"METRICS" default:"true" desc:"serve GET /metrics (Prometheus) on METRICS_ADDR and keep its counters"`
 	MetricsInterval   time.Duration `envconfig:"METRICS_INTERVAL" default:"30s" desc:"how often the gauges of GET /metrics are read from Postgres and JetStream"`
 	PlazoAtencionDias int           `envconfig:"PLAZO_ATENCION_DIAS" default:"2" desc:"calendar days since issue (Lima) from which a pending boleta is in the atencion band"`
 	PlazoCriticoDias  int           `envconfig:"PLAZO_CRITICO_DIAS" default:"5" desc:"days from which it is critico"`

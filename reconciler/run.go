@@ -92,9 +92,23 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	if csrv != nil {
 		defer csrv.Close() // after shutdown's graceful Shutdown, or at once on an early return
 	}
-	srv, err := serveHTTP(cfg, routes(store, nc, m.handler()), log)
+	// /metrics on a listener of its own (METRICS_ADDR), as ingest's: RECONCILER_ADDR must be
+	// reachable by whatever probes health, /metrics only by Prometheus.
+	onAddr := m.handler()
+	if cfg.MetricsAddr != "" {
+		onAddr = nil
+	}
+	srv, err := serveHTTP(cfg, routes(store, nc, onAddr), log)
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" && m != nil {
+		msrv, err := serveMetrics(cfg.MetricsAddr, m.handler(), log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer msrv.Close()
 	}
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
@@ -190,8 +204,8 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	return nc, js, cons, nil
 }
 
-// serveHTTP serves the health endpoints and the metrics on RECONCILER_ADDR, with ingest's limits
-// and timeouts.
+// serveHTTP serves the health endpoints (and the metrics, when METRICS_ADDR is empty) on
+// RECONCILER_ADDR, with ingest's limits and timeouts.
 func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -204,6 +218,23 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 			log.Error("health server", "err", err)
 		}
 	}()
+	return srv, nil
+}
+
+// serveMetrics serves GET /metrics alone on addr (METRICS_ADDR).
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	srv := httpapi.NewServer(metricsRoutes(h), 30*time.Second, log)
+	srv.Addr = ln.Addr().String()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", srv.Addr)
 	return srv, nil
 }
 
