@@ -44,7 +44,7 @@ type Salud struct {
 type Opciones struct {
 	Store      *postgres.Store
 	Usuarios   *Usuarios
-	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits'
+	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
