@@ -207,6 +207,17 @@ func origenLabel(origen string) string {
 
 // handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
 // a 404 problem.
+// consolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
+func (m *metrics) consolePasswordChecks(n func() uint64) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "reconciler_console_password_checks_total",
+		Help: "bcrypt comparisons made for console logins (a remembered pair costs none): what guessing passwords costs, bounded by CONSOLE_LOGIN_*.",
+	}, func() float64 { return float64(n()) }))
+}
+
 func (m *metrics) handler() http.Handler {
 	if m == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -85,8 +85,8 @@ func subcommands() map[string]subcommand {
 const serveUsage = `Usage: reconciler [serve]
 
 Runs the service: migrates the database, declares the streams and the consumer, applies
-notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR, until
-SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
+notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR and
+/metrics on METRICS_ADDR, until SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
 `
 
 // withoutArguments is the parse of a subcommand that takes no flag and no argument.

@@ -43,6 +43,7 @@ type Salud struct {
 type Opciones struct {
 	Store      *postgres.Store
 	Usuarios   *Usuarios
+	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
@@ -67,6 +68,9 @@ type consola struct {
 func New(o Opciones) (http.Handler, error) {
 	if o.Usuarios == nil || o.Usuarios.Len() == 0 {
 		return nil, errors.New("the console needs at least one user in CONSOLE_USERS")
+	}
+	if o.Log == nil {
+		return nil, errors.New("the console needs a logger")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -101,25 +105,8 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
-	return http.NewCrossOriginProtection().Handler(c.autenticar(httpapi.StrictMux(mux))), nil
+	return http.NewCrossOriginProtection().Handler(newLogin(c, o.Login).autenticar(httpapi.StrictMux(mux))), nil
 }
-
-type claveUsuario struct{}
-
-// autenticar requires HTTP Basic credentials of CONSOLE_USERS.
-func (c *consola) autenticar(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, password, ok := r.BasicAuth()
-		if !ok || !c.Usuarios.Valido(name, password, c.Now()) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Boletas - consola", charset="UTF-8"`)
-			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized, Detail: "usuario o contraseña incorrectos"})
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claveUsuario{}, name)))
-	})
-}
-
-func usuario(r *http.Request) string { s, _ := r.Context().Value(claveUsuario{}).(string); return s }
 
 // pagina is what every page's template receives besides its own data.
 type pagina struct {
@@ -258,8 +245,8 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	var errMsg string
 	if t := q.Get("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
-			errMsg = "tipo desconocido: " + t + " (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)"
+		if err != nil || !contracts.TipoValido(n) {
+			errMsg = "tipo desconocido: elija 1 factura, 2 boleta, 3 nota de crédito o 4 nota de débito"
 		} else {
 			f.Tipo = n
 		}
@@ -268,8 +255,8 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	plazo := q.Get("plazo")
 	if plazo != "" {
 		desde, hasta, err := c.rango(estado.Plazo(plazo), hoy)
-		if err != nil {
-			errMsg, plazo = err.Error(), ""
+		if err != nil { // said in fixed words: the page never repeats the URL's
+			errMsg, plazo = "plazo desconocido: elija en_plazo, atencion, critico o vencido", ""
 		} else {
 			f.Desde, f.Hasta = desde, hasta
 		}
@@ -372,18 +359,24 @@ func (c *consola) buscar(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/comprobantes/"+clave.String(), http.StatusSeeOther)
 }
 
-// parseClave reads "2-BBB1-105".
+// parseClave reads "2-BBB1-105". A key outside SUNAT's ranges (contracts.Clave.Validate) is an
+// error: it names no comprobante, and a numero past Postgres's integer would fail the query.
 func parseClave(s string) (contracts.Clave, error) {
+	errFormato := errors.New("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
 	parts := strings.Split(s, "-")
 	if len(parts) != 3 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+		return contracts.Clave{}, errFormato
 	}
 	tipo, err1 := strconv.Atoi(parts[0])
 	numero, err2 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil || tipo < 1 || tipo > 4 || numero < 1 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+	if err1 != nil || err2 != nil {
+		return contracts.Clave{}, errFormato
 	}
-	return contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}, nil
+	clave := contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}
+	if clave.Validate() != nil {
+		return contracts.Clave{}, errors.New("no es una clave de comprobante: tipo 1 a 4, serie de 4 letras o cifras (B… en boletas, F… en facturas, 0… de contingencia), número de 1 a 99999999")
+	}
+	return clave, nil
 }
 
 func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
@@ -576,7 +569,7 @@ func (c *consola) regularizaciones(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "regularizaciones", struct {
 		pagina
 		Runs []postgres.Regularizacion
-	}{pagina{Titulo: "Regularizaciones", Error: r.URL.Query().Get("aviso")}, runs})
+	}{pagina{Titulo: "Regularizaciones", Error: aviso(r)}, runs})
 }
 
 // run reads the regularization of the path, answering 404 when there is none.
@@ -636,7 +629,7 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	var f estado.Filtro
 	if t := r.FormValue("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
+		if err != nil || !contracts.TipoValido(n) {
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "tipo desconocido: " + t})
 			return
 		}
@@ -656,17 +649,17 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: objeto, Resultado: "ok"}
 	if c.Regularizar == nil {
 		accion.Resultado = "no disponible: configure NUBEFACT_RUTA y NUBEFACT_TOKEN en el reconciliador"
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarNoDisponible)
 		return
 	}
 	id, err := c.Regularizar(r.Context(), f, usuario(r))
 	if err != nil {
 		accion.Resultado = "error: " + err.Error()
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarFallida)
 		return
 	}
 	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
-	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10))
+	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10), "")
 }
 
 // Dead letters
@@ -747,7 +740,7 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 		pagina
 		Filas     []filaEsperando
 		Siguiente string
-	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas, siguiente})
+	}{pagina{Titulo: "Esperando", Error: aviso(r)}, filas, siguiente})
 }
 
 // aparcada finds the parked notification id, answering 404 when it is not parked.
@@ -771,12 +764,13 @@ func (c *consola) reenviar(w http.ResponseWriter, r *http.Request) {
 	}
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
+	var codigo string
 	if c.Reenviar == nil {
-		accion.Resultado = "no disponible"
+		accion.Resultado, codigo = "no disponible", avisoReenvioNoDisponible
 	} else if err := c.Reenviar(r.Context(), a.MessageID); err != nil {
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoReenvioFallido
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
@@ -792,27 +786,25 @@ func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
 	done, err := c.Store.Descartar(r.Context(), []string{a.MessageID}, "descartada por "+usuario(r)+" en la consola: "+motivo)
+	var codigo string
 	switch {
 	case err != nil:
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoDescarteFallido
 	case len(done) == 0:
-		accion.Resultado = "ya no estaba aparcada"
+		accion.Resultado, codigo = "ya no estaba aparcada", avisoYaNoAparcada
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 // registrar records an action and sends the browser back to volver (303); an action that did
-// not succeed is said there (?aviso=), not only in the record.
-func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver string) {
+// not succeed is said there too, by the code aviso (see avisos.go), "" when it succeeded.
+func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver, aviso string) {
 	if err := c.Store.RegistrarAccion(r.Context(), a); err != nil {
 		c.fallo(w, r, err)
 		return
 	}
 	c.Log.Info("console action", "user", a.Usuario, "action", a.Accion, "object", a.Objeto, "result", a.Resultado)
-	if a.Resultado != "ok" {
-		volver += "?aviso=" + url.QueryEscape(a.Accion+" "+a.Objeto+": "+a.Resultado)
-	}
-	http.Redirect(w, r, volver, http.StatusSeeOther)
+	http.Redirect(w, r, conAviso(volver, aviso), http.StatusSeeOther)
 }
 
 // Helpers of the templates

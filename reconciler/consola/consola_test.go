@@ -308,11 +308,14 @@ func TestConsolaEsperando(t *testing.T) {
 	}
 	// A replay that fails says so on the page it leads back to, not only in the record.
 	code, loc, _ := c.do(http.MethodPost, "/esperando/msg-1/reenviar", url.Values{}, true, nil)
-	if code != http.StatusSeeOther || !strings.Contains(loc, "aviso=") {
-		t.Fatalf("failed replay: %d to %q, want 303 with an aviso", code, loc)
+	if code != http.StatusSeeOther || loc != "/esperando?aviso=reenvio-fallido" {
+		t.Fatalf("failed replay: %d to %q, want 303 to /esperando?aviso=reenvio-fallido", code, loc)
 	}
-	if body := c.get(loc); !strings.Contains(body, "no responders") {
+	if body := c.get(loc); !strings.Contains(body, "El reenvío falló") {
 		t.Errorf("the failure is not shown on %s", loc)
+	}
+	if body := c.get("/"); !strings.Contains(body, "no responders") {
+		t.Errorf("the summary's recent actions do not say why the replay failed")
 	}
 	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-2/descartar", url.Values{"motivo": {""}}, true, nil); code != http.StatusBadRequest {
 		t.Errorf("discard without a reason: %d, want 400", code)
