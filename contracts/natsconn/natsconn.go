@@ -100,7 +100,13 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 		nats.CustomInboxPrefix("_INBOX_" + inbox),
 		nats.PingInterval(PingInterval),
 		nats.MaxPingsOutstanding(MaxPingsOut),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		// No error: the program closed the connection itself. Not logged, which also keeps a
+		// one-shot command from writing after it returned.
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
 		// A publish the identity may not make fails only here: the server answers it with an
 		// asynchronous error, and the publish itself waits for an acknowledgement that never comes.
