@@ -43,6 +43,7 @@ type Config struct {
 	DLQMaxAge      time.Duration `envconfig:"DLQ_MAX_AGE" default:"2160h" desc:"how long dead letters stay in their stream"`
 
 	ParkedInterval time.Duration `envconfig:"PARKED_INTERVAL" default:"1s" desc:"how often notifications waiting for their comprobante are checked; one is applied this soon after the comprobante's INSERT"`
+	ParkedMax      int64         `envconfig:"PARKED_MAX" default:"100000" desc:"notifications that may wait for their comprobante at once; beyond, one for an unknown comprobante goes to the dead-letter stream with its reason instead (0: no cap)"`
 	ParkedMaxAge   time.Duration `envconfig:"PARKED_MAX_AGE" default:"2160h" desc:"a notification whose comprobante never appears is discarded (and the discard audited) after waiting this long"`
 
 	NubefactRuta      string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
@@ -112,6 +113,9 @@ func (c Config) validate() error {
 	}
 	if c.ParkedInterval <= 0 {
 		errs = append(errs, errors.New("PARKED_INTERVAL must be positive"))
+	}
+	if c.ParkedMax < 0 {
+		errs = append(errs, errors.New("PARKED_MAX must be 0 (no cap) or positive"))
 	}
 	if c.ParkedMaxAge <= 0 {
 		errs = append(errs, errors.New("PARKED_MAX_AGE must be positive"))

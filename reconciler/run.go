@@ -55,7 +55,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	defer pool.Close()
-	store := postgres.New(pool)
+	store := postgres.New(pool).ConTopeDeAparcadas(cfg.ParkedMax)
 	nc, js, cons, err := openStreams(ctx, cfg, topo, log)
 	if err != nil {
 		return err
@@ -104,7 +104,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	w.crashAfterCommit = crashAfterCommit
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
-	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now}
+	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now,
+		js: js, streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}
 	if w.nubefact != nil {
 		a.preparar = w.prepararAparcadas
 	}
@@ -118,7 +119,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
 	}
-	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(), "nats_identity", cfg.Identity(),
+	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(), "nats_identity", cfg.Identity(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
 	stopBackground()
@@ -220,11 +221,11 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	}
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		Programada: cfg.RegularizeEvery, Log: log,
-		Muertas: func(ctx context.Context, limit int) ([]stream.Muerta, error) {
-			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, limit)
+		Muertas: func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
+			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, antes, limit)
 		},
 		Reenviar: func(ctx context.Context, id string) error {
-			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})
+			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id}, nil)
 			return err
 		},
 		Salud: func(ctx context.Context) consola.Salud {

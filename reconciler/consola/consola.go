@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,8 +49,9 @@ type Opciones struct {
 	// Regularizar starts a run for filtro in the background on behalf of usuario and returns
 	// its record's id; nil when NubeFacT is not configured.
 	Regularizar func(ctx context.Context, filtro estado.Filtro, usuario string) (int64, error)
-	// Muertas reads the last limit dead letters (stream.Muertas).
-	Muertas func(ctx context.Context, limit int) ([]stream.Muerta, error)
+	// Muertas reads up to limit dead letters before the sequence antes (0: the newest), newest
+	// first (stream.Muertas).
+	Muertas func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error)
 	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
 	Reenviar func(ctx context.Context, messageID string) error
 	Log      *slog.Logger
@@ -246,6 +246,10 @@ type filaPendiente struct {
 
 const porPagina = 100
 
+// conPayloadsPorPagina is the page size of the pages that show payloads (the timeline, the DLQ):
+// a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker sent.
+const conPayloadsPorPagina = 25
+
 func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := c.Now()
@@ -353,6 +357,7 @@ type paginaComprobante struct {
 	Clave       string
 	Comprobante *postgres.Comprobante
 	Historia    []evento
+	Siguiente   string // the link to the older page, if there is one
 	Dia         string
 	Dias        int
 	Plazo       estado.Plazo
@@ -392,33 +397,23 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		c.fallo(w, r, err)
 		return
 	}
-	auditadas, acciones, err := c.Store.Historia(r.Context(), clave)
+	var antes postgres.CursorHistoria
+	var siguientePath, errMsg string
+	if v := r.URL.Query().Get("antes"); v != "" {
+		if antes, err = parseCursorHistoria(v); err != nil {
+			errMsg = "página inválida: se muestra la más reciente"
+		}
+	}
+	auditadas, acciones, err := c.Store.Historia(r.Context(), clave, antes, conPayloadsPorPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
 	}
-	historia := make([]evento, 0, len(auditadas)+len(acciones))
-	for _, a := range auditadas {
-		que := "notificación (" + a.Origen + "): " + a.Efecto
-		if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
-			que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
-		}
-		detalle := a.Motivo
-		if a.Remitente != nil {
-			detalle += " · remitente " + *a.Remitente
-		}
-		historia = append(historia, evento{Cuando: a.RecibidoEn, Que: que, Detalle: detalle + " · " + a.MessageID, Payload: bonito(a.Payload)})
-		if a.Efecto == string(estado.Aplicado) || a.Efecto == string(estado.Completado) {
-			historia = append(historia, evento{Cuando: a.RegistradoEn, Que: "evento escrito para los suscriptores",
-				Detalle: "publicado por el relay en cuanto NATS lo acepta"})
-		}
+	historia, siguiente := paginaHistoria(auditadas, acciones, antes, conPayloadsPorPagina)
+	if siguiente != (postgres.CursorHistoria{}) {
+		siguientePath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
 	}
-	for _, a := range acciones {
-		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
-			Detalle: a.Detalle + " · " + a.Resultado})
-	}
-	slices.SortStableFunc(historia, func(a, b evento) int { return a.Cuando.Compare(b.Cuando) })
-	data := paginaComprobante{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
+	data := paginaComprobante{pagina: pagina{Titulo: clave.String(), Error: errMsg}, Clave: clave.String(), Historia: historia, Siguiente: siguientePath}
 	if found {
 		data.Comprobante = &row
 		data.Dia = row.Dia().Format(time.DateOnly)
@@ -426,6 +421,66 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		data.Plazo = c.Umbrales.Banda(data.Dias)
 	}
 	c.render(w, r, "comprobante", data)
+}
+
+// paginaHistoria merges a page of the audit and one of the actions (each newest first) into the
+// timeline's page: the newest limit of them, newest first, and the cursor of the next (older)
+// page, zero when there is none. Each source gives a prefix of its rows, so the cursor (the last
+// id shown of each) skips nothing.
+func paginaHistoria(auditadas []postgres.Auditada, acciones []postgres.Accion, antes postgres.CursorHistoria, limit int) ([]evento, postgres.CursorHistoria) {
+	var historia []evento
+	siguiente := antes
+	i, j := 0, 0
+	for i+j < limit && (i < len(auditadas) || j < len(acciones)) {
+		if j == len(acciones) || i < len(auditadas) && !auditadas[i].RecibidoEn.Before(acciones[j].RealizadaEn) {
+			historia = append(historia, eventosDe(auditadas[i])...)
+			siguiente.Auditada = auditadas[i].ID
+			i++
+			continue
+		}
+		a := acciones[j]
+		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
+			Detalle: a.Detalle + " · " + a.Resultado})
+		siguiente.Accion = a.ID
+		j++
+	}
+	if i == len(auditadas) && j == len(acciones) && len(auditadas) < limit && len(acciones) < limit {
+		return historia, postgres.CursorHistoria{} // both sources are exhausted
+	}
+	return historia, siguiente
+}
+
+// eventosDe is what one audit row shows on the timeline, newest first.
+func eventosDe(a postgres.Auditada) []evento {
+	que := "notificación (" + a.Origen + "): " + a.Efecto
+	if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
+		que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
+	}
+	detalle := a.Motivo
+	if a.Remitente != nil {
+		detalle += " · remitente " + *a.Remitente
+	}
+	payload := bonito(a.Payload)
+	if a.Largo > len(a.Payload) {
+		payload = a.Payload + fmt.Sprintf("\n… (%d bytes en total: la auditoría lo guarda entero)", a.Largo)
+	}
+	out := []evento{{Cuando: a.RecibidoEn, Que: que, Detalle: detalle + " · " + a.MessageID, Payload: payload}}
+	if a.Efecto == string(estado.Aplicado) || a.Efecto == string(estado.Completado) {
+		out = append([]evento{{Cuando: a.RegistradoEn, Que: "evento escrito para los suscriptores",
+			Detalle: "publicado por el relay en cuanto NATS lo acepta"}}, out...)
+	}
+	return out
+}
+
+// parseCursorHistoria reads "auditada_accion", as the timeline's link writes it.
+func parseCursorHistoria(s string) (postgres.CursorHistoria, error) {
+	a, b, ok := strings.Cut(s, "_")
+	n, err1 := strconv.ParseInt(a, 10, 64)
+	m, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n < 0 || m < 0 {
+		return postgres.CursorHistoria{}, fmt.Errorf("invalid cursor %q", s)
+	}
+	return postgres.CursorHistoria{Auditada: n, Accion: m}, nil
 }
 
 // bonito pretty-prints a JSON payload (html/template escapes it when rendered).
@@ -444,14 +499,31 @@ type conflicto struct {
 	HashRecibido, CDRRecibido string
 }
 
-// conflictosPorPagina bounds /conflictos: the unreviewed first, newest first.
-const conflictosPorPagina = 100
-
 func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
-	cs, err := c.Store.Conflictos(r.Context(), conflictosPorPagina)
+	var despues postgres.CursorConflicto
+	var errMsg string
+	if v := r.URL.Query().Get("despues"); v != "" {
+		rev, id, ok := strings.Cut(v, "_")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil || n < 1 || (rev != "0" && rev != "1") {
+			errMsg = "página inválida: se muestra la primera"
+		} else {
+			despues = postgres.CursorConflicto{Revisado: rev == "1", ID: n}
+		}
+	}
+	cs, err := c.Store.Conflictos(r.Context(), despues, porPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
+	}
+	var siguiente string
+	if len(cs) == porPagina {
+		last := cs[len(cs)-1].Cursor()
+		rev := "0"
+		if last.Revisado {
+			rev = "1"
+		}
+		siguiente = "/conflictos?despues=" + rev + "_" + strconv.FormatInt(last.ID, 10)
 	}
 	out := make([]conflicto, len(cs))
 	for i, x := range cs {
@@ -460,11 +532,13 @@ func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal([]byte(x.Payload), &n) == nil {
 			out[i].HashRecibido, out[i].CDRRecibido = deref(n.CodigoHash), deref(n.EnlaceDelCDR)
 		}
+		out[i].Payload = "" // shown only through the hash and the CDR
 	}
 	c.render(w, r, "conflictos", struct {
 		pagina
 		Conflictos []conflicto
-	}{pagina{Titulo: "Conflictos"}, out})
+		Siguiente  string
+	}{pagina{Titulo: "Conflictos", Error: errMsg}, out, siguiente})
 }
 
 func (c *consola) marcarRevisado(w http.ResponseWriter, r *http.Request) {
@@ -602,26 +676,45 @@ type muerta struct {
 	Payload string
 }
 
-const muertasPorPagina = 100
-
 func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 	var ms []stream.Muerta
 	var errMsg string
+	var antes uint64
+	if v := r.URL.Query().Get("antes"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 2 {
+			errMsg = "página inválida: se muestran las más recientes"
+		} else {
+			antes = n
+		}
+	}
 	if c.Muertas != nil {
 		var err error
-		if ms, err = c.Muertas(r.Context(), muertasPorPagina); err != nil {
+		if ms, err = c.Muertas(r.Context(), antes, conPayloadsPorPagina); err != nil {
 			errMsg = "no se pudo leer la cola de errores: " + err.Error()
 		}
 	}
 	out := make([]muerta, len(ms))
 	for i, m := range ms {
-		out[i] = muerta{Muerta: m, Payload: bonito(string(m.Payload))}
+		payload := m.Payload
+		if len(payload) > postgres.MaxPayloadMostrado {
+			out[i].Payload = string(payload[:postgres.MaxPayloadMostrado]) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+		} else {
+			out[i].Payload = bonito(string(payload))
+		}
+		m.Payload = nil
+		out[i].Muerta = m
+	}
+	var siguiente string
+	if len(ms) == conPayloadsPorPagina && ms[len(ms)-1].Seq > 1 {
+		siguiente = "/dlq?antes=" + strconv.FormatUint(ms[len(ms)-1].Seq, 10)
 	}
 	c.render(w, r, "dlq", struct {
 		pagina
-		Muertas []muerta
-		Limite  int
-	}{pagina{Titulo: "DLQ", Error: errMsg}, out, muertasPorPagina})
+		Muertas   []muerta
+		Limite    int
+		Siguiente string
+	}{pagina{Titulo: "DLQ", Error: errMsg}, out, conPayloadsPorPagina, siguiente})
 }
 
 // Parked notifications
@@ -633,7 +726,10 @@ type filaEsperando struct {
 }
 
 func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
-	list, err := c.Store.Aparcadas(r.Context(), true)
+	p := postgres.PaginaAparcadas{Todas: true, Limit: porPagina}
+	// A cursor that does not parse shows the first page.
+	p.Despues, _ = postgres.ParseCursorAparcada(r.URL.Query().Get("despues"))
+	list, err := c.Store.Aparcadas(r.Context(), p)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
@@ -643,23 +739,26 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 	for i, a := range list {
 		filas[i] = filaEsperando{Aparcada: a, Clave: a.Clave().String(), Espera: now.Sub(a.AparcadaEn).Round(time.Minute).String()}
 	}
+	var siguiente string
+	if len(list) == porPagina {
+		siguiente = "/esperando?" + url.Values{"despues": {list[len(list)-1].Cursor().String()}}.Encode()
+	}
 	c.render(w, r, "esperando", struct {
 		pagina
-		Filas []filaEsperando
-	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas})
+		Filas     []filaEsperando
+		Siguiente string
+	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas, siguiente})
 }
 
 // aparcada finds the parked notification id, answering 404 when it is not parked.
 func (c *consola) aparcada(w http.ResponseWriter, r *http.Request, id string) (postgres.Aparcada, bool) {
-	list, err := c.Store.Aparcadas(r.Context(), true)
+	list, err := c.Store.AparcadasPorID(r.Context(), []string{id})
 	if err != nil {
 		c.fallo(w, r, err)
 		return postgres.Aparcada{}, false
 	}
-	for _, a := range list {
-		if a.MessageID == id {
-			return a, true
-		}
+	if len(list) == 1 {
+		return list[0], true
 	}
 	httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such parked notification (applied or discarded meanwhile?)"})
 	return postgres.Aparcada{}, false

@@ -529,7 +529,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	wg.Go(func() { rem.send(ctx, seed, carga, 0.2, workers) })
 	// 50 undecodable messages straight into the stream.
 	for i := range 50 {
-		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificaciones(), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
+		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificacion(contracts.OrigenWebhook), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
 			t.Fatal(err)
 		}
 	}
