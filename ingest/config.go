@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/contracts/natsconn"
 )
 
 // Config is read from the environment by envconfig; `bin/ingest -h` prints it.
@@ -16,6 +17,8 @@ type Config struct {
 	Addr       string `envconfig:"INGEST_ADDR" default:":8080" desc:"address the HTTP server listens on"`
 	NATSURL    string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
 	NATSPrefix string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
+	// Who ingest is to NATS (the ingest identity of deploy/nats/permissions.conf) and TLS.
+	natsconn.Config
 	// WebhookTokens is a comma-separated list so a token can be rotated without downtime: add the
 	// new one, change NubeFacT's panel, remove the old one. It is parsed by ParseTokens rather
 	// than by envconfig, whose errors would quote the secret.
@@ -70,6 +73,9 @@ func (c Config) decoder() (contracts.Decoder, error) {
 func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together")
+	}
+	if err := c.Config.Validate(); err != nil {
+		return err
 	}
 	if c.PublishTimeout <= 0 {
 		return errors.New("PUBLISH_TIMEOUT must be positive")

@@ -65,13 +65,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
 const MaxHeader = httpapi.MaxHeader
 
-// How a hung NATS server is noticed: a ping every natsPingInterval, and the connection given up
-// (and another server of NATS_URL tried) after natsMaxPingsOut unanswered.
-const (
-	natsPingInterval = 2 * time.Second
-	natsMaxPingsOut  = 3
-)
-
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets the
 // requests in flight finish (each still waits for its acknowledgement) and drains NATS.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -91,19 +84,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// With no reconnect buffer a publish while disconnected fails at once instead of sitting in
 	// a buffer: the webhook's publish retries it (see publish) until the connection is back on
 	// another server or PUBLISH_TIMEOUT passes, then answers 503.
-	nc, err := nats.Connect(cfg.NATSURL,
-		nats.Name("ingest"),
+	opts, err := cfg.Options("ingest", "ingest", log)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, append(opts,
 		nats.RetryOnFailedConnect(true),
-		// A server that hangs (frozen, overloaded) without closing the connection is left for
-		// another within about 6 s rather than nats.go's default of 4 minutes.
-		nats.PingInterval(natsPingInterval),
-		nats.MaxPingsOutstanding(natsMaxPingsOut),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("nats connect: %w", err)
 	}
@@ -153,8 +143,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
-		"subject", topo.SubjectNotificacion(contracts.OrigenWebhook), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts,
-		"webhook_rate", cfg.WebhookRate, "webhook_burst", cfg.WebhookBurst)
+		"subject", topo.SubjectNotificacion(contracts.OrigenWebhook), "nats_identity", cfg.Identity(), "tokens", len(tokens),
+		"enlace_hosts", decoder.EnlaceHosts, "webhook_rate", cfg.WebhookRate, "webhook_burst", cfg.WebhookBurst)
 
 	select {
 	case err := <-serveErr:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
@@ -22,6 +23,9 @@ type Config struct {
 	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"10" desc:"size of the Postgres connection pool"`
 	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
 	NATSPrefix  string `envconfig:"NATS_PREFIX" default:"" desc:"namespace for subjects and streams (empty in production)"`
+	// Who the reconciler is to NATS (the reconciler identity of deploy/nats/permissions.conf;
+	// ops for the one-shot commands) and TLS.
+	natsconn.Config
 	// EnlaceHosts must match ingest's: the reconciler decodes every payload again.
 	EnlaceHosts []string `envconfig:"ENLACE_HOSTS" default:"" desc:"hosts a notification's links may point to, as ingest's ENLACE_HOSTS (empty: any https host)"`
 
@@ -82,6 +86,9 @@ type Config struct {
 
 func (c Config) validate() error {
 	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.BatchSize < 1 {
 		errs = append(errs, errors.New("BATCH_SIZE must be at least 1"))
 	}

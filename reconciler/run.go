@@ -32,13 +32,6 @@ import (
 // MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
 const MaxHeader = httpapi.MaxHeader
 
-// How a hung NATS server is noticed: a ping every natsPingInterval, and the connection given up
-// (and another server of NATS_URL tried) after natsMaxPingsOut unanswered.
-const (
-	natsPingInterval = 2 * time.Second
-	natsMaxPingsOut  = 3
-)
-
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
 // finishes the batch in flight, flushes the outbox and drains NATS.
@@ -140,7 +133,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
 	}
-	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(),
+	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(), "nats_identity", cfg.Identity(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
 	stopBackground()
@@ -352,18 +345,15 @@ func OpenPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 }
 
 func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(cfg.NATSURL,
-		nats.Name("reconciler"),
+	opts, err := cfg.Options("reconciler", "reconciler", log)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, append(opts,
 		nats.RetryOnFailedConnect(true),
-		// A server that hangs (frozen, overloaded) without closing the connection is left for
-		// another within about 6 s rather than nats.go's default of 4 minutes.
-		nats.PingInterval(natsPingInterval),
-		nats.MaxPingsOutstanding(natsMaxPingsOut),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("NATS_URL: %w", err)
 	}

@@ -224,8 +224,8 @@ func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 	if *all == (len(ids) > 0) {
 		return nil, fmt.Errorf("replay: give either -all or one or more MESSAGE_IDs (see `reconciler parked`)")
 	}
-	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
-		return replayCmd(ctx, cfg, ids, stdout)
+	return func(ctx context.Context, cfg reconciler.Config, log *slog.Logger, stdout, _ io.Writer) error {
+		return replayCmd(ctx, cfg, ids, log, stdout)
 	}, nil
 }
 
@@ -233,13 +233,13 @@ func parseReplay(fs *flag.FlagSet, args []string) (runner, error) {
 // ids, or with none every one not replayed yet. They keep their payload, so the reconciler
 // computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's duplicate
 // window does not swallow a replay of a recent one.
-func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout io.Writer) error {
+func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, log *slog.Logger, stdout io.Writer) error {
 	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	nc, js, err := connectOnce(cfg, "reconciler-replay")
+	nc, js, err := connectOnce(cfg, "reconciler-replay", log)
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,12 @@ func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) erro
 	} else {
 		fmt.Fprintln(stdout, "postgres  ok")
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Timeout(3*time.Second))
+	// As the identity the other commands use, so that bad credentials show here too.
+	opts, err := cfg.Options("reconciler-check", "ops", slog.New(slog.DiscardHandler))
+	var nc *nats.Conn
+	if err == nil {
+		nc, err = nats.Connect(cfg.NATSURL, append(opts, nats.Timeout(3*time.Second))...)
+	}
 	if err == nil {
 		_, err = nc.RTT()
 		nc.Close()
@@ -298,9 +303,14 @@ func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) erro
 }
 
 // connectOnce connects the one-shot commands (replay, regularize) to NATS: no reconnect
-// loop, a failure is reported at once.
-func connectOnce(cfg reconciler.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name))
+// loop, a failure is reported at once. Their replies come on the ops inbox prefix, which the
+// ops identity and the reconciler's may read (deploy/nats/permissions.conf).
+func connectOnce(cfg reconciler.Config, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	opts, err := cfg.Options(name, "ops", log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuration: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NATS_URL: %w", err)
 	}

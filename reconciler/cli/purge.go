@@ -23,13 +23,13 @@ docs/operations.md, "A full notifications stream"). It prints what it removed.
 `
 
 func parsePurgeApplied(fs *flag.FlagSet, args []string) (runner, error) {
-	return withoutArguments(func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
-		return purgeAppliedCmd(ctx, cfg, stdout)
+	return withoutArguments(func(ctx context.Context, cfg reconciler.Config, log *slog.Logger, stdout, _ io.Writer) error {
+		return purgeAppliedCmd(ctx, cfg, log, stdout)
 	})(fs, args)
 }
 
-func purgeAppliedCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) error {
-	nc, js, err := connectOnce(cfg, "reconciler-purge-applied")
+func purgeAppliedCmd(ctx context.Context, cfg reconciler.Config, log *slog.Logger, stdout io.Writer) error {
+	nc, js, err := connectOnce(cfg, "reconciler-purge-applied", log)
 	if err != nil {
 		return err
 	}

@@ -55,8 +55,8 @@ func parseRegularize(fs *flag.FlagSet, args []string) (runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, stderr io.Writer) error {
-		return regularizeCmd(ctx, cfg, f, stdout, stderr)
+	return func(ctx context.Context, cfg reconciler.Config, log *slog.Logger, stdout, stderr io.Writer) error {
+		return regularizeCmd(ctx, cfg, f, log, stdout, stderr)
 	}, nil
 }
 
@@ -132,7 +132,7 @@ func (f regularizeFlags) emitidosAntesDe(u estado.Umbrales, now time.Time) (time
 	return estado.DiaEnLima(now).Antes(dias - 1).Inicio(), nil
 }
 
-func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags, stdout, stderr io.Writer) (err error) {
+func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags, log *slog.Logger, stdout, stderr io.Writer) (err error) {
 	antes, err := f.emitidosAntesDe(cfg.Umbrales(), time.Now())
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 	store := postgres.New(pool)
 	r := &regularizacion.Regularizador{Source: store, Consultor: client, Observer: obs, Bitacora: store}
 	if !f.dryRun {
-		nc, js, err := connectOnce(cfg, "reconciler-regularize")
+		nc, js, err := connectOnce(cfg, "reconciler-regularize", log)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ package chaos
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -52,6 +54,7 @@ type suite struct {
 	js         jetstream.JetStream
 	topo       contracts.Topologia
 	simURL     string
+	passwords  map[string]string // each identity's, on the single node (nil: the cluster, anonymous)
 
 	mu     sync.Mutex
 	events map[string]map[string]int // "serie-numero" → event ID → copies
@@ -132,6 +135,9 @@ func newSuite(t *testing.T, l layout) *suite {
 	// deploy/nats/cluster/).
 	const durable = "sync_interval: always"
 	replicas, ingests, publishTimeout := "1", 1, "3s"
+	// The cluster's nodes take a configuration of the suite's own and anyone may connect; the
+	// single node runs the shipped configuration, so every process connects as its identity.
+	var recIdentity, ingestIdentity []string
 	if l.cluster {
 		if s.cluster, err = natsserver.StartCluster(ctx, filepath.Join(s.bin, "nats-server"), s.dir, 3, durable); err != nil {
 			t.Fatal(err)
@@ -144,11 +150,19 @@ func newSuite(t *testing.T, l layout) *suite {
 		s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
 			s.pg.port, s.standby.port)
 	} else {
-		if s.nats, err = natsserver.Start(ctx, filepath.Join(s.bin, "nats-server"), s.dir, durable); err != nil {
+		s.passwords = map[string]string{}
+		var env []string
+		for _, role := range []string{"ingest", "reconciler", "ops", "subscriber", "admin"} {
+			s.passwords[role] = randomHex()
+			env = append(env, "NATS_"+strings.ToUpper(role)+"_PASSWORD="+s.passwords[role])
+		}
+		if s.nats, err = natsserver.StartShipped(ctx, filepath.Join(s.bin, "nats-server"), s.dir, filepath.Join(root, "deploy", "nats"), env); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.nats.Kill)
 		s.natsURL = s.nats.URL()
+		recIdentity = []string{"NATS_USER=reconciler", "NATS_PASSWORD=" + s.passwords["reconciler"]}
+		ingestIdentity = []string{"NATS_USER=ingest", "NATS_PASSWORD=" + s.passwords["ingest"]}
 		s.pg = newPGCluster(t, s.dir)
 		s.dsn = s.pg.dsn("postgres")
 	}
@@ -168,8 +182,8 @@ func newSuite(t *testing.T, l layout) *suite {
 	for i := range 2 {
 		r := &process.Child{Name: "reconciler-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "reconciler"),
 			Log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
-			Env: []string{"DATABASE_URL=" + s.dsn, "NATS_URL=" + s.natsURL, "STREAM_REPLICAS=" + replicas,
-				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0"}}
+			Env: append([]string{"DATABASE_URL=" + s.dsn, "NATS_URL=" + s.natsURL, "STREAM_REPLICAS=" + replicas,
+				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0"}, recIdentity...)}
 		addr, err := r.StartOnFreePort(ctx, "RECONCILER_ADDR", time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -180,8 +194,8 @@ func newSuite(t *testing.T, l layout) *suite {
 	for i := range ingests {
 		in := &process.Child{Name: "ingest-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "ingest"),
 			Log: filepath.Join(s.dir, fmt.Sprintf("ingest-%d.log", i)),
-			Env: []string{"NATS_URL=" + s.natsURL, "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0",
-				"PUBLISH_TIMEOUT=" + publishTimeout}}
+			Env: append([]string{"NATS_URL=" + s.natsURL, "WEBHOOK_TOKENS=" + token, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0",
+				"PUBLISH_TIMEOUT=" + publishTimeout}, ingestIdentity...)}
 		addr, err := in.StartOnFreePort(ctx, "INGEST_ADDR", time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -190,20 +204,33 @@ func newSuite(t *testing.T, l layout) *suite {
 		s.ingests, s.ingestURLs = append(s.ingests, in), append(s.ingestURLs, "http://"+addr)
 	}
 
-	nc, err := nats.Connect(s.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	// The suite reads the notifications and the dead letters, and injects poison, as an operator
+	// with the admin identity could; it hears the events as a subscriber.
+	s.js = s.connect(t, "admin")
+	s.subscribe(ctx, s.connect(t, "subscriber"))
+	return s
+}
+
+// connect connects to NATS as role (anonymously on the cluster layout), reconnecting forever.
+func (s *suite) connect(t *testing.T, role string) jetstream.JetStream {
+	t.Helper()
+	opts := []nats.Option{nats.Name("chaos-" + role), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if s.passwords != nil {
+		opts = append(opts, nats.UserInfo(role, s.passwords[role]))
+	}
+	nc, err := nats.Connect(s.natsURL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	s.js, _ = jetstream.New(nc)
-	s.subscribe(ctx)
-	return s
+	js, _ := jetstream.New(nc)
+	return js
 }
 
 // subscribe records every event, as a subscriber would, through an ordered consumer that
 // survives the NATS restart.
-func (s *suite) subscribe(ctx context.Context) {
-	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
+func (s *suite) subscribe(ctx context.Context, js jetstream.JetStream) {
+	cons, err := js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -656,4 +683,11 @@ func (s *suite) report(seed uint64, name string) {
 		dir = s.bin
 	}
 	_ = os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
+}
+
+// randomHex is a password as docs/nats-identities.md advises: openssl rand -hex 24.
+func randomHex() string {
+	b := make([]byte, 24)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,150 @@
+package natsconn_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotelpe/boletas/contracts/natsconn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+)
+
+const secret = "s3cret-password-never-printed"
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "some.pem")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	tests := []struct {
+		name string
+		cfg  natsconn.Config
+		want []string // substrings of the error; none: valid
+	}{
+		{"anonymous", natsconn.Config{}, nil},
+		{"user and password", natsconn.Config{NATSUser: "ingest", NATSPassword: secret}, nil},
+		{"user without password", natsconn.Config{NATSUser: "ingest"}, []string{"NATS_USER needs NATS_PASSWORD"}},
+		{"password without user", natsconn.Config{NATSPassword: secret}, []string{"NATS_PASSWORD needs NATS_USER"}},
+		{"two kinds of credentials", natsconn.Config{NATSCreds: file, NATSUser: "ingest", NATSPassword: secret},
+			[]string{"set one"}},
+		{"certificate without key", natsconn.Config{NATSCert: file}, []string{"NATS_CERT and NATS_KEY go together"}},
+		{"key without certificate", natsconn.Config{NATSKey: file}, []string{"NATS_CERT and NATS_KEY go together"}},
+		{"unreadable files", natsconn.Config{NATSCA: missing, NATSNKeySeed: dir},
+			[]string{"NATS_CA: open " + missing, "NATS_NKEY_SEED: read " + dir}},
+		{"TLS", natsconn.Config{NATSCA: file, NATSCert: file, NATSKey: file}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error with %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate() = %q, want it to say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("Validate() = %q quotes the password", err)
+			}
+		})
+	}
+}
+
+// TestOptions applies the options to nats.Options, as nats.Connect does, and checks what the
+// connection would present.
+func TestOptions(t *testing.T) {
+	dir := t.TempDir()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	seedFile := filepath.Join(dir, "ingest.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notASeed := filepath.Join(dir, "not-a-seed.nk")
+	if err := os.WriteFile(notASeed, []byte("SUnot-a-seed-but-a-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("user and password", func(t *testing.T) {
+		o := apply(t, natsconn.Config{NATSUser: "ingest", NATSPassword: secret}, "ingest")
+		if o.User != "ingest" || o.Password != secret {
+			t.Errorf("user %q password %q, want ingest and the password", o.User, o.Password)
+		}
+		if o.InboxPrefix != "_INBOX_ingest" || o.PingInterval != natsconn.PingInterval || o.MaxPingsOut != natsconn.MaxPingsOut {
+			t.Errorf("inbox %q ping %v/%d", o.InboxPrefix, o.PingInterval, o.MaxPingsOut)
+		}
+		if o.Secure {
+			t.Error("TLS on without NATS_CA or NATS_CERT")
+		}
+	})
+	t.Run("nkey seed", func(t *testing.T) {
+		o := apply(t, natsconn.Config{NATSNKeySeed: seedFile}, "reconciler")
+		if o.Nkey != pub || o.SignatureCB == nil {
+			t.Errorf("nkey %q (signs: %v), want %q", o.Nkey, o.SignatureCB != nil, pub)
+		}
+	})
+	t.Run("not a seed", func(t *testing.T) {
+		_, err := natsconn.Config{NATSNKeySeed: notASeed}.Options("reconciler", "reconciler", slog.New(slog.DiscardHandler))
+		if err == nil || !strings.HasPrefix(err.Error(), "NATS_NKEY_SEED: ") {
+			t.Fatalf("Options() error = %v, want one naming NATS_NKEY_SEED", err)
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("error %q quotes the file's content", err)
+		}
+	})
+	t.Run("anonymous", func(t *testing.T) {
+		o := apply(t, natsconn.Config{}, "ops")
+		if o.User != "" || o.Nkey != "" || o.UserJWT != nil {
+			t.Error("credentials without configuration")
+		}
+	})
+	t.Run("invalid", func(t *testing.T) {
+		if _, err := (natsconn.Config{NATSUser: "ingest"}).Options("ingest", "ingest", slog.New(slog.DiscardHandler)); err == nil {
+			t.Error("Options() accepted NATS_USER without NATS_PASSWORD")
+		}
+	})
+}
+
+func apply(t *testing.T, c natsconn.Config, inbox string) nats.Options {
+	t.Helper()
+	opts, err := c.Options("test", inbox, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := nats.GetDefaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
+}
+
+func TestIdentityNamesNoSecret(t *testing.T) {
+	for cfg, want := range map[natsconn.Config]string{
+		{}:                                       "anonymous",
+		{NATSUser: "ops", NATSPassword: secret}:  "user ops",
+		{NATSCreds: "/run/secrets/ops.creds"}:    "creds file",
+		{NATSNKeySeed: "/run/secrets/ingest.nk"}: "nkey",
+	} {
+		if got := cfg.Identity(); got != want {
+			t.Errorf("Identity() = %q, want %q", got, want)
+		}
+	}
+}
