@@ -84,7 +84,6 @@ func TestRegularizeRespectsTheLock(t *testing.T) {
 	}
 }
 
-
 // A NubeFacT that does not answer (connections closed at once, or held without an answer until
 // NUBEFACT_TIMEOUT) stops the run after REGULARIZE_MAX_FAILURES calls in a row, recorded as
 // error with the reason, and frees the lock: it does not go on for hours.
