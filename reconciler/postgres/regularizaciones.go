@@ -92,7 +92,12 @@ func (s *Store) Regularizaciones(ctx context.Context, limit int) ([]Regularizaci
 
 // RegularizacionPorID reads run id; found is false when there is none.
 func (s *Store) RegularizacionPorID(ctx context.Context, id int64) (_ Regularizacion, found bool, _ error) {
-	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
+	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
+}
+
+// unaRegularizacion reads the run query selects; found is false when it selects none.
+func (s *Store) unaRegularizacion(ctx context.Context, query string, args ...any) (_ Regularizacion, found bool, _ error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return Regularizacion{}, false, wrap("read regularization", err)
 	}
@@ -162,15 +167,7 @@ func (s *Store) ConCandadoDeRegularizacion(ctx context.Context, f func(context.C
 
 // RegularizacionEnCurso is the run recorded as going on, found false when none is.
 func (s *Store) RegularizacionEnCurso(ctx context.Context) (_ Regularizacion, found bool, _ error) {
-	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones WHERE terminada_en IS NULL ORDER BY id DESC LIMIT 1`)
-	if err != nil {
-		return Regularizacion{}, false, wrap("read regularization", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Regularizacion])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Regularizacion{}, false, nil
-	}
-	return r, err == nil, wrap("read regularization", err)
+	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE terminada_en IS NULL ORDER BY id DESC LIMIT 1`)
 }
 
 // ConCandado runs f while holding the session advisory lock key on a connection of its own,

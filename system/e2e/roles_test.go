@@ -14,8 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // candadoRoles serialises the tests that apply roles.sql: roles are cluster-wide, and the lock
@@ -76,16 +74,7 @@ func TestRolesDePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	nc, err := nats.Connect(testkit.NATSURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &system{t: t, topo: testkit.Namespace(t), natsURL: testkit.NATSURL(t), dsn: dsn, pool: pool, js: js}
+	s := systemOn(t, testkit.NATSURL(t), testkit.Namespace(t), dsn, pool) // migrated by the reconciler, below
 	cfg := s.reconcilerConfig()
 	cfg.DatabaseURL = comoRol(t, dsn, "boletas_reconciler")
 	s.startReconciler(cfg) // 2. it migrates on start, as boletas_reconciler
