@@ -5,6 +5,7 @@ BIN      := bin
 MODULES  := ./contracts/... ./ingest/... ./reconciler/... ./system/... ./system/testkit/...
 # Used by `make run` only when WEBHOOK_TOKENS is not set; then both services listen on 127.0.0.1
 # (unless INGEST_ADDR or RECONCILER_ADDR say otherwise). Never use it in production.
+# Both services read METRICS_ADDR: `make run` gives the reconciler RECONCILER_METRICS_ADDR as its own.
 DEV_TOKEN := dev-only-token-0123456789
 
 .PHONY: build test run demo bench chaos lint fmt clean screenshots
@@ -21,10 +22,10 @@ test:
 run: build
 	@$(BIN)/reconciler check
 	@if [ -z "$$WEBHOOK_TOKENS" ]; then \
-	  export WEBHOOK_TOKENS=$(DEV_TOKEN) INGEST_ADDR=$${INGEST_ADDR:-127.0.0.1:8080} RECONCILER_ADDR=$${RECONCILER_ADDR:-127.0.0.1:8081} METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091}; \
+	  export WEBHOOK_TOKENS=$(DEV_TOKEN) INGEST_ADDR=$${INGEST_ADDR:-127.0.0.1:8080} RECONCILER_ADDR=$${RECONCILER_ADDR:-127.0.0.1:8081} METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091} RECONCILER_METRICS_ADDR=$${RECONCILER_METRICS_ADDR:-127.0.0.1:9092}; \
 	  echo "WEBHOOK_TOKENS not set: using the development token $(DEV_TOKEN); listening on $$INGEST_ADDR and $$RECONCILER_ADDR"; \
 	fi; \
-	$(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \
+	METRICS_ADDR=$${RECONCILER_METRICS_ADDR-:9092} $(BIN)/reconciler & r=$$!; $(BIN)/ingest & i=$$!; \
 	trap 'kill -TERM $$r $$i 2>/dev/null; wait' INT TERM; wait
 
 # The whole system on this machine: a webhook, a regularization, the events; cleans up after itself.

@@ -1,16 +1,21 @@
 package contracts
 
-// Headers of the messages on SubjectNotificaciones. Nats-Msg-Id (jetstream.MsgIDHeader) carries
-// MessageID; these say where the notification came from, for the audit.
+// Headers of the messages on the notifications subjects. Nats-Msg-Id (jetstream.MsgIDHeader)
+// carries MessageID; these say when and from whom the notification came, for the audit. The
+// origin is the subject's (Topologia.OrigenDe): a header would be believed from anyone.
 const (
-	// HeaderOrigen is one of the origins below (Origenes).
-	HeaderOrigen = "Nubefact-Origen"
 	// HeaderRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
 	HeaderRecibido = "Nubefact-Recibido"
 	// HeaderRemitente is the sender's address as ingest saw it (host:port).
 	HeaderRemitente = "Nubefact-Remitente"
-	// HeaderMotivo, on SubjectDLQ, says why the message was dead-lettered.
+)
+
+// Headers the reconciler adds to a dead letter's copy on SubjectDLQ.
+const (
+	// HeaderMotivo says why the message was dead-lettered.
 	HeaderMotivo = "Nubefact-Motivo"
+	// HeaderOrigen is the origin the reconciler derived from the subject it consumed.
+	HeaderOrigen = "Nubefact-Origen"
 )
 
 // Origins of a notification.
@@ -21,7 +26,18 @@ const (
 	// OrigenVerificacion is NubeFacT's own answer, obtained to confirm a webhook
 	// (VERIFY_WEBHOOKS) and applied in its place.
 	OrigenVerificacion = "verificacion"
+	// OrigenDesconocido is a message on a subject that names no origin: published before the
+	// upgrade that gave each origin its subject, or by a publisher nobody allowed.
+	OrigenDesconocido = "desconocido"
 )
 
-// Origenes lists every origin.
-var Origenes = []string{OrigenWebhook, OrigenRegularizacion, OrigenReplay, OrigenVerificacion}
+// Origenes lists every origin a notification is recorded with.
+var Origenes = []string{OrigenWebhook, OrigenRegularizacion, OrigenVerificacion, OrigenDesconocido}
+
+// Probado reports whether a notification of origen is NubeFacT's own answer to our call to its
+// API (regularization, verification), so that it needs no confirmation. Anything else (a webhook,
+// a replay of one, an unknown origin) can be forged by whoever holds a webhook token or reaches
+// NATS, and is confirmed with NubeFacT first when VERIFY_WEBHOOKS is on.
+func Probado(origen string) bool {
+	return origen == OrigenRegularizacion || origen == OrigenVerificacion
+}

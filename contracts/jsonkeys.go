@@ -41,14 +41,18 @@ func jsonNames(t reflect.Type) []string {
 //   - a key that is not a field's name but matches it under Unicode case folding ("NUMERO",
 //     "ſerie"): encoding/json takes it for that field, a plain reader does not.
 //
-// Other unknown keys stay ignored: NubeFacT adds fields over time.
+// Other unknown keys stay ignored (NubeFacT adds fields over time), but the audit stores them
+// too: with maxUnknown > 0, the unknown members may take at most that many bytes in all, each
+// counted as sent from its key's opening quote to the end of its value (an
+// *UnknownTooLargeError otherwise).
 //
 // data must be a valid JSON object in UTF-8 (Decode has checked both): this is a skimming pass
 // over the top level, not a parser, and it only looks at the keys.
-func checkKeys(data []byte) error {
+func checkKeys(data []byte, maxUnknown int) error {
 	var seen uint64      // bit i: fieldNames[i] seen
 	var unknown [][]byte // keys of no field, to find their duplicates at the end
-	for key := range topLevelKeys(data) {
+	unknownSize := 0
+	for key, member := range topLevelKeys(data) {
 		if k, ok := fieldIndex[string(key)]; ok {
 			if seen&(1<<k) != 0 {
 				return &FieldError{fieldNames[k], "appears more than once; send each field once"}
@@ -62,6 +66,7 @@ func checkKeys(data []byte) error {
 			}
 		}
 		unknown = append(unknown, key)
+		unknownSize += len(member)
 	}
 	if len(unknown) > 1 {
 		slices.SortFunc(unknown, bytes.Compare)
@@ -74,16 +79,21 @@ func checkKeys(data []byte) error {
 			}
 		}
 	}
+	if maxUnknown > 0 && unknownSize > maxUnknown {
+		return &UnknownTooLargeError{Size: unknownSize, Max: maxUnknown}
+	}
 	return nil
 }
 
-// topLevelKeys yields the keys of the object in data, unescaped, in order. data must be a
-// valid JSON object in UTF-8: this skims, it does not parse.
-func topLevelKeys(data []byte) iter.Seq[[]byte] {
-	return func(yield func([]byte) bool) {
+// topLevelKeys yields the keys of the object in data, unescaped, in order, each with its
+// member as sent: from the key's opening quote to the end of its value. data must be a valid
+// JSON object in UTF-8: this skims, it does not parse.
+func topLevelKeys(data []byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func(key, member []byte) bool) {
 		i := skipSpace(data, 0)
 		i = skipSpace(data, i+1) // past '{'
 		for i < len(data) && data[i] == '"' {
+			start := i
 			end := endOfString(data, i)
 			key := data[i+1 : end-1]
 			if bytes.IndexByte(key, '\\') >= 0 {
@@ -91,13 +101,13 @@ func topLevelKeys(data []byte) iter.Seq[[]byte] {
 				s, _ := unquote(data[i:end])
 				key = []byte(s)
 			}
-			if !yield(key) {
-				return
-			}
 			i = skipSpace(data, end) // at ':'
 			i = skipSpace(data, i+1) // at the value
 			i = skipValue(data, i)   // past it
-			i = skipSpace(data, i)   // at ',' or '}'
+			if !yield(key, data[start:i]) {
+				return
+			}
+			i = skipSpace(data, i) // at ',' or '}'
 			if i < len(data) && data[i] == ',' {
 				i = skipSpace(data, i+1)
 			}

@@ -75,7 +75,31 @@ type Decoder struct {
 	// ASCII case; an entry "*.nubefact.com" matches every subdomain of nubefact.com but not
 	// nubefact.com itself. Entries should pass CheckEnlaceHost.
 	EnlaceHosts []string
+	// MaxUnknown, when positive, is how many bytes the keys of no Notificacion field and their
+	// values may take in all (see checkKeys for how they are counted); more is an
+	// *UnknownTooLargeError. Ingest sets it to MaxUnknown: the audit keeps every payload byte for
+	// byte, and a leaked token must not be able to fill it with keys nobody reads. The reconciler
+	// leaves it at 0, so that what ingest stored before, under older rules, still applies.
+	MaxUnknown int
 }
+
+// MaxUnknown is the budget of unknown keys ingest allows a notification (Decoder.MaxUnknown).
+// NubeFacT's standard response has none today; 4 KiB leaves room for the fields it adds.
+const MaxUnknown = 4 << 10
+
+// UnknownTooLargeError is a notification whose unknown keys and their values take Size bytes,
+// more than the decoder's budget Max. Like a *FieldError it matches ErrPayload; ingest answers
+// it with 413 rather than 400, since it is the size, not the shape, that is refused.
+type UnknownTooLargeError struct {
+	Size, Max int
+}
+
+func (e *UnknownTooLargeError) Error() string {
+	return fmt.Sprintf("body: the unknown keys and their values take %d bytes, over the budget of %d", e.Size, e.Max)
+}
+
+// Is makes every UnknownTooLargeError match ErrPayload.
+func (e *UnknownTooLargeError) Is(target error) bool { return target == ErrPayload }
 
 // Decode parses a notification and validates it, links to any https host allowed.
 func Decode(data []byte) (Notificacion, error) {
@@ -87,8 +111,9 @@ var bom = []byte("\xef\xbb\xbf")
 
 // Decode parses a notification and validates it. Whatever the Content-Type said, the body must
 // be one JSON object in UTF-8 (a byte-order mark before it is skipped). Unknown keys are
-// ignored (NubeFacT adds fields over time), but a key given twice, or one that differs from
-// a known field's only in letter case, is an error naming that key: see checkKeys.
+// ignored (NubeFacT adds fields over time), within d.MaxUnknown if it is set, but a key given
+// twice, or one that differs from a known field's only in letter case, is an error naming that
+// key: see checkKeys.
 // A known field with the wrong type is an error naming that field; tipo_de_comprobante and
 // numero may also be strings of digits, and sunat_responsecode a number (see jsonvalues.go).
 // Then Validate's rules apply, and the links must point to one of d.EnlaceHosts if it is set.
@@ -114,7 +139,7 @@ func (d Decoder) Decode(data []byte) (Notificacion, error) {
 	if errors.As(err, &syntaxErr) {
 		return Notificacion{}, jsonError(err)
 	}
-	if err := checkKeys(trimmed); err != nil {
+	if err := checkKeys(trimmed, d.MaxUnknown); err != nil {
 		return Notificacion{}, err
 	}
 	if err != nil {

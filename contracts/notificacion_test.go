@@ -531,8 +531,19 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"tipo_de_comprobante":2,"serie":"BBB1","numero":105,"x":"0123456789","y":[1,{"z":null}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := contracts.Decode(body)
+		// A budget of unknown keys (ingest's) refuses more, never something else.
+		const budget = 16
+		nb, errb := contracts.Decoder{MaxUnknown: budget}.Decode(body)
+		if tooLarge, ok := errors.AsType[*contracts.UnknownTooLargeError](errb); ok {
+			if tooLarge.Max != budget || tooLarge.Size <= budget || !errors.Is(errb, contracts.ErrPayload) {
+				t.Fatalf("budget error %v: size %d, max %d", errb, tooLarge.Size, tooLarge.Max)
+			}
+		} else if (errb == nil) != (err == nil) || errb != nil && errb.Error() != err.Error() || !reflect.DeepEqual(nb, n) {
+			t.Fatalf("with a budget: %+v, %v; without: %+v, %v", nb, errb, n, err)
+		}
 		if err != nil {
 			if !errors.Is(err, contracts.ErrPayload) {
 				t.Fatalf("Decode error %v is not ErrPayload", err)

@@ -23,11 +23,55 @@ func (t Topologia) stream(s string) string {
 	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(t.Prefijo)) + "_" + s
 }
 
-// SubjectNotificaciones is where ingest (webhooks) and regularization (synthetic notifications)
-// publish, and the reconciler consumes.
-func (t Topologia) SubjectNotificaciones() string { return t.subject("nubefact.notificaciones") }
+// The notifications have one subject per origin, so that the origin is what NATS's permissions
+// enforce (who may publish where), never a header anyone can write: ingest may publish only
+// webhooks, the ops CLI only regularizations and replays. The reconciler derives the origin of
+// what it consumes from the subject (OrigenDe).
+const notificaciones = "nubefact.notificaciones"
 
-// StreamNotificaciones stores SubjectNotificaciones.
+// SubjectNotificacion is where notifications of origen are published: webhooks (ingest) on
+// "nubefact.notificaciones.webhook", NubeFacT's answers obtained by regularization on
+// "nubefact.notificaciones.regularizacion".
+func (t Topologia) SubjectNotificacion(origen string) string {
+	return t.subject(notificaciones + "." + origen)
+}
+
+// SubjectReenvio is where a replay of a notification of origen is published:
+// "nubefact.notificaciones.replay.webhook". A replay keeps its origin: a replayed webhook is
+// still a webhook, confirmed with NubeFacT like any other (VERIFY_WEBHOOKS).
+func (t Topologia) SubjectReenvio(origen string) string {
+	return t.subject(notificaciones + "." + OrigenReplay + "." + origen)
+}
+
+// SubjectsNotificaciones are the subjects of StreamNotificaciones: every origin's, and the single
+// subject every origin shared before (messages stored there before an upgrade, and those of a
+// publisher not upgraded yet, are of unknown origin).
+func (t Topologia) SubjectsNotificaciones() []string {
+	return []string{t.subject(notificaciones), t.subject(notificaciones + ".>")}
+}
+
+// OrigenDe is the origin of a notification consumed on subject, and whether it is a replay. A
+// subject that names no known origin gives OrigenDesconocido.
+func (t Topologia) OrigenDe(subject string) (origen string, reenvio bool) {
+	rest, ok := strings.CutPrefix(subject, t.subject(notificaciones)+".")
+	if !ok {
+		return OrigenDesconocido, false
+	}
+	rest, reenvio = strings.CutPrefix(rest, OrigenReplay+".")
+	switch rest {
+	case OrigenWebhook, OrigenRegularizacion:
+		return rest, reenvio
+	case OrigenVerificacion:
+		// NubeFacT's answers are applied where they are obtained, never published: only a replay
+		// of one that was parked travels.
+		if reenvio {
+			return rest, true
+		}
+	}
+	return OrigenDesconocido, reenvio
+}
+
+// StreamNotificaciones stores SubjectsNotificaciones.
 func (t Topologia) StreamNotificaciones() string { return t.stream("NUBEFACT_NOTIFICACIONES") }
 
 // SubjectDLQ receives copies of the messages the reconciler could not decode, with the reason.

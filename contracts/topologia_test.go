@@ -16,37 +16,41 @@ func TestTopologia(t *testing.T) {
 		eventos []string
 	}{
 		{"", map[string]string{
-			"SubjectNotificaciones": "nubefact.notificaciones",
-			"StreamNotificaciones":  "NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":            "nubefact.dlq",
-			"StreamDLQ":             "NUBEFACT_DLQ",
-			"StreamEventos":         "COMPROBANTES_EVENTOS",
+			"SubjectWebhook":       "nubefact.notificaciones.webhook",
+			"SubjectReenvio":       "nubefact.notificaciones.replay.webhook",
+			"StreamNotificaciones": "NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":           "nubefact.dlq",
+			"StreamDLQ":            "NUBEFACT_DLQ",
+			"StreamEventos":        "COMPROBANTES_EVENTOS",
 		}, []string{"factura.>", "boleta.>", "nota_de_credito.>", "nota_de_debito.>"}},
 		{"t42", map[string]string{
-			"SubjectNotificaciones": "t42.nubefact.notificaciones",
-			"StreamNotificaciones":  "T42_NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":            "t42.nubefact.dlq",
-			"StreamDLQ":             "T42_NUBEFACT_DLQ",
-			"StreamEventos":         "T42_COMPROBANTES_EVENTOS",
+			"SubjectWebhook":       "t42.nubefact.notificaciones.webhook",
+			"SubjectReenvio":       "t42.nubefact.notificaciones.replay.webhook",
+			"StreamNotificaciones": "T42_NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":           "t42.nubefact.dlq",
+			"StreamDLQ":            "T42_NUBEFACT_DLQ",
+			"StreamEventos":        "T42_COMPROBANTES_EVENTOS",
 		}, []string{"t42.factura.>", "t42.boleta.>", "t42.nota_de_credito.>", "t42.nota_de_debito.>"}},
 		// Stream names may not contain dots: they become underscores, like dashes.
 		{"ci.run-7", map[string]string{
-			"SubjectNotificaciones": "ci.run-7.nubefact.notificaciones",
-			"StreamNotificaciones":  "CI_RUN_7_NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":            "ci.run-7.nubefact.dlq",
-			"StreamDLQ":             "CI_RUN_7_NUBEFACT_DLQ",
-			"StreamEventos":         "CI_RUN_7_COMPROBANTES_EVENTOS",
+			"SubjectWebhook":       "ci.run-7.nubefact.notificaciones.webhook",
+			"SubjectReenvio":       "ci.run-7.nubefact.notificaciones.replay.webhook",
+			"StreamNotificaciones": "CI_RUN_7_NUBEFACT_NOTIFICACIONES",
+			"SubjectDLQ":           "ci.run-7.nubefact.dlq",
+			"StreamDLQ":            "CI_RUN_7_NUBEFACT_DLQ",
+			"StreamEventos":        "CI_RUN_7_COMPROBANTES_EVENTOS",
 		}, []string{"ci.run-7.factura.>", "ci.run-7.boleta.>", "ci.run-7.nota_de_credito.>", "ci.run-7.nota_de_debito.>"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("prefijo %q", tt.prefijo), func(t *testing.T) {
 			top := contracts.Topologia{Prefijo: tt.prefijo}
 			got := map[string]string{
-				"SubjectNotificaciones": top.SubjectNotificaciones(),
-				"StreamNotificaciones":  top.StreamNotificaciones(),
-				"SubjectDLQ":            top.SubjectDLQ(),
-				"StreamDLQ":             top.StreamDLQ(),
-				"StreamEventos":         top.StreamEventos(),
+				"SubjectWebhook":       top.SubjectNotificacion(contracts.OrigenWebhook),
+				"SubjectReenvio":       top.SubjectReenvio(contracts.OrigenWebhook),
+				"StreamNotificaciones": top.StreamNotificaciones(),
+				"SubjectDLQ":           top.SubjectDLQ(),
+				"StreamDLQ":            top.StreamDLQ(),
+				"StreamEventos":        top.StreamEventos(),
 			}
 			for name, want := range tt.want {
 				if got[name] != want {
@@ -106,6 +110,45 @@ func TestSubjectEvento(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// The origin is the subject's: what NATS's permissions let each identity publish.
+func TestOrigenDe(t *testing.T) {
+	topo := contracts.Topologia{Prefijo: "t7"}
+	tests := []struct {
+		subject string
+		origen  string
+		reenvio bool
+	}{
+		{topo.SubjectNotificacion(contracts.OrigenWebhook), contracts.OrigenWebhook, false},
+		{topo.SubjectNotificacion(contracts.OrigenRegularizacion), contracts.OrigenRegularizacion, false},
+		{topo.SubjectReenvio(contracts.OrigenWebhook), contracts.OrigenWebhook, true},
+		{topo.SubjectReenvio(contracts.OrigenRegularizacion), contracts.OrigenRegularizacion, true},
+		{topo.SubjectReenvio(contracts.OrigenVerificacion), contracts.OrigenVerificacion, true},
+		{topo.SubjectReenvio(contracts.OrigenDesconocido), contracts.OrigenDesconocido, true},
+		// NubeFacT's answers are never published as such: nobody may claim to be one.
+		{topo.SubjectNotificacion(contracts.OrigenVerificacion), contracts.OrigenDesconocido, false},
+		{"t7.nubefact.notificaciones", contracts.OrigenDesconocido, false},
+		{"t7.nubefact.notificaciones.otra", contracts.OrigenDesconocido, false},
+		{"t7.nubefact.notificaciones.replay.replay", contracts.OrigenDesconocido, true},
+		{"nubefact.notificaciones.webhook", contracts.OrigenDesconocido, false}, // another namespace
+	}
+	for _, tt := range tests {
+		if origen, reenvio := topo.OrigenDe(tt.subject); origen != tt.origen || reenvio != tt.reenvio {
+			t.Errorf("OrigenDe(%q) = %q, %v; want %q, %v", tt.subject, origen, reenvio, tt.origen, tt.reenvio)
+		}
+	}
+}
+
+func TestProbado(t *testing.T) {
+	for origen, want := range map[string]bool{
+		contracts.OrigenRegularizacion: true, contracts.OrigenVerificacion: true,
+		contracts.OrigenWebhook: false, contracts.OrigenDesconocido: false, contracts.OrigenReplay: false, "": false,
+	} {
+		if got := contracts.Probado(origen); got != want {
+			t.Errorf("Probado(%q) = %v, want %v", origen, got, want)
 		}
 	}
 }

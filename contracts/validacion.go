@@ -27,8 +27,8 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 		return &FieldError{"tipo_de_comprobante", "is required"}
 	}
 	tipo := *n.TipoDeComprobante
-	if tipo < Factura || tipo > NotaDeDebito {
-		return &FieldError{"tipo_de_comprobante", "must be 1 (factura), 2 (boleta), 3 (nota de crédito) or 4 (nota de débito)"}
+	if err := validTipo(tipo); err != nil {
+		return err
 	}
 	if n.Serie == nil {
 		return &FieldError{"serie", "is required"}
@@ -39,8 +39,8 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 	if n.Numero == nil {
 		return &FieldError{"numero", "is required"}
 	}
-	if *n.Numero < 1 || *n.Numero > NumeroMaximo {
-		return &FieldError{"numero", "must be between 1 and 99999999"}
+	if err := validNumero(*n.Numero); err != nil {
+		return err
 	}
 	if c := n.SunatResponsecode; c != nil && !isDigits(*c) {
 		return &FieldError{"sunat_responsecode", "must be a string of 1 to 8 digits"}
@@ -56,6 +56,36 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 		if err := validEnlace(e.name, e.value, enlaceHosts); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Validate checks a key by the rules a notification's key meets (tipo, serie, numero): a key
+// that fails names no comprobante. It returns a *FieldError.
+func (c Clave) Validate() error {
+	if err := validTipo(c.TipoDeComprobante); err != nil {
+		return err
+	}
+	if err := validSerie(c.TipoDeComprobante, c.Serie); err != nil {
+		return err
+	}
+	return validNumero(c.Numero)
+}
+
+// TipoValido reports whether tipo is one of the four tipos de comprobante.
+func TipoValido(tipo int) bool { return tipo >= Factura && tipo <= NotaDeDebito }
+
+func validTipo(tipo int) error {
+	if !TipoValido(tipo) {
+		return &FieldError{"tipo_de_comprobante", "must be 1 (factura), 2 (boleta), 3 (nota de crédito) or 4 (nota de débito)"}
+	}
+	return nil
+}
+
+// validNumero bounds the correlativo; the bound also keeps it within Postgres's integer.
+func validNumero(numero int) error {
+	if numero < 1 || numero > NumeroMaximo {
+		return &FieldError{"numero", "must be between 1 and 99999999"}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package contracts_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -152,5 +153,35 @@ func BenchmarkValidate(b *testing.B) {
 		if err := n.Validate(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestClaveValidate(t *testing.T) {
+	tests := []struct {
+		clave contracts.Clave
+		field string // "" when valid
+	}{
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "BBB1", Numero: 105}, ""},
+		{contracts.Clave{TipoDeComprobante: 1, Serie: "F001", Numero: contracts.NumeroMaximo}, ""},
+		{contracts.Clave{TipoDeComprobante: 3, Serie: "0001", Numero: 1}, ""},
+		{contracts.Clave{TipoDeComprobante: 0, Serie: "BBB1", Numero: 1}, "tipo_de_comprobante"},
+		{contracts.Clave{TipoDeComprobante: 5, Serie: "BBB1", Numero: 1}, "tipo_de_comprobante"},
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "FFF1", Numero: 1}, "serie"},
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "bbb1", Numero: 1}, "serie"},
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "BBB12", Numero: 1}, "serie"},
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "BBB1", Numero: 0}, "numero"},
+		{contracts.Clave{TipoDeComprobante: 2, Serie: "BBB1", Numero: 99999999999}, "numero"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.clave.String(), func(t *testing.T) {
+			err := tt.clave.Validate()
+			var fe *contracts.FieldError
+			switch {
+			case tt.field == "" && err != nil:
+				t.Errorf("Validate: %v, want nil", err)
+			case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+				t.Errorf("Validate: %v, want a FieldError on %s", err, tt.field)
+			}
+		})
 	}
 }

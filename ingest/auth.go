@@ -20,15 +20,22 @@ func newTokenSet(tokens [][]byte) tokenSet {
 }
 
 func (s tokenSet) valid(presented string) bool {
+	return s.index(presented) >= 0
+}
+
+// index is the position in WEBHOOK_TOKENS (from 0) of the token presented, or -1 when it is
+// none of them. Which token matched is chosen in constant time too.
+func (s tokenSet) index(presented string) int {
 	if presented == "" {
-		return false
+		return -1
 	}
 	h := sha256.Sum256([]byte(presented))
-	ok := 0
+	found := -1
 	for i := range s {
-		ok |= subtle.ConstantTimeCompare(h[:], s[i][:]) // no early exit: same time for every token
+		eq := subtle.ConstantTimeCompare(h[:], s[i][:]) // no early exit: same time for every token
+		found = subtle.ConstantTimeSelect(eq, i, found)
 	}
-	return ok == 1
+	return found
 }
 
 // presentedToken takes the token from "Authorization: Bearer <token>" or, because NubeFacT's

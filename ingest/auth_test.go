@@ -34,6 +34,16 @@ func TestTokenSetValid(t *testing.T) {
 			if got := set.valid(tt.presented); got != tt.want {
 				t.Errorf("valid(%q) = %v, want %v", tt.presented, got, tt.want)
 			}
+			wantIndex := -1
+			switch {
+			case tt.want && tt.presented == tokenA:
+				wantIndex = 0
+			case tt.want:
+				wantIndex = 1
+			}
+			if got := set.index(tt.presented); got != wantIndex {
+				t.Errorf("index(%q) = %d, want %d", tt.presented, got, wantIndex)
+			}
 		})
 	}
 }

@@ -20,6 +20,8 @@ type Config struct {
 	// new one, change NubeFacT's panel, remove the old one. It is parsed by ParseTokens rather
 	// than by envconfig, whose errors would quote the secret.
 	WebhookTokens    string        `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"shared secrets accepted as Bearer token or ?token= (comma-separated, 16+ characters each)"`
+	WebhookRate      float64       `envconfig:"WEBHOOK_RATE" default:"0" desc:"webhooks per second each token may send, in this instance; more get 429 with Retry-After (0: no limit; see docs/webhook.md before turning it on)"`
+	WebhookBurst     int           `envconfig:"WEBHOOK_BURST" default:"100" desc:"webhooks a token may send at once above WEBHOOK_RATE (a day's batch of acceptances arrives together)"`
 	PublishTimeout   time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"3s" desc:"how long a webhook waits for JetStream to store it, retrying through a stream leader election or a reconnect, before answering 503"`
 	RetryAfter       time.Duration `envconfig:"RETRY_AFTER" default:"5s" desc:"Retry-After sent with a 503"`
 	TrustProxy       bool          `envconfig:"TRUST_PROXY" default:"false" desc:"take the sender's address from X-Forwarded-For (only behind a proxy you run)"`
@@ -55,12 +57,13 @@ func ParseTokens(s string) ([][]byte, error) {
 	return out, nil
 }
 
-// decoder is the notification decoder ENLACE_HOSTS configures.
+// decoder is the notification decoder ENLACE_HOSTS configures, with the budget of unknown keys.
 func (c Config) decoder() (contracts.Decoder, error) {
 	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
 	if err != nil {
 		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
 	}
+	d.MaxUnknown = contracts.MaxUnknown
 	return d, nil
 }
 
@@ -73,6 +76,12 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("SHUTDOWN_TIMEOUT must be positive")
+	}
+	if c.WebhookRate < 0 {
+		return errors.New("WEBHOOK_RATE must not be negative (0: no limit)")
+	}
+	if c.WebhookRate > 0 && c.WebhookBurst < 1 {
+		return errors.New("WEBHOOK_BURST must be at least 1 when WEBHOOK_RATE is set")
 	}
 	if _, err := c.decoder(); err != nil {
 		return err

@@ -20,12 +20,15 @@ type metrics struct {
 	duration   *prometheus.HistogramVec // no labels
 	publish    prometheus.Histogram
 	duplicates prometheus.Counter
+	limited    *prometheus.CounterVec // token: its position in WEBHOOK_TOKENS, from 1
 }
 
 // answered are the statuses the webhook handler answers, present from the start at zero.
-var answered = []int{http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable}
+var answered = []int{http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge,
+	http.StatusTooManyRequests, http.StatusServiceUnavailable}
 
-func newMetrics() *metrics {
+// newMetrics makes the metrics of a Run with this many webhook tokens.
+func newMetrics(tokens int) *metrics {
 	m := &metrics{registry: prometheus.NewRegistry()}
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ingest_webhooks_total",
@@ -48,10 +51,25 @@ func newMetrics() *metrics {
 		Name: "ingest_duplicates_total",
 		Help: "Webhooks JetStream recognised as duplicates of one stored before (NubeFacT's retries).",
 	})
+	// The label is the token's position, never the token: the metrics are not secret.
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ingest_webhooks_rate_limited_total",
+		Help: "Webhooks answered 429 because their token exceeded WEBHOOK_RATE, by the token's position in WEBHOOK_TOKENS (1 is the first).",
+	}, []string{"token"})
+	for i := range tokens {
+		m.limited.WithLabelValues(strconv.Itoa(i + 1))
+	}
 	m.registry.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.webhooks, m.duration, m.publish, m.duplicates)
+		m.webhooks, m.duration, m.publish, m.duplicates, m.limited)
 	return m
+}
+
+// rateLimited counts a 429 of the token at position i of WEBHOOK_TOKENS (from 0).
+func (m *metrics) rateLimited(i int) {
+	if m != nil {
+		m.limited.WithLabelValues(strconv.Itoa(i + 1)).Inc()
+	}
 }
 
 // instrument counts and times the webhook handler's answers.

@@ -17,7 +17,7 @@ func BenchmarkMetricsPerWebhook(b *testing.B) {
 	for _, tt := range []struct {
 		name string
 		m    *metrics
-	}{{"off", nil}, {"on", newMetrics()}} {
+	}{{"off", nil}, {"on", newMetrics(2)}} {
 		b.Run(tt.name, func(b *testing.B) {
 			h := tt.m.instrument(inner)
 			w := httptest.NewRecorder()

@@ -6,4 +6,6 @@ package ingest
 const (
 	// typeNotificacionInvalida is a body that is not a valid NubeFacT notification (400).
 	typeNotificacionInvalida = "urn:hotelpe:boletas:problem:notificacion-invalida"
+	// typeClavesDesconocidas is a notification whose unknown keys exceed their budget (413).
+	typeClavesDesconocidas = "urn:hotelpe:boletas:problem:claves-desconocidas"
 )

@@ -115,12 +115,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	var m *metrics
 	if cfg.MetricsAddr != "" {
-		m = newMetrics()
+		m = newMetrics(len(tokens))
 	}
 	handler := routes(webhookDeps{
 		js: js, decoder: decoder,
 		topo:   topo,
-		tokens: newTokenSet(tokens), timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
+		tokens: newTokenSet(tokens), limits: newTokenLimits(len(tokens), cfg.WebhookRate, cfg.WebhookBurst),
+		timeout: cfg.PublishTimeout, retryAfter: cfg.RetryAfter,
 		trustProxy: cfg.TrustProxy, log: log, metrics: m,
 	}, nc, js)
 
@@ -152,7 +153,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
-		"subject", topo.SubjectNotificaciones(), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts)
+		"subject", topo.SubjectNotificacion(contracts.OrigenWebhook), "tokens", len(tokens), "enlace_hosts", decoder.EnlaceHosts,
+		"webhook_rate", cfg.WebhookRate, "webhook_burst", cfg.WebhookBurst)
 
 	select {
 	case err := <-serveErr:

@@ -80,7 +80,7 @@ func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Conf
 		defer cancel()
 		_, err := js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:       topo.StreamNotificaciones(),
-			Subjects:   []string{topo.SubjectNotificaciones()},
+			Subjects:   topo.SubjectsNotificaciones(),
 			Storage:    jetstream.FileStorage,
 			Duplicates: 2 * time.Minute,
 		})

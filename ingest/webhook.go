@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,7 @@ type webhookDeps struct {
 	decoder    contracts.Decoder // with ENLACE_HOSTS
 	topo       contracts.Topologia
 	tokens     tokenSet
+	limits     tokenLimits // nil: no WEBHOOK_RATE
 	timeout    time.Duration
 	retryAfter time.Duration
 	trustProxy bool
@@ -46,10 +48,22 @@ func handleWebhook(d webhookDeps) http.Handler {
 	retryAfter := strconv.Itoa(int(max(d.retryAfter.Round(time.Second)/time.Second, 1)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recibido := time.Now().UTC()
-		if !d.tokens.valid(presentedToken(r)) {
+		token := d.tokens.index(presentedToken(r))
+		if token < 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nubefact-webhook"`)
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized,
 				Detail: "missing or wrong token: send Authorization: Bearer <token> or ?token=<token>"})
+			return
+		}
+		// Only an authenticated request spends its token's budget, before its body is read.
+		if wait := d.limits.wait(token, recibido); wait > 0 {
+			d.metrics.rateLimited(token)
+			if d.log.Enabled(r.Context(), slog.LevelDebug) {
+				d.log.Debug("webhook over WEBHOOK_RATE", "token", token+1, "retry_after", wait, "remote", r.RemoteAddr)
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(int(max((wait+time.Second-1)/time.Second, 1))))
+			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusTooManyRequests,
+				Detail: "this token sent more webhooks than WEBHOOK_RATE allows; retry after Retry-After seconds"})
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
@@ -64,6 +78,13 @@ func handleWebhook(d webhookDeps) http.Handler {
 			return
 		}
 		n, err := d.decoder.Decode(body)
+		if tooLarge, ok := errors.AsType[*contracts.UnknownTooLargeError](err); ok {
+			d.log.Warn("webhook rejected: unknown keys over their budget", "size", tooLarge.Size, "budget", tooLarge.Max, "remote", r.RemoteAddr)
+			httpapi.WriteProblem(w, httpapi.Problem{Type: typeClavesDesconocidas, Title: "Unknown keys over budget",
+				Status: http.StatusRequestEntityTooLarge, Budget: tooLarge.Max,
+				Detail: fmt.Sprintf("the keys this service does not know and their values take %d bytes, over the budget of %d bytes (4 KiB) for them; the known fields, *_zip_base64 included, are not counted", tooLarge.Size, tooLarge.Max)})
+			return
+		}
 		if err != nil {
 			p := httpapi.Problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
 			var fe *contracts.FieldError

@@ -66,14 +66,11 @@ func TestWebhookStoresSeed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("get message 1: %v", err)
 	}
-	if msg.Subject != s.topo.SubjectNotificaciones() {
-		t.Errorf("subject = %q, want %q", msg.Subject, s.topo.SubjectNotificaciones())
+	if want := s.topo.SubjectNotificacion(contracts.OrigenWebhook); msg.Subject != want {
+		t.Errorf("subject = %q, want %q", msg.Subject, want)
 	}
 	if h := msg.Header.Get(jetstream.MsgIDHeader); h != wantID {
 		t.Errorf("%s = %q, want %q", jetstream.MsgIDHeader, h, wantID)
-	}
-	if h := msg.Header.Get(contracts.HeaderOrigen); h != contracts.OrigenWebhook {
-		t.Errorf("%s = %q, want %q", contracts.HeaderOrigen, h, contracts.OrigenWebhook)
 	}
 	recibido, err := time.Parse(time.RFC3339Nano, msg.Header.Get(contracts.HeaderRecibido))
 	if err != nil {
@@ -225,7 +222,7 @@ func TestWebhookWithoutStream(t *testing.T) {
 
 	if _, err := s.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name:       s.topo.StreamNotificaciones(),
-		Subjects:   []string{s.topo.SubjectNotificaciones()},
+		Subjects:   s.topo.SubjectsNotificaciones(),
 		Storage:    jetstream.FileStorage,
 		Duplicates: 2 * time.Minute,
 	}); err != nil {
@@ -377,7 +374,7 @@ func TestWebhookRidesOutAStreamWithoutLeader(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = s.js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: s.topo.StreamNotificaciones(), Subjects: []string{s.topo.SubjectNotificaciones()},
+			Name: s.topo.StreamNotificaciones(), Subjects: s.topo.SubjectsNotificaciones(),
 			Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
 		})
 	}()

@@ -52,6 +52,10 @@ func (a *aparcadas) run(ctx context.Context) {
 			if _, err := a.store.MarcarListas(ctx, recientes); err != nil && ctx.Err() == nil {
 				a.log.Warn("checking recently parked notifications failed", "err", err)
 			}
+			// Folds the count's deltas, so that each batch's check of PARKED_MAX reads a few rows.
+			if _, err := a.store.ContarAparcadas(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("counting parked notifications failed", "err", err)
+			}
 			a.aplicarListas(ctx)
 		case <-slow.C:
 			a.housekeep(ctx)

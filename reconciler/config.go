@@ -16,7 +16,8 @@ import (
 
 // Config is read from the environment by envconfig; `bin/reconciler -h` prints it.
 type Config struct {
-	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz)"`
+	Addr        string `envconfig:"RECONCILER_ADDR" default:":8081" desc:"address of the health endpoints (/healthz, /readyz), and of /metrics when METRICS_ADDR is empty"`
+	MetricsAddr string `envconfig:"METRICS_ADDR" default:":9092" desc:"address of GET /metrics (Prometheus), a listener of its own (empty: /metrics on RECONCILER_ADDR, as before this setting)"`
 	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string (never logged)"`
 	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"10" desc:"size of the Postgres connection pool"`
 	NATSURL     string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server(s), comma-separated"`
@@ -39,6 +40,7 @@ type Config struct {
 	DLQMaxAge      time.Duration `envconfig:"DLQ_MAX_AGE" default:"2160h" desc:"how long dead letters stay in their stream"`
 
 	ParkedInterval time.Duration `envconfig:"PARKED_INTERVAL" default:"1s" desc:"how often notifications waiting for their comprobante are checked; one is applied this soon after the comprobante's INSERT"`
+	ParkedMax      int64         `envconfig:"PARKED_MAX" default:"100000" desc:"notifications that may wait for their comprobante at once; beyond, one for an unknown comprobante goes to the dead-letter stream with its reason instead (0: no cap)"`
 	ParkedMaxAge   time.Duration `envconfig:"PARKED_MAX_AGE" default:"2160h" desc:"a notification whose comprobante never appears is discarded (and the discard audited) after waiting this long"`
 
 	NubefactRuta      string        `envconfig:"NUBEFACT_RUTA" default:"" desc:"the account's RUTA (API URL), for regularize and VERIFY_WEBHOOKS"`
@@ -51,7 +53,7 @@ type Config struct {
 	VerifyRetries     int           `envconfig:"VERIFY_RETRIES" default:"5" desc:"deliveries of a webhook NubeFacT cannot confirm yet before it is recorded as a conflict"`
 	VerifyWebhooks    bool          `envconfig:"VERIFY_WEBHOOKS" default:"false" desc:"confirm every webhook with Operation 2 before applying it (one API call each)"`
 
-	Metrics           bool          `envconfig:"METRICS" default:"true" desc:"serve GET /metrics (Prometheus) on RECONCILER_ADDR and keep its counters"`
+	Metrics           bool          `envconfig:"METRICS" default:"true" desc:"serve GET /metrics (Prometheus) on METRICS_ADDR and keep its counters"`
 	MetricsInterval   time.Duration `envconfig:"METRICS_INTERVAL" default:"30s" desc:"how often the gauges of GET /metrics are read from Postgres and JetStream"`
 	PlazoAtencionDias int           `envconfig:"PLAZO_ATENCION_DIAS" default:"2" desc:"calendar days since issue (Lima) from which a pending boleta is in the atencion band"`
 	PlazoCriticoDias  int           `envconfig:"PLAZO_CRITICO_DIAS" default:"5" desc:"days from which it is critico"`
@@ -67,6 +69,10 @@ type Config struct {
 	ConsoleUsers       string `envconfig:"CONSOLE_USERS" default:"" desc:"console accounts, name:bcrypt-hash pairs comma-separated (reconciler console-user NAME prints one; never logged)"`
 	ConsoleTLSCertFile string `envconfig:"CONSOLE_TLS_CERT_FILE" default:"" desc:"serve the console over HTTPS with this certificate (PEM)"`
 	ConsoleTLSKeyFile  string `envconfig:"CONSOLE_TLS_KEY_FILE" default:"" desc:"private key (PEM) for CONSOLE_TLS_CERT_FILE"`
+	// Each console login costs a bcrypt comparison: these keep guessing from taking the cores.
+	ConsoleLoginFailures    int           `envconfig:"CONSOLE_LOGIN_FAILURES" default:"10" desc:"failed console logins an address (the connection's IP; an IPv6 /64) may make in CONSOLE_LOGIN_WINDOW before it is answered 429 with Retry-After"`
+	ConsoleLoginWindow      time.Duration `envconfig:"CONSOLE_LOGIN_WINDOW" default:"15m" desc:"how long an address's failed logins count, from its first"`
+	ConsoleLoginConcurrency int           `envconfig:"CONSOLE_LOGIN_CONCURRENCY" default:"1" desc:"console password checks (bcrypt) running at once; a login that finds none free within 1s is answered 503 with Retry-After"`
 
 	RelayInterval    time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox is swept for events not yet published"`
 	PprofAddr        string        `envconfig:"PPROF_ADDR" default:"" desc:"serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6061 (off when empty; loopback only unless PPROF_ALLOW_REMOTE)"`
@@ -107,6 +113,9 @@ func (c Config) validate() error {
 	if c.ParkedInterval <= 0 {
 		errs = append(errs, errors.New("PARKED_INTERVAL must be positive"))
 	}
+	if c.ParkedMax < 0 {
+		errs = append(errs, errors.New("PARKED_MAX must be 0 (no cap) or positive"))
+	}
 	if c.ParkedMaxAge <= 0 {
 		errs = append(errs, errors.New("PARKED_MAX_AGE must be positive"))
 	}
@@ -133,6 +142,9 @@ func (c Config) validate() error {
 	}
 	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ConsoleLoginFailures < 0 || c.ConsoleLoginWindow < 0 || c.ConsoleLoginConcurrency < 0 {
+		errs = append(errs, errors.New("CONSOLE_LOGIN_FAILURES, CONSOLE_LOGIN_WINDOW and CONSOLE_LOGIN_CONCURRENCY must not be negative"))
 	}
 	if (c.ConsoleTLSCertFile == "") != (c.ConsoleTLSKeyFile == "") {
 		errs = append(errs, errors.New("CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"))

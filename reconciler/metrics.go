@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,7 +41,10 @@ type metrics struct {
 	outboxPending        prometheus.Gauge
 	outboxOldest         prometheus.Gauge
 	consumerPending      prometheus.Gauge
-	regularizaciones     *countsCollector // resultado: counted in the regularizaciones table
+	streamBytes          *prometheus.GaugeVec // stream
+	streamMaxBytes       *prometheus.GaugeVec // stream
+	streamMessages       *prometheus.GaugeVec // stream
+	regularizaciones     *countsCollector     // resultado: counted in the regularizaciones table
 	regularizacionUltima prometheus.Gauge
 	refreshErrors        prometheus.Counter
 	lastRefresh          prometheus.Gauge
@@ -70,7 +74,7 @@ func newMetrics() *metrics {
 		Help: "Notifications processed, by what applying them did (the audit's efecto) and where they came from.",
 	}, []string{"efecto", "origen"})
 	for _, e := range estado.Efectos {
-		for _, o := range contracts.Origenes {
+		for _, o := range append(slices.Clone(contracts.Origenes), "otro") {
 			m.notifications.WithLabelValues(string(e), o)
 		}
 	}
@@ -133,6 +137,17 @@ func newMetrics() *metrics {
 	m.outboxOldest = gauge("reconciler_outbox_oldest_seconds", "Age of the oldest unpublished event; 0 when none.")
 	m.consumerPending = gauge("reconciler_consumer_pending",
 		"Notifications in JetStream not yet acknowledged by the reconcilers: pending plus ack-pending.")
+	streamGauge := func(name, help string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"stream"})
+		f(g)
+		return g
+	}
+	m.streamBytes = streamGauge("reconciler_stream_bytes",
+		"Bytes each stream (notifications, events, dead letters) holds; a stream at its max bytes refuses new messages.")
+	m.streamMaxBytes = streamGauge("reconciler_stream_max_bytes",
+		"Each stream's size limit (STREAM_MAX_BYTES as the stream has it); -1 when it has none.")
+	m.streamMessages = streamGauge("reconciler_stream_messages",
+		"Messages each stream holds, acknowledged ones included (they stay until they age out or are purged).")
 	m.regularizaciones = newCountsCollector("reconciler_regularizaciones_total",
 		"Finished regularization runs (command line, schedule, console), by how they ended, as recorded in the regularizaciones table.",
 		"resultado", resultadosRegularizacion)
@@ -180,8 +195,29 @@ func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// origenLabel bounds the origen label to the known origins: a parked notification recorded before
+// origins had subjects may carry any text its publisher wrote, and each distinct value would be a
+// series of its own.
+func origenLabel(origen string) string {
+	if slices.Contains(contracts.Origenes, origen) {
+		return origen
+	}
+	return "otro"
+}
+
 // handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
 // a 404 problem.
+// consolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
+func (m *metrics) consolePasswordChecks(n func() uint64) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "reconciler_console_password_checks_total",
+		Help: "bcrypt comparisons made for console logins (a remembered pair costs none): what guessing passwords costs, bounded by CONSOLE_LOGIN_*.",
+	}, func() float64 { return float64(n()) }))
+}
+
 func (m *metrics) handler() http.Handler {
 	if m == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -203,7 +239,7 @@ func (m *metrics) audited(rs []estado.Registro) {
 		counts[r]++
 	}
 	for r, n := range counts {
-		m.notifications.WithLabelValues(string(r.Efecto), r.Origen).Add(float64(n))
+		m.notifications.WithLabelValues(string(r.Efecto), origenLabel(r.Origen)).Add(float64(n))
 	}
 }
 
@@ -237,11 +273,18 @@ func (m *metrics) nubefactCall(resultado string, d time.Duration) {
 	m.nubefactDuration.Observe(d.Seconds())
 }
 
+// streamReader is the part of jetstream.JetStream the refresher reads the streams' sizes with.
+type streamReader interface {
+	Stream(ctx context.Context, name string) (jetstream.Stream, error)
+}
+
 // refresher sets the gauges from Postgres and JetStream every interval.
 type refresher struct {
 	m        *metrics
 	store    *postgres.Store
 	cons     jetstream.Consumer
+	js       streamReader
+	streams  []string // whose sizes it reads
 	umbrales estado.Umbrales
 	interval time.Duration
 	log      *slog.Logger
@@ -285,6 +328,19 @@ func (r *refresher) refresh(ctx context.Context) {
 		return
 	}
 	r.m.consumerPending.Set(float64(info.NumPending) + float64(info.NumAckPending))
+	for _, name := range r.streams {
+		// Stream asks the server for the stream's info: its state is as of now.
+		s, err := r.js.Stream(ctx, name)
+		if err != nil {
+			r.m.refreshErrors.Inc()
+			r.log.Warn("metrics: reading a stream failed", "stream", name, "err", err)
+			return
+		}
+		info := s.CachedInfo()
+		r.m.streamBytes.WithLabelValues(name).Set(float64(info.State.Bytes))
+		r.m.streamMaxBytes.WithLabelValues(name).Set(float64(info.Config.MaxBytes))
+		r.m.streamMessages.WithLabelValues(name).Set(float64(info.State.Msgs))
+	}
 	r.m.lastRefresh.Set(float64(r.now().Unix()))
 }
 

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -103,5 +104,39 @@ func BenchmarkMetricsPerBatch(b *testing.B) {
 	for b.Loop() {
 		m.audited(rs)
 		m.batchApplied(20 * time.Millisecond)
+	}
+}
+
+// The origen label takes only known values: 2,000 distinct origins recorded before origins had
+// subjects (a parked notification's header text) add no series, and are counted under otro.
+func TestNotificationsOrigenLabelIsBounded(t *testing.T) {
+	m := newMetrics()
+	series := func() int {
+		families, err := m.registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "reconciler_notifications_total" {
+				return len(f.GetMetric())
+			}
+		}
+		return 0
+	}
+	before := series()
+	rs := make([]estado.Registro, 0, 2000)
+	for i := range 2000 {
+		rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "origen-" + strconv.Itoa(i)})
+	}
+	rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "webhook"})
+	m.audited(rs)
+	if after := series(); after != before {
+		t.Errorf("series went from %d to %d", before, after)
+	}
+	if v, _ := gauge(t, m, "reconciler_notifications_total", map[string]string{"efecto": "aplicado", "origen": "otro"}); v != 2000 {
+		t.Errorf("otro = %v, want 2000", v)
+	}
+	if v, _ := gauge(t, m, "reconciler_notifications_total", map[string]string{"efecto": "aplicado", "origen": "webhook"}); v != 1 {
+		t.Errorf("webhook = %v, want 1", v)
 	}
 }

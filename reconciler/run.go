@@ -62,7 +62,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	defer pool.Close()
-	store := postgres.New(pool)
+	store := postgres.New(pool).ConTopeDeAparcadas(cfg.ParkedMax)
 	nc, js, cons, err := openStreams(ctx, cfg, topo, log)
 	if err != nil {
 		return err
@@ -85,16 +85,30 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	var consoleRuns sync.WaitGroup
 	defer consoleRuns.Wait()
 	defer cancelConsoleRuns()
-	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, log)
+	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, m, log)
 	if err != nil {
 		return err
 	}
 	if csrv != nil {
 		defer csrv.Close() // after shutdown's graceful Shutdown, or at once on an early return
 	}
-	srv, err := serveHTTP(cfg, routes(store, nc, m.handler()), log)
+	// /metrics on a listener of its own (METRICS_ADDR), as ingest's: RECONCILER_ADDR must be
+	// reachable by whatever probes health, /metrics only by Prometheus.
+	onAddr := m.handler()
+	if cfg.MetricsAddr != "" {
+		onAddr = nil
+	}
+	srv, err := serveHTTP(cfg, routes(store, nc, onAddr), log)
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" && m != nil {
+		msrv, err := serveMetrics(cfg.MetricsAddr, m.handler(), log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer msrv.Close()
 	}
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
@@ -111,7 +125,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	w.crashAfterCommit = crashAfterCommit
 	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
 		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
-	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now}
+	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now,
+		js: js, streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}
 	if w.nubefact != nil {
 		a.preparar = w.prepararAparcadas
 	}
@@ -125,7 +140,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		p := newProgramada(cfg, reg, store, log)
 		wg.Go(func() { p.run(bctx) })
 	}
-	log.Info("reconciler running", "addr", srv.Addr, "subject", topo.SubjectNotificaciones(),
+	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
 	werr := w.run(ctx, cons)
 	stopBackground()
@@ -190,8 +205,8 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	return nc, js, cons, nil
 }
 
-// serveHTTP serves the health endpoints and the metrics on RECONCILER_ADDR, with ingest's limits
-// and timeouts.
+// serveHTTP serves the health endpoints (and the metrics, when METRICS_ADDR is empty) on
+// RECONCILER_ADDR, with ingest's limits and timeouts.
 func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -207,9 +222,26 @@ func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, erro
 	return srv, nil
 }
 
+// serveMetrics serves GET /metrics alone on addr (METRICS_ADDR).
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	srv := httpapi.NewServer(metricsRoutes(h), 30*time.Second, log)
+	srv.Addr = ln.Addr().String()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", srv.Addr)
+	return srv, nil
+}
+
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, log *slog.Logger) (*http.Server, error) {
+func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, m *metrics, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -225,13 +257,16 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	if reg != nil {
 		regularizar = regularizarEnFondo(life, cfg, store, reg, runs, log)
 	}
+	m.consolePasswordChecks(users.Comparaciones)
 	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
+		// Zero fields (a Config built in code) take consola.DefaultLoginLimits.
+		Login:      consola.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
 		Programada: cfg.RegularizeEvery, Log: log,
-		Muertas: func(ctx context.Context, limit int) ([]stream.Muerta, error) {
-			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, limit)
+		Muertas: func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
+			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, antes, limit)
 		},
 		Reenviar: func(ctx context.Context, id string) error {
-			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id})
+			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id}, nil)
 			return err
 		},
 		Salud: func(ctx context.Context) consola.Salud {

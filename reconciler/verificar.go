@@ -20,7 +20,10 @@ import (
 var errSinConfirmar = errors.New("NubeFacT cannot confirm the outcome yet")
 
 // verificar confirms each webhook of the batch with NubeFacT's Operation 2 (VERIFY_WEBHOOKS).
-// NubeFacT does not sign its webhooks, so a forged one is only caught this way. What is stored is
+// NubeFacT does not sign its webhooks, so a forged one is only caught this way. "Webhook" here is
+// every notification whose origin is not proven (contracts.Probado): a webhook, a replay of one
+// (a forged webhook parked, then replayed, is still forged), a message of unknown origin. Only
+// NubeFacT's answers to our own calls (regularization, verification) skip it. What is stored is
 // NubeFacT's answer, never the webhook's word:
 //   - same outcome, hash, links and texts: the webhook is applied as it is;
 //   - same outcome and hash, other links or texts: NubeFacT's answer is applied, and the webhook
@@ -105,7 +108,7 @@ func (w *worker) confirmarTodas(ctx context.Context, recibidas []estado.Recibida
 	var wg sync.WaitGroup
 	for i := range recibidas {
 		e := &recibidas[i]
-		if e.Origen != contracts.OrigenWebhook || !e.Notificacion.Resultado().Final() || !debe(e) {
+		if contracts.Probado(e.Origen) || !e.Notificacion.Resultado().Final() || !debe(e) {
 			continue
 		}
 		wg.Go(func() {
@@ -139,7 +142,7 @@ func (w *worker) confirmar(ctx context.Context, e *estado.Recibida) error {
 	mismoResultado := n.Resultado() == webhook.Resultado() && deref(n.CodigoHash) == deref(webhook.CodigoHash)
 	difieren := diferencias(webhook, &n)
 	if mismoResultado && len(difieren) == 0 {
-		e.Nota = "confirmado por NubeFacT"
+		e.Nota = strings.TrimPrefix(e.Nota+"; confirmado por NubeFacT", "; ")
 		return nil
 	}
 	respuesta, err := respuestaNubefact(n, e)

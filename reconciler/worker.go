@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -178,7 +179,8 @@ func (w *worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	}
 	// Committed: the relay publishes the new events while the acknowledgements go out.
 	w.relay.handOff(ctx, eventos)
-	w.metrics.audited(estado.Registros(recibidas, veredictos))
+	w.metrics.audited(slices.DeleteFunc(estado.Registros(recibidas, veredictos),
+		func(r estado.Registro) bool { return r.Efecto == estado.SinEspacio })) // not in the audit
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
 }
@@ -223,7 +225,8 @@ func (w *worker) nakWithDelay(life context.Context, msgs []jetstream.Msg, recibi
 
 // ack acknowledges a committed batch. A lost ack only means a redelivery, which the inbox
 // absorbs. The acks go out together, each bounded, so a broker that vanished mid-batch holds
-// the worker for ackTimeout at most.
+// the worker for ackTimeout at most. What found no room to park (PARKED_MAX) is dead-lettered
+// instead: kept, with its reason, where ops look and the alert watches.
 func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, veredictos []estado.Veredicto) {
 	var acks sync.WaitGroup
 	debug := w.log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
@@ -237,6 +240,9 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 			w.log.Warn("conflicting notification recorded, not applied", "id", e.MessageID, "motivo", v.Motivo)
 		case estado.Aparcado:
 			w.log.Info("comprobante not in the table: notification parked until it is inserted", "id", e.MessageID)
+		case estado.SinEspacio:
+			acks.Go(func() { w.deadLetter(ctx, m, "PARKED_MAX: "+v.Motivo) })
+			continue
 		}
 		acks.Go(func() {
 			actx, cancel := context.WithTimeout(ctx, ackTimeout)
@@ -250,7 +256,10 @@ func (w *worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 }
 
 // entrada turns a message into what the store applies. Its message ID is recomputed from the
-// payload by the contract's rule, whoever published it and whatever header it carried.
+// payload by the contract's rule, whoever published it and whatever header it carried; its
+// origin is the subject's, which NATS's permissions bind to who may publish there. When and
+// from whom it was received are believed only from those publishers: on a subject that names
+// no origin, the stream's own timestamp stands and the sender is unknown.
 func (w *worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 	n, err := w.decoder.Decode(m.Data())
 	if err != nil {
@@ -260,20 +269,23 @@ func (w *worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 	if err != nil {
 		return estado.Recibida{}, err
 	}
-	h := m.Headers()
-	recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido))
-	if err != nil {
-		recibido = md.Timestamp
-	}
-	origen := h.Get(contracts.HeaderOrigen)
-	if origen == "" {
-		origen = "desconocido"
-	}
-	return estado.Recibida{
-		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(),
-		Origen: origen, Recibido: recibido, Remitente: h.Get(contracts.HeaderRemitente),
+	e := estado.Recibida{
+		MessageID: contracts.MessageID(n), Notificacion: n, Payload: m.Data(), Recibido: md.Timestamp,
 		StreamSeq: md.Sequence.Stream, Intentos: int(md.NumDelivered),
-	}, nil
+	}
+	e.Origen, e.Reenvio = w.topo.OrigenDe(m.Subject())
+	if e.Reenvio {
+		e.Nota = "reenviada"
+	}
+	if e.Origen == contracts.OrigenDesconocido {
+		return e, nil
+	}
+	h := m.Headers()
+	if recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido)); err == nil {
+		e.Recibido = recibido
+	}
+	e.Remitente = h.Get(contracts.HeaderRemitente)
+	return e, nil
 }
 
 // deadLetter copies m to the dead-letter stream and terminates it. If the copy cannot be stored,

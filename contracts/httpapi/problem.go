@@ -17,6 +17,9 @@ type Problem struct {
 	// Field, an extension member of ingest's notificacion-invalida, names the payload field at
 	// fault, so NubeFacT's support (or ours) sees at once what was wrong.
 	Field string `json:"field,omitempty"`
+	// Budget, an extension member of ingest's claves-desconocidas, is how many bytes the
+	// unknown keys of a notification may take (contracts.MaxUnknown).
+	Budget int `json:"budget,omitempty"`
 }
 
 // WriteProblem answers p as application/problem+json, never cached.

@@ -1,5 +1,5 @@
 // Package cli is the reconciler's command line: Main, its subcommands (serve, migrate, check,
-// regularize, parked, replay, discard, console-user), their flags, the progress display and the CSV report.
+// regularize, parked, replay, discard, console-user, purge-applied), their flags, the progress display and the CSV report.
 // cmd/reconciler's main only calls Main.
 package cli
 
@@ -33,6 +33,7 @@ Usage:
   reconciler discard -reason TEXT (-older-than DURATION | MESSAGE_ID...)
                                 discard parked notifications that will never match (audited)
   reconciler console-user NAME  print a CONSOLE_USERS entry for NAME (password on stdin)
+  reconciler purge-applied      make room in the notifications stream: remove what is acknowledged
   reconciler SUBCOMMAND -h      that subcommand's usage
   reconciler -h                 this help
 
@@ -72,19 +73,20 @@ func subcommands() map[string]subcommand {
 		"check": {checkUsage, withoutArguments(func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
 			return checkCmd(ctx, cfg, stdout)
 		})},
-		"regularize":   {regularizeUsage, parseRegularize},
-		"parked":       {parkedUsage, parseParked},
-		"replay":       {replayUsage, parseReplay},
-		"discard":      {discardUsage, parseDiscard},
-		"console-user": {consoleUserUsage, parseConsoleUser},
+		"regularize":    {regularizeUsage, parseRegularize},
+		"parked":        {parkedUsage, parseParked},
+		"replay":        {replayUsage, parseReplay},
+		"discard":       {discardUsage, parseDiscard},
+		"console-user":  {consoleUserUsage, parseConsoleUser},
+		"purge-applied": {purgeAppliedUsage, parsePurgeApplied},
 	}
 }
 
 const serveUsage = `Usage: reconciler [serve]
 
 Runs the service: migrates the database, declares the streams and the consumer, applies
-notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR, until
-SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
+notifications, publishes events and answers /healthz and /readyz on RECONCILER_ADDR and
+/metrics on METRICS_ADDR, until SIGINT or SIGTERM. ` + "`reconciler -h`" + ` lists the configuration.
 `
 
 // withoutArguments is the parse of a subcommand that takes no flag and no argument.

@@ -114,6 +114,7 @@ func TestMainSubcommandHelp(t *testing.T) {
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("NATS_URL", "nats://127.0.0.1:1")
 	t.Setenv("RECONCILER_ADDR", "127.0.0.1:0")
+	t.Setenv("METRICS_ADDR", "127.0.0.1:0")
 	for name := range subcommands() {
 		for _, help := range []string{"-h", "--help", "-help"} {
 			t.Run(name+" "+help, func(t *testing.T) {

@@ -44,37 +44,55 @@ func migrateCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) er
 	return nil
 }
 
-const parkedUsage = `Usage: reconciler parked [-all]
+const parkedUsage = `Usage: reconciler parked [-all] [-after CURSOR] [-limit N]
 
 Lists the notifications waiting in DATABASE_URL because their comprobante is not in the table,
-how long each has waited, and the MESSAGE_ID that ` + "`reconciler replay`" + ` and
-` + "`reconciler discard`" + ` take. Each is applied within PARKED_INTERVAL of its comprobante's
-INSERT, or discarded (and the discard audited) after PARKED_MAX_AGE.
+oldest first, a page at a time: how long each has waited, and the MESSAGE_ID that
+` + "`reconciler replay`" + ` and ` + "`reconciler discard`" + ` take. When there are more, the
+last line gives the command for the next page (-after). Each is applied within PARKED_INTERVAL
+of its comprobante's INSERT, or discarded (and the discard audited) after PARKED_MAX_AGE.
 
 Flags:
 `
 
 func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "include notifications already replayed")
+	after := fs.String("after", "", "start after this cursor (the previous page's last line gives it)")
+	limit := fs.Int("limit", postgres.TamanoPagina, "notifications per page (at most 10000)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("parked: unexpected arguments %q", fs.Args())
 	}
+	if *limit < 1 || *limit > 10000 {
+		return nil, fmt.Errorf("parked: -limit must be between 1 and 10000")
+	}
+	p := postgres.PaginaAparcadas{Todas: *all, Limit: *limit}
+	if *after != "" {
+		var err error
+		if p.Despues, err = postgres.ParseCursorAparcada(*after); err != nil {
+			return nil, fmt.Errorf("parked: -after: %w", err)
+		}
+	}
 	return func(ctx context.Context, cfg reconciler.Config, _ *slog.Logger, stdout, _ io.Writer) error {
-		return parkedCmd(ctx, cfg, *all, stdout)
+		return parkedCmd(ctx, cfg, p, stdout)
 	}, nil
 }
 
-// parkedCmd lists the parked notifications; with all, those already replayed too.
-func parkedCmd(ctx context.Context, cfg reconciler.Config, all bool, stdout io.Writer) error {
+// parkedCmd lists a page of the parked notifications.
+func parkedCmd(ctx context.Context, cfg reconciler.Config, p postgres.PaginaAparcadas, stdout io.Writer) error {
 	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	list, err := postgres.New(pool).Aparcadas(ctx, all)
+	store := postgres.New(pool)
+	list, err := store.Aparcadas(ctx, p)
+	if err != nil {
+		return err
+	}
+	total, err := store.ContarAparcadas(ctx)
 	if err != nil {
 		return err
 	}
@@ -97,8 +115,15 @@ func parkedCmd(ctx context.Context, cfg reconciler.Config, all bool, stdout io.W
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d parked notification(s) waiting for their comprobante; each is applied within PARKED_INTERVAL of its INSERT, or discarded after PARKED_MAX_AGE (%s)\n",
-		len(list), cfg.ParkedMaxAge)
+	fmt.Fprintf(stdout, "%d parked notification(s) waiting for their comprobante (PARKED_MAX %d); each is applied within PARKED_INTERVAL of its INSERT, or discarded after PARKED_MAX_AGE (%s)\n",
+		total, cfg.ParkedMax, cfg.ParkedMaxAge)
+	if len(list) == p.Limit {
+		todas := ""
+		if p.Todas {
+			todas = "-all "
+		}
+		fmt.Fprintf(stdout, "next page: reconciler parked %s-limit %d -after %s\n", todas, p.Limit, list[len(list)-1].Cursor())
+	}
 	return nil
 }
 
@@ -199,7 +224,8 @@ func operador() string {
 const replayUsage = `Usage: reconciler replay [-all | MESSAGE_ID...]
 
 Publishes parked notifications (` + "`reconciler parked`" + ` lists them) to NATS_URL again, once
-their comprobantes exist: every one not replayed yet with -all, or those named.
+their comprobantes exist: every one not replayed yet with -all (read and replayed a page of 100
+at a time), or those named.
 
 Flags:
 `
@@ -233,14 +259,16 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, stdout 
 		return err
 	}
 	defer nc.Close()
-	done, err := reconciler.Reenviar(ctx, postgres.New(pool), js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids)
-	for _, a := range done {
-		fmt.Fprintln(stdout, "replayed", a.MessageID)
-	}
+	n, err := reconciler.Reenviar(ctx, postgres.New(pool), js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids,
+		func(page []postgres.Aparcada) {
+			for _, a := range page {
+				fmt.Fprintln(stdout, "replayed", a.MessageID)
+			}
+		})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d notification(s) replayed\n", len(done))
+	fmt.Fprintf(stdout, "%d notification(s) replayed\n", n)
 	return nil
 }
 

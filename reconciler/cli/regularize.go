@@ -84,7 +84,7 @@ func parseRegularizeFlags(fs *flag.FlagSet, args []string) (regularizeFlags, err
 		return f, errors.New("regularize: --rate must not be negative")
 	case f.limit < 0:
 		return f, errors.New("regularize: --limit must not be negative")
-	case f.tipo < 0 || f.tipo > 4:
+	case f.tipo != 0 && !contracts.TipoValido(f.tipo):
 		return f, errors.New("regularize: --tipo must be 1, 2, 3 or 4")
 	case f.plazo != "" && f.olderThan != "":
 		return f, errors.New("regularize: give --plazo or --older-than, not both")

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,14 +43,16 @@ type Salud struct {
 type Opciones struct {
 	Store      *postgres.Store
 	Usuarios   *Usuarios
+	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits
 	Umbrales   estado.Umbrales
 	Salud      func(context.Context) Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
 	// Regularizar starts a run for filtro in the background on behalf of usuario and returns
 	// its record's id; nil when NubeFacT is not configured.
 	Regularizar func(ctx context.Context, filtro estado.Filtro, usuario string) (int64, error)
-	// Muertas reads the last limit dead letters (stream.Muertas).
-	Muertas func(ctx context.Context, limit int) ([]stream.Muerta, error)
+	// Muertas reads up to limit dead letters before the sequence antes (0: the newest), newest
+	// first (stream.Muertas).
+	Muertas func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error)
 	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
 	Reenviar func(ctx context.Context, messageID string) error
 	Log      *slog.Logger
@@ -67,6 +68,9 @@ type consola struct {
 func New(o Opciones) (http.Handler, error) {
 	if o.Usuarios == nil || o.Usuarios.Len() == 0 {
 		return nil, errors.New("the console needs at least one user in CONSOLE_USERS")
+	}
+	if o.Log == nil {
+		return nil, errors.New("the console needs a logger")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -102,25 +106,8 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
 	// Outermost: a cross-site POST is refused (403) before anything else, credentials or not.
-	return http.NewCrossOriginProtection().Handler(c.autenticar(httpapi.StrictMux(mux))), nil
+	return http.NewCrossOriginProtection().Handler(newLogin(c, o.Login).autenticar(httpapi.StrictMux(mux))), nil
 }
-
-type claveUsuario struct{}
-
-// autenticar requires HTTP Basic credentials of CONSOLE_USERS.
-func (c *consola) autenticar(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, password, ok := r.BasicAuth()
-		if !ok || !c.Usuarios.Valido(name, password, c.Now()) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Boletas - consola", charset="UTF-8"`)
-			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusUnauthorized, Detail: "usuario o contraseña incorrectos"})
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claveUsuario{}, name)))
-	})
-}
-
-func usuario(r *http.Request) string { s, _ := r.Context().Value(claveUsuario{}).(string); return s }
 
 // pagina is what every page's template receives besides its own data.
 type pagina struct {
@@ -247,6 +234,10 @@ type filaPendiente struct {
 
 const porPagina = 100
 
+// conPayloadsPorPagina is the page size of the pages that show payloads (the timeline, the DLQ):
+// a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker sent.
+const conPayloadsPorPagina = 25
+
 func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := c.Now()
@@ -255,8 +246,8 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	var errMsg string
 	if t := q.Get("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
-			errMsg = "tipo desconocido: " + t + " (1 factura, 2 boleta, 3 nota de crédito, 4 nota de débito)"
+		if err != nil || !contracts.TipoValido(n) {
+			errMsg = "tipo desconocido: elija 1 factura, 2 boleta, 3 nota de crédito o 4 nota de débito"
 		} else {
 			f.Tipo = n
 		}
@@ -265,8 +256,8 @@ func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
 	plazo := q.Get("plazo")
 	if plazo != "" {
 		desde, hasta, err := c.rango(estado.Plazo(plazo), hoy)
-		if err != nil {
-			errMsg, plazo = err.Error(), ""
+		if err != nil { // said in fixed words: the page never repeats the URL's
+			errMsg, plazo = "plazo desconocido: elija en_plazo, atencion, critico o vencido", ""
 		} else {
 			f.Desde, f.Hasta = desde, hasta
 		}
@@ -354,6 +345,7 @@ type paginaComprobante struct {
 	Clave       string
 	Comprobante *postgres.Comprobante
 	Historia    []evento
+	Siguiente   string // the link to the older page, if there is one
 	Dia         string
 	Dias        int
 	Plazo       estado.Plazo
@@ -368,18 +360,24 @@ func (c *consola) buscar(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/comprobantes/"+clave.String(), http.StatusSeeOther)
 }
 
-// parseClave reads "2-BBB1-105".
+// parseClave reads "2-BBB1-105". A key outside SUNAT's ranges (contracts.Clave.Validate) is an
+// error: it names no comprobante, and a numero past Postgres's integer would fail the query.
 func parseClave(s string) (contracts.Clave, error) {
+	errFormato := errors.New("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
 	parts := strings.Split(s, "-")
 	if len(parts) != 3 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+		return contracts.Clave{}, errFormato
 	}
 	tipo, err1 := strconv.Atoi(parts[0])
 	numero, err2 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil || tipo < 1 || tipo > 4 || numero < 1 {
-		return contracts.Clave{}, fmt.Errorf("escriba tipo-serie-número, por ejemplo 2-BBB1-105")
+	if err1 != nil || err2 != nil {
+		return contracts.Clave{}, errFormato
 	}
-	return contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}, nil
+	clave := contracts.Clave{TipoDeComprobante: tipo, Serie: strings.ToUpper(parts[1]), Numero: numero}
+	if clave.Validate() != nil {
+		return contracts.Clave{}, errors.New("no es una clave de comprobante: tipo 1 a 4, serie de 4 letras o cifras (B… en boletas, F… en facturas, 0… de contingencia), número de 1 a 99999999")
+	}
+	return clave, nil
 }
 
 func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
@@ -393,33 +391,23 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		c.fallo(w, r, err)
 		return
 	}
-	auditadas, acciones, err := c.Store.Historia(r.Context(), clave)
+	var antes postgres.CursorHistoria
+	var siguientePath, errMsg string
+	if v := r.URL.Query().Get("antes"); v != "" {
+		if antes, err = parseCursorHistoria(v); err != nil {
+			errMsg = "página inválida: se muestra la más reciente"
+		}
+	}
+	auditadas, acciones, err := c.Store.Historia(r.Context(), clave, antes, conPayloadsPorPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
 	}
-	historia := make([]evento, 0, len(auditadas)+len(acciones))
-	for _, a := range auditadas {
-		que := "notificación (" + a.Origen + "): " + a.Efecto
-		if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
-			que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
-		}
-		detalle := a.Motivo
-		if a.Remitente != nil {
-			detalle += " · remitente " + *a.Remitente
-		}
-		historia = append(historia, evento{Cuando: a.RecibidoEn, Que: que, Detalle: detalle + " · " + a.MessageID, Payload: bonito(a.Payload)})
-		if a.Efecto == string(estado.Aplicado) || a.Efecto == string(estado.Completado) {
-			historia = append(historia, evento{Cuando: a.RegistradoEn, Que: "evento escrito para los suscriptores",
-				Detalle: "publicado por el relay en cuanto NATS lo acepta"})
-		}
+	historia, siguiente := paginaHistoria(auditadas, acciones, antes, conPayloadsPorPagina)
+	if siguiente != (postgres.CursorHistoria{}) {
+		siguientePath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
 	}
-	for _, a := range acciones {
-		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
-			Detalle: a.Detalle + " · " + a.Resultado})
-	}
-	slices.SortStableFunc(historia, func(a, b evento) int { return a.Cuando.Compare(b.Cuando) })
-	data := paginaComprobante{pagina: pagina{Titulo: clave.String()}, Clave: clave.String(), Historia: historia}
+	data := paginaComprobante{pagina: pagina{Titulo: clave.String(), Error: errMsg}, Clave: clave.String(), Historia: historia, Siguiente: siguientePath}
 	if found {
 		data.Comprobante = &row
 		data.Dia = row.Dia().Format(time.DateOnly)
@@ -427,6 +415,66 @@ func (c *consola) comprobante(w http.ResponseWriter, r *http.Request) {
 		data.Plazo = c.Umbrales.Banda(data.Dias)
 	}
 	c.render(w, r, "comprobante", data)
+}
+
+// paginaHistoria merges a page of the audit and one of the actions (each newest first) into the
+// timeline's page: the newest limit of them, newest first, and the cursor of the next (older)
+// page, zero when there is none. Each source gives a prefix of its rows, so the cursor (the last
+// id shown of each) skips nothing.
+func paginaHistoria(auditadas []postgres.Auditada, acciones []postgres.Accion, antes postgres.CursorHistoria, limit int) ([]evento, postgres.CursorHistoria) {
+	var historia []evento
+	siguiente := antes
+	i, j := 0, 0
+	for i+j < limit && (i < len(auditadas) || j < len(acciones)) {
+		if j == len(acciones) || i < len(auditadas) && !auditadas[i].RecibidoEn.Before(acciones[j].RealizadaEn) {
+			historia = append(historia, eventosDe(auditadas[i])...)
+			siguiente.Auditada = auditadas[i].ID
+			i++
+			continue
+		}
+		a := acciones[j]
+		historia = append(historia, evento{Cuando: a.RealizadaEn, Que: "acción: " + a.Accion + " por " + a.Usuario,
+			Detalle: a.Detalle + " · " + a.Resultado})
+		siguiente.Accion = a.ID
+		j++
+	}
+	if i == len(auditadas) && j == len(acciones) && len(auditadas) < limit && len(acciones) < limit {
+		return historia, postgres.CursorHistoria{} // both sources are exhausted
+	}
+	return historia, siguiente
+}
+
+// eventosDe is what one audit row shows on the timeline, newest first.
+func eventosDe(a postgres.Auditada) []evento {
+	que := "notificación (" + a.Origen + "): " + a.Efecto
+	if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
+		que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
+	}
+	detalle := a.Motivo
+	if a.Remitente != nil {
+		detalle += " · remitente " + *a.Remitente
+	}
+	payload := bonito(a.Payload)
+	if a.Largo > len(a.Payload) {
+		payload = a.Payload + fmt.Sprintf("\n… (%d bytes en total: la auditoría lo guarda entero)", a.Largo)
+	}
+	out := []evento{{Cuando: a.RecibidoEn, Que: que, Detalle: detalle + " · " + a.MessageID, Payload: payload}}
+	if a.Efecto == string(estado.Aplicado) || a.Efecto == string(estado.Completado) {
+		out = append([]evento{{Cuando: a.RegistradoEn, Que: "evento escrito para los suscriptores",
+			Detalle: "publicado por el relay en cuanto NATS lo acepta"}}, out...)
+	}
+	return out
+}
+
+// parseCursorHistoria reads "auditada_accion", as the timeline's link writes it.
+func parseCursorHistoria(s string) (postgres.CursorHistoria, error) {
+	a, b, ok := strings.Cut(s, "_")
+	n, err1 := strconv.ParseInt(a, 10, 64)
+	m, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n < 0 || m < 0 {
+		return postgres.CursorHistoria{}, fmt.Errorf("invalid cursor %q", s)
+	}
+	return postgres.CursorHistoria{Auditada: n, Accion: m}, nil
 }
 
 // bonito pretty-prints a JSON payload (html/template escapes it when rendered).
@@ -445,14 +493,31 @@ type conflicto struct {
 	HashRecibido, CDRRecibido string
 }
 
-// conflictosPorPagina bounds /conflictos: the unreviewed first, newest first.
-const conflictosPorPagina = 100
-
 func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
-	cs, err := c.Store.Conflictos(r.Context(), conflictosPorPagina)
+	var despues postgres.CursorConflicto
+	var errMsg string
+	if v := r.URL.Query().Get("despues"); v != "" {
+		rev, id, ok := strings.Cut(v, "_")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil || n < 1 || (rev != "0" && rev != "1") {
+			errMsg = "página inválida: se muestra la primera"
+		} else {
+			despues = postgres.CursorConflicto{Revisado: rev == "1", ID: n}
+		}
+	}
+	cs, err := c.Store.Conflictos(r.Context(), despues, porPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
+	}
+	var siguiente string
+	if len(cs) == porPagina {
+		last := cs[len(cs)-1].Cursor()
+		rev := "0"
+		if last.Revisado {
+			rev = "1"
+		}
+		siguiente = "/conflictos?despues=" + rev + "_" + strconv.FormatInt(last.ID, 10)
 	}
 	out := make([]conflicto, len(cs))
 	for i, x := range cs {
@@ -461,11 +526,13 @@ func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal([]byte(x.Payload), &n) == nil {
 			out[i].HashRecibido, out[i].CDRRecibido = deref(n.CodigoHash), deref(n.EnlaceDelCDR)
 		}
+		out[i].Payload = "" // shown only through the hash and the CDR
 	}
 	c.render(w, r, "conflictos", struct {
 		pagina
 		Conflictos []conflicto
-	}{pagina{Titulo: "Conflictos"}, out})
+		Siguiente  string
+	}{pagina{Titulo: "Conflictos", Error: errMsg}, out, siguiente})
 }
 
 func (c *consola) marcarRevisado(w http.ResponseWriter, r *http.Request) {
@@ -503,7 +570,7 @@ func (c *consola) regularizaciones(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "regularizaciones", struct {
 		pagina
 		Runs []postgres.Regularizacion
-	}{pagina{Titulo: "Regularizaciones", Error: r.URL.Query().Get("aviso")}, runs})
+	}{pagina{Titulo: "Regularizaciones", Error: aviso(r)}, runs})
 }
 
 // run reads the regularization of the path, answering 404 when there is none.
@@ -538,7 +605,7 @@ func (c *consola) regularizacion(w http.ResponseWriter, r *http.Request) {
 		pagina
 		Run         postgres.Regularizacion
 		NoResueltas []postgres.NoResuelta
-	}{pagina{Titulo: "Regularización " + strconv.FormatInt(run.ID, 10), Error: r.URL.Query().Get("aviso")}, run, nr})
+	}{pagina{Titulo: "Regularización " + strconv.FormatInt(run.ID, 10), Error: aviso(r)}, run, nr})
 }
 
 // noResueltasCSV is the run's report, as `regularize --report` writes it.
@@ -563,7 +630,7 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	var f estado.Filtro
 	if t := r.FormValue("tipo"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 4 {
+		if err != nil || !contracts.TipoValido(n) {
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusBadRequest, Detail: "tipo desconocido: " + t})
 			return
 		}
@@ -583,17 +650,17 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: objeto, Resultado: "ok"}
 	if c.Regularizar == nil {
 		accion.Resultado = "no disponible: configure NUBEFACT_RUTA y NUBEFACT_TOKEN en el reconciliador"
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarNoDisponible)
 		return
 	}
 	id, err := c.Regularizar(r.Context(), f, usuario(r))
 	if err != nil {
 		accion.Resultado = "error: " + err.Error()
-		c.registrar(w, r, accion, "/regularizaciones")
+		c.registrar(w, r, accion, "/regularizaciones", avisoRegularizarFallida)
 		return
 	}
 	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
-	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10))
+	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10), "")
 }
 
 // detener asks a running regularization to stop (Detener): the request goes through its row,
@@ -608,17 +675,18 @@ func (c *consola) detener(w http.ResponseWriter, r *http.Request) {
 	volver := "/regularizaciones/" + strconv.FormatInt(id, 10)
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "detener", Objeto: "regularización " + strconv.FormatInt(id, 10), Resultado: "ok"}
 	pedida, err := c.Store.PedirDetencion(r.Context(), id, usuario(r))
+	codigo := ""
 	switch {
 	case err != nil:
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoDetenerFallida
 	case !pedida:
-		accion.Resultado = "no estaba en curso (ya terminó, o ya se pidió detenerla)"
+		accion.Resultado, codigo = "no estaba en curso (ya terminó, o ya se pidió detenerla)", avisoNoEnCurso
 	default:
 		if _, err := c.Store.ConCandadoDeRegularizacion(r.Context(), func(context.Context) error { return nil }); err != nil {
 			c.Log.Warn("console: closing abandoned regularizations", "err", err)
 		}
 	}
-	c.registrar(w, r, accion, volver)
+	c.registrar(w, r, accion, volver, codigo)
 }
 
 // Dead letters
@@ -628,26 +696,45 @@ type muerta struct {
 	Payload string
 }
 
-const muertasPorPagina = 100
-
 func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 	var ms []stream.Muerta
 	var errMsg string
+	var antes uint64
+	if v := r.URL.Query().Get("antes"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 2 {
+			errMsg = "página inválida: se muestran las más recientes"
+		} else {
+			antes = n
+		}
+	}
 	if c.Muertas != nil {
 		var err error
-		if ms, err = c.Muertas(r.Context(), muertasPorPagina); err != nil {
+		if ms, err = c.Muertas(r.Context(), antes, conPayloadsPorPagina); err != nil {
 			errMsg = "no se pudo leer la cola de errores: " + err.Error()
 		}
 	}
 	out := make([]muerta, len(ms))
 	for i, m := range ms {
-		out[i] = muerta{Muerta: m, Payload: bonito(string(m.Payload))}
+		payload := m.Payload
+		if len(payload) > postgres.MaxPayloadMostrado {
+			out[i].Payload = string(payload[:postgres.MaxPayloadMostrado]) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+		} else {
+			out[i].Payload = bonito(string(payload))
+		}
+		m.Payload = nil
+		out[i].Muerta = m
+	}
+	var siguiente string
+	if len(ms) == conPayloadsPorPagina && ms[len(ms)-1].Seq > 1 {
+		siguiente = "/dlq?antes=" + strconv.FormatUint(ms[len(ms)-1].Seq, 10)
 	}
 	c.render(w, r, "dlq", struct {
 		pagina
-		Muertas []muerta
-		Limite  int
-	}{pagina{Titulo: "DLQ", Error: errMsg}, out, muertasPorPagina})
+		Muertas   []muerta
+		Limite    int
+		Siguiente string
+	}{pagina{Titulo: "DLQ", Error: errMsg}, out, conPayloadsPorPagina, siguiente})
 }
 
 // Parked notifications
@@ -659,7 +746,10 @@ type filaEsperando struct {
 }
 
 func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
-	list, err := c.Store.Aparcadas(r.Context(), true)
+	p := postgres.PaginaAparcadas{Todas: true, Limit: porPagina}
+	// A cursor that does not parse shows the first page.
+	p.Despues, _ = postgres.ParseCursorAparcada(r.URL.Query().Get("despues"))
+	list, err := c.Store.Aparcadas(r.Context(), p)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
@@ -669,23 +759,26 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 	for i, a := range list {
 		filas[i] = filaEsperando{Aparcada: a, Clave: a.Clave().String(), Espera: now.Sub(a.AparcadaEn).Round(time.Minute).String()}
 	}
+	var siguiente string
+	if len(list) == porPagina {
+		siguiente = "/esperando?" + url.Values{"despues": {list[len(list)-1].Cursor().String()}}.Encode()
+	}
 	c.render(w, r, "esperando", struct {
 		pagina
-		Filas []filaEsperando
-	}{pagina{Titulo: "Esperando", Error: r.URL.Query().Get("aviso")}, filas})
+		Filas     []filaEsperando
+		Siguiente string
+	}{pagina{Titulo: "Esperando", Error: aviso(r)}, filas, siguiente})
 }
 
 // aparcada finds the parked notification id, answering 404 when it is not parked.
 func (c *consola) aparcada(w http.ResponseWriter, r *http.Request, id string) (postgres.Aparcada, bool) {
-	list, err := c.Store.Aparcadas(r.Context(), true)
+	list, err := c.Store.AparcadasPorID(r.Context(), []string{id})
 	if err != nil {
 		c.fallo(w, r, err)
 		return postgres.Aparcada{}, false
 	}
-	for _, a := range list {
-		if a.MessageID == id {
-			return a, true
-		}
+	if len(list) == 1 {
+		return list[0], true
 	}
 	httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such parked notification (applied or discarded meanwhile?)"})
 	return postgres.Aparcada{}, false
@@ -698,12 +791,13 @@ func (c *consola) reenviar(w http.ResponseWriter, r *http.Request) {
 	}
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
+	var codigo string
 	if c.Reenviar == nil {
-		accion.Resultado = "no disponible"
+		accion.Resultado, codigo = "no disponible", avisoReenvioNoDisponible
 	} else if err := c.Reenviar(r.Context(), a.MessageID); err != nil {
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoReenvioFallido
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
@@ -719,27 +813,25 @@ func (c *consola) descartar(w http.ResponseWriter, r *http.Request) {
 	clave := a.Clave()
 	accion := postgres.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
 	done, err := c.Store.Descartar(r.Context(), []string{a.MessageID}, "descartada por "+usuario(r)+" en la consola: "+motivo)
+	var codigo string
 	switch {
 	case err != nil:
-		accion.Resultado = "error: " + err.Error()
+		accion.Resultado, codigo = "error: "+err.Error(), avisoDescarteFallido
 	case len(done) == 0:
-		accion.Resultado = "ya no estaba aparcada"
+		accion.Resultado, codigo = "ya no estaba aparcada", avisoYaNoAparcada
 	}
-	c.registrar(w, r, accion, "/esperando")
+	c.registrar(w, r, accion, "/esperando", codigo)
 }
 
 // registrar records an action and sends the browser back to volver (303); an action that did
-// not succeed is said there (?aviso=), not only in the record.
-func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver string) {
+// not succeed is said there too, by the code aviso (see avisos.go), "" when it succeeded.
+func (c *consola) registrar(w http.ResponseWriter, r *http.Request, a postgres.Accion, volver, aviso string) {
 	if err := c.Store.RegistrarAccion(r.Context(), a); err != nil {
 		c.fallo(w, r, err)
 		return
 	}
 	c.Log.Info("console action", "user", a.Usuario, "action", a.Accion, "object", a.Objeto, "result", a.Resultado)
-	if a.Resultado != "ok" {
-		volver += "?aviso=" + url.QueryEscape(a.Accion+" "+a.Objeto+": "+a.Resultado)
-	}
-	http.Redirect(w, r, volver, http.StatusSeeOther)
+	http.Redirect(w, r, conAviso(volver, aviso), http.StatusSeeOther)
 }
 
 // Helpers of the templates

@@ -3,11 +3,14 @@ package consola_test
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -305,11 +308,14 @@ func TestConsolaEsperando(t *testing.T) {
 	}
 	// A replay that fails says so on the page it leads back to, not only in the record.
 	code, loc, _ := c.do(http.MethodPost, "/esperando/msg-1/reenviar", url.Values{}, true, nil)
-	if code != http.StatusSeeOther || !strings.Contains(loc, "aviso=") {
-		t.Fatalf("failed replay: %d to %q, want 303 with an aviso", code, loc)
+	if code != http.StatusSeeOther || loc != "/esperando?aviso=reenvio-fallido" {
+		t.Fatalf("failed replay: %d to %q, want 303 to /esperando?aviso=reenvio-fallido", code, loc)
 	}
-	if body := c.get(loc); !strings.Contains(body, "no responders") {
+	if body := c.get(loc); !strings.Contains(body, "El reenvío falló") {
 		t.Errorf("the failure is not shown on %s", loc)
+	}
+	if body := c.get("/"); !strings.Contains(body, "no responders") {
+		t.Errorf("the summary's recent actions do not say why the replay failed")
 	}
 	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-2/descartar", url.Values{"motivo": {""}}, true, nil); code != http.StatusBadRequest {
 		t.Errorf("discard without a reason: %d, want 400", code)
@@ -384,12 +390,159 @@ func TestConsolaRegularizar(t *testing.T) {
 func TestConsolaDLQ(t *testing.T) {
 	t.Parallel()
 	c := newConsoleOpts(t, func(o *consola.Opciones) {
-		o.Muertas = func(context.Context, int) ([]stream.Muerta, error) {
+		o.Muertas = func(context.Context, uint64, int) ([]stream.Muerta, error) {
 			return []stream.Muerta{{Seq: 7, Guardada: time.Now(), Motivo: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
 		}
 	})
 	body := c.get("/dlq")
 	if !strings.Contains(body, "#7") || !strings.Contains(body, "&lt;b&gt;bad&lt;/b&gt;") || strings.Contains(body, "<script>x") {
 		t.Errorf("the DLQ page does not list the message escaped:\n%s", body)
+	}
+}
+
+// siguiente is the page's "next" link, unescaped, or "" on the last page.
+var siguiente = regexp.MustCompile(`<a href="([^"]+)">(?:Siguientes|Anteriores) →</a>`)
+
+// recorrer follows the "next" links from path and returns every page.
+func (c *console) recorrer(path string) []string {
+	c.t.Helper()
+	var pages []string
+	for path != "" && len(pages) < 100 {
+		body := c.get(path)
+		pages = append(pages, body)
+		path = ""
+		if m := siguiente.FindStringSubmatch(body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return pages
+}
+
+// TestConsolaListasPorPaginas: 250 parked notifications are listed 100 a page, following the
+// links shows each once; Descartar acts on the row named only.
+func TestConsolaListasPorPaginas(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.exec(`INSERT INTO aparcadas (message_id, origen, recibido_en, tipo_de_comprobante, serie, numero, motivo, intentos, payload, aparcada_en)
+		SELECT 'msg-' || g, 'webhook', now(), 2, 'BPAG', g, 'no está', 1, '{"secreto":"payload-' || g || '"}',
+			now() - (1000 - g) * interval '1 minute'
+		FROM generate_series(1, 250) g`)
+	pages := c.recorrer("/esperando")
+	fila := regexp.MustCompile(`href="/comprobantes/2-BPAG-(\d+)"`)
+	var vistas []string
+	for i, p := range pages {
+		ms := fila.FindAllStringSubmatch(p, -1)
+		if i < 2 && len(ms) != 100 {
+			t.Errorf("page %d lists %d, want 100", i+1, len(ms))
+		}
+		for _, m := range ms {
+			vistas = append(vistas, m[1])
+		}
+		if strings.Contains(p, "payload-") {
+			t.Error("a list page shows a payload")
+		}
+	}
+	var want []string
+	for n := 1; n <= 250; n++ {
+		want = append(want, strconv.Itoa(n))
+	}
+	if len(pages) != 3 || !slices.Equal(vistas, want) {
+		t.Errorf("%d pages listing %d rows, want 3 listing 1..250 once, oldest first", len(pages), len(vistas))
+	}
+	if code, _, _ := c.do(http.MethodPost, "/esperando/msg-170/descartar", url.Values{"motivo": {"prueba"}}, true, nil); code != http.StatusSeeOther {
+		t.Fatalf("discard: %d", code)
+	}
+	var quedan int
+	var descartada bool
+	if err := c.pool.QueryRow(context.Background(), `SELECT count(*), bool_or(message_id = 'msg-170') FROM aparcadas`).Scan(&quedan, &descartada); err != nil {
+		t.Fatal(err)
+	}
+	if quedan != 249 || descartada {
+		t.Errorf("after discarding msg-170: %d parked (msg-170 among them: %v), want 249 without it", quedan, descartada)
+	}
+}
+
+// TestConsolaHistoriaPorPaginas: a comprobante with many audit rows and a few actions; its page
+// shows the most recent 25 (a page showing payloads), newest first, and the older pages follow,
+// each row once.
+func TestConsolaHistoriaPorPaginas(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.emitida("BHIS", 1, 1)
+	c.exec(`INSERT INTO notificaciones (message_id, origen, recibido_en, tipo_de_comprobante, serie, numero, resultado,
+			efecto, motivo, payload)
+		SELECT 'h-' || g, 'webhook', now() - (1000 - g) * interval '1 minute', 2, 'BHIS', 1, 'aceptado', 'conflicto',
+			'otro hash', '{"n":"' || repeat('p', 10000) || '"}'
+		FROM generate_series(1, 230) g`)
+	// Two actions (in the order they were taken): before every audit row, and between h-130 and h-129.
+	c.exec(`INSERT INTO acciones (usuario, accion, objeto, tipo_de_comprobante, serie, numero, resultado, realizada_en) VALUES
+		('ana', 'reenviar', 'y', 2, 'BHIS', 1, 'ok', now() - 2000 * interval '1 minute'),
+		('ana', 'marcar_revisado', 'x', 2, 'BHIS', 1, 'ok', now() - (1000 - 130) * interval '1 minute' - interval '30 seconds')`)
+	pages := c.recorrer("/comprobantes/2-BHIS-1")
+	item := regexp.MustCompile(`· (h-\d+)<|acción: (\w+) por`)
+	var vistas []string
+	for i, p := range pages {
+		ms := item.FindAllStringSubmatch(p, -1)
+		if len(ms) == 0 {
+			t.Fatalf("page %d shows nothing:\n%s", i+1, p[:min(len(p), 3000)])
+		}
+		if i == 0 && (len(ms) != 25 || ms[0][1] != "h-230") {
+			t.Errorf("the first page shows %d rows starting at %v, want 25 starting with the newest (h-230)", len(ms), ms[0])
+		}
+		for _, m := range ms {
+			vistas = append(vistas, m[1]+m[2])
+		}
+		if !strings.Contains(p, "bytes en total") {
+			t.Errorf("page %d: the long payloads are not cut", i+1)
+		}
+	}
+	var want []string
+	for n := 230; n >= 1; n-- {
+		want = append(want, "h-"+strconv.Itoa(n))
+		if n == 130 {
+			want = append(want, "marcar_revisado")
+		}
+	}
+	want = append(want, "reenviar")
+	if len(pages) != 10 || !slices.Equal(vistas, want) {
+		t.Errorf("%d pages showing %d rows; want 10 pages showing the 230 audit rows and 2 actions newest first, each once\n%v", len(pages), len(vistas), vistas)
+	}
+}
+
+func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
+	t.Parallel()
+	var pedidas []uint64
+	c := newConsoleOpts(t, func(o *consola.Opciones) {
+		// A DLQ of 150 messages, sequences 1..150.
+		o.Muertas = func(_ context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
+			pedidas = append(pedidas, antes)
+			var out []stream.Muerta
+			seq := uint64(150)
+			if antes > 0 {
+				seq = antes - 1
+			}
+			for ; seq >= 1 && len(out) < limit; seq-- {
+				out = append(out, stream.Muerta{Seq: seq, Motivo: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
+			}
+			return out, nil
+		}
+	})
+	pages := c.recorrer("/dlq")
+	if len(pages) != 6 || !slices.Equal(pedidas, []uint64{0, 126, 101, 76, 51, 26}) || !strings.Contains(pages[5], "#25 ·") || !strings.Contains(pages[5], "#1 ·") {
+		t.Errorf("DLQ: %d pages asking before %v, want 6 of 25 (150..126, ..., 25..1)", len(pages), pedidas)
+	}
+	if strings.Contains(pages[0], strings.Repeat("x", 9000)) {
+		t.Error("the DLQ shows a 20 KB payload whole")
+	}
+	for n := 1; n <= 130; n++ {
+		c.conflicto("BCON", n, `{"codigo_hash":"h`+strconv.Itoa(n)+`="}`)
+	}
+	pages = c.recorrer("/conflictos")
+	total := 0
+	for _, p := range pages {
+		total += strings.Count(p, `<h2 id="c`)
+	}
+	if len(pages) != 2 || total != 130 || !strings.Contains(pages[0], "h130=") || !strings.Contains(pages[1], "h1=") {
+		t.Errorf("conflicts: %d pages showing %d, want 2 showing 130, newest first", len(pages), total)
 	}
 }

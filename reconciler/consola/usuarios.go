@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -24,6 +25,8 @@ type Usuarios struct {
 	// request, so a successful check is remembered for a while, by a digest of the pair.
 	mu        sync.Mutex
 	validados map[[sha256.Size]byte]time.Time
+
+	comparaciones atomic.Uint64
 }
 
 // recordar is how long a checked pair is trusted without bcrypt.
@@ -69,21 +72,42 @@ func (u *Usuarios) dummyHash() []byte {
 // Len is the number of accounts.
 func (u *Usuarios) Len() int { return len(u.hashes) }
 
+// Comparaciones is how many bcrypt comparisons Valido has made: what guessing has cost.
+func (u *Usuarios) Comparaciones() uint64 { return u.comparaciones.Load() }
+
+// recordada is the key of the pair in validados.
+func recordada(name, password string, hash []byte) [sha256.Size]byte {
+	return sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(hash)))
+}
+
+// Recordado reports whether the pair was found valid less than 5 minutes ago: true means
+// valid, with no bcrypt comparison; false means Valido must decide.
+func (u *Usuarios) Recordado(name, password string, now time.Time) bool {
+	hash, ok := u.hashes[name]
+	if !ok {
+		return false
+	}
+	key := recordada(name, password, hash)
+	u.mu.Lock()
+	until, cached := u.validados[key]
+	u.mu.Unlock()
+	return cached && now.Before(until)
+}
+
 // Valido reports whether password is name's.
 func (u *Usuarios) Valido(name, password string, now time.Time) bool {
 	hash, ok := u.hashes[name]
 	if !ok {
 		// Compare anyway, so that an unknown name takes as long as a wrong password.
+		u.comparaciones.Add(1)
 		_ = bcrypt.CompareHashAndPassword(u.dummyHash(), []byte(password))
 		return false
 	}
-	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(hash)))
-	u.mu.Lock()
-	until, cached := u.validados[key]
-	u.mu.Unlock()
-	if cached && now.Before(until) {
+	if u.Recordado(name, password, now) {
 		return true
 	}
+	key := recordada(name, password, hash)
+	u.comparaciones.Add(1)
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
 		return false
 	}

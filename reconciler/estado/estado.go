@@ -53,6 +53,10 @@ const (
 	// Descartado: ops (or the retention limit) discarded a parked notification that would never
 	// match a comprobante.
 	Descartado Efecto = "descartado"
+	// SinEspacio: the comprobante is not in the table and PARKED_MAX notifications already
+	// wait for theirs, so this one is not parked: it goes to the dead-letter stream with its
+	// reason. The audit does not record it (Efectos leaves it out): the dead letter is its record.
+	SinEspacio Efecto = "sin_espacio"
 )
 
 // Efectos lists every Efecto, for those who count them.

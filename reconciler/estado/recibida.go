@@ -16,6 +16,9 @@ type Recibida struct {
 	Remitente    string
 	StreamSeq    uint64
 	Intentos     int
+	// Reenvio: this is a replay (reconciler replay, the console's Reenviar) of a notification
+	// of Origen.
+	Reenvio bool
 	// Nota, when set, is added to the audit's motivo ("confirmado por NubeFacT").
 	Nota string
 	// Reemplazo, when set, says that NubeFacT's answer stands in for this webhook

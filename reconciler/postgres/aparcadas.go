@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -37,21 +38,103 @@ func (a Aparcada) Clave() contracts.Clave {
 	return contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}
 }
 
-// Aparcadas lists parked notifications, oldest first; with todas false only those not replayed yet.
-func (s *Store) Aparcadas(ctx context.Context, todas bool) ([]Aparcada, error) {
-	rows, err := s.pool.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
-			serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
-		FROM aparcadas WHERE $1 OR reenviada_en IS NULL ORDER BY aparcada_en, message_id`, todas)
+// CursorAparcada is where a page of Aparcadas ends: the next page starts after it.
+type CursorAparcada struct {
+	AparcadaEn time.Time
+	MessageID  string
+}
+
+// Cursor is where the page that ends with a ends.
+func (a Aparcada) Cursor() CursorAparcada {
+	return CursorAparcada{AparcadaEn: a.AparcadaEn, MessageID: a.MessageID}
+}
+
+// String writes the cursor as the console's links and `reconciler parked -after` take it.
+func (c CursorAparcada) String() string {
+	return c.AparcadaEn.UTC().Format(time.RFC3339Nano) + "_" + c.MessageID
+}
+
+// ParseCursorAparcada reads a cursor String wrote.
+func ParseCursorAparcada(s string) (CursorAparcada, error) {
+	t, id, ok := strings.Cut(s, "_")
+	en, err := time.Parse(time.RFC3339Nano, t)
+	if !ok || err != nil || id == "" {
+		return CursorAparcada{}, fmt.Errorf("invalid cursor %q: want what the last page printed (time_messageid)", s)
+	}
+	return CursorAparcada{AparcadaEn: en, MessageID: id}, nil
+}
+
+// PaginaAparcadas says which page of parked notifications Aparcadas reads.
+type PaginaAparcadas struct {
+	Todas   bool           // those already replayed too
+	Despues CursorAparcada // the page starts after it (zero: at the first)
+	Limit   int
+	// Payload: read the payloads too (to replay them). The lists leave them out: a payload
+	// may weigh 64 KiB, and a page of them a few MiB.
+	Payload bool
+}
+
+// TamanoPagina is the page size of every list of the console and the command line.
+const TamanoPagina = 100
+
+const columnasAparcada = `message_id, origen, recibido_en, remitente, tipo_de_comprobante, serie, numero, motivo,
+	intentos, aparcada_en, veces, reenviada_en, lista`
+
+// Aparcadas reads a page of parked notifications, oldest parked first: keyset pagination on
+// aparcadas_aparcada_en_id, so reading the 100,000th page costs what the first does.
+func (s *Store) Aparcadas(ctx context.Context, p PaginaAparcadas) ([]Aparcada, error) {
+	cols := columnasAparcada
+	if p.Payload {
+		cols += ", payload"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM aparcadas
+		WHERE ($1 OR reenviada_en IS NULL) AND (aparcada_en, message_id) > ($2, $3)
+		ORDER BY aparcada_en, message_id LIMIT $4`, p.Todas, p.Despues.AparcadaEn, p.Despues.MessageID, p.Limit)
 	if err != nil {
 		return nil, wrap("list parked", err)
 	}
-	a, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+	a, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Aparcada])
 	return a, wrap("list parked", err)
 }
 
-// MarcarReenviada records that a parked notification was published again.
-func (s *Store) MarcarReenviada(ctx context.Context, messageID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE aparcadas SET reenviada_en = now() WHERE message_id = $1`, messageID)
+// AparcadasPorID reads the parked notifications named, with their payloads, in the order of
+// Aparcadas; message IDs that are not parked are left out.
+func (s *Store) AparcadasPorID(ctx context.Context, ids []string) ([]Aparcada, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columnasAparcada+`, payload FROM aparcadas
+		WHERE message_id = ANY($1) ORDER BY aparcada_en, message_id`, ids)
+	if err != nil {
+		return nil, wrap("read parked", err)
+	}
+	a, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+	return a, wrap("read parked", err)
+}
+
+// ContarAparcadas returns how many notifications are parked, from the deltas the triggers keep
+// (aparcadas_conteo), which it folds into one row first: no count of the table.
+func (s *Store) ContarAparcadas(ctx context.Context) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Concurrent folds each take the rows they deleted: none is counted twice.
+		if _, err := tx.Exec(ctx, `WITH d AS (DELETE FROM aparcadas_conteo RETURNING n)
+			INSERT INTO aparcadas_conteo SELECT sum(n) FROM d HAVING count(*) > 0`); err != nil {
+			return err
+		}
+		var err error
+		n, err = contarAparcadas(ctx, tx)
+		return err
+	})
+	return n, wrap("count parked", err)
+}
+
+func contarAparcadas(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM aparcadas_conteo`).Scan(&n)
+	return n, err
+}
+
+// MarcarReenviadas records that parked notifications were published again.
+func (s *Store) MarcarReenviadas(ctx context.Context, messageIDs []string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE aparcadas SET reenviada_en = now() WHERE message_id = ANY($1)`, messageIDs)
 	return wrap("mark replayed", err)
 }
 
@@ -120,7 +203,8 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 			}
 		}
 		aplicadas = recibidas
-		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, 0)
+		// Already parked: applying them again parks no new row, the cap does not apply.
+		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, 0, 0)
 		return err
 	})
 	return tomadas, aplicadas, veredictos, wrap("apply parked", err)

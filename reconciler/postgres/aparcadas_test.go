@@ -3,12 +3,12 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
@@ -49,14 +49,14 @@ func TestAparcar(t *testing.T) {
 		t.Errorf("parked again: veces %d, intentos %d, lista %v; want 2, 2, false", a.Veces, a.Intentos, a.Lista)
 	}
 
-	if err := s.MarcarReenviada(ctx, e.MessageID); err != nil {
+	if err := s.MarcarReenviadas(ctx, []string{e.MessageID}); err != nil {
 		t.Fatal(err)
 	}
 	if pendientes := aparcadas(t, s, false); len(pendientes) != 0 {
-		t.Errorf("Aparcadas(false) after MarcarReenviada = %+v, want none", pendientes)
+		t.Errorf("Aparcadas(false) after MarcarReenviadas = %+v, want none", pendientes)
 	}
 	if a := unaAparcada(t, s, true); a.ReenviadaEn == nil {
-		t.Error("Aparcadas(true): reenviada_en is null after MarcarReenviada")
+		t.Error("Aparcadas(true): reenviada_en is null after MarcarReenviadas")
 	}
 
 	// The billing system finally records the boleta: the trigger marks it ready, and the replay
@@ -66,7 +66,7 @@ func TestAparcar(t *testing.T) {
 		t.Error("the INSERT did not mark the parked notification ready")
 	}
 	replay := e
-	replay.Origen, replay.Intentos = contracts.OrigenReplay, 1
+	replay.Reenvio, replay.Intentos = true, 1
 	veredictos = aplicar(t, s, contracts.Topologia{}, replay)
 	mismos(t, "veredictos of the replay", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
 	mismos(t, "inbox", inbox(t, pool), []string{e.MessageID})
@@ -183,7 +183,7 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 		aplicar(t, s, contracts.Topologia{}, e) // one transaction each: aparcada_en increases
 		ids = append(ids, e.MessageID)
 	}
-	if err := s.MarcarReenviada(ctx, ids[1]); err != nil {
+	if err := s.MarcarReenviadas(ctx, ids[1:2]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -300,7 +300,7 @@ func TestDescartarAntiguasRespetaLasListas(t *testing.T) {
 
 func aparcadas(tb testing.TB, s *postgres.Store, todas bool) []postgres.Aparcada {
 	tb.Helper()
-	a, err := s.Aparcadas(context.Background(), todas)
+	a, err := s.Aparcadas(context.Background(), postgres.PaginaAparcadas{Todas: todas, Limit: 1000, Payload: true})
 	if err != nil {
 		tb.Fatalf("Aparcadas(%v): %v", todas, err)
 	}

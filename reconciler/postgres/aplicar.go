@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -40,7 +41,7 @@ func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, to
 	var eventos []EventoPendiente
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claim)
+		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claim, s.topeAparcadas)
 		return err
 	})
 	if err != nil {
@@ -84,10 +85,11 @@ type batch struct {
 	outbox [][]any       // rows for COPY into outbox: event_id, subject, evento
 	claim  time.Duration // the outbox rows are claimed for this long; 0: unclaimed
 	reloj  time.Time     // Postgres's clock at the batch's last update, where the claim starts
+	tope   int64         // PARKED_MAX; 0: no cap
 }
 
-func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
-	l := &batch{tx: tx, topo: topo, claim: claim}
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration, tope int64) ([]estado.Veredicto, []EventoPendiente, error) {
+	l := &batch{tx: tx, topo: topo, claim: claim, tope: tope}
 	ops := expandir(recibidas)
 	filas, err := l.lock(ctx, ops)
 	if err != nil {
@@ -422,11 +424,15 @@ func (l *batch) enqueueEvents(ctx context.Context) error {
 var columnasAuditoria = []string{"message_id", "origen", "recibido_en", "remitente", "stream_seq", "tipo_de_comprobante",
 	"serie", "numero", "resultado", "efecto", "estado_anterior", "estado_nuevo", "motivo", "payload"}
 
-// auditar appends one audit row per op, in order, with COPY.
+// auditar appends one audit row per op, in order, with COPY; not for those refused for want of
+// room (their dead letter is their record).
 func (l *batch) auditar(ctx context.Context, ops []*op) error {
 	rows := make([][]any, 0, len(ops))
 	for _, o := range ops {
 		e, s := o.e, o.veredicto
+		if s.Efecto == estado.SinEspacio {
+			continue
+		}
 		c := e.Notificacion.Clave()
 		rows = append(rows, []any{e.MessageID, e.Origen, e.Recibido, nullable(e.Remitente), int64(e.StreamSeq),
 			int16(c.TipoDeComprobante), c.Serie, int32(c.Numero), string(e.Notificacion.Resultado()), string(s.Efecto),
@@ -442,7 +448,16 @@ func (l *batch) auditar(ctx context.Context, ops []*op) error {
 // aparcar stores the notifications whose comprobante is not in the table, in one statement. A
 // notification parked again (NubeFacT retried it, or ops replayed it) counts one more time. It
 // is ready at once if the comprobante was inserted meanwhile.
+//
+// Once tope (PARKED_MAX) notifications wait, none is parked: they become SinEspacio, for the
+// worker to dead-letter. The count is the deltas the triggers keep (aparcadas_conteo), read
+// once per batch that has something to park; it does not see the batches committing
+// concurrently, so each of those may still park its own: the cap is exceeded by a batch per
+// worker at most, never by a flood.
 func (l *batch) aparcar(ctx context.Context, ops []*op) error {
+	if err := l.topeAlcanzado(ctx, ops); err != nil {
+		return err
+	}
 	var ids, origenes, series, motivos, payloads []string
 	var remitentes []*string
 	var recibidos []time.Time
@@ -475,12 +490,31 @@ func (l *batch) aparcar(ctx context.Context, ops []*op) error {
 	return wrap("park", err)
 }
 
+// topeAlcanzado turns the batch's notifications to park into SinEspacio when tope are waiting.
+func (l *batch) topeAlcanzado(ctx context.Context, ops []*op) error {
+	if l.tope <= 0 || !slices.ContainsFunc(ops, func(o *op) bool { return o.veredicto.Efecto == estado.Aparcado }) {
+		return nil
+	}
+	n, err := contarAparcadas(ctx, l.tx)
+	if err != nil || n < l.tope {
+		return err
+	}
+	for _, o := range ops {
+		if o.veredicto.Efecto == estado.Aparcado {
+			o.veredicto = estado.Veredicto{Efecto: estado.SinEspacio,
+				Motivo: fmt.Sprintf("el comprobante no está en la tabla y ya esperan %d notificaciones (PARKED_MAX %d): no se aparca", n, l.tope)}
+		}
+	}
+	return nil
+}
+
 // resolverAparcadas deletes the parked notifications this batch judged: those applied from the
-// aparcadas table, and replays (`reconciler replay`) whose comprobante exists now.
+// aparcadas table, and replays (`reconciler replay`, Reenviar) whose comprobante exists now.
 func (l *batch) resolverAparcadas(ctx context.Context, ops []*op) error {
 	var ids []string
 	for _, o := range ops {
-		if o.veredicto.Efecto != estado.Aparcado && (!o.e.AparcadaEn.IsZero() || o.e.Origen == contracts.OrigenReplay) {
+		e := o.veredicto.Efecto
+		if e != estado.Aparcado && e != estado.SinEspacio && (!o.e.AparcadaEn.IsZero() || o.e.Reenvio) {
 			ids = append(ids, o.e.MessageID)
 		}
 	}

@@ -61,7 +61,9 @@ type Auditada struct {
 	EstadoNuevo    *string   `db:"estado_nuevo"`
 	Motivo         string    `db:"motivo"`
 	Payload        string    `db:"payload"`
-	RegistradoEn   time.Time `db:"registrado_en"`
+	// Largo is the payload's length when Payload holds only its beginning (Historia).
+	Largo        int       `db:"largo"`
+	RegistradoEn time.Time `db:"registrado_en"`
 }
 
 // Accion is one action taken from the console, as the acciones table records it.
@@ -80,9 +82,6 @@ const columnasComprobante = `id, tipo_de_comprobante, serie, numero, estado, fec
 	enlace_del_xml, enlace_del_cdr, codigo_hash, sunat_responsecode, sunat_description, sunat_note, estado_final_en,
 	creado_en, actualizado_en`
 
-const columnasAuditada = `id, message_id, origen, recibido_en, remitente, resultado, efecto, estado_anterior,
-	estado_nuevo, motivo, payload, registrado_en`
-
 // Comprobante reads one comprobante; found is false when it is not in the table.
 func (s *Store) Comprobante(ctx context.Context, c contracts.Clave) (_ Comprobante, found bool, _ error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+columnasComprobante+` FROM comprobantes
@@ -97,22 +96,38 @@ func (s *Store) Comprobante(ctx context.Context, c contracts.Clave) (_ Comproban
 	return row, err == nil, wrap("read comprobante", err)
 }
 
-// Historia is everything recorded about one comprobante, oldest first: the notifications the
-// audit holds and the console's actions.
-func (s *Store) Historia(ctx context.Context, c contracts.Clave) ([]Auditada, []Accion, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+columnasAuditada+` FROM notificaciones
-		WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 ORDER BY id`, c.TipoDeComprobante, c.Serie, c.Numero)
+// CursorHistoria is where a page of a comprobante's timeline ends: the next page holds the
+// audit rows before Auditada and the actions before Accion (by id; 0: no bound).
+type CursorHistoria struct {
+	Auditada, Accion int64
+}
+
+// Historia reads a page of what is recorded about one comprobante, newest first: up to limit
+// notifications of the audit before antes.Auditada and up to limit console actions before
+// antes.Accion, each read on its index (notificaciones_clave_id, acciones_clave_id), so the
+// newest page of a comprobante with 10,000 audit rows costs what one with ten does. The caller
+// merges the two and shows limit of them. Payloads longer than MaxPayloadMostrado are cut (Largo
+// says how long they are): the audit keeps them whole.
+func (s *Store) Historia(ctx context.Context, c contracts.Clave, antes CursorHistoria, limit int) ([]Auditada, []Accion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, message_id, origen, recibido_en, remitente, resultado, efecto,
+			estado_anterior, estado_nuevo, motivo, left(payload, $6) AS payload, length(payload) AS largo, registrado_en
+		FROM notificaciones WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 AND ($4 = 0 OR id < $4)
+		ORDER BY id DESC LIMIT $5`, c.TipoDeComprobante, c.Serie, c.Numero, antes.Auditada, limit, MaxPayloadMostrado)
 	if err != nil {
 		return nil, nil, wrap("read history", err)
 	}
-	auditadas, err := pgx.CollectRows(rows, pgx.RowToStructByName[Auditada])
+	auditadas, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Auditada])
 	if err != nil {
 		return nil, nil, wrap("read history", err)
 	}
-	acciones, err := s.acciones(ctx, `WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 ORDER BY id`,
-		c.TipoDeComprobante, c.Serie, c.Numero)
+	acciones, err := s.acciones(ctx, `WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 AND ($4 = 0 OR id < $4)
+		ORDER BY id DESC LIMIT $5`, c.TipoDeComprobante, c.Serie, c.Numero, antes.Accion, limit)
 	return auditadas, acciones, err
 }
+
+// MaxPayloadMostrado is how much of a payload the console's pages show: a webhook of NubeFacT
+// weighs about 2 KiB; what is larger is cut there (the audit keeps it whole).
+const MaxPayloadMostrado = 8 << 10
 
 // Acciones returns the console's last limit actions, newest first.
 func (s *Store) Acciones(ctx context.Context, limit int) ([]Accion, error) {
@@ -172,15 +187,28 @@ type Conflicto struct {
 	RevisadoEn  *time.Time
 }
 
-// Conflictos returns up to limit conflicts, those not reviewed first, newest first.
-func (s *Store) Conflictos(ctx context.Context, limit int) ([]Conflicto, error) {
-	rows, err := s.pool.Query(ctx, `SELECT n.id, n.message_id, n.origen, n.recibido_en, n.remitente, n.resultado,
+// CursorConflicto is where a page of Conflictos ends: the next page starts after it.
+type CursorConflicto struct {
+	Revisado bool
+	ID       int64 // 0: from the first
+}
+
+// Conflictos returns a page of up to limit conflicts after the cursor: those not reviewed
+// first, newest first. The page's ids are chosen before anything else is read, so only its
+// rows' payloads are ever loaded.
+func (s *Store) Conflictos(ctx context.Context, despues CursorConflicto, limit int) ([]Conflicto, error) {
+	rows, err := s.pool.Query(ctx, `WITH pagina AS (
+			SELECT n.id, r.notificacion_id IS NOT NULL AS revisado
+			FROM notificaciones n LEFT JOIN conflictos_revisados r ON r.notificacion_id = n.id
+			WHERE n.efecto = 'conflicto' AND ($1::bigint = 0 OR (r.notificacion_id IS NOT NULL, -n.id) > ($2::bool, -$1::bigint))
+			ORDER BY 2, n.id DESC LIMIT $3)
+		SELECT n.id, n.message_id, n.origen, n.recibido_en, n.remitente, n.resultado,
 			n.efecto, n.estado_anterior, n.estado_nuevo, n.motivo, n.payload, n.registrado_en,
 			n.tipo_de_comprobante, n.serie, n.numero, r.revisado_por, r.nota, r.revisado_en,
 			c.id IS NOT NULL, c.estado, c.codigo_hash, c.enlace_del_cdr
-		FROM notificaciones n LEFT JOIN conflictos_revisados r ON r.notificacion_id = n.id
+		FROM pagina p JOIN notificaciones n ON n.id = p.id LEFT JOIN conflictos_revisados r ON r.notificacion_id = n.id
 		LEFT JOIN comprobantes c ON (c.tipo_de_comprobante, c.serie, c.numero) = (n.tipo_de_comprobante, n.serie, n.numero)
-		WHERE n.efecto = 'conflicto' ORDER BY r.notificacion_id IS NOT NULL, n.id DESC LIMIT $1`, limit)
+		ORDER BY p.revisado, n.id DESC`, despues.ID, despues.Revisado, limit)
 	if err != nil {
 		return nil, wrap("read conflicts", err)
 	}
@@ -205,6 +233,11 @@ func (s *Store) Conflictos(ctx context.Context, limit int) ([]Conflicto, error) 
 		return c, err
 	})
 	return out, wrap("read conflicts", err)
+}
+
+// Cursor is where the page that ends with c ends.
+func (c Conflicto) Cursor() CursorConflicto {
+	return CursorConflicto{Revisado: c.RevisadoPor != "", ID: c.ID}
 }
 
 // ErrNoEsConflicto: the audit row to mark reviewed is not a conflict.

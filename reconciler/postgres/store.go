@@ -16,6 +16,8 @@ import (
 // Store is the reconciler's access to Postgres.
 type Store struct {
 	pool *pgxpool.Pool
+	// topeAparcadas caps the parked notifications (PARKED_MAX); 0: no cap.
+	topeAparcadas int64
 }
 
 // New returns a Store on pool.
@@ -24,6 +26,15 @@ func New(pool *pgxpool.Pool) *Store {
 		panic("postgres.New: nil pool")
 	}
 	return &Store{pool: pool}
+}
+
+// ConTopeDeAparcadas returns a Store whose Aplicar parks no more notifications once max are
+// waiting (PARKED_MAX): those are returned with efecto estado.SinEspacio instead, for the caller
+// to dead-letter. 0 means no cap.
+func (s *Store) ConTopeDeAparcadas(max int64) *Store {
+	c := *s
+	c.topeAparcadas = max
+	return &c
 }
 
 // Ping reports whether Postgres answers.

@@ -39,7 +39,7 @@ func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 		{
 			Name:        topo.StreamNotificaciones(),
 			Description: "NubeFacT notifications: webhooks (ingest) and synthetic ones (regularization)",
-			Subjects:    []string{topo.SubjectNotificaciones()},
+			Subjects:    topo.SubjectsNotificaciones(),
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
 			Duplicates:  o.DuplicateWindow,
@@ -80,7 +80,6 @@ func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 	cons, err := js.CreateOrUpdateConsumer(ctx, topo.StreamNotificaciones(), jetstream.ConsumerConfig{
 		Durable:       o.Consumer,
 		Description:   "reconciler: applies notifications to Postgres",
-		FilterSubject: topo.SubjectNotificaciones(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       o.AckWait,
 		MaxDeliver:    o.MaxDeliver,
@@ -108,6 +107,8 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topo
 		}
 	}
 	dl.Header.Set(contracts.HeaderMotivo, reason)
+	origen, _ := topo.OrigenDe(msg.Subject()) // whatever header the publisher wrote
+	dl.Header.Set(contracts.HeaderOrigen, origen)
 	var opts []jetstream.PublishOpt
 	if md, err := msg.Metadata(); err == nil {
 		seq := strconv.FormatUint(md.Sequence.Stream, 10)
@@ -162,8 +163,9 @@ type Muerta struct {
 	Payload   []byte
 }
 
-// Muertas reads the last limit messages of the dead-letter stream, newest first.
-func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, limit int) ([]Muerta, error) {
+// Muertas reads up to limit messages of the dead-letter stream before the sequence antes (0: from
+// the last), newest first: a page, one message in memory at a time as it is read.
+func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]Muerta, error) {
 	s, err := js.Stream(ctx, topo.StreamDLQ())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
@@ -173,7 +175,11 @@ func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
 	var out []Muerta
-	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
+	seq := info.State.LastSeq
+	if antes > 0 && antes-1 < seq {
+		seq = antes - 1
+	}
+	for ; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
 		m, err := s.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted, or aged out meanwhile

@@ -96,7 +96,7 @@ func TestDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, topo.SubjectNotificaciones(), []byte("no es JSON")); err != nil {
+	if _, err := js.Publish(ctx, topo.SubjectNotificacion(contracts.OrigenWebhook), []byte("no es JSON")); err != nil {
 		t.Fatal(err)
 	}
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
@@ -138,7 +138,7 @@ func TestMuertasNewestFirst(t *testing.T) {
 	if _, err := stream.Prepare(ctx, js, topo, opciones()); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := stream.Muertas(ctx, js, topo, 10); err != nil || len(got) != 0 {
+	if got, err := stream.Muertas(ctx, js, topo, 0, 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty DLQ: %v, %v", got, err)
 	}
 	for i := range 3 {
@@ -149,11 +149,16 @@ func TestMuertasNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := stream.Muertas(ctx, js, topo, 2)
+	got, err := stream.Muertas(ctx, js, topo, 0, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Motivo != "undecodable 2" || got[1].Motivo != "undecodable 1" || string(got[0].Payload) != `{"n":2}` {
 		t.Errorf("Muertas(2) = %+v, want the last two, newest first", got)
+	}
+	// The next page: before the last one shown.
+	got, err = stream.Muertas(ctx, js, topo, got[1].Seq, 2)
+	if err != nil || len(got) != 1 || got[0].Motivo != "undecodable 0" {
+		t.Errorf("Muertas(before the 2nd) = %+v, %v; want the first alone", got, err)
 	}
 }

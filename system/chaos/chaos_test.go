@@ -169,7 +169,7 @@ func newSuite(t *testing.T, l layout) *suite {
 		r := &process.Child{Name: "reconciler-" + strconv.Itoa(i), Path: filepath.Join(s.bin, "reconciler"),
 			Log: filepath.Join(s.dir, fmt.Sprintf("reconciler-%d.log", i)),
 			Env: []string{"DATABASE_URL=" + s.dsn, "NATS_URL=" + s.natsURL, "STREAM_REPLICAS=" + replicas,
-				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn"}}
+				"NUBEFACT_RUTA=" + s.simURL, "NUBEFACT_TOKEN=" + simToken, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0"}}
 		addr, err := r.StartOnFreePort(ctx, "RECONCILER_ADDR", time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -502,7 +502,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	wg.Go(func() { rem.send(ctx, seed, carga, 0.2, workers) })
 	// 50 undecodable messages straight into the stream.
 	for i := range 50 {
-		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificaciones(), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
+		if _, err := s.js.Publish(ctx, s.topo.SubjectNotificacion(contracts.OrigenWebhook), []byte(fmt.Sprintf(`{"poison": %d`, i))); err != nil {
 			t.Fatal(err)
 		}
 	}

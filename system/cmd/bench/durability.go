@@ -70,12 +70,12 @@ func publishAgainst(ctx context.Context, e environment, ajuste string) (float64,
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	topo := contracts.Topologia{}
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: topo.StreamNotificaciones(), Subjects: []string{topo.SubjectNotificaciones()},
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: topo.StreamNotificaciones(), Subjects: topo.SubjectsNotificaciones(),
 		Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute}); err != nil {
 		return 0, err
 	}
 	body, _ := json.Marshal(simulador.Respuesta(contracts.Clave{TipoDeComprobante: 2, Serie: "BDUR", Numero: 1}, simulador.Aceptada))
-	return publishFor(ctx, js, topo.SubjectNotificaciones(), body, 64, 5*time.Second)
+	return publishFor(ctx, js, topo.SubjectNotificacion(contracts.OrigenWebhook), body, 64, 5*time.Second)
 }
 
 // publishFor publishes with n publishers for d, each waiting for its acknowledgement, with

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -201,7 +202,7 @@ func offer(ctx context.Context, a *isolated, url string, n int, ok200 []atomic.I
 // brokerHop publishes at the same rate to a stream of its own for 5 s and measures publish →
 // delivery to an ordered consumer.
 func brokerHop(ctx context.Context, a *isolated) (latencies, error) {
-	name, subject := a.topo.StreamNotificaciones()+"_HOP", a.topo.SubjectNotificaciones()+".hop"
+	name, subject := a.topo.StreamNotificaciones()+"_HOP", "hop."+a.topo.SubjectNotificacion(contracts.OrigenWebhook)
 	if _, err := a.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage}); err != nil {
 		return nil, err
 	}

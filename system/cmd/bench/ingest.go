@@ -124,7 +124,7 @@ func loadIngest(ctx context.Context, e environment, a *isolated, serie string, e
 // publishRaw publishes distinct notifications of serie (a serie per run: a message ID seen
 // before would be acknowledged as a duplicate without being stored) from n publishers for d.
 func publishRaw(ctx context.Context, a *isolated, serie string, n int, d time.Duration) (float64, latencies, error) {
-	subject := a.topo.SubjectNotificaciones()
+	subject := a.topo.SubjectNotificacion(contracts.OrigenWebhook)
 	rate, lat, fallos := repeatFor(n, d, func() struct{} { return struct{}{} }, func(_ struct{}, i int64) bool {
 		body := notificacionBody(serie, i)
 		nt, err := contracts.Decode(body)

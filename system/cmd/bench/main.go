@@ -59,6 +59,7 @@ var scenarios = []scenario{
 	{"regularization", regularizacionScenario},
 	{"durability", durability},
 	{"console", consoleScenario},
+	{"paginas", paginasScenario},
 	// Last: its three nodes and their stores leave the machine busy for a while.
 	{"cluster", clusterScenario},
 }

@@ -239,14 +239,13 @@ func baseUpdate(ctx context.Context, a *isolated) (float64, error) {
 // publishBacklog stores n acceptances of serie in the stream as ingest would (message ID,
 // headers), many publishes in flight.
 func publishBacklog(ctx context.Context, a *isolated, serie string, backlog int) error {
-	subject := a.topo.SubjectNotificaciones()
+	subject := a.topo.SubjectNotificacion(contracts.OrigenWebhook)
 	futures := make([]jetstream.PubAckFuture, 0, 1024) // under nats.go's limit of async publishes in flight
 	for i := 1; i <= backlog; i++ {
 		body := notificacion(contracts.Clave{TipoDeComprobante: 2, Serie: serie, Numero: i})
 		n, _ := contracts.Decode(body)
 		msg := nats.NewMsg(subject)
 		msg.Data = body
-		msg.Header.Set(contracts.HeaderOrigen, contracts.OrigenWebhook)
 		msg.Header.Set(contracts.HeaderRecibido, time.Now().UTC().Format(time.RFC3339Nano))
 		f, err := a.js.PublishMsgAsync(msg, jetstream.WithMsgID(contracts.MessageID(n)))
 		if err != nil {
