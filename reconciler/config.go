@@ -67,6 +67,7 @@ type Config struct {
 	RegularizeOlderThan   time.Duration `envconfig:"REGULARIZE_OLDER_THAN" default:"48h" desc:"the schedule consults only comprobantes pending for longer than this since issue"`
 	RegularizeConcurrency int           `envconfig:"REGULARIZE_CONCURRENCY" default:"4" desc:"Operation 2 calls in flight in a scheduled round (regularize --concurrency)"`
 	RegularizeRate        float64       `envconfig:"REGULARIZE_RATE" default:"5" desc:"calls per second at most in a scheduled round (regularize --rate; 0: no limit)"`
+	RegularizeMaxFailures int           `envconfig:"REGULARIZE_MAX_FAILURES" default:"20" desc:"a regularization (command, schedule, console) stops, recorded as error, after this many calls in a row got no answer from NubeFacT (timeout, connection error, HTTP 5xx; each after NUBEFACT_RETRIES)"`
 
 	ConsoleAddr        string `envconfig:"CONSOLE_ADDR" default:"127.0.0.1:8082" desc:"address of the ops console (empty: off); it runs only with CONSOLE_USERS"`
 	ConsoleUsers       string `envconfig:"CONSOLE_USERS" default:"" desc:"console accounts, name:bcrypt-hash pairs comma-separated (reconciler console-user NAME prints one; never logged)"`
@@ -180,6 +181,9 @@ func (c Config) validate() error {
 	}
 	if c.RegularizeRate < 0 {
 		errs = append(errs, errors.New("REGULARIZE_RATE must not be negative"))
+	}
+	if c.RegularizeMaxFailures < 0 {
+		errs = append(errs, errors.New("REGULARIZE_MAX_FAILURES must not be negative"))
 	}
 	if c.MaxConns < int32(c.Workers)+1 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))

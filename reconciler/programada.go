@@ -16,10 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// candadoProgramada is the Postgres advisory lock a scheduled round holds: with several
-// reconcilers, one runs the round and the others skip it.
-const candadoProgramada int64 = 0x626f6c6574617301 // "boletas" and 1
-
 // programada is the regularization safety net (REGULARIZE_EVERY): every round it asks NubeFacT
 // about the comprobantes pending for longer than REGULARIZE_OLDER_THAN, with the same rules as
 // `reconciler regularize`, and records the round in the regularizaciones table. When webhooks
@@ -37,7 +33,7 @@ func newProgramada(cfg Config, r *regularizacion.Regularizador, store *postgres.
 	return &programada{
 		store: store, every: cfg.RegularizeEvery, olderThan: cfg.RegularizeOlderThan, log: log, r: r,
 		options: regularizacion.Options{Origen: estado.RegularizacionProgramada,
-			Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate},
+			Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, MaxFallasSeguidas: cfg.RegularizeMaxFailures},
 	}
 }
 
@@ -59,15 +55,16 @@ var errOcupado = errors.New("otra regularización está en curso: espere a que t
 
 // regularizarEnFondo starts a run for the console in the background, within the service's
 // life (a shutdown interrupts it, its record says so, and runs waits for it before the pool
-// closes), under the scheduled rounds' advisory lock so that two runs never ask NubeFacT at
+// closes), under the regularizations' advisory lock so that two runs never ask NubeFacT at
 // once, and returns its record's id.
 func regularizarEnFondo(life context.Context, cfg Config, store *postgres.Store, r *regularizacion.Regularizador, runs *sync.WaitGroup, log *slog.Logger) func(context.Context, estado.Filtro, string) (int64, error) {
 	return func(_ context.Context, f estado.Filtro, usuario string) (int64, error) {
 		ids, errc := make(chan int64, 1), make(chan error, 1)
 		runs.Go(func() {
-			ran, err := store.ConCandado(life, candadoProgramada, func(ctx context.Context) error {
+			ran, err := store.ConCandadoDeRegularizacion(life, func(ctx context.Context) error {
 				res, err := r.Run(ctx, regularizacion.Options{Origen: estado.RegularizacionConsola, Filtro: f,
-					Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, Iniciada: func(id int64) { ids <- id }},
+					Concurrency: cfg.RegularizeConcurrency, Rate: cfg.RegularizeRate, MaxFallasSeguidas: cfg.RegularizeMaxFailures,
+					Iniciada: func(id int64) { ids <- id }},
 					&regularizacion.Counters{})
 				log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
 				return err
@@ -108,7 +105,7 @@ func (p *programada) run(ctx context.Context) {
 // round runs one round unless another reconciler holds the lock or started a round less than
 // half a period ago (their tickers are not aligned).
 func (p *programada) round(ctx context.Context) {
-	_, err := p.store.ConCandado(ctx, candadoProgramada, func(ctx context.Context) error {
+	_, err := p.store.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
 		last, err := p.store.UltimaRegularizacion(ctx, estado.RegularizacionProgramada)
 		if err != nil || time.Since(last) < p.every/2 {
 			return err

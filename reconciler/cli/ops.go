@@ -142,7 +142,7 @@ const discardUsage = `Usage: reconciler discard -reason TEXT (-older-than DURATI
 
 Discards parked notifications that will never match a comprobante (emitted from NubeFacT's
 panel or by another system): those named, or every one that has waited longer than
--older-than. Each discard is recorded in the audit (efecto descartado) with who asked and why;
+-older-than (all of them, 1,000 per transaction). It lists each and prints how many. Each discard is recorded in the audit (efecto descartado) with who asked and why;
 the audit keeps the notification's payload.
 
 Flags:
@@ -176,21 +176,36 @@ func discardCmd(ctx context.Context, cfg reconciler.Config, reason string, older
 	defer pool.Close()
 	store := postgres.New(pool)
 	motivo := fmt.Sprintf("descartada por %s: %s", operador(), reason)
-	var done []postgres.Aparcada
+	var n int
+	report := func(done []postgres.Aparcada) {
+		for _, a := range done {
+			fmt.Fprintln(stdout, "discarded", a.MessageID, a.Clave())
+		}
+		n += len(done)
+	}
 	if olderThan > 0 {
-		done, err = store.DescartarAntiguas(ctx, olderThan, motivo)
+		// A batch (one transaction) at a time, until a batch comes back short: memory holds one
+		// batch, and each committed batch stays discarded should a later one fail.
+		for {
+			done, err := store.DescartarAntiguas(ctx, olderThan, motivo)
+			report(done)
+			if err != nil {
+				return fmt.Errorf("discard: %w (%d discarded before the error)", err, n)
+			}
+			if len(done) < postgres.LoteDescarte {
+				break
+			}
+		}
 	} else {
-		done, err = store.Descartar(ctx, ids, motivo)
+		done, err := store.Descartar(ctx, ids, motivo)
+		if err != nil {
+			return err
+		}
+		report(done)
 	}
-	if err != nil {
-		return err
-	}
-	for _, a := range done {
-		fmt.Fprintln(stdout, "discarded", a.MessageID, a.Clave())
-	}
-	fmt.Fprintf(stdout, "%d notification(s) discarded (recorded in the audit as descartado)\n", len(done))
-	if len(ids) > 0 && len(done) < len(ids) {
-		return fmt.Errorf("discard: %d of the %d message IDs are not parked", len(ids)-len(done), len(ids))
+	fmt.Fprintf(stdout, "%d notification(s) discarded (recorded in the audit as descartado)\n", n)
+	if len(ids) > 0 && n < len(ids) {
+		return fmt.Errorf("discard: %d of the %d message IDs are not parked", len(ids)-n, len(ids))
 	}
 	return nil
 }

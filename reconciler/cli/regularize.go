@@ -168,15 +168,41 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 		r.Publisher = &stream.Publisher{JS: js, Topo: contracts.Topologia{Prefijo: cfg.NATSPrefix}}
 	}
 	start := time.Now()
-	res, runErr := withProgress(stderr, f.progress, func(c *regularizacion.Counters) (regularizacion.Summary, error) {
-		return r.Run(ctx, regularizacion.Options{
-			Origen: estado.RegularizacionCLI,
-			Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
-			Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
-		}, c)
+	var res regularizacion.Summary
+	var runErr error
+	// The lock of the schedule and the console: NubeFacT never sees two runs' calls at once.
+	ran, err := store.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
+		res, runErr = withProgress(stderr, f.progress, func(c *regularizacion.Counters) (regularizacion.Summary, error) {
+			return r.Run(ctx, regularizacion.Options{
+				Origen: estado.RegularizacionCLI,
+				Filtro: estado.Filtro{EmitidosAntesDe: antes, Tipo: f.tipo, Serie: f.serie},
+				Limit:  f.limit, Concurrency: f.concurrency, Rate: f.rate, DryRun: f.dryRun,
+				MaxFallasSeguidas: cfg.RegularizeMaxFailures,
+			}, c)
+		})
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if !ran {
+		return ocupado(ctx, store)
+	}
 	printSummary(stdout, res, time.Since(start), f.dryRun)
 	return resultadoDeRegularizar(res, runErr)
+}
+
+// ErrOcupado: another regularization holds the lock; nothing was asked.
+var ErrOcupado = errors.New("another regularization is running (they take turns: NubeFacT must never see two at once)")
+
+// ocupado is the error of a run that found the lock taken, naming the run that holds it.
+func ocupado(ctx context.Context, store *postgres.Store) error {
+	run, found, err := store.RegularizacionEnCurso(ctx)
+	if err != nil || !found {
+		return fmt.Errorf("regularize: %w; try again when it ends", ErrOcupado)
+	}
+	return fmt.Errorf("regularize: %w: run %d (%s, started %s, %d of %d consulted); try again when it ends, or stop it from the console (Regularizaciones, Detener)",
+		ErrOcupado, run.ID, run.Origen, run.IniciadaEn.In(estado.Lima).Format("2006-01-02 15:04"), run.Consultados, run.Total)
 }
 
 // openReport returns the observer that lists the dry run on stdout and, with --report, writes
@@ -219,8 +245,12 @@ func resultadoDeRegularizar(res regularizacion.Summary, runErr error) error {
 	switch {
 	case errors.Is(runErr, regularizacion.ErrCuenta):
 		return fmt.Errorf("stopped: %w; %s", runErr, nubefact.QueHacer(runErr))
+	case errors.Is(runErr, regularizacion.ErrSinRespuesta):
+		return fmt.Errorf("stopped: %w; check that NUBEFACT_RUTA answers (NubeFacT's status, this host's network), then run it again", runErr)
 	case runErr != nil:
 		return runErr
+	case res.Interrumpido && res.Detencion != "":
+		return fmt.Errorf("interrupted: %s; run it again to finish (already published notifications are de-duplicated)", res.Detencion)
 	case res.Interrumpido:
 		return errors.New("interrupted: run it again to finish (already published notifications are de-duplicated)")
 	case res.Errores > 0:

@@ -16,6 +16,8 @@ const (
 	avisoReenvioFallido          = "reenvio-fallido"
 	avisoDescarteFallido         = "descarte-fallido"
 	avisoYaNoAparcada            = "ya-no-aparcada"
+	avisoDetenerFallida          = "detener-fallida"
+	avisoNoEnCurso               = "no-en-curso"
 )
 
 var avisos = map[string]string{
@@ -25,6 +27,8 @@ var avisos = map[string]string{
 	avisoReenvioFallido:          "El reenvío falló: la notificación sigue esperando. El motivo está en las acciones recientes del Resumen y en el log del reconciliador.",
 	avisoDescarteFallido:         "El descarte falló: la notificación sigue esperando. El motivo está en las acciones recientes del Resumen y en el log del reconciliador.",
 	avisoYaNoAparcada:            "La notificación ya no estaba esperando: se aplicó o se descartó mientras tanto.",
+	avisoDetenerFallida:          "No se pudo pedir la detención. El motivo está en las acciones recientes del Resumen y en el log del reconciliador.",
+	avisoNoEnCurso:               "La regularización ya no estaba en curso: terminó, o ya se pidió detenerla.",
 }
 
 // aviso is the text of r's ?aviso=, or "" when it names none of avisos.

@@ -101,6 +101,7 @@ func New(o Opciones) (http.Handler, error) {
 	mux.HandleFunc("GET /regularizaciones/{id}", c.regularizacion)
 	mux.HandleFunc("GET /regularizaciones/{id}/no-resueltas.csv", c.noResueltasCSV)
 	mux.HandleFunc("POST /regularizar", c.regularizar)
+	mux.HandleFunc("POST /regularizaciones/{id}/detener", c.detener)
 	mux.HandleFunc("GET /dlq", c.dlq)
 	mux.HandleFunc("POST /esperando/{id}/reenviar", c.reenviar)
 	mux.HandleFunc("POST /esperando/{id}/descartar", c.descartar)
@@ -604,7 +605,7 @@ func (c *consola) regularizacion(w http.ResponseWriter, r *http.Request) {
 		pagina
 		Run         postgres.Regularizacion
 		NoResueltas []postgres.NoResuelta
-	}{pagina{Titulo: "Regularización " + strconv.FormatInt(run.ID, 10)}, run, nr})
+	}{pagina{Titulo: "Regularización " + strconv.FormatInt(run.ID, 10), Error: aviso(r)}, run, nr})
 }
 
 // noResueltasCSV is the run's report, as `regularize --report` writes it.
@@ -660,6 +661,32 @@ func (c *consola) regularizar(w http.ResponseWriter, r *http.Request) {
 	}
 	accion.Detalle = "regularización " + strconv.FormatInt(id, 10)
 	c.registrar(w, r, accion, "/regularizaciones/"+strconv.FormatInt(id, 10), "")
+}
+
+// detener asks a running regularization to stop (Detener): the request goes through its row,
+// since the run may be on another reconciler, which ends it as interrumpida within a second. A
+// run whose reconciler died holds no lock any more: it is closed here and now.
+func (c *consola) detener(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such regularization"})
+		return
+	}
+	volver := "/regularizaciones/" + strconv.FormatInt(id, 10)
+	accion := postgres.Accion{Usuario: usuario(r), Accion: "detener", Objeto: "regularización " + strconv.FormatInt(id, 10), Resultado: "ok"}
+	pedida, err := c.Store.PedirDetencion(r.Context(), id, usuario(r))
+	codigo := ""
+	switch {
+	case err != nil:
+		accion.Resultado, codigo = "error: "+err.Error(), avisoDetenerFallida
+	case !pedida:
+		accion.Resultado, codigo = "no estaba en curso (ya terminó, o ya se pidió detenerla)", avisoNoEnCurso
+	default:
+		if _, err := c.Store.ConCandadoDeRegularizacion(r.Context(), func(context.Context) error { return nil }); err != nil {
+			c.Log.Warn("console: closing abandoned regularizations", "err", err)
+		}
+	}
+	c.registrar(w, r, accion, volver, codigo)
 }
 
 // Dead letters

@@ -30,6 +30,9 @@ func (e *Error) QueHacer() string         { return QueHacer(e) }
 func (e *RedirectError) Fatal() bool      { return true }
 func (e *RedirectError) QueHacer() string { return QueHacer(e) }
 
+// Transporte tells regularizacion, by behaviour, that NubeFacT gave no answer.
+func (e *TransportError) Transporte() bool { return true }
+
 func (e *TransportError) Error() string { return "calling NubeFacT: " + e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
 

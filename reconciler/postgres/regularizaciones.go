@@ -28,13 +28,26 @@ func (s *Store) TerminarRegularizacion(ctx context.Context, id int64, f estado.F
 	return wrap("record regularization", err)
 }
 
-// AvanzarRegularizacion records the counts of run id while it goes on.
-func (s *Store) AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error {
-	_, err := s.pool.Exec(ctx, `UPDATE regularizaciones SET total = $2, consultados = $3, aceptadas = $4, rechazadas = $5,
+// AvanzarRegularizacion records the counts of run id while it goes on, and returns who asked
+// to stop it (PedirDetencion), "" when nobody has.
+func (s *Store) AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) (detenidaPor string, _ error) {
+	err := s.pool.QueryRow(ctx, `UPDATE regularizaciones SET total = $2, consultados = $3, aceptadas = $4, rechazadas = $5,
 			anuladas = $6, sin_resultado = $7, no_existe = $8, errores = $9, publicadas = $10
-		WHERE id = $1 AND terminada_en IS NULL`, id, f.Total, f.Consultados, f.Aceptadas, f.Rechazadas,
-		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas)
-	return wrap("record regularization", err)
+		WHERE id = $1 AND terminada_en IS NULL RETURNING coalesce(detencion_pedida_por, '')`, id, f.Total, f.Consultados,
+		f.Aceptadas, f.Rechazadas, f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas).Scan(&detenidaPor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil // already ended
+	}
+	return detenidaPor, wrap("record regularization", err)
+}
+
+// PedirDetencion asks run id to stop, on behalf of usuario: whichever reconciler runs it reads
+// the request within a second and ends it as interrumpida. It reports false when the run is not
+// going on (ended, or unknown) or a stop was already asked for.
+func (s *Store) PedirDetencion(ctx context.Context, id int64, usuario string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE regularizaciones SET detencion_pedida_por = $2, detencion_pedida_en = now()
+		WHERE id = $1 AND terminada_en IS NULL AND detencion_pedida_en IS NULL`, id, usuario)
+	return tag.RowsAffected() == 1, wrap("request stop", err)
 }
 
 // NoResueltaEnRegularizacion records a comprobante run id could not resolve, and why.
@@ -62,6 +75,9 @@ type Regularizacion struct {
 	NoExiste     int64      `db:"no_existe"`
 	Errores      int64      `db:"errores"`
 	Publicadas   int64      `db:"publicadas"`
+	// Who asked to stop it from the console (Detener), and when.
+	DetencionPedidaPor *string    `db:"detencion_pedida_por"`
+	DetencionPedidaEn  *time.Time `db:"detencion_pedida_en"`
 }
 
 // Regularizaciones lists the last limit runs, newest first.
@@ -76,7 +92,12 @@ func (s *Store) Regularizaciones(ctx context.Context, limit int) ([]Regularizaci
 
 // RegularizacionPorID reads run id; found is false when there is none.
 func (s *Store) RegularizacionPorID(ctx context.Context, id int64) (_ Regularizacion, found bool, _ error) {
-	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
+	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
+}
+
+// unaRegularizacion reads the run query selects; found is false when it selects none.
+func (s *Store) unaRegularizacion(ctx context.Context, query string, args ...any) (_ Regularizacion, found bool, _ error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return Regularizacion{}, false, wrap("read regularization", err)
 	}
@@ -119,6 +140,34 @@ func (s *Store) UltimaRegularizacion(ctx context.Context, origen string) (time.T
 		return time.Time{}, wrap("last regularization", err)
 	}
 	return *t, wrap("last regularization", err)
+}
+
+// CandadoRegularizacion is the Postgres advisory lock every regularization holds while it runs
+// (the command line, each scheduled round, the console's): one at a time across every
+// reconciler and command, so NubeFacT never sees two runs' calls at once.
+const CandadoRegularizacion int64 = 0x626f6c6574617301 // "boletas" and 1
+
+// detalleAbandonada is the detalle of a run found going on by the next holder of the lock.
+const detalleAbandonada = "abandonada: su proceso terminó sin registrar el final (hallada en curso al tomar el candado)"
+
+// ConCandadoDeRegularizacion runs f holding CandadoRegularizacion, and reports false, without
+// running f, when another session holds it. Before f it closes as interrumpida every run still
+// recorded as going on: only the lock's holder runs, so such a run's process died (its lock
+// ended with its connection) before it could record how it ended.
+func (s *Store) ConCandadoDeRegularizacion(ctx context.Context, f func(context.Context) error) (bool, error) {
+	return s.ConCandado(ctx, CandadoRegularizacion, func(ctx context.Context) error {
+		if _, err := s.pool.Exec(ctx, `UPDATE regularizaciones SET terminada_en = now(), resultado = $1,
+				detalle = coalesce('detenida desde la consola por ' || detencion_pedida_por || '; ', '') || $2
+			WHERE terminada_en IS NULL`, estado.RegularizacionInterrumpida, detalleAbandonada); err != nil {
+			return wrap("close abandoned regularizations", err)
+		}
+		return f(ctx)
+	})
+}
+
+// RegularizacionEnCurso is the run recorded as going on, found false when none is.
+func (s *Store) RegularizacionEnCurso(ctx context.Context) (_ Regularizacion, found bool, _ error) {
+	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE terminada_en IS NULL ORDER BY id DESC LIMIT 1`)
 }
 
 // ConCandado runs f while holding the session advisory lock key on a connection of its own,

@@ -7,6 +7,7 @@ package regularizacion
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,13 @@ func fatal(err error) bool {
 	return errors.As(err, &f) && f.Fatal()
 }
 
+// transporte reports whether err, from the Consultor, is a failure to get an answer from
+// NubeFacT at all (a timeout, a connection error, HTTP 5xx), after the Consultor's retries.
+func transporte(err error) bool {
+	var t interface{ Transporte() bool }
+	return errors.As(err, &t) && t.Transporte()
+}
+
 // noExiste reports whether err, from the Consultor, says NubeFacT does not know the comprobante.
 func noExiste(err error) bool {
 	var n interface{ NoExiste() bool }
@@ -51,10 +59,11 @@ type Publisher interface {
 }
 
 // Bitacora records every run (postgres.Store): its start, its counts every second while it
-// goes on, each comprobante it could not resolve, and how it ended.
+// goes on, each comprobante it could not resolve, and how it ended. AvanzarRegularizacion also
+// says who asked to stop the run (the console's Detener, perhaps on another reconciler), or "".
 type Bitacora interface {
 	IniciarRegularizacion(ctx context.Context, origen, filtro string) (int64, error)
-	AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error
+	AvanzarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) (detenidaPor string, _ error)
 	NoResueltaEnRegularizacion(ctx context.Context, id int64, c contracts.Clave, motivo, detalle string) error
 	TerminarRegularizacion(ctx context.Context, id int64, f estado.FinDeRegularizacion) error
 }
@@ -71,7 +80,14 @@ type Options struct {
 	Rate        float64 // calls per second at most (0: no limit)
 	DryRun      bool    // consult, but publish nothing
 	Pagina      int     // rows per page read from Postgres
+	// MaxFallasSeguidas stops the run (ErrSinRespuesta) after this many consecutive calls that
+	// got no answer from NubeFacT, each after the client's own retries: a NubeFacT that does not
+	// answer would otherwise hold the lock for hours (0: FallasSeguidasPorDefecto).
+	MaxFallasSeguidas int
 }
+
+// FallasSeguidasPorDefecto is MaxFallasSeguidas when not set (REGULARIZE_MAX_FAILURES).
+const FallasSeguidasPorDefecto = 20
 
 // Motivo is why a comprobante ends in the report of unresolved ones.
 type Motivo string
@@ -103,8 +119,11 @@ type Counters struct {
 // Summary is a snapshot of the totals.
 type Summary struct {
 	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
-	// Interrumpido: the run was cancelled (Ctrl-C) before it went through every comprobante.
+	// Interrumpido: the run was cancelled (Ctrl-C, a stop asked from the console) before it went
+	// through every comprobante.
 	Interrumpido bool
+	// Detencion says who stopped it, when a stop was asked from the console.
+	Detencion string
 }
 
 // Summary reads the counters.
@@ -118,6 +137,14 @@ func (c *Counters) Summary() Summary {
 
 // ErrCuenta wraps a fatal NubeFacT error (token, RUTA, suspended account): the run stopped.
 var ErrCuenta = errors.New("NubeFacT refused the account or configuration")
+
+// ErrSinRespuesta: NubeFacT did not answer MaxFallasSeguidas calls in a row; the run stopped.
+var ErrSinRespuesta = errors.New("NubeFacT does not answer")
+
+// detencion is the cause of a run's cancellation when the console asked it to stop.
+type detencion struct{ por string }
+
+func (d detencion) Error() string { return "detenida desde la consola por " + d.por }
 
 // Regularizador runs regularizations.
 type Regularizador struct {
@@ -186,22 +213,34 @@ func (r *Regularizador) Run(ctx context.Context, o Options, c *Counters) (res Su
 		if o.Iniciada != nil {
 			o.Iniciada(id)
 		}
-		stop := r.avanzar(ctx, id, c)
+		// A stop asked from the console cancels runCtx: the run ends as on Ctrl-C.
+		runCtx, detener := context.WithCancelCause(ctx)
+		defer detener(nil)
+		stop := r.avanzar(ctx, id, c, detener)
 		defer func() {
 			stop()
-			if rerr := r.Bitacora.TerminarRegularizacion(context.WithoutCancel(ctx), id, fin(res, err)); rerr != nil && err == nil {
+			var d detencion
+			if errors.As(context.Cause(runCtx), &d) && res.Interrumpido {
+				res.Detencion = d.Error()
+			}
+			f := fin(res, err)
+			if res.Detencion != "" {
+				f.Detalle = res.Detencion
+			}
+			if rerr := r.Bitacora.TerminarRegularizacion(context.WithoutCancel(ctx), id, f); rerr != nil && err == nil {
 				err = rerr
 			}
 		}()
 		recorded := *r
 		recorded.Observer = &registrarNoResueltas{next: r.Observer, b: r.Bitacora, id: id, ctx: context.WithoutCancel(ctx)}
-		return recorded.run(ctx, o, c)
+		return recorded.run(runCtx, o, c)
 	}
 	return r.run(ctx, o, c)
 }
 
-// avanzar records the counts every second until the returned stop.
-func (r *Regularizador) avanzar(ctx context.Context, id int64, c *Counters) (stop func()) {
+// avanzar records the counts every second until the returned stop, and calls detener when
+// the record says someone asked to stop the run.
+func (r *Regularizador) avanzar(ctx context.Context, id int64, c *Counters, detener context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -213,7 +252,9 @@ func (r *Regularizador) avanzar(ctx context.Context, id int64, c *Counters) (sto
 			case <-done:
 				return
 			case <-tick.C:
-				_ = r.Bitacora.AvanzarRegularizacion(context.WithoutCancel(ctx), id, fin(c.Summary(), nil))
+				if por, err := r.Bitacora.AvanzarRegularizacion(context.WithoutCancel(ctx), id, fin(c.Summary(), nil)); err == nil && por != "" {
+					detener(detencion{por: por})
+				}
 			}
 		}
 	}()
@@ -248,6 +289,9 @@ func (r *Regularizador) run(ctx context.Context, o Options, c *Counters) (Summar
 	if o.Pagina < 1 {
 		o.Pagina = 1000
 	}
+	if o.MaxFallasSeguidas < 1 {
+		o.MaxFallasSeguidas = FallasSeguidasPorDefecto
+	}
 	if err := r.contar(ctx, o, c); err != nil {
 		return Summary{}, err
 	}
@@ -264,7 +308,8 @@ func (r *Regularizador) run(ctx context.Context, o Options, c *Counters) (Summar
 	r.resolverTodos(stop, cancel, trabajo, o, c)
 
 	res := c.Summary()
-	if cause := context.Cause(stop); cause != nil && !errors.Is(cause, context.Canceled) {
+	// stop's own cause (a fatal error), not ctx's (Ctrl-C, a stop asked from the console).
+	if cause := context.Cause(stop); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.Cause(ctx)) {
 		return res, cause
 	}
 	if ctx.Err() != nil {
@@ -292,6 +337,7 @@ func (r *Regularizador) contar(ctx context.Context, o Options, c *Counters) erro
 func (r *Regularizador) resolverTodos(stop context.Context, cancel context.CancelCauseFunc, trabajo <-chan contracts.Clave, o Options, c *Counters) {
 	limiter := rate.New(o.Rate)
 	defer limiter.Stop()
+	var fallas fallasSeguidas
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Go(func() {
@@ -299,7 +345,7 @@ func (r *Regularizador) resolverTodos(stop context.Context, cancel context.Cance
 				if stop.Err() != nil || limiter.Wait(stop) != nil {
 					continue // drain: nothing new starts after a stop
 				}
-				if err := r.resolver(stop, clave, o, c); err != nil {
+				if err := r.resolver(stop, clave, o, c, &fallas); err != nil {
 					cancel(err)
 				}
 			}
@@ -344,14 +390,19 @@ func (r *Regularizador) recorrer(ctx context.Context, o Options, out chan<- cont
 // resolver consults one comprobante and publishes the answer when it is final. It returns an
 // error only when the whole run must stop. A stop (ctx) abandons its call and the retries; an
 // answer already obtained is still published.
-func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Options, c *Counters) error {
+func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o Options, c *Counters, fallas *fallasSeguidas) error {
 	n, err := r.Consultor.Consultar(ctx, clave)
 	if err != nil && ctx.Err() != nil && !fatal(err) {
 		return nil // interrupted: not consulted, nothing reported, the next run will ask
 	}
 	c.Consultados.Add(1)
 	ctx = context.WithoutCancel(ctx)
+	seguidas := fallas.contar(transporte(err))
 	switch {
+	case transporte(err) && seguidas >= int64(o.MaxFallasSeguidas):
+		c.Errores.Add(1)
+		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		return fmt.Errorf("%w: %d calls in a row got no answer, the last: %w", ErrSinRespuesta, seguidas, err)
 	case fatal(err):
 		c.Errores.Add(1)
 		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
@@ -390,6 +441,18 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 	contador.Add(1)
 	c.Publicadas.Add(1)
 	return nil
+}
+
+// fallasSeguidas counts the calls in a row that got no answer, across the run's workers: any
+// answer (even an error codigo) starts the count again.
+type fallasSeguidas struct{ n atomic.Int64 }
+
+func (f *fallasSeguidas) contar(sinRespuesta bool) int64 {
+	if !sinRespuesta {
+		f.n.Store(0)
+		return 0
+	}
+	return f.n.Add(1)
 }
 
 // CeldaCSV makes s safe as a cell of a CSV the accountant opens in a spreadsheet: text that

@@ -82,6 +82,48 @@ func (e providerError) Fatal() bool      { return e.fatal }
 func (e providerError) NoExiste() bool   { return e.noExiste }
 func (e providerError) QueHacer() string { return "fix it" }
 
+// sinRespuesta is a call that got no answer, classified by behaviour as nubefact.TransportError.
+type sinRespuesta struct{}
+
+func (sinRespuesta) Error() string    { return "calling NubeFacT: i/o timeout" }
+func (sinRespuesta) Transporte() bool { return true }
+
+// A run stops after MaxFallasSeguidas calls in a row without an answer; an answer in between,
+// even an error codigo, starts the count again.
+func TestRunStopsAfterConsecutiveTransportFailures(t *testing.T) {
+	tests := []struct {
+		name          string
+		sinRespuesta  []int // numeros whose call gets no answer
+		otros         []int // numeros NubeFacT answers with an error codigo
+		want          error
+		wantConsulted int64
+	}{
+		{"three in a row stop it", []int{2, 3, 4, 5, 6}, nil, regularizacion.ErrSinRespuesta, 4},
+		{"interleaved with answers", []int{1, 2, 4, 5, 7, 8}, nil, nil, 10},
+		{"an error codigo is an answer", []int{1, 2, 4, 5}, []int{3}, nil, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := map[int]error{}
+			for _, n := range tt.sinRespuesta {
+				errs[n] = fmt.Errorf("wrapped: %w", sinRespuesta{})
+			}
+			for _, n := range tt.otros {
+				errs[n] = providerError{}
+			}
+			r := regularizacion.Regularizador{Source: pendientes(10), Consultor: consultor{errs: errs},
+				Publisher: &publicador{}, Observer: &observador{}}
+			res, err := r.Run(t.Context(), regularizacion.Options{Concurrency: 1, MaxFallasSeguidas: 3}, &regularizacion.Counters{})
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if res.Consultados != tt.wantConsulted {
+				t.Errorf("consulted %d, want %d", res.Consultados, tt.wantConsulted)
+			}
+		})
+	}
+}
+
 func pendientes(n int) fuente {
 	f := make(fuente, n)
 	for i := range f {
@@ -154,8 +196,8 @@ func (b *bitacora) IniciarRegularizacion(_ context.Context, origen, filtro strin
 	return 7, b.iniciar
 }
 
-func (b *bitacora) AvanzarRegularizacion(context.Context, int64, estado.FinDeRegularizacion) error {
-	return nil
+func (b *bitacora) AvanzarRegularizacion(context.Context, int64, estado.FinDeRegularizacion) (string, error) {
+	return "", nil
 }
 
 func (b *bitacora) NoResueltaEnRegularizacion(_ context.Context, _ int64, c contracts.Clave, motivo, _ string) error {

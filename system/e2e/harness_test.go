@@ -62,6 +62,12 @@ type receivedEvent struct {
 func newSystem(t *testing.T, natsURL string, topo contracts.Topologia) *system {
 	t.Helper()
 	pool, dsn := testkit.Pool(t, postgres.Migrate)
+	return systemOn(t, natsURL, topo, dsn, pool)
+}
+
+// systemOn is newSystem on a database already prepared (pool connects to dsn).
+func systemOn(t *testing.T, natsURL string, topo contracts.Topologia, dsn string, pool *pgxpool.Pool) *system {
+	t.Helper()
 	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
