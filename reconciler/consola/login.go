@@ -88,7 +88,7 @@ func (l *login) autenticar(next http.Handler) http.Handler {
 			return
 		}
 		if !l.usuarios.Recordado(name, password, l.now()) {
-			switch l.check(r.Context(), addr, name, password) {
+			switch result, failures := l.check(r.Context(), addr, name, password); result {
 			case busy:
 				tooMany(w, http.StatusServiceUnavailable, time.Second, "demasiadas comprobaciones de contraseña a la vez: reintente en un momento")
 				return
@@ -96,7 +96,7 @@ func (l *login) autenticar(next http.Handler) http.Handler {
 				l.refuseBlocked(w, addr)
 				return
 			case invalid:
-				l.fail(w, addr, name)
+				l.fail(w, addr, name, failures)
 				return
 			}
 		}
@@ -123,30 +123,34 @@ const (
 	blocked         // the address reached its limit while the request waited
 )
 
-// check compares the password once a comparison slot is free.
-func (l *login) check(ctx context.Context, addr, name, password string) checked {
+// check compares the password once a comparison slot is free. The attempt is counted as a
+// failure before the comparison (and the count cleared when it succeeds), so that concurrent
+// guesses from one address cannot together make more comparisons than its limit. It returns
+// the address's failures in the window, this one included.
+func (l *login) check(ctx context.Context, addr, name, password string) (checked, int) {
 	t := time.NewTimer(l.limits.Wait)
 	defer t.Stop()
 	select {
 	case l.slots <- struct{}{}:
 	case <-t.C:
-		return busy
+		return busy, 0
 	case <-ctx.Done():
-		return busy
+		return busy, 0
 	}
 	defer func() { <-l.slots }()
-	if l.failures.blocked(addr, l.now()) > 0 {
-		return blocked
+	n, ok := l.failures.attempt(addr, l.now())
+	if !ok {
+		return blocked, n
 	}
 	if !l.usuarios.Valido(name, password, l.now()) {
-		return invalid
+		return invalid, n
 	}
-	return valid
+	return valid, n
 }
 
-// fail records a failed login from addr, logs it (never the password) and answers 401.
-func (l *login) fail(w http.ResponseWriter, addr, name string) {
-	n := l.failures.fail(addr, l.now())
+// fail logs a failed login from addr, its n-th in the window (never the password), and
+// answers 401.
+func (l *login) fail(w http.ResponseWriter, addr, name string, n int) {
 	l.c.Log.Warn("console: failed login", "user", recortar(name, 64), "addr", addr, "failures", n, "limit", l.limits.Failures)
 	if n == l.limits.Failures {
 		l.c.Log.Warn("console: address blocked after failed logins", "addr", addr, "for", l.limits.Window)
@@ -220,20 +224,24 @@ func (f *loginFailures) blocked(addr string, now time.Time) time.Duration {
 	return max(0, run.since.Add(f.window).Sub(now))
 }
 
-// fail records a failure of addr and returns its failures in the window.
-func (f *loginFailures) fail(addr string, now time.Time) int {
+// attempt counts an attempt of addr as a failure, unless addr has reached its limit in the
+// window (ok false), and returns its failures in the window.
+func (f *loginFailures) attempt(addr string, now time.Time) (n int, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	run, ok := f.byAddr[addr]
-	if !ok || now.Sub(run.since) >= f.window {
-		if !ok && len(f.byAddr) >= f.max {
+	run, found := f.byAddr[addr]
+	if found && now.Sub(run.since) < f.window && run.n >= f.limit {
+		return run.n, false
+	}
+	if !found || now.Sub(run.since) >= f.window {
+		if !found && len(f.byAddr) >= f.max {
 			f.evict(now)
 		}
 		run = failureRun{since: now}
 	}
 	run.n++
 	f.byAddr[addr] = run
-	return run.n
+	return run.n, true
 }
 
 // evict makes room: the runs whose window has passed go, and if none has, the oldest does.

@@ -18,7 +18,13 @@ func TestLoginFailures(t *testing.T) {
 		if wait := f.blocked("a", t0); wait != 0 {
 			t.Fatalf("blocked after %d failures", i)
 		}
-		f.fail("a", t0.Add(time.Duration(i)*time.Minute))
+		if n, ok := f.attempt("a", t0.Add(time.Duration(i)*time.Minute)); !ok || n != i+1 {
+			t.Fatalf("attempt %d: %d, %v; want %d, true", i+1, n, ok, i+1)
+		}
+	}
+	// The limit reached, an attempt is refused and not counted.
+	if n, ok := f.attempt("a", t0.Add(3*time.Minute)); ok || n != 3 {
+		t.Errorf("attempt past the limit: %d, %v; want 3, false", n, ok)
 	}
 	tests := []struct {
 		at   time.Duration
@@ -38,7 +44,7 @@ func TestLoginFailures(t *testing.T) {
 		t.Error("another address is blocked")
 	}
 	// Past the window the count starts again.
-	if n := f.fail("a", t0.Add(11*time.Minute)); n != 1 {
+	if n, ok := f.attempt("a", t0.Add(11*time.Minute)); !ok || n != 1 {
 		t.Errorf("a failure after the window counts %d, want 1", n)
 	}
 	f.forget("a")
@@ -52,14 +58,14 @@ func TestLoginFailuresBounded(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newLoginFailures(2, time.Hour, 50)
 	for i := range 10000 {
-		f.fail("10.0."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256), t0.Add(time.Duration(i)*time.Millisecond))
+		f.attempt("10.0."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256), t0.Add(time.Duration(i)*time.Millisecond))
 		if f.len() > 50 {
 			t.Fatalf("%d addresses remembered after %d, want at most 50", f.len(), i+1)
 		}
 	}
 	// The newest are the ones kept: the oldest go first.
 	last := "10.0." + strconv.Itoa(9999/256) + "." + strconv.Itoa(9999%256)
-	f.fail(last, t0.Add(10*time.Second))
+	f.attempt(last, t0.Add(10*time.Second))
 	if f.blocked(last, t0.Add(10*time.Second)) == 0 {
 		t.Error("the newest address lost its count")
 	}

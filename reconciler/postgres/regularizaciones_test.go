@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
@@ -49,7 +50,13 @@ func TestRegularizacionAbandonadaSeCierraAlTomarElCandado(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The server ends the closed session, and releases its lock, a moment after the client closed it.
 	var viva int64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ran, err = s.ConCandadoDeRegularizacion(ctx, func(context.Context) error { return nil }); err != nil || ran || time.Now().After(deadline) {
+			break
+		}
+	}
 	ran, err = s.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
 		r, _, err := s.RegularizacionPorID(ctx, muerta)
 		if err != nil || r.Resultado == nil || *r.Resultado != estado.RegularizacionInterrumpida || r.TerminadaEn == nil ||

@@ -112,9 +112,14 @@ func TestClusterSurvivesItsStreamLeader(t *testing.T) {
 		t.Fatalf("stream leader %q is not a node of the cluster", info.Cluster.Leader)
 	}
 	leader.Kill()
-	// A publish succeeds once another node leads the stream.
+	// A publish succeeds once another node leads the stream. Each attempt has a deadline of its
+	// own, as ingest's do: a request sent while the client moves off the dead node may never be
+	// answered, and would otherwise wait out the whole test.
 	for {
-		if _, err = js.Publish(ctx, "t", []byte("after")); err == nil {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = js.Publish(actx, "t", []byte("after"))
+		acancel()
+		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
