@@ -205,8 +205,6 @@ func origenLabel(origen string) string {
 	return "otro"
 }
 
-// handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
-// a 404 problem.
 // consolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
 func (m *metrics) consolePasswordChecks(n func() uint64) {
 	if m == nil {
@@ -218,6 +216,8 @@ func (m *metrics) consolePasswordChecks(n func() uint64) {
 	}, func() float64 { return float64(n()) }))
 }
 
+// handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
+// a 404 problem.
 func (m *metrics) handler() http.Handler {
 	if m == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -56,7 +56,11 @@ func (w *worker) verificar(ctx context.Context, msgs []jetstream.Msg, recibidas 
 	vctx, cancel := context.WithTimeout(ctx, max(w.cfg.AckWait-2*time.Second, time.Second))
 	defer cancel()
 	errs := w.confirmarTodas(vctx, recibidas, func(e *estado.Recibida) bool {
-		return existen == nil || existen[e.Notificacion.Clave()]
+		if existen == nil || existen[e.Notificacion.Clave()] {
+			return true
+		}
+		e.PorVerificar = true // parked unconfirmed, unless its comprobante appears meanwhile
+		return false
 	})
 	keptMsgs, kept := msgs[:0], recibidas[:0]
 	for i := range recibidas {

@@ -21,6 +21,11 @@ type Recibida struct {
 	Reenvio bool
 	// Nota, when set, is added to the audit's motivo ("confirmado por NubeFacT").
 	Nota string
+	// PorVerificar: a webhook to confirm (VERIFY_WEBHOOKS) that was not, because its comprobante
+	// was not in the table when the batch was checked. Should the comprobante be there by the
+	// time the batch locks its rows (inserted in between), it is parked, ready, and confirmed
+	// from there, rather than applied on the webhook's word.
+	PorVerificar bool
 	// Reemplazo, when set, says that NubeFacT's answer stands in for this webhook
 	// (VERIFY_WEBHOOKS): the webhook itself is only recorded.
 	Reemplazo *Reemplazo

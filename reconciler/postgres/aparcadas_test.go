@@ -315,3 +315,25 @@ func unaAparcada(tb testing.TB, s *postgres.Store, todas bool) postgres.Aparcada
 	}
 	return a[0]
 }
+
+// TestPorVerificarWaitsWhenItsComprobanteAppears: a webhook left unconfirmed because its
+// comprobante was not in the table when the batch was checked (VERIFY_WEBHOOKS), whose
+// comprobante is inserted before the batch locks its rows, is parked ready to be confirmed from
+// there, never applied on its own word, and stays out of the inbox, so that its confirmed copy
+// is judged later.
+func TestPorVerificarWaitsWhenItsComprobanteAppears(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	pendiente(t, pool, 2, "BBB1", 105) // inserted between the check and the lock
+	antes := foto(t, pool, "comprobantes", "inbox", "outbox")
+	e := entrada(t, []byte(semilla))
+	e.Intentos, e.PorVerificar = 1, true
+
+	veredictos := aplicar(t, s, contracts.Topologia{}, e)
+
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aparcado →"})
+	mismaFoto(t, antes, foto(t, pool, "comprobantes", "inbox", "outbox"))
+	if a := unaAparcada(t, s, false); !a.Lista || a.MessageID != e.MessageID {
+		t.Errorf("parked %+v, want %s ready", a, e.MessageID)
+	}
+}

@@ -221,8 +221,9 @@ func (l *batch) inbox(ctx context.Context, ops []*op) error {
 // desconocido: the op's comprobante is not in the table.
 func (o *op) desconocido() bool { return !o.Registro && o.fila == nil }
 
-// juzgado: the op goes through the inbox and the state machine now.
-func (o *op) juzgado() bool { return !o.Registro && o.fila != nil }
+// juzgado: the op goes through the inbox and the state machine now (a webhook still to be
+// confirmed waits instead, out of the inbox: see estado.Recibida.PorVerificar).
+func (o *op) juzgado() bool { return !o.Registro && o.fila != nil && !o.e.PorVerificar }
 
 const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | contracts.CampoEnlaceDelXML |
 	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
@@ -235,6 +236,10 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 		o.veredicto = estado.Veredicto{Efecto: e.Reemplazo.Efecto, Motivo: e.Reemplazo.Motivo}
 	case o.desconocido():
 		o.veredicto = estado.Veredicto{Efecto: estado.Aparcado, Motivo: "el comprobante no está en la tabla: espera a que se inserte"}
+	case e.PorVerificar:
+		// Its comprobante was inserted after the webhook was checked: it waits, ready, to be
+		// confirmed with NubeFacT like any parked webhook, never applied on its own word.
+		o.veredicto = estado.Veredicto{Efecto: estado.Aparcado, Motivo: "el comprobante se insertó mientras se verificaba el lote: se confirma desde la espera"}
 	case !o.primeraVez:
 		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "ID de mensaje ya procesado"}
 	default:

@@ -182,7 +182,7 @@ type Conflicto struct {
 	Auditada
 	Clave       contracts.Clave
 	Guardado    *Comprobante // its estado, codigo_hash and enlace_del_cdr; nil if the row is gone
-	RevisadoPor string       // empty until reviewed
+	RevisadoPor string       // set when reviewed (RevisadoEn not nil)
 	Nota        string
 	RevisadoEn  *time.Time
 }
@@ -237,7 +237,7 @@ func (s *Store) Conflictos(ctx context.Context, despues CursorConflicto, limit i
 
 // Cursor is where the page that ends with c ends.
 func (c Conflicto) Cursor() CursorConflicto {
-	return CursorConflicto{Revisado: c.RevisadoPor != "", ID: c.ID}
+	return CursorConflicto{Revisado: c.RevisadoEn != nil, ID: c.ID}
 }
 
 // ErrNoEsConflicto: the audit row to mark reviewed is not a conflict.
