@@ -29,7 +29,8 @@ run: build
 	trap 'kill -TERM $$r $$i 2>/dev/null; wait' INT TERM; wait
 
 # The whole system on this machine: a webhook, a regularization, the events; cleans up after itself.
-demo: build
+# Its own nats-server with the shipped configuration, every program on its identity (NATS_URL: another server).
+demo: build $(BIN)/nats-server
 	$(GO) run ./system/cmd/demo -bin $(BIN)
 
 # Measurements against baselines taken in the same run (not part of test or CI).

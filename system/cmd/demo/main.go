@@ -1,8 +1,10 @@
-// Command demo shows the whole system working on one machine (`make demo`): it starts ingest and
-// the reconciler (bin/) against the local Postgres and NATS in a database and a NATS namespace of
-// its own, starts a simulated NubeFacT, records a few pending boletas, delivers a webhook for one,
-// regularizes the rest, prints each boleta's state before and after and the events a subscriber
-// received, and removes everything it started.
+// Command demo shows the whole system working on one machine (`make demo`): it starts a
+// nats-server of its own with the shipped configuration (every program on its identity), ingest
+// and the reconciler (bin/) against the local Postgres in a database of its own, starts a
+// simulated NubeFacT, records a few pending boletas, delivers a webhook for one, regularizes the
+// rest, prints each boleta's state before and after and the events a subscriber received, and
+// removes everything it started. With NATS_URL (or -nats) it uses that server instead, in a NATS
+// namespace of its own.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
+	"github.com/hotelpe/boletas/system/internal/natsserver"
 	"github.com/hotelpe/boletas/system/internal/process"
 	"github.com/hotelpe/boletas/system/testkit/tempdb"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,6 +45,8 @@ func main() {
 
 type demo struct {
 	bin, adminDSN, natsURL string
+	nats                   *natsserver.Server // the demo's own, nil on an external server
+	passwords              map[string]string  // of each identity on the demo's own server
 	db                     *tempdb.Database
 	topo                   contracts.Topologia
 	token, simToken        string
@@ -58,7 +63,8 @@ type demo struct {
 func run() error {
 	bin := flag.String("bin", "bin", "directory of the ingest and reconciler binaries")
 	admin := flag.String("pg", envOr("DEMO_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres connection allowed to CREATE DATABASE")
-	natsURL := flag.String("nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
+	natsURL := flag.String("nats", os.Getenv("NATS_URL"), "external NATS server with JetStream (default: a nats-server of the demo's own, with the shipped configuration)")
+	deploy := flag.String("deploy", filepath.Join("deploy", "nats"), "directory of the shipped nats-server.conf and permissions.conf")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -72,15 +78,31 @@ func run() error {
 		_ = os.RemoveAll(d.logs)
 		return fmt.Errorf("%w; set DEMO_DATABASE_URL", err)
 	}
-	// The NATS namespace takes the database's name: what one run left behind is found together.
-	d.topo = contracts.Topologia{Prefijo: d.db.Name}
-	err = d.show(ctx)
+	if d.natsURL == "" {
+		err = d.startNATS(ctx, *deploy)
+	} else {
+		// Someone else's server: the NATS namespace takes the database's name, so what one run
+		// left behind is found together.
+		d.topo = contracts.Topologia{Prefijo: d.db.Name}
+	}
+	if err == nil {
+		err = d.show(ctx)
+	}
 	d.cleanup(err == nil)
 	return err
 }
 
 func (d *demo) show(ctx context.Context) error {
-	step("Preparing: database %s, NATS namespace %q, logs in %s", d.db.Name, d.topo.Prefijo, d.logs)
+	if d.nats != nil {
+		step("Preparing: database %s, logs in %s", d.db.Name, d.logs)
+		fmt.Printf("    NATS: a nats-server %s of the demo's own on %s, with the shipped configuration\n", natsserver.Version, d.natsURL)
+		fmt.Printf("    (deploy/nats/nats-server.conf and permissions.conf); each program connects as its identity:\n")
+		fmt.Printf("    ingest, reconciler, ops (regularize), subscriber (the demo's event listener), with passwords\n")
+		fmt.Printf("    generated for this run and given to the server's and each program's environment\n")
+	} else {
+		step("Preparing: database %s, NATS namespace %q, logs in %s", d.db.Name, d.topo.Prefijo, d.logs)
+		fmt.Printf("    NATS: %s, from NATS_URL (or -nats), as %s\n", d.natsURL, externalIdentity())
+	}
 
 	sim := simulador.New(d.simToken)
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,11 +117,11 @@ func (d *demo) show(ctx context.Context) error {
 	env := []string{"DATABASE_URL=" + d.db.DSN, "NATS_URL=" + d.natsURL, "NATS_PREFIX=" + d.topo.Prefijo,
 		"WEBHOOK_TOKENS=" + d.token, "NUBEFACT_RUTA=" + ruta, "NUBEFACT_TOKEN=" + d.simToken, "METRICS_ADDR=127.0.0.1:0"}
 	step("Starting the reconciler, ingest and a simulated NubeFacT (%s)", simLn.Addr())
-	reconAddr, err := d.start(ctx, "reconciler", "RECONCILER_ADDR", env)
+	reconAddr, err := d.start(ctx, "reconciler", "RECONCILER_ADDR", slices.Concat(env, d.identity("reconciler")))
 	if err != nil {
 		return err
 	}
-	ingestAddr, err := d.start(ctx, "ingest", "INGEST_ADDR", env)
+	ingestAddr, err := d.start(ctx, "ingest", "INGEST_ADDR", slices.Concat(env, d.identity("ingest")))
 	if err != nil {
 		return err
 	}
@@ -146,11 +168,20 @@ func (d *demo) show(ctx context.Context) error {
 	if err := d.waitFor(ctx, `SELECT count(*) = 1 FROM comprobantes WHERE numero = 1 AND estado = 'aceptado'`); err != nil {
 		return fmt.Errorf("B001-1 not aceptado: %w (see %s)", err, d.logs)
 	}
+	if d.nats != nil {
+		if err := d.showRefusals(); err != nil {
+			return err
+		}
+	}
 
-	step("Ops regularize the rest: bin/reconciler regularize --rate 0 --report %s", filepath.Join(d.logs, "no-resueltas.csv"))
+	as := ""
+	if d.nats != nil {
+		as = " (as ops)"
+	}
+	step("Ops regularize the rest%s: bin/reconciler regularize --rate 0 --report %s", as, filepath.Join(d.logs, "no-resueltas.csv"))
 	reg := exec.CommandContext(ctx, filepath.Join(d.bin, "reconciler"), "regularize", "--rate", "0",
 		"--report", filepath.Join(d.logs, "no-resueltas.csv"))
-	reg.Env, reg.Stdout, reg.Stderr = append(os.Environ(), env...), os.Stdout, os.Stdout
+	reg.Env, reg.Stdout, reg.Stderr = slices.Concat(os.Environ(), env, d.identity("ops")), os.Stdout, os.Stdout
 	if err := reg.Run(); err != nil {
 		fmt.Printf("    (regularize exited with %v: expected here, B001-6 is not in NubeFacT)\n", err)
 	}
@@ -193,7 +224,7 @@ func (d *demo) start(ctx context.Context, name, addrVar string, env []string) (s
 }
 
 func (d *demo) subscribe(ctx context.Context) error {
-	nc, err := nats.Connect(d.natsURL)
+	nc, err := nats.Connect(d.natsURL, d.userInfo("subscriber")...)
 	if err != nil {
 		return err
 	}
@@ -277,8 +308,9 @@ func (d *demo) waitFor(ctx context.Context, query string) error {
 	return errors.New("timed out waiting for: " + query)
 }
 
-// cleanup stops the services, deletes the streams of the namespace and drops the database; the
-// logs go too, unless the demo failed.
+// cleanup stops the services and the demo's nats-server, deleting its store, or deletes the
+// streams of the namespace on an external server, and drops the database; the logs go too,
+// unless the demo failed.
 func (d *demo) cleanup(ok bool) {
 	for _, p := range slices.Backward(d.procs) {
 		p.Stop(30 * time.Second)
@@ -288,7 +320,15 @@ func (d *demo) cleanup(ok bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if nc, err := nats.Connect(d.natsURL); err == nil {
+	stopped, deleted := "ingest and reconciler", "the streams, "
+	if d.nats != nil {
+		d.nats.Stop(10 * time.Second)
+		// Its store goes in any case; its configuration and log stay with the others on failure.
+		_ = os.RemoveAll(filepath.Join(d.logs, "nats", "jetstream"))
+		stopped, deleted = "ingest, reconciler and nats-server", "its store, "
+	} else if d.topo.Prefijo == "" {
+		deleted = "" // its own server did not start: no stream of the demo anywhere
+	} else if nc, err := nats.Connect(d.natsURL, d.userInfo("")...); err == nil {
 		js, _ := jetstream.New(nc)
 		for _, s := range []string{d.topo.StreamNotificaciones(), d.topo.StreamEventos(), d.topo.StreamDLQ()} {
 			_ = js.DeleteStream(ctx, s)
@@ -300,10 +340,10 @@ func (d *demo) cleanup(ok bool) {
 	}
 	if ok {
 		_ = os.RemoveAll(d.logs)
-		fmt.Printf("    stopped ingest and reconciler, deleted the streams, database %s and the logs\n", d.db.Name)
+		fmt.Printf("    stopped %s; deleted %sdatabase %s and the logs (%s)\n", stopped, deleted, d.db.Name, d.logs)
 		return
 	}
-	fmt.Printf("    stopped ingest and reconciler, deleted the streams and database %s (logs kept in %s)\n", d.db.Name, d.logs)
+	fmt.Printf("    stopped %s; deleted %sdatabase %s (logs kept in %s)\n", stopped, deleted, d.db.Name, d.logs)
 }
 
 func randHex(n int) string {
