@@ -183,7 +183,7 @@ func (d *demo) show(ctx context.Context) error {
 		"--report", filepath.Join(d.logs, "no-resueltas.csv"))
 	reg.Env, reg.Stdout, reg.Stderr = slices.Concat(os.Environ(), env, d.identity("ops")), os.Stdout, os.Stdout
 	if err := reg.Run(); err != nil {
-		fmt.Printf("    (regularize exited with %v: expected here, B001-6 is not in NubeFacT)\n", err)
+		return fmt.Errorf("regularize: %w", err)
 	}
 	if err := d.waitFor(ctx, `SELECT count(*) = 0 FROM outbox`); err != nil {
 		return err

@@ -47,11 +47,14 @@ func (d *demo) startNATS(ctx context.Context, deploy string) error {
 
 // identity is what a child process needs in its environment to connect as id: nothing on an
 // external server, where every program inherits NATS_USER and NATS_PASSWORD if they are set.
+// On the demo's own server any other credentials of the caller's environment are blanked: a
+// program given two kinds refuses to start.
 func (d *demo) identity(id string) []string {
 	if d.nats == nil {
 		return nil
 	}
-	return []string{"NATS_USER=" + id, "NATS_PASSWORD=" + d.passwords[id]}
+	return []string{"NATS_USER=" + id, "NATS_PASSWORD=" + d.passwords[id], "NATS_CREDS=", "NATS_NKEY_SEED=",
+		"NATS_CA=", "NATS_CERT=", "NATS_KEY="}
 }
 
 // userInfo is how the demo itself connects as id: on an external server, as NATS_USER if set.
