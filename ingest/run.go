@@ -117,6 +117,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
+	} else {
+		httpapi.DisableMemProfile()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

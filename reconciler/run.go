@@ -105,6 +105,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	}
 	if cfg.PprofAddr != "" {
 		go httpapi.ServePprof(cfg.PprofAddr, log)
+	} else {
+		httpapi.DisableMemProfile()
 	}
 
 	aplicados := make(chan struct{}, 1)

@@ -7,8 +7,22 @@ import (
 	"net/http"
 	_ "net/http/pprof" // registers the profiler on http.DefaultServeMux, served only here
 	"net/netip"
+	"runtime"
+	"sync"
 	"time"
 )
+
+var sinPerfil sync.Once
+
+// DisableMemProfile stops the runtime's sampling of allocations for the heap profile, for a
+// service without PPROF_ADDR: nothing can read that profile (the variable is read at start), yet
+// the runtime records one allocation per 512 KiB, and each new call stack it records touches a
+// page of a 1.4 MiB hash table, so a busy process ends up holding all of it (the reconciler's
+// console pages over a flood: +1.4 MiB of its 28). Set once per process, as runtime.MemProfileRate
+// asks.
+func DisableMemProfile() {
+	sinPerfil.Do(func() { runtime.MemProfileRate = 0 })
+}
 
 // ServePprof serves Go's profiler on its own listener (PPROF_ADDR), never on a service's port:
 // the services' routes live on muxes of their own.

@@ -115,26 +115,6 @@ type pagina struct {
 	Error  string
 }
 
-func (c *consola) render(w http.ResponseWriter, r *http.Request, nombre string, data any) {
-	var buf bytes.Buffer
-	if err := c.paginas[nombre].ExecuteTemplate(&buf, "base", data); err != nil {
-		c.fallo(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-	w.Header().Set("X-Frame-Options", "DENY") // no framing: a click inside a frame would pass as same-origin
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "same-origin")
-	_, _ = buf.WriteTo(w)
-}
-
-func (c *consola) fallo(w http.ResponseWriter, r *http.Request, err error) {
-	c.Log.Error("console", "path", r.URL.Path, "err", err)
-	http.Error(w, "error interno: vea el log del reconciliador", http.StatusInternalServerError)
-}
-
 // Resumen
 
 type filaPlazo struct {
@@ -234,8 +214,10 @@ type filaPendiente struct {
 
 const porPagina = 100
 
-// conPayloadsPorPagina is the page size of the pages that show payloads (the timeline, the DLQ):
-// a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker sent.
+// conPayloadsPorPagina is the page size of the pages that read payloads (the timeline, the DLQ,
+// the conflicts): a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker
+// sent. /conflictos reads its payloads whole (for the hash and the CDR that arrived), so 25 of
+// them is the most it holds at once.
 const conPayloadsPorPagina = 25
 
 func (c *consola) pendientes(w http.ResponseWriter, r *http.Request) {
@@ -505,13 +487,13 @@ func (c *consola) conflictos(w http.ResponseWriter, r *http.Request) {
 			despues = postgres.CursorConflicto{Revisado: rev == "1", ID: n}
 		}
 	}
-	cs, err := c.Store.Conflictos(r.Context(), despues, porPagina)
+	cs, err := c.Store.Conflictos(r.Context(), despues, conPayloadsPorPagina)
 	if err != nil {
 		c.fallo(w, r, err)
 		return
 	}
 	var siguiente string
-	if len(cs) == porPagina {
+	if len(cs) == conPayloadsPorPagina {
 		last := cs[len(cs)-1].Cursor()
 		rev := "0"
 		if last.Revisado {
@@ -739,10 +721,12 @@ func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 
 // Parked notifications
 
+// filaEsperando is a row of /esperando, flat and formatted here: html/template looks up a field
+// promoted from an embedded struct, and calls a function, by reflection that allocates each time,
+// and a page has 100 rows.
 type filaEsperando struct {
-	postgres.Aparcada
-	Clave  string
-	Espera string
+	MessageID, Clave, Origen, Recibida, Espera, Reenviada string
+	Veces                                                 int
 }
 
 func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
@@ -757,7 +741,8 @@ func (c *consola) esperando(w http.ResponseWriter, r *http.Request) {
 	now := c.Now()
 	filas := make([]filaEsperando, len(list))
 	for i, a := range list {
-		filas[i] = filaEsperando{Aparcada: a, Clave: a.Clave().String(), Espera: now.Sub(a.AparcadaEn).Round(time.Minute).String()}
+		filas[i] = filaEsperando{MessageID: a.MessageID, Clave: a.Clave().String(), Origen: a.Origen, Recibida: lima(a.RecibidoEn),
+			Espera: now.Sub(a.AparcadaEn).Round(time.Minute).String(), Reenviada: lima(a.ReenviadaEn), Veces: a.Veces}
 	}
 	var siguiente string
 	if len(list) == porPagina {

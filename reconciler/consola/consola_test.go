@@ -542,7 +542,7 @@ func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
 	for _, p := range pages {
 		total += strings.Count(p, `<h2 id="c`)
 	}
-	if len(pages) != 2 || total != 130 || !strings.Contains(pages[0], "h130=") || !strings.Contains(pages[1], "h1=") {
-		t.Errorf("conflicts: %d pages showing %d, want 2 showing 130, newest first", len(pages), total)
+	if len(pages) != 6 || total != 130 || !strings.Contains(pages[0], "h130=") || !strings.Contains(pages[5], "h1=") {
+		t.Errorf("conflicts: %d pages showing %d, want 6 of 25 showing 130, newest first", len(pages), total)
 	}
 }

@@ -93,7 +93,7 @@ func (s *Store) Aparcadas(ctx context.Context, p PaginaAparcadas) ([]Aparcada, e
 	if err != nil {
 		return nil, wrap("list parked", err)
 	}
-	a, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Aparcada])
+	a, err := pgx.AppendRows(make([]Aparcada, 0, min(p.Limit, TamanoPagina)), rows, pgx.RowToStructByNameLax[Aparcada])
 	return a, wrap("list parked", err)
 }
 
