@@ -215,8 +215,8 @@ type filaPendiente struct {
 const porPagina = 100
 
 // conPayloadsPorPagina is the page size of the pages that read payloads (the timeline, the DLQ,
-// the conflicts): a page of 25 payloads cut at 8 KiB is at most 200 KiB, whatever an attacker
-// sent. /conflictos reads its payloads whole (for the hash and the CDR that arrived), so 25 of
+// the conflicts): a page of 25 payloads cut at 8,192 characters (8 to 32 KiB each) is at most
+// 800 KiB, whatever an attacker sent. /conflictos reads its payloads whole (for the hash and the CDR that arrived), so 25 of
 // them is the most it holds at once.
 const conPayloadsPorPagina = 25
 
@@ -700,7 +700,7 @@ func (c *consola) dlq(w http.ResponseWriter, r *http.Request) {
 	for i, m := range ms {
 		payload := m.Payload
 		if len(payload) > postgres.MaxPayloadMostrado {
-			out[i].Payload = string(payload[:postgres.MaxPayloadMostrado]) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+			out[i].Payload = recortar(string(payload), postgres.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
 		} else {
 			out[i].Payload = bonito(string(payload))
 		}

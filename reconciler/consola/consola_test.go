@@ -546,3 +546,21 @@ func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
 		t.Errorf("conflicts: %d pages showing %d, want 6 of 25 showing 130, newest first", len(pages), total)
 	}
 }
+
+// A long payload of accented text is cut by characters and said to be cut by its bytes: 9,000
+// "ñ" are 18,000 bytes, of which the page shows the first 8 K characters.
+func TestConsolaHistoriaCortaPorBytes(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	c.emitida("BUTF", 1, 1)
+	c.exec(`INSERT INTO notificaciones (message_id, origen, recibido_en, tipo_de_comprobante, serie, numero, resultado,
+			efecto, motivo, payload)
+		VALUES ('u-1', 'webhook', now(), 2, 'BUTF', 1, 'aceptado', 'conflicto', 'otro hash', repeat('ñ', 9000))`)
+	page := c.get("/comprobantes/2-BUTF-1")
+	if !strings.Contains(page, "18000 bytes en total") {
+		t.Errorf("the cut payload does not say its 18000 bytes")
+	}
+	if strings.Contains(page, strings.Repeat("ñ", 8193)) {
+		t.Error("more than 8 K characters shown")
+	}
+}

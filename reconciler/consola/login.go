@@ -185,7 +185,8 @@ func clientAddress(r *http.Request) string {
 	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
-// recortar cuts s to n bytes of valid UTF-8: a user name comes from the client.
+// recortar cuts s to at most n bytes of valid UTF-8, for showing text from outside (a user
+// name from the client, a dead letter's payload): a character cut in two becomes "?".
 func recortar(s string, n int) string {
 	if len(s) > n {
 		s = s[:n]

@@ -61,7 +61,8 @@ type Auditada struct {
 	EstadoNuevo    *string   `db:"estado_nuevo"`
 	Motivo         string    `db:"motivo"`
 	Payload        string    `db:"payload"`
-	// Largo is the payload's length when Payload holds only its beginning (Historia).
+	// Largo is the payload's length in bytes when Payload holds only its first
+	// MaxPayloadMostrado characters (Historia).
 	Largo        int       `db:"largo"`
 	RegistradoEn time.Time `db:"registrado_en"`
 }
@@ -110,7 +111,7 @@ type CursorHistoria struct {
 // says how long they are): the audit keeps them whole.
 func (s *Store) Historia(ctx context.Context, c contracts.Clave, antes CursorHistoria, limit int) ([]Auditada, []Accion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, message_id, origen, recibido_en, remitente, resultado, efecto,
-			estado_anterior, estado_nuevo, motivo, left(payload, $6) AS payload, length(payload) AS largo, registrado_en
+			estado_anterior, estado_nuevo, motivo, left(payload, $6) AS payload, octet_length(payload) AS largo, registrado_en
 		FROM notificaciones WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 AND ($4 = 0 OR id < $4)
 		ORDER BY id DESC LIMIT $5`, c.TipoDeComprobante, c.Serie, c.Numero, antes.Auditada, limit, MaxPayloadMostrado)
 	if err != nil {
