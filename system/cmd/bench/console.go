@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"regexp"
@@ -70,23 +71,7 @@ func consoleScenario(ctx context.Context, e environment) ([]Result, error) {
 	}
 	defer rec.stop()
 
-	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (time.Duration, string, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		req.SetBasicAuth(consoleUser, consolePassword)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		took := time.Since(start)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
-		}
-		return took, string(body), err
-	}
+	get := consoleGet(ctx, base)
 	esc := "console, 1M rows / 100k pending / 2M audit"
 	var out []Result
 	worst := 0.0
@@ -109,28 +94,19 @@ func consoleScenario(ctx context.Context, e environment) ([]Result, error) {
 	out = append(out, Result{Scenario: esc, Metric: "slowest page p95 (target ≤ 100 ms)", Value: worst, Unit: "ms"})
 
 	fmt.Fprintln(logw, "  console: paging through all 100,000 pending, 100 a page...")
-	next := regexp.MustCompile(`href="(/pendientes\?[^"]+)">Siguientes`)
-	path, pages, rows := "/pendientes", 0, 0
-	var lat latencies
+	rows := 0
 	var rssFirst, rssMax float64
-	for path != "" {
-		took, body, err := get(path)
-		if err != nil {
-			return nil, err
-		}
-		lat = append(lat, took)
-		pages++
+	pages, lat, err := followPages(get, "/pendientes", func(page int, body string) {
 		rows += strings.Count(body, `<tr><td><a href="/comprobantes/`)
 		if r, err := rss(rec.Pid()); err == nil {
-			if pages == 10 {
+			if page == 10 {
 				rssFirst = r
 			}
 			rssMax = max(rssMax, r)
 		}
-		path = ""
-		if m := next.FindStringSubmatch(body); m != nil {
-			path = strings.ReplaceAll(m[1], "&amp;", "&")
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if rows != backlog {
 		return nil, fmt.Errorf("paging listed %d pending comprobantes in %d pages, want %d", rows, pages, backlog)
@@ -140,4 +116,50 @@ func consoleScenario(ctx context.Context, e environment) ([]Result, error) {
 		withBaseline(Result{Scenario: esc, Metric: "reconciler RSS while paging, max", Value: rssMax, Unit: "MiB"},
 			"RSS after 10 pages", rssFirst),
 	), nil
+}
+
+// consoleGet returns a GET of the console at base as the bench's user, which answers how long
+// it took and the page, and an error for anything but a 200.
+func consoleGet(ctx context.Context, base string) func(path string) (time.Duration, string, error) {
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return func(path string) (time.Duration, string, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		req.SetBasicAuth(consoleUser, consolePassword)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
+		}
+		return took, string(body), err
+	}
+}
+
+// siguientes is a console page's link to the next page of its list.
+var siguientes = regexp.MustCompile(`href="(/[a-z]+\?[^"]+)">Siguientes`)
+
+// followPages GETs first and every page its Siguientes links lead to, calling each with the
+// page's number (from 1) and body, and returns how many pages there were and their latencies.
+func followPages(get func(string) (time.Duration, string, error), first string, each func(page int, body string)) (int, latencies, error) {
+	var lat latencies
+	path, pages := first, 0
+	for path != "" {
+		took, body, err := get(path)
+		if err != nil {
+			return pages, lat, err
+		}
+		lat = append(lat, took)
+		pages++
+		each(pages, body)
+		path = ""
+		if m := siguientes.FindStringSubmatch(body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return pages, lat, nil
 }

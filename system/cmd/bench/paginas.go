@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"html"
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -93,23 +90,7 @@ func paginasLoads(ctx context.Context, e environment, lleno bool) (_ []Result, p
 		return nil, 0, 0, err
 	}
 
-	client := &http.Client{Timeout: 30 * time.Second}
-	get := func(path string) (time.Duration, string, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		req.SetBasicAuth(consoleUser, consolePassword)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		took := time.Since(start)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
-		}
-		return took, string(body), err
-	}
+	get := consoleGet(ctx, base)
 	esc := "pages, 100k parked of 4 KiB / 10k-row timeline"
 	var out []Result
 	paginas := []string{"/esperando", "/comprobantes/2-BPAG-1", "/conflictos", "/dlq"}
@@ -148,22 +129,11 @@ func paginasLoads(ctx context.Context, e environment, lleno bool) (_ []Result, p
 	}
 
 	fmt.Fprintln(logw, "  pages: following /esperando's links through all 100,000...")
-	next := regexp.MustCompile(`href="(/esperando\?[^"]+)">Siguientes`)
 	fila := regexp.MustCompile(`<td><form method="post" action="/esperando/`)
-	path, pages, rows := "/esperando", 0, 0
-	var lat latencies
-	for path != "" {
-		took, body, err := get(path)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		lat = append(lat, took)
-		pages++
-		rows += len(fila.FindAllStringIndex(body, -1))
-		path = ""
-		if m := next.FindStringSubmatch(body); m != nil {
-			path = html.UnescapeString(m[1])
-		}
+	rows := 0
+	pages, lat, err := followPages(get, "/esperando", func(_ int, body string) { rows += len(fila.FindAllStringIndex(body, -1)) })
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	if want := map[bool]int{true: paginasAparcadas}[lleno]; rows != want {
 		return nil, 0, 0, fmt.Errorf("paging listed %d parked notifications in %d pages, want %d", rows, pages, want)
