@@ -112,16 +112,16 @@ func TestShippedClusterFormsAndRefusesStrangers(t *testing.T) {
 	// A server pointing its routes at every node: refused without the route password; joining
 	// with it, the control that the refusals are the password's doing.
 	for _, tc := range []struct {
-		name, userinfo string
-		joins          bool
+		with, name, userinfo string
+		joins                bool
 	}{
-		{"no route credentials", "", false},
-		{"a wrong route password", "route:" + password(t) + "@", false},
-		{"another identity's password", "route:" + s.passwords["admin"] + "@", false},
-		{"the route password", "route:" + routePassword + "@", true},
+		{"no route credentials", "no-credentials", "", false},
+		{"a wrong route password", "wrong-password", "route:" + password(t) + "@", false},
+		{"another identity's password", "admin-password", "route:" + s.passwords["admin"] + "@", false},
+		{"the route password", "route-password", "route:" + routePassword + "@", true},
 	} {
-		t.Run("a server with "+tc.name, func(t *testing.T) {
-			name := "extra-" + strings.ReplaceAll(tc.name, " ", "-")
+		t.Run("a server with "+tc.with, func(t *testing.T) {
+			name := tc.name
 			extra := startExtraNode(t, c, name, tc.userinfo)
 			if tc.joins {
 				for _, nd := range c.Nodes {
