@@ -46,10 +46,7 @@ func StartCluster(ctx context.Context, bin, dir string, n int, jetstream string)
 		if err != nil {
 			return nil, err
 		}
-		var routes []string
-		for _, nd := range c.Nodes {
-			routes = append(routes, fmt.Sprintf("%q", "nats-route://"+nd.route))
-		}
+		routes := strings.Join(c.routeURLs(""), ", ")
 		for _, nd := range c.Nodes {
 			cfg := fmt.Sprintf(`server_name: %q
 listen: %q
@@ -63,7 +60,7 @@ cluster {
   listen: %q
   routes: [%s]
 }
-`, nd.ServerName, nd.addr, nd.monitor, filepath.Join(dir, nd.ServerName, "jetstream"), jetstream, nd.route, strings.Join(routes, ", "))
+`, nd.ServerName, nd.addr, nd.monitor, filepath.Join(dir, nd.ServerName, "jetstream"), jetstream, nd.route, routes)
 			conf := filepath.Join(dir, nd.ServerName, "nats.conf")
 			if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 				return nil, err
@@ -109,11 +106,7 @@ func StartShippedCluster(ctx context.Context, bin, dir, deploy string, env []str
 		if err != nil {
 			return nil, err
 		}
-		var routes []string
-		for _, nd := range c.Nodes {
-			routes = append(routes, "nats-route://route:"+password+"@"+nd.route)
-		}
-		nodeEnv := append(slices.Clip(env), "NATS_ROUTES=["+strings.Join(routes, ", ")+"]")
+		nodeEnv := append(slices.Clip(env), "NATS_ROUTES=["+strings.Join(c.routeURLs("route:"+password+"@"), ", ")+"]")
 		for i, nd := range c.Nodes {
 			replace := loopback(nd.addr, nd.monitor, filepath.Join(dir, nd.ServerName, "jetstream"))
 			// Indented: the cluster block's listen, not the clients'.
@@ -164,6 +157,15 @@ func newCluster(bin, dir string, names []string) (*Cluster, error) {
 		c.Nodes = append(c.Nodes, nd)
 	}
 	return c, nil
+}
+
+// routeURLs are the nodes' route URLs, each with userinfo ("user:password@", or "").
+func (c *Cluster) routeURLs(userinfo string) []string {
+	var urls []string
+	for _, nd := range c.Nodes {
+		urls = append(urls, "nats-route://"+userinfo+nd.route)
+	}
+	return urls
 }
 
 // start starts every node and waits until each accepts connections, the cluster has elected its
