@@ -54,7 +54,7 @@ type suite struct {
 	js         jetstream.JetStream
 	topo       contracts.Topologia
 	simURL     string
-	passwords  map[string]string // each identity's, on the single node (nil: the cluster, anonymous)
+	passwords  map[string]string // each identity's NATS password
 
 	mu     sync.Mutex
 	events map[string]map[string]int // "serie-numero" → event ID → copies
@@ -131,15 +131,22 @@ func newSuite(t *testing.T, l layout) *suite {
 	})
 	ctx, cancel := ctxTimeout(3 * time.Minute) // the whole setup
 	defer cancel()
-	// The durability setting this system ships with (deploy/nats/nats-server.conf and
-	// deploy/nats/cluster/).
-	const durable = "sync_interval: always"
 	replicas, ingests, publishTimeout := "1", 1, "3s"
-	// The cluster's nodes take a configuration of the suite's own and anyone may connect; the
-	// single node runs the shipped configuration, so every process connects as its identity.
-	var recIdentity, ingestIdentity []string
+	// NATS runs the shipped configuration (deploy/nats: its durability setting and its
+	// permissions.conf) with a fresh password per identity, so every process connects as its own.
+	s.passwords = map[string]string{}
+	var env []string
+	for _, role := range []string{"ingest", "reconciler", "ops", "subscriber", "admin"} {
+		s.passwords[role] = randomHex()
+		env = append(env, "NATS_"+strings.ToUpper(role)+"_PASSWORD="+s.passwords[role])
+	}
+	recIdentity := []string{"NATS_USER=reconciler", "NATS_PASSWORD=" + s.passwords["reconciler"]}
+	ingestIdentity := []string{"NATS_USER=ingest", "NATS_PASSWORD=" + s.passwords["ingest"]}
+	deploy := filepath.Join(root, "deploy", "nats")
 	if l.cluster {
-		if s.cluster, err = natsserver.StartCluster(ctx, filepath.Join(s.bin, "nats-server"), s.dir, 3, durable); err != nil {
+		// The nodes of deploy/nats/cluster/, their routes authenticated with a password too.
+		env = append(env, "NATS_ROUTE_PASSWORD="+randomHex())
+		if s.cluster, err = natsserver.StartShippedCluster(ctx, filepath.Join(s.bin, "nats-server"), s.dir, deploy, env); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.cluster.Kill)
@@ -150,19 +157,11 @@ func newSuite(t *testing.T, l layout) *suite {
 		s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
 			s.pg.port, s.standby.port)
 	} else {
-		s.passwords = map[string]string{}
-		var env []string
-		for _, role := range []string{"ingest", "reconciler", "ops", "subscriber", "admin"} {
-			s.passwords[role] = randomHex()
-			env = append(env, "NATS_"+strings.ToUpper(role)+"_PASSWORD="+s.passwords[role])
-		}
-		if s.nats, err = natsserver.StartShipped(ctx, filepath.Join(s.bin, "nats-server"), s.dir, filepath.Join(root, "deploy", "nats"), env); err != nil {
+		if s.nats, err = natsserver.StartShipped(ctx, filepath.Join(s.bin, "nats-server"), s.dir, deploy, env); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.nats.Kill)
 		s.natsURL = s.nats.URL()
-		recIdentity = []string{"NATS_USER=reconciler", "NATS_PASSWORD=" + s.passwords["reconciler"]}
-		ingestIdentity = []string{"NATS_USER=ingest", "NATS_PASSWORD=" + s.passwords["ingest"]}
 		s.pg = newPGCluster(t, s.dir)
 		s.dsn = s.pg.dsn("postgres")
 	}
@@ -211,14 +210,11 @@ func newSuite(t *testing.T, l layout) *suite {
 	return s
 }
 
-// connect connects to NATS as role (anonymously on the cluster layout), reconnecting forever.
+// connect connects to NATS as role, reconnecting forever.
 func (s *suite) connect(t *testing.T, role string) jetstream.JetStream {
 	t.Helper()
-	opts := []nats.Option{nats.Name("chaos-" + role), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
-	if s.passwords != nil {
-		opts = append(opts, nats.UserInfo(role, s.passwords[role]))
-	}
-	nc, err := nats.Connect(s.natsURL, opts...)
+	nc, err := nats.Connect(s.natsURL, nats.Name("chaos-"+role), nats.UserInfo(role, s.passwords[role]),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

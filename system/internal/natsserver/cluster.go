@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,19 +28,106 @@ type Cluster struct {
 // it again on the same ports and store.
 type Node struct {
 	process.Child
-	ServerName                 string
-	addr, route, monitor, conf string
+	ServerName           string
+	addr, route, monitor string
 }
 
-// StartCluster starts n nodes named n1…nn in the cluster "boletas", each in dir/<name> with
-// the extra lines of the jetstream block given in jetstream (e.g. "sync_interval: always"), and
-// waits until every node accepts connections, the cluster has elected its meta leader and every
-// node is healthy.
+// StartCluster starts n nodes named n1…nn in the cluster "boletas", each in dir/<name> with a
+// configuration of its own (anyone may connect, routes unauthenticated) and the extra lines of
+// the jetstream block given in jetstream (e.g. "sync_interval: always"), and waits until every
+// node accepts connections, the cluster has elected its meta leader and every node is healthy.
 func StartCluster(ctx context.Context, bin, dir string, n int, jetstream string) (*Cluster, error) {
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("n%d", i+1))
+	}
+	return retryPorts(func() (*Cluster, error) {
+		c, err := newCluster(bin, dir, names)
+		if err != nil {
+			return nil, err
+		}
+		routes := strings.Join(c.routeURLs(""), ", ")
+		for _, nd := range c.Nodes {
+			cfg := fmt.Sprintf(`server_name: %q
+listen: %q
+http: %q
+jetstream {
+  store_dir: %q
+  %s
+}
+cluster {
+  name: "boletas"
+  listen: %q
+  routes: [%s]
+}
+`, nd.ServerName, nd.addr, nd.monitor, filepath.Join(dir, nd.ServerName, "jetstream"), jetstream, nd.route, routes)
+			conf := filepath.Join(dir, nd.ServerName, "nats.conf")
+			if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+				return nil, err
+			}
+			nd.Args = []string{"-c", conf}
+		}
+		return c, c.start(ctx)
+	})
+}
+
+// StartShippedCluster starts bin with the cluster configuration shipped in deploy: one node per
+// deploy/nats/cluster/nats-N.conf, named by its file as its server_name names it, with the
+// permissions.conf they include. Each configuration is copied into dir/conf/cluster with the
+// lines that name the container's addresses and store changed and nothing else: clients,
+// routes and monitoring on free loopback ports, JetStream stored in dir/<name>/jetstream. (Not
+// with nats-server's flags: --cluster would also drop the routes' authorization, and the
+// monitoring would stay on 0.0.0.0.) env, added to every node's environment, holds the
+// passwords the configuration reads, NATS_ROUTE_PASSWORD among them; NATS_ROUTES is set as
+// docker-compose.yml sets it, the whole route list with that password.
+func StartShippedCluster(ctx context.Context, bin, dir, deploy string, env []string) (*Cluster, error) {
+	var password string
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "NATS_ROUTE_PASSWORD="); ok {
+			password = v
+		}
+	}
+	if password == "" {
+		return nil, errors.New("env sets no NATS_ROUTE_PASSWORD")
+	}
+	files, err := filepath.Glob(filepath.Join(deploy, "cluster", "nats-*.conf"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("%s/cluster: no nats-*.conf (%v)", deploy, err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".conf"))
+	}
+	if err := copyPermissions(deploy, dir); err != nil {
+		return nil, err
+	}
+	return retryPorts(func() (*Cluster, error) {
+		c, err := newCluster(bin, dir, names)
+		if err != nil {
+			return nil, err
+		}
+		nodeEnv := append(slices.Clip(env), "NATS_ROUTES=["+strings.Join(c.routeURLs("route:"+password+"@"), ", ")+"]")
+		for i, nd := range c.Nodes {
+			replace := loopback(nd.addr, nd.monitor, filepath.Join(dir, nd.ServerName, "jetstream"))
+			// Indented: the cluster block's listen, not the clients'.
+			replace["  listen: 0.0.0.0:6222\n"] = fmt.Sprintf("  listen: %q\n", nd.route)
+			conf, err := copyShipped(files[i], filepath.Join(dir, "conf", "cluster"), replace)
+			if err != nil {
+				return nil, err
+			}
+			nd.Args, nd.Env = []string{"-c", conf}, nodeEnv
+		}
+		return c, c.start(ctx)
+	})
+}
+
+// retryPorts calls start until it does not fail because a port was taken between choosing it
+// and binding it: then every port is chosen again.
+func retryPorts(start func() (*Cluster, error)) (*Cluster, error) {
 	var err error
-	for range 5 { // a port taken between choosing and binding: choose them all again
+	for range 5 {
 		var c *Cluster
-		if c, err = startCluster(ctx, bin, dir, n, jetstream); err == nil {
+		if c, err = start(); err == nil {
 			return c, nil
 		}
 		if !errors.Is(err, syscall.EADDRINUSE) {
@@ -49,10 +137,11 @@ func StartCluster(ctx context.Context, bin, dir string, n int, jetstream string)
 	return nil, err
 }
 
-func startCluster(ctx context.Context, bin, dir string, n int, jetstream string) (*Cluster, error) {
+// newCluster gives each named node free loopback ports (clients, routes, monitoring) and its
+// directory dir/<name>, where it logs; the caller sets how each is started.
+func newCluster(bin, dir string, names []string) (*Cluster, error) {
 	c := &Cluster{}
-	for i := range n {
-		name := fmt.Sprintf("n%d", i+1)
+	for _, name := range names {
 		nd := &Node{ServerName: name, Child: process.Child{Name: "nats-server " + name, Path: bin,
 			Log: filepath.Join(dir, name, "nats.log")}}
 		for _, p := range []*string{&nd.addr, &nd.route, &nd.monitor} {
@@ -65,48 +154,40 @@ func startCluster(ctx context.Context, bin, dir string, n int, jetstream string)
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			return nil, err
 		}
-		nd.conf = filepath.Join(dir, name, "nats.conf")
 		c.Nodes = append(c.Nodes, nd)
 	}
-	var routes []string
-	for _, nd := range c.Nodes {
-		routes = append(routes, fmt.Sprintf("%q", "nats-route://"+nd.route))
-	}
-	for _, nd := range c.Nodes {
-		cfg := fmt.Sprintf(`server_name: %q
-listen: %q
-http: %q
-jetstream {
-  store_dir: %q
-  %s
-}
-cluster {
-  name: "boletas"
-  listen: %q
-  routes: [%s]
-}
-`, nd.ServerName, nd.addr, nd.monitor, filepath.Join(filepath.Dir(nd.conf), "jetstream"), jetstream, nd.route, strings.Join(routes, ", "))
-		if err := os.WriteFile(nd.conf, []byte(cfg), 0o644); err != nil {
-			c.Kill()
-			return nil, err
-		}
-		nd.Args = []string{"-c", nd.conf}
-		if err := nd.Restart(ctx); err != nil {
-			c.Kill()
-			return nil, err
-		}
-	}
-	if _, err := c.MetaLeader(ctx, within); err != nil {
-		c.Kill()
-		return nil, err
-	}
-	// Every node in contact with the meta leader, or a request reaching a node that is not yet
-	// goes unanswered.
-	if err := c.WaitHealthy(ctx, within); err != nil {
-		c.Kill()
-		return nil, err
-	}
 	return c, nil
+}
+
+// routeURLs are the nodes' route URLs, each with userinfo ("user:password@", or "").
+func (c *Cluster) routeURLs(userinfo string) []string {
+	var urls []string
+	for _, nd := range c.Nodes {
+		urls = append(urls, "nats-route://"+userinfo+nd.route)
+	}
+	return urls
+}
+
+// start starts every node and waits until each accepts connections, the cluster has elected its
+// meta leader and every node is healthy; on failure it kills them all.
+func (c *Cluster) start(ctx context.Context) error {
+	err := func() error {
+		for _, nd := range c.Nodes {
+			if err := nd.Restart(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := c.MetaLeader(ctx, within); err != nil {
+			return err
+		}
+		// Every node in contact with the meta leader, or a request reaching a node that is not
+		// yet goes unanswered.
+		return c.WaitHealthy(ctx, within)
+	}()
+	if err != nil {
+		c.Kill()
+	}
+	return err
 }
 
 // URL lists every node, the way NATS_URL does on a cluster.
@@ -166,7 +247,7 @@ func (c *Cluster) MetaLeader(ctx context.Context, within time.Duration) (*Node, 
 }
 
 func (nd *Node) metaLeader(ctx context.Context) (string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+nd.monitor+"/jsz", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, nd.Monitor()+"/jsz", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
@@ -188,6 +269,12 @@ func (nd *Node) metaLeader(ctx context.Context) (string, error) {
 
 // URL is where clients connect to this node.
 func (nd *Node) URL() string { return "nats://" + nd.addr }
+
+// Route is the address ("127.0.0.1:port") where the node accepts route connections.
+func (nd *Node) Route() string { return nd.route }
+
+// Monitor is the base URL of the node's monitoring endpoints (/routez, /jsz, /healthz).
+func (nd *Node) Monitor() string { return "http://" + nd.monitor }
 
 // Restart starts the node again (after Kill or Stop) on the same ports and store, and waits until
 // it accepts connections.
@@ -212,7 +299,7 @@ func (c *Cluster) WaitHealthy(ctx context.Context, within time.Duration) error {
 		if nd.Pid() == 0 {
 			continue
 		}
-		if err := ready.HTTP(ctx, "http://"+nd.monitor+"/healthz", within); err != nil {
+		if err := ready.HTTP(ctx, nd.Monitor()+"/healthz", within); err != nil {
 			return fmt.Errorf("%s: %w", nd.ServerName, err)
 		}
 	}

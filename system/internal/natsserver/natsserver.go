@@ -6,7 +6,6 @@ package natsserver
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,26 +78,28 @@ func Installed(ctx context.Context, root string) (string, error) {
 }
 
 // StartShipped starts bin with the configuration shipped in deploy (deploy/nats: nats-server.conf
-// and the permissions.conf it includes), copied into dir/conf with one change: JetStream stored
-// in dir/jetstream instead of the container's /data (nats-server will not let -sd override a
-// configured store_dir). Flags put clients on a free loopback port and monitoring on another;
-// the log goes to dir/nats.log. env is added to the server's environment: the passwords the
-// configuration reads.
+// and the permissions.conf it includes), copied into dir/conf with the lines that name the
+// container's addresses and store changed and nothing else: clients and monitoring on free
+// loopback ports (the shipped 0.0.0.0 would stay in force under nats-server's flags for the
+// monitoring port), JetStream stored in dir/jetstream instead of /data. The log goes to
+// dir/nats.log. env is added to the server's environment: the passwords the configuration reads.
 func StartShipped(ctx context.Context, bin, dir, deploy string, env []string) (*Server, error) {
-	conf, err := shippedCopy(deploy, dir)
-	if err != nil {
+	if err := copyPermissions(deploy, dir); err != nil {
 		return nil, err
 	}
 	s := &Server{Child: process.Child{Name: "nats-server", Path: bin, Log: filepath.Join(dir, "nats.log"), Env: env}}
+	var err error
 	s.addr, err = freeport.Try(func(addr string) error {
 		s.addr = addr
-		host, port, _ := net.SplitHostPort(addr)
 		monitor, err := freeport.Candidate()
 		if err != nil {
 			return err
 		}
-		_, mport, _ := net.SplitHostPort(monitor)
-		s.Args = []string{"-c", conf, "-a", host, "-p", port, "-m", mport}
+		conf, err := copyShipped(filepath.Join(deploy, "nats-server.conf"), filepath.Join(dir, "conf"), loopback(addr, monitor, filepath.Join(dir, "jetstream")))
+		if err != nil {
+			return err
+		}
+		s.Args = []string{"-c", conf}
 		return s.Restart(ctx)
 	})
 	if err != nil {
@@ -107,29 +108,48 @@ func StartShipped(ctx context.Context, bin, dir, deploy string, env []string) (*
 	return s, nil
 }
 
-// shippedCopy copies deploy's nats-server.conf, its store_dir changed to dir/jetstream, and
-// permissions.conf into dir/conf, and returns the configuration's path there.
-func shippedCopy(deploy, dir string) (string, error) {
-	conf, err := os.ReadFile(filepath.Join(deploy, "nats-server.conf"))
+// loopback are the changes a shipped configuration needs to run here: its lines for the client
+// and monitoring addresses and the store, each with its new value.
+func loopback(addr, monitor, store string) map[string]string {
+	return map[string]string{
+		"listen: 0.0.0.0:4222\n": fmt.Sprintf("listen: %q\n", addr),
+		"http: 0.0.0.0:8222\n":   fmt.Sprintf("http: %q\n", monitor),
+		"store_dir: /data\n":     fmt.Sprintf("store_dir: %q\n", store),
+	}
+}
+
+// copyShipped copies the shipped configuration file into the directory to (beside a copy of
+// permissions.conf where the file includes it, see copyPermissions) with each line of replace
+// replaced by its value, and returns the copy's path. A line that is not in the file exactly once
+// is an error: the shipped configuration changed under the tool.
+func copyShipped(file, to string, replace map[string]string) (string, error) {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
 	}
+	conf := string(b)
+	for old, new := range replace {
+		if n := strings.Count(conf, old); n != 1 {
+			return "", fmt.Errorf("%s: %d lines %q, want one", file, n, strings.TrimSpace(old))
+		}
+		conf = strings.Replace(conf, old, new, 1)
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(to, filepath.Base(file))
+	return path, os.WriteFile(path, []byte(conf), 0o644)
+}
+
+// copyPermissions copies deploy's permissions.conf into dir/conf, where the copies of the
+// configurations find it: nats-server.conf in dir/conf, the cluster's in dir/conf/cluster.
+func copyPermissions(deploy, dir string) error {
 	perms, err := os.ReadFile(filepath.Join(deploy, "permissions.conf"))
 	if err != nil {
-		return "", err
+		return err
 	}
-	const store = "store_dir: /data\n"
-	if strings.Count(string(conf), store) != 1 {
-		return "", fmt.Errorf("%s/nats-server.conf: want one %q line", deploy, store)
-	}
-	conf = []byte(strings.Replace(string(conf), store, fmt.Sprintf("store_dir: %q\n", filepath.Join(dir, "jetstream")), 1))
 	if err := os.MkdirAll(filepath.Join(dir, "conf"), 0o755); err != nil {
-		return "", err
+		return err
 	}
-	for name, b := range map[string][]byte{"nats-server.conf": conf, "permissions.conf": perms} {
-		if err := os.WriteFile(filepath.Join(dir, "conf", name), b, 0o644); err != nil {
-			return "", err
-		}
-	}
-	return filepath.Join(dir, "conf", "nats-server.conf"), nil
+	return os.WriteFile(filepath.Join(dir, "conf", "permissions.conf"), perms, 0o644)
 }
