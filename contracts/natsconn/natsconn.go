@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,8 +89,9 @@ func readable(path string) error {
 
 // Options are the connect options of a program: its name, the identity and TLS of c, the pings,
 // replies on the inbox prefix "_INBOX_"+inbox (the only inbox permissions.conf lets that
-// program's identity read), and log lines for a disconnection, a reconnection and what the
-// server refuses (a permission violation, bad credentials). Each program adds its own
+// program's identity read), and log lines for a disconnection, a reconnection, a failed
+// connection attempt (a refused certificate, an unreachable server) and what the server
+// refuses (a permission violation, bad credentials). Each program adds its own
 // reconnect behaviour.
 func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, error) {
 	if err := c.Validate(); err != nil {
@@ -108,6 +110,7 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+		nats.ReconnectErrHandler(connectFailed(log)),
 		// A publish the identity may not make fails only here: the server answers it with an
 		// asynchronous error, and the publish itself waits for an acknowledgement that never comes.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("nats refused", "err", err) }),
@@ -132,6 +135,28 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 		opts = append(opts, nats.ClientCert(c.NATSCert, c.NATSKey))
 	}
 	return opts, nil
+}
+
+// connectFailed logs why a connection attempt failed. A service retries its first connection
+// (nats.RetryOnFailedConnect), and nats.go reports why that one failed only here: without this
+// line a NATS_CA that did not sign the server's certificate, or a client certificate the server
+// refuses, looks like a server that is down. nats.go also calls it for every failed dial of a
+// reconnect, twice a second through an outage: a reason is logged when it changes.
+func connectFailed(log *slog.Logger) nats.ConnErrHandler {
+	var mu sync.Mutex
+	last := ""
+	return func(_ *nats.Conn, err error) {
+		if err == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err.Error() == last {
+			return
+		}
+		last = err.Error()
+		log.Warn("nats connect failed", "err", err)
+	}
 }
 
 // Identity names how the connection authenticates, for a log line: the user, or the kind of

@@ -1,6 +1,8 @@
 package natsconn_test
 
 import (
+	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -146,5 +148,37 @@ func TestIdentityNamesNoSecret(t *testing.T) {
 		if got := cfg.Identity(); got != want {
 			t.Errorf("Identity() = %q, want %q", got, want)
 		}
+	}
+}
+
+// TestConnectFailuresAreLogged: a service that retries its first connection hears why it failed
+// only through the ReconnectErrHandler; the same reason, repeated twice a second through an
+// outage, is logged once. (system/natsauth shows the line for a NATS_CA that did not sign the
+// server's certificate, against a real server.)
+func TestConnectFailuresAreLogged(t *testing.T) {
+	var buf bytes.Buffer
+	opts, err := natsconn.Config{}.Options("ingest", "ingest", slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := nats.GetDefaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.ReconnectErrCB == nil {
+		t.Fatal("no ReconnectErrHandler: a failed first connection would not be logged")
+	}
+	refused := errors.New("dial tcp 127.0.0.1:4222: connect: connection refused")
+	for _, err := range []error{
+		errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"),
+		refused, refused, refused, nil,
+	} {
+		o.ReconnectErrCB(nil, err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "unknown authority") || !strings.Contains(lines[1], "connection refused") {
+		t.Errorf("logged:\n%s\nwant one line for the certificate, one for the refused dial", buf.String())
 	}
 }

@@ -31,16 +31,22 @@ type Server struct {
 // ships with in deploy/nats/nats-server.conf), starts bin on a free port with it, logging to
 // dir/nats.log, and waits until it accepts connections.
 func Start(ctx context.Context, bin, dir, jetstream string) (*Server, error) {
+	return StartWith(ctx, bin, dir, jetstream, "")
+}
+
+// StartWith is Start with more configuration: the lines of conf (a tls block, an authorization
+// block, an operator and its resolver) are appended to the listen address and JetStream's.
+func StartWith(ctx context.Context, bin, dir, jetstream, conf string) (*Server, error) {
 	s := &Server{Child: process.Child{Name: "nats-server", Path: bin, Log: filepath.Join(dir, "nats.log")}}
-	conf := filepath.Join(dir, "nats.conf")
+	file := filepath.Join(dir, "nats.conf")
 	var err error
 	s.addr, err = freeport.Try(func(addr string) error {
 		s.addr = addr
-		cfg := fmt.Sprintf("listen: %q\njetstream {\n  store_dir: %q\n  %s\n}\n", addr, filepath.Join(dir, "jetstream"), jetstream)
-		if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		cfg := fmt.Sprintf("listen: %q\njetstream {\n  store_dir: %q\n  %s\n}\n%s", addr, filepath.Join(dir, "jetstream"), jetstream, conf)
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			return err
 		}
-		s.Args = []string{"-c", conf}
+		s.Args = []string{"-c", file}
 		return s.Restart(ctx)
 	})
 	if err != nil {
