@@ -107,16 +107,25 @@ type client struct {
 // An inbox "" is a subscriber's: a program not of ours, with nats.go's defaults.
 func (s *shipped) connect(t *testing.T, role, inbox string) *client {
 	t.Helper()
-	c := &client{refused: make(chan error, 64)}
-	opts := []nats.Option{nats.UserInfo(role, s.passwords[role])}
-	if inbox != "" {
-		var err error
-		cfg := natsconn.Config{NATSUser: role, NATSPassword: s.passwords[role]}
-		if opts, err = cfg.Options("natsauth-"+role, inbox, slog.New(slog.DiscardHandler)); err != nil {
-			t.Fatal(err)
-		}
+	if inbox == "" {
+		return dial(t, s.url, role, []nats.Option{nats.UserInfo(role, s.passwords[role])})
 	}
-	var err error
+	return connectAs(t, s.url, role, natsconn.Config{NATSUser: role, NATSPassword: s.passwords[role]}, inbox)
+}
+
+// connectAs connects with cfg through natsconn, as a program of ours with that inbox does.
+func connectAs(t *testing.T, url, role string, cfg natsconn.Config, inbox string) *client {
+	t.Helper()
+	opts, err := cfg.Options("natsauth-"+role, inbox, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dial(t, url, role, opts)
+}
+
+func dial(t *testing.T, url, role string, opts []nats.Option) *client {
+	t.Helper()
+	c := &client{refused: make(chan error, 64)}
 	// After natsconn's: this handler replaces its log line.
 	opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		select {
@@ -124,7 +133,8 @@ func (s *shipped) connect(t *testing.T, role, inbox string) *client {
 		default:
 		}
 	}))
-	if c.nc, err = nats.Connect(s.url, opts...); err != nil {
+	var err error
+	if c.nc, err = nats.Connect(url, opts...); err != nil {
 		t.Fatalf("connect as %s: %v", role, err)
 	}
 	t.Cleanup(c.nc.Close)

@@ -143,6 +143,15 @@ func TestTLSWithClientCertificates(t *testing.T) {
 		noKeyMaterial(t, out, keys)
 	})
 
+	t.Run("a key that is not the certificate's is named, not quoted", func(t *testing.T) {
+		cfg := natsconn.Config{NATSCA: ca.File, NATSCert: clientCert, NATSKey: serverKey}
+		out, err := reconcilerCheck(t, srv.URL(), cfg)
+		if err == nil || !strings.Contains(out, "client certificate: tls: private key does not match public key") {
+			t.Errorf("reconciler check: %v\n%s", err, out)
+		}
+		noKeyMaterial(t, out, keys)
+	})
+
 	// The services retry their first connection (a NATS server may start after them): the
 	// reason it fails must reach their log, or a wrong NATS_CA looks like a server that is down.
 	t.Run("ingest logs why it cannot connect", func(t *testing.T) {
