@@ -97,6 +97,7 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	failures := &connectFailures{log: log, seen: map[string]bool{}}
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.CustomInboxPrefix("_INBOX_" + inbox),
@@ -109,8 +110,13 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 				log.Warn("nats disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-		nats.ReconnectErrHandler(connectFailed(log)),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			failures.connected()
+			log.Info("nats reconnected", "url", c.ConnectedUrlRedacted())
+		}),
+		// A service's first connection, when it retries it, ends here rather than in ReconnectHandler.
+		nats.ConnectHandler(func(*nats.Conn) { failures.connected() }),
+		nats.ReconnectErrHandler(failures.failed),
 		// A publish the identity may not make fails only here: the server answers it with an
 		// asynchronous error, and the publish itself waits for an acknowledgement that never comes.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("nats refused", "err", err) }),
@@ -137,26 +143,35 @@ func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, er
 	return opts, nil
 }
 
-// connectFailed logs why a connection attempt failed. A service retries its first connection
-// (nats.RetryOnFailedConnect), and nats.go reports why that one failed only here: without this
-// line a NATS_CA that did not sign the server's certificate, or a client certificate the server
-// refuses, looks like a server that is down. nats.go also calls it for every failed dial of a
-// reconnect, twice a second through an outage: a reason is logged when it changes.
-func connectFailed(log *slog.Logger) nats.ConnErrHandler {
-	var mu sync.Mutex
-	last := ""
-	return func(_ *nats.Conn, err error) {
-		if err == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if err.Error() == last {
-			return
-		}
-		last = err.Error()
-		log.Warn("nats connect failed", "err", err)
+// connectFailures logs why connection attempts fail. A service retries its first connection
+// (nats.RetryOnFailedConnect), and nats.go reports why that one failed only to a
+// ReconnectErrHandler: without this line a NATS_CA that did not sign the server's certificate,
+// or a client certificate the server refuses, looks like a server that is down. nats.go also
+// reports every failed dial of a reconnect, each server of NATS_URL in turn, twice a second
+// through an outage: each reason is logged once until the connection is back.
+type connectFailures struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (f *connectFailures) failed(_ *nats.Conn, err error) {
+	if err == nil {
+		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen[err.Error()] {
+		return
+	}
+	f.seen[err.Error()] = true
+	f.log.Warn("nats connect failed", "err", err)
+}
+
+func (f *connectFailures) connected() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.seen)
 }
 
 // Identity names how the connection authenticates, for a log line: the user, or the kind of

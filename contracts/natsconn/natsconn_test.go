@@ -152,9 +152,10 @@ func TestIdentityNamesNoSecret(t *testing.T) {
 }
 
 // TestConnectFailuresAreLogged: a service that retries its first connection hears why it failed
-// only through the ReconnectErrHandler; the same reason, repeated twice a second through an
-// outage, is logged once. (system/natsauth shows the line for a NATS_CA that did not sign the
-// server's certificate, against a real server.)
+// only through the ReconnectErrHandler. Through an outage nats.go reports every failed dial of
+// every server, twice a second: each reason is logged once until the connection is back.
+// (system/natsauth shows the line for a NATS_CA that did not sign the server's certificate,
+// against a real server.)
 func TestConnectFailuresAreLogged(t *testing.T) {
 	var buf bytes.Buffer
 	opts, err := natsconn.Config{}.Options("ingest", "ingest", slog.New(slog.NewTextHandler(&buf, nil)))
@@ -167,18 +168,29 @@ func TestConnectFailuresAreLogged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if o.ReconnectErrCB == nil {
-		t.Fatal("no ReconnectErrHandler: a failed first connection would not be logged")
+	if o.ReconnectErrCB == nil || o.ConnectedCB == nil || o.ReconnectedCB == nil {
+		t.Fatal("no ReconnectErrHandler, or nothing that says the connection is back")
 	}
-	refused := errors.New("dial tcp 127.0.0.1:4222: connect: connection refused")
-	for _, err := range []error{
-		errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"),
-		refused, refused, refused, nil,
-	} {
+	tlsErr := errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority")
+	n1 := errors.New("dial tcp 127.0.0.1:4222: connect: connection refused")
+	n2 := errors.New("dial tcp 127.0.0.1:4223: connect: connection refused")
+	for _, err := range []error{tlsErr, tlsErr, nil} {
 		o.ReconnectErrCB(nil, err)
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], "unknown authority") || !strings.Contains(lines[1], "connection refused") {
-		t.Errorf("logged:\n%s\nwant one line for the certificate, one for the refused dial", buf.String())
+	o.ConnectedCB(nil)
+	for _, err := range []error{n1, n2, n1, n2, n1} {
+		o.ReconnectErrCB(nil, err)
+	}
+	o.ReconnectedCB(nil)
+	o.ReconnectErrCB(nil, n1)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(l, "nats connect failed") {
+			got = append(got, l[strings.Index(l, "err="):])
+		}
+	}
+	want := []string{"err=\"" + tlsErr.Error() + "\"", "err=\"" + n1.Error() + "\"", "err=\"" + n2.Error() + "\"", "err=\"" + n1.Error() + "\""}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
