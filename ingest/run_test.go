@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +55,7 @@ type service struct {
 	topo   contracts.Topologia
 	js     jetstream.JetStream
 	client *http.Client
-	logs   *syncBuffer
+	logs   *testkit.LogBuffer
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run has returned runErr
@@ -101,7 +100,7 @@ func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Conf
 		LogLevel:        slog.LevelDebug,
 	}
 	configure(&cfg)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &service{
@@ -285,24 +284,6 @@ func wantProblem(tb testing.TB, r reply, status int) problemDoc {
 		tb.Errorf("problem of type %q titled %q, want a type of ours with a title", p.Type, p.Title)
 	}
 	return p
-}
-
-// syncBuffer is a bytes.Buffer the server's goroutines may log to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestHealthAndRoutes(t *testing.T) {

@@ -125,7 +125,13 @@ func TestOptions(t *testing.T) {
 
 func apply(t *testing.T, c natsconn.Config, inbox string) nats.Options {
 	t.Helper()
-	opts, err := c.Options("test", inbox, slog.New(slog.DiscardHandler))
+	return applyLogging(t, c, inbox, slog.New(slog.DiscardHandler))
+}
+
+// applyLogging is apply with the program's log lines written to log.
+func applyLogging(t *testing.T, c natsconn.Config, inbox string, log *slog.Logger) nats.Options {
+	t.Helper()
+	opts, err := c.Options("test", inbox, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +164,7 @@ func TestIdentityNamesNoSecret(t *testing.T) {
 // against a real server.)
 func TestConnectFailuresAreLogged(t *testing.T) {
 	var buf bytes.Buffer
-	opts, err := natsconn.Config{}.Options("ingest", "ingest", slog.New(slog.NewTextHandler(&buf, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := nats.GetDefaultOptions()
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o := applyLogging(t, natsconn.Config{}, "ingest", slog.New(slog.NewTextHandler(&buf, nil)))
 	if o.ReconnectErrCB == nil || o.ConnectedCB == nil || o.ReconnectedCB == nil {
 		t.Fatal("no ReconnectErrHandler, or nothing that says the connection is back")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,11 +179,7 @@ func prepareStreams(ctx context.Context, t *testing.T, admin *client) {
 // violation, in a message that quotes nothing of file (a seed, a creds file).
 func refusedWithoutSecrets(t *testing.T, url string, cfg natsconn.Config, file string) {
 	t.Helper()
-	opts, err := cfg.Options("natsauth-stranger", "ops", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(url, append(opts, nats.Timeout(10*time.Second))...)
+	nc, err := connectWith(url, cfg)
 	if err == nil {
 		nc.Close()
 		t.Fatal("connected")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,7 +154,7 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	// The services retry their first connection (a NATS server may start after them): the
 	// reason it fails must reach their log, or a wrong NATS_CA looks like a server that is down.
 	t.Run("ingest logs why it cannot connect", func(t *testing.T) {
-		var log syncBuffer
+		var log testkit.LogBuffer
 		cfg := ingest.Config{NATSURL: srv.URL(), WebhookTokens: token, PublishTimeout: 5 * time.Second,
 			RetryAfter: 5 * time.Second, ShutdownTimeout: 5 * time.Second, Addr: "127.0.0.1:0"}
 		cfg.Config = natsconn.Config{NATSCA: stranger.File, NATSCert: clientCert, NATSKey: clientKey}
@@ -224,22 +223,4 @@ func noKeyMaterial(tb testing.TB, text string, keys []string) {
 			tb.Errorf("%q quotes key material", text)
 		}
 	}
-}
-
-// syncBuffer is a log destination the test reads while the service writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
