@@ -3,12 +3,10 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/hotelpe/boletas/system/testkit"
 )
@@ -48,57 +46,5 @@ func TestTopeDeAparcadasVaALaDLQ(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the known one applied", func() bool { return s.estado("BDES", 5) == "aceptado" })
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE numero = 4`); n != 0 {
 		t.Errorf("the dead-lettered one has %d audit rows, want none (the dead letter is its record)", n)
-	}
-}
-
-// TestReenviar: named rows replay only those; all of them are replayed across pages, each once.
-func TestReenviar(t *testing.T) {
-	t.Parallel()
-	s := nuevoServicio(t)
-	ctx := context.Background()
-	const n = 2*postgres.TamanoPagina + 37
-	if _, err := s.pool.Exec(ctx, `INSERT INTO aparcadas (message_id, origen, recibido_en, tipo_de_comprobante, serie,
-			numero, motivo, intentos, payload, aparcada_en)
-		SELECT 'r' || lpad(g::text, 4, '0'), 'webhook', now(), 2, 'BREN', g, 'no está', 1,
-			format('{"tipo_de_comprobante":2,"serie":"BREN","numero":%s,"aceptada_por_sunat":true}', g),
-			now() - (10000 - g) * interval '1 second'
-		FROM generate_series(1, $1::int) g`, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stream.Prepare(ctx, s.js, s.topo, s.cfg.streamOptions()); err != nil {
-		t.Fatal(err)
-	}
-	store := postgres.New(s.pool)
-
-	got, err := Reenviar(ctx, store, s.js, s.topo, []string{"r0002", "r0200"}, nil)
-	if err != nil || got != 2 {
-		t.Fatalf("Reenviar(named) = %d, %v; want 2", got, err)
-	}
-	if r := s.count(`SELECT count(*) FROM aparcadas WHERE reenviada_en IS NOT NULL`); r != 2 {
-		t.Errorf("%d marked replayed, want the 2 named", r)
-	}
-	if _, err := Reenviar(ctx, store, s.js, s.topo, []string{"r0003", "no-esta"}, nil); err == nil {
-		t.Error("Reenviar with an id that is not parked: no error")
-	}
-
-	var vistas []string
-	paginas := 0
-	got, err = Reenviar(ctx, store, s.js, s.topo, nil, func(p []postgres.Aparcada) {
-		paginas++
-		for _, a := range p {
-			vistas = append(vistas, a.MessageID)
-		}
-	})
-	if err != nil || got != n-2 || paginas != 3 {
-		t.Fatalf("Reenviar(all) = %d in %d pages, %v; want %d in 3", got, paginas, err, n-2)
-	}
-	if slices.Contains(vistas, "r0002") || len(slices.Compact(slices.Sorted(slices.Values(vistas)))) != n-2 {
-		t.Errorf("replayed %d distinct, want each of the %d not replayed yet once", len(vistas), n-2)
-	}
-	if published := testkit.StreamMessages(t, s.js, s.topo.StreamNotificaciones()); published != n {
-		t.Errorf("%d messages on the stream, want %d", published, n)
-	}
-	if r := s.count(`SELECT count(*) FROM aparcadas WHERE reenviada_en IS NULL`); r != 0 {
-		t.Errorf("%d not marked replayed", r)
 	}
 }

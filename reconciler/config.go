@@ -11,6 +11,7 @@ import (
 	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/programada"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/stream"
 )
@@ -216,4 +217,10 @@ func (c Config) decoder() (contracts.Decoder, error) {
 		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
 	}
 	return d, nil
+}
+
+// regularizacion is the settings of the regularizaciones the service runs (REGULARIZE_*).
+func (c Config) regularizacion() programada.Options {
+	return programada.Options{Every: c.RegularizeEvery, OlderThan: c.RegularizeOlderThan, Concurrency: c.RegularizeConcurrency,
+		Rate: c.RegularizeRate, MaxFallasSeguidas: c.RegularizeMaxFailures}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/system/testkit"
 )
@@ -38,11 +39,11 @@ func TestConsoleListener(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 	req.SetBasicAuth("ana", "clave-de-prueba-123")
-	req.Header.Set("X-Padding", strings.Repeat("a", MaxHeader))
+	req.Header.Set("X-Padding", strings.Repeat("a", httpapi.MaxHeader))
 	if resp, err := http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("headers over MaxHeader: %d, want 431 (the console has the same limits)", resp.StatusCode)
+		t.Errorf("headers over httpapi.MaxHeader: %d, want 431 (the console has the same limits)", resp.StatusCode)
 	}
 	req.Header.Del("X-Padding")
 	resp, err = http.DefaultClient.Do(req)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelpe/boletas/reconciler/internal/relay"
+	"github.com/hotelpe/boletas/reconciler/internal/worker"
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
@@ -20,7 +22,7 @@ func TestCaidaEntreCommitYAck(t *testing.T) {
 	s.insertarPendiente("BBB1", 105)
 	s.publicar(aceptada("BBB1", 105))
 	testkit.Eventually(t, 10*time.Second, "the simulated crash", crashed.Load)
-	if err := stop(); !errors.Is(err, errCrash) {
+	if err := stop(); !errors.Is(err, worker.ErrCrash) {
 		t.Fatalf("reconciler ended with %v, want the simulated crash", err)
 	}
 	// Committed, but neither acknowledged nor published.
@@ -36,7 +38,7 @@ func TestCaidaEntreCommitYAck(t *testing.T) {
 	testkit.Eventually(t, 15*time.Second, "the redelivery recorded as duplicate", func() bool {
 		return s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'duplicado'`) == 1
 	})
-	testkit.Eventually(t, committedLease+10*time.Second, "the outbox relayed", func() bool {
+	testkit.Eventually(t, relay.CommittedClaim+10*time.Second, "the outbox relayed", func() bool {
 		return s.count(`SELECT count(*) FROM outbox`) == 0
 	})
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE efecto = 'aplicado'`); n != 1 {

@@ -26,8 +26,8 @@ func TestListener(t *testing.T) {
 			padding int // bytes of one X-Padding header, besides the request line and the client's own headers
 			want    int
 		}{
-			{"1 KiB under the cap", MaxHeader - 1024, http.StatusOK},
-			{"just over the cap", MaxHeader, http.StatusRequestHeaderFieldsTooLarge},
+			{"1 KiB under the cap", httpapi.MaxHeader - 1024, http.StatusOK},
+			{"just over the cap", httpapi.MaxHeader, http.StatusRequestHeaderFieldsTooLarge},
 			{"20 KiB", 20 << 10, http.StatusRequestHeaderFieldsTooLarge},
 		}
 		for _, tt := range tests {

@@ -1,6 +1,9 @@
-// Package reconciler consumes NubeFacT notifications from JetStream, applies them to the
-// comprobantes table in Postgres (inbox, audit, state machine, outbox, in one transaction) and
-// publishes the resulting events such as boleta.aceptada.
+// Package reconciler wires the reconciler: it reads the configuration, opens Postgres and
+// NATS, and starts and stops the jobs, each in a package of its own under internal/: the
+// worker (consumes the notifications and applies them, a batch per transaction), the relay
+// (publishes the outbox's events, such as boleta.aceptada), aparcadas (applies notifications
+// whose comprobante arrived late), programada (scheduled and console regularizaciones) and
+// metrics (the gauges' refresher); and the HTTP surfaces (health, metrics, the console).
 package reconciler
 
 import (
@@ -19,7 +22,14 @@ import (
 	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/aparcadas"
+	"github.com/hotelpe/boletas/reconciler/internal/metrics"
+	"github.com/hotelpe/boletas/reconciler/internal/programada"
 	"github.com/hotelpe/boletas/reconciler/internal/rate"
+	"github.com/hotelpe/boletas/reconciler/internal/reenvio"
+	"github.com/hotelpe/boletas/reconciler/internal/relay"
+	"github.com/hotelpe/boletas/reconciler/internal/verificacion"
+	"github.com/hotelpe/boletas/reconciler/internal/worker"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
@@ -29,9 +39,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// MaxHeader caps a request's line and headers on every listener (httpapi.MaxHeader).
-const MaxHeader = httpapi.MaxHeader
-
 // Run serves until ctx is cancelled: it migrates the database, declares the streams and the
 // consumer, and runs the worker, the outbox relay and the health endpoints. On cancellation it
 // finishes the batch in flight, flushes the outbox and drains NATS.
@@ -39,12 +46,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return run(ctx, cfg, log, nil)
 }
 
-// errCrash is how a simulated crash ends run.
-var errCrash = errors.New("simulated crash")
-
 // run is Run with crashAfterCommit, which in-process tests set to stop the reconciler right
-// after a batch commits, before any acknowledgement and before the relay publishes, as a
-// SIGKILL there would: when it returns true, run ends with errCrash, with no drain.
+// after a batch commits (worker.Options.CrashAfterCommit): run then ends with worker.ErrCrash,
+// with no drain, as after a SIGKILL.
 func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit func() bool) error {
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -61,24 +65,26 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		return err
 	}
 	defer nc.Close()
-	var m *metrics
+	var m *metrics.Metrics
 	if cfg.Metrics {
-		m = newMetrics()
+		m = metrics.New()
 	}
-	// The regularizer of the schedule and the console, when NubeFacT is configured.
 	var reg *regularizacion.Regularizador
 	if cfg.NubefactRuta != "" && cfg.NubefactToken != "" {
 		if reg, err = newRegularizador(cfg, store, js, topo, m, log); err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}
 	}
-	// Regularizations started from the console live until run returns: cancelled, then waited
+	// Regularizaciones started from the console live until run returns: cancelled, then waited
 	// for before the pool closes (deferred earlier), so that their records say how they ended.
 	consoleCtx, cancelConsoleRuns := context.WithCancel(ctx)
-	var consoleRuns sync.WaitGroup
-	defer consoleRuns.Wait()
+	var enFondo *programada.EnFondo
+	if reg != nil {
+		enFondo = programada.NewEnFondo(consoleCtx, cfg.regularizacion(), store, reg, log)
+		defer enFondo.Wait()
+	}
 	defer cancelConsoleRuns()
-	csrv, err := serveConsole(consoleCtx, cfg, store, nc, js, cons, reg, &consoleRuns, m, log)
+	csrv, err := serveConsole(cfg, console{store: store, nc: nc, js: js, cons: cons, topo: topo, enFondo: enFondo, metrics: m}, log)
 	if err != nil {
 		return err
 	}
@@ -87,16 +93,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	}
 	// /metrics on a listener of its own (METRICS_ADDR), as ingest's: RECONCILER_ADDR must be
 	// reachable by whatever probes health, /metrics only by Prometheus.
-	onAddr := m.handler()
+	onAddr := m.Handler()
 	if cfg.MetricsAddr != "" {
 		onAddr = nil
 	}
-	srv, err := serveHTTP(cfg, routes(store, nc, onAddr), log)
+	srv, err := serve(cfg.Addr, "RECONCILER_ADDR", routes(store, nc, onAddr), log)
 	if err != nil {
 		return err
 	}
 	if cfg.MetricsAddr != "" && m != nil {
-		msrv, err := serveMetrics(cfg.MetricsAddr, m.handler(), log)
+		msrv, err := serve(cfg.MetricsAddr, "METRICS_ADDR", metricsRoutes(m.Handler()), log)
 		if err != nil {
 			_ = srv.Close()
 			return err
@@ -109,38 +115,54 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		httpapi.DisableMemProfile()
 	}
 
-	aplicados := make(chan struct{}, 1)
-	r := newRelay(store, js, log, aplicados, cfg.RelayInterval, topo, m)
-	w, err := newWorker(cfg, store, js, topo, log, r, m)
+	decoder, err := cfg.decoder()
 	if err != nil {
 		_ = srv.Close()
-		return err
+		return fmt.Errorf("configuration: %w", err)
 	}
-	defer w.rate.Stop()
-	w.crashAfterCommit = crashAfterCommit
-	a := &aparcadas{store: store, topo: topo, decode: w.decoder.Decode, log: log, interval: cfg.ParkedInterval,
-		maxAge: cfg.ParkedMaxAge, batch: cfg.BatchSize, aplicados: aplicados, metrics: m}
-	g := &refresher{m: m, store: store, cons: cons, umbrales: cfg.Umbrales(), interval: cfg.MetricsInterval, log: log, now: time.Now,
-		js: js, streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}
-	if w.nubefact != nil {
-		a.preparar = w.prepararAparcadas
+	ver, err := newVerificador(cfg, m, log)
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("configuration: %w", err)
 	}
-	bctx, stopBackground := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { r.run(bctx) })
-	wg.Go(func() { a.run(bctx) })
-	// Always: the refresher also folds the counts the triggers append, metrics or not.
-	wg.Go(func() { g.run(bctx) })
+	if ver != nil {
+		defer ver.Rate.Stop()
+	}
+	r := relay.New(store, js, topo, cfg.RelayInterval, m, log)
+	w := worker.New(worker.Options{
+		BatchSize: cfg.BatchSize, Workers: cfg.Workers, BatchTimeout: cfg.ShutdownTimeout, AckWait: cfg.AckWait,
+		Claim: relay.CommittedClaim, Store: store, Relay: r, Topo: topo, Decoder: decoder, Verificador: ver, Metrics: m, Log: log,
+		SendToDeadLetters: func(ctx context.Context, msg jetstream.Msg, reason string) error {
+			return stream.DeadLetter(ctx, js, topo, msg, reason)
+		},
+		CrashAfterCommit: crashAfterCommit,
+	})
+	jobs := map[string]func(context.Context) error{
+		"relay": r.Run,
+		"aparcadas": aparcadas.New(aparcadas.Options{Interval: cfg.ParkedInterval, MaxAge: cfg.ParkedMaxAge, Batch: cfg.BatchSize,
+			Store: store, Topo: topo, Decode: decoder.Decode, Verificador: ver, Relay: r, Metrics: m, Log: log}).Run,
+		// Always: the refresher also folds the counts the triggers append, metrics or not.
+		"metrics": (&metrics.Refresher{M: m, Store: store, Consumer: cons, JS: js, Umbrales: cfg.Umbrales(), Interval: cfg.MetricsInterval,
+			Log: log, Now: time.Now, Streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}).Run,
+	}
 	if cfg.RegularizeEvery > 0 && reg != nil {
-		p := newProgramada(cfg, reg, store, log)
-		wg.Go(func() { p.run(bctx) })
+		jobs["programada"] = programada.New(cfg.regularizacion(), store, reg, log).Run
+	}
+	bctx, stopJobs := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for name, job := range jobs {
+		wg.Go(func() {
+			if err := job(bctx); err != nil {
+				log.Error("job ended", "job", name, "err", err)
+			}
+		})
 	}
 	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(), "nats_identity", cfg.Identity(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
-	werr := w.run(ctx, cons)
-	stopBackground()
+	werr := w.Run(ctx, cons)
+	stopJobs()
 	wg.Wait()
-	if errors.Is(werr, errCrash) {
+	if errors.Is(werr, worker.ErrCrash) {
 		_ = srv.Close()
 		return werr // no final sweep, no drain: whatever was in flight stays there
 	}
@@ -181,9 +203,9 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 		return nil, nil, nil, err
 	}
 	// The relay's asynchronous publishes: one that gets no answer (its stream leader died with
-	// it) is dropped from nats.go's pending set after relayAckWait, instead of holding a slot
+	// it) is dropped from nats.go's pending set after relay.AckWait, instead of holding a slot
 	// until a reconnect that may never come; and the set holds what the relay may have in flight.
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(relayAckWait), jetstream.WithPublishAsyncMaxPending(relayMaxPending))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(relay.AckWait), jetstream.WithPublishAsyncMaxPending(relay.MaxPending))
 	if err != nil {
 		nc.Close()
 		return nil, nil, nil, fmt.Errorf("jetstream: %w", err)
@@ -200,43 +222,37 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	return nc, js, cons, nil
 }
 
-// serveHTTP serves the health endpoints (and the metrics, when METRICS_ADDR is empty) on
-// RECONCILER_ADDR, with ingest's limits and timeouts.
-func serveHTTP(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", cfg.Addr)
+// serve serves h on addr (the variable named env) with ingest's limits and timeouts.
+func serve(addr, env string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("RECONCILER_ADDR: %w", err)
+		return nil, fmt.Errorf("%s: %w", env, err)
 	}
 	srv := httpapi.NewServer(h, 30*time.Second, log)
 	srv.Addr = ln.Addr().String()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health server", "err", err)
+			log.Error("server", "addr", env, "err", err)
 		}
 	}()
+	log.Info("listening", "addr", srv.Addr, "for", env)
 	return srv, nil
 }
 
-// serveMetrics serves GET /metrics alone on addr (METRICS_ADDR).
-func serveMetrics(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
-	}
-	srv := httpapi.NewServer(metricsRoutes(h), 30*time.Second, log)
-	srv.Addr = ln.Addr().String()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server", "err", err)
-		}
-	}()
-	log.Info("metrics listening", "addr", srv.Addr)
-	return srv, nil
+// console is what the console is served with.
+type console struct {
+	store   *postgres.Store
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	cons    jetstream.Consumer
+	topo    contracts.Topologia
+	enFondo *programada.EnFondo // nil without NubeFacT
+	metrics *metrics.Metrics
 }
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *nats.Conn, js jetstream.JetStream, cons jetstream.Consumer, reg *regularizacion.Regularizador, runs *sync.WaitGroup, m *metrics, log *slog.Logger) (*http.Server, error) {
+func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
@@ -249,33 +265,23 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 		return nil, nil
 	}
 	var regularizar func(context.Context, estado.Filtro, string) (int64, error)
-	if reg != nil {
-		regularizar = regularizarEnFondo(life, cfg, store, reg, runs, log)
+	if c.enFondo != nil {
+		regularizar = c.enFondo.Regularizar
 	}
-	m.consolePasswordChecks(users.Comparaciones)
-	h, err := consola.New(consola.Opciones{Store: store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
+	c.metrics.ConsolePasswordChecks(users.Comparaciones)
+	h, err := consola.New(consola.Opciones{Store: c.store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		// Zero fields (a Config built in code) take consola.DefaultLoginLimits.
 		Login:      consola.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
 		Programada: cfg.RegularizeEvery, Log: log,
 		Muertas: func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
-			return stream.Muertas(ctx, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, antes, limit)
+			return stream.Muertas(ctx, c.js, c.topo, antes, limit)
 		},
 		Reenviar: func(ctx context.Context, id string) error {
-			_, err := Reenviar(ctx, store, js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, []string{id}, nil)
+			_, err := reenvio.Reenviar(ctx, c.store, c.publish, c.topo, []string{id}, nil)
 			return err
 		},
-		Salud: func(ctx context.Context) consola.Salud {
-			s := consola.Salud{Postgres: store.Ping(ctx) == nil, NATS: nc.Status() == nats.CONNECTED, Cola: "desconocida", Muertas: "desconocida"}
-			if info, err := cons.Info(ctx); err == nil {
-				s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
-			}
-			if st, err := js.Stream(ctx, contracts.Topologia{Prefijo: cfg.NATSPrefix}.StreamDLQ()); err == nil {
-				if info, err := st.Info(ctx); err == nil {
-					s.Muertas = strconv.FormatUint(info.State.Msgs, 10)
-				}
-			}
-			return s
-		}})
+		Salud: c.salud,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -300,31 +306,59 @@ func serveConsole(life context.Context, cfg Config, store *postgres.Store, nc *n
 	return srv, nil
 }
 
-// newWorker builds the worker, with its NubeFacT client when VERIFY_WEBHOOKS is on.
-func newWorker(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, log *slog.Logger, r *relay, m *metrics) (*worker, error) {
-	decoder, err := cfg.decoder()
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+func (c console) publish(ctx context.Context, m contracts.Mensaje) error {
+	return stream.Publish(ctx, c.js, m)
+}
+
+// salud is the console's health line: Postgres, NATS, the consumer's backlog, the dead letters.
+func (c console) salud(ctx context.Context) consola.Salud {
+	s := consola.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", Muertas: "desconocida"}
+	if info, err := c.cons.Info(ctx); err == nil {
+		s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
 	}
-	w := &worker{store: store, js: js, topo: topo, cfg: cfg, decoder: decoder, log: log, relay: r, metrics: m}
+	if st, err := c.js.Stream(ctx, c.topo.StreamDLQ()); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			s.Muertas = strconv.FormatUint(info.State.Msgs, 10)
+		}
+	}
+	return s
+}
+
+// newVerificador is the webhooks' verification with NubeFacT when VERIFY_WEBHOOKS is on (nil
+// otherwise).
+func newVerificador(cfg Config, m *metrics.Metrics, log *slog.Logger) (*verificacion.Verificador, error) {
 	if !cfg.VerifyWebhooks {
-		return w, nil
+		return nil, nil
 	}
-	if w.nubefact, err = nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+	client, err := nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout)
+	if err != nil {
+		return nil, err
 	}
 	// A webhook waits for its confirmation: one quick retry here, the rest is the redelivery's.
-	w.nubefact.Retries = 1
-	w.nubefact.Observe = m.nubefactCall
-	w.rate = rate.New(cfg.VerifyRate)
-	return w, nil
+	client.Retries = 1
+	client.Observe = m.NubefactCall
+	return &verificacion.Verificador{Consultor: client, Rate: rate.New(cfg.VerifyRate), Concurrency: cfg.VerifyConcurrency,
+		Intentos: cfg.VerifyRetries, Log: log}, nil
+}
+
+// newRegularizador is the service's regularizador (the schedule, the console): NubeFacT's
+// client with the service's metrics, Postgres as source and record, JetStream to publish.
+func newRegularizador(cfg Config, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, m *metrics.Metrics, log *slog.Logger) (*regularizacion.Regularizador, error) {
+	client, err := nubefact.New(cfg.NubefactRuta, cfg.NubefactToken, cfg.NubefactTimeout)
+	if err != nil {
+		return nil, err
+	}
+	client.Retries, client.Backoff = cfg.NubefactRetries, cfg.NubefactBackoff
+	client.Observe = m.NubefactCall
+	return &regularizacion.Regularizador{Source: store, Consultor: client, Bitacora: store,
+		Publisher: &stream.Publisher{JS: js, Topo: topo}, Observer: programada.LogObserver{Log: log}}, nil
 }
 
 // shutdown publishes what the outbox still holds, stops the health server and drains NATS.
-func shutdown(ctx context.Context, cfg Config, r *relay, srv *http.Server, nc *nats.Conn, log *slog.Logger) {
+func shutdown(ctx context.Context, cfg Config, r *relay.Relay, srv *http.Server, nc *nats.Conn, log *slog.Logger) {
 	log.Info("shutting down")
 	// A last sweep, so that a clean shutdown leaves no event for the next start to publish.
-	r.sweep(context.WithoutCancel(ctx))
+	r.Sweep(context.WithoutCancel(ctx))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

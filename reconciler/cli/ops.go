@@ -15,7 +15,9 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/internal/reenvio"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -259,7 +261,8 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, log *sl
 		return err
 	}
 	defer nc.Close()
-	n, err := reconciler.Reenviar(ctx, postgres.New(pool), js, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids,
+	publish := func(ctx context.Context, m contracts.Mensaje) error { return stream.Publish(ctx, js, m) }
+	n, err := reenvio.Reenviar(ctx, postgres.New(pool), publish, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids,
 		func(page []postgres.Aparcada) {
 			for _, a := range page {
 				fmt.Fprintln(stdout, "replayed", a.MessageID)

@@ -1,4 +1,7 @@
-package reconciler
+// Package metrics is the reconciler's Prometheus surface: the counters the jobs move as they
+// work (each job declares the few methods it calls), and the refresher, the job that reads the
+// gauges from Postgres and JetStream every METRICS_INTERVAL.
+package metrics
 
 import (
 	"context"
@@ -19,9 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the reconciler's Prometheus metrics, on a registry of this Run's own (several
+// Metrics are the reconciler's Prometheus metrics, on a registry of this Run's own (several
 // reconcilers run in one process in tests). Labels never carry a serie, numero, token or URL.
-type metrics struct {
+// A nil *Metrics (METRICS=false) counts nothing.
+type Metrics struct {
 	registry *prometheus.Registry
 
 	notifications    *prometheus.CounterVec // efecto, origen
@@ -62,9 +66,10 @@ var resultadosNubefact = []string{"ok", "no_existe", "fatal", "error", "transpor
 // resultadosRegularizacion are the label values of reconciler_regularizaciones_total.
 var resultadosRegularizacion = []string{"completa", "interrumpida", "error_cuenta", "error"}
 
-func newMetrics() *metrics {
+// New registers the metrics on a registry of their own.
+func New() *Metrics {
 	reg := prometheus.NewRegistry()
-	m := &metrics{registry: reg}
+	m := &Metrics{registry: reg}
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -205,8 +210,8 @@ func origenLabel(origen string) string {
 	return "otro"
 }
 
-// consolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
-func (m *metrics) consolePasswordChecks(n func() uint64) {
+// ConsolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
+func (m *Metrics) ConsolePasswordChecks(n func() uint64) {
 	if m == nil {
 		return
 	}
@@ -216,9 +221,9 @@ func (m *metrics) consolePasswordChecks(n func() uint64) {
 	}, func() float64 { return float64(n()) }))
 }
 
-// handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
+// Handler serves the registry in Prometheus' text format; without metrics (METRICS=false),
 // a 404 problem.
-func (m *metrics) handler() http.Handler {
+func (m *Metrics) Handler() http.Handler {
 	if m == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "metrics are off (METRICS=false)"})
@@ -227,9 +232,9 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// audited counts the audit rows a committed transaction wrote. A nil *metrics counts nothing
+// Audited counts the audit rows a committed transaction wrote. A nil *Metrics counts nothing
 // (tests that build a part of the service alone).
-func (m *metrics) audited(rs []estado.Registro) {
+func (m *Metrics) Audited(rs []estado.Registro) {
 	if m == nil {
 		return
 	}
@@ -243,29 +248,29 @@ func (m *metrics) audited(rs []estado.Registro) {
 	}
 }
 
-// batchApplied observes the time a batch took to apply.
-func (m *metrics) batchApplied(d time.Duration) {
+// BatchApplied observes the time a batch took to apply.
+func (m *Metrics) BatchApplied(d time.Duration) {
 	if m != nil {
 		m.batchDuration.Observe(d.Seconds())
 	}
 }
 
-// deadLettered counts a message moved to the dead-letter stream.
-func (m *metrics) deadLettered() {
+// DeadLettered counts a message moved to the dead-letter stream.
+func (m *Metrics) DeadLettered() {
 	if m != nil {
 		m.deadLetters.Inc()
 	}
 }
 
-// published counts an event JetStream acknowledged, by its type.
-func (m *metrics) published(tipo string) {
+// Published counts an event JetStream acknowledged, by its type.
+func (m *Metrics) Published(tipo string) {
 	if m != nil {
 		m.eventsPublished.WithLabelValues(tipo).Inc()
 	}
 }
 
-// nubefactCall counts one call to Operation 2 (nubefact.Client.Observe).
-func (m *metrics) nubefactCall(resultado string, d time.Duration) {
+// NubefactCall counts one call to Operation 2 (nubefact.Client.Observe).
+func (m *Metrics) NubefactCall(resultado string, d time.Duration) {
 	if m == nil {
 		return
 	}
@@ -273,32 +278,40 @@ func (m *metrics) nubefactCall(resultado string, d time.Duration) {
 	m.nubefactDuration.Observe(d.Seconds())
 }
 
-// streamReader is the part of jetstream.JetStream the refresher reads the streams' sizes with.
-type streamReader interface {
+// Fotografo reads, in one statement, what the gauges show from Postgres (postgres.Store).
+// Reading it also folds the counts the triggers append, so it runs with metrics off too.
+type Fotografo interface {
+	Fotografiar(ctx context.Context) (postgres.Foto, error)
+}
+
+// Streams is what the refresher reads from JetStream: the consumer's backlog and each stream's
+// size.
+type Streams interface {
 	Stream(ctx context.Context, name string) (jetstream.Stream, error)
 }
 
-// refresher sets the gauges from Postgres and JetStream every interval.
-type refresher struct {
-	m        *metrics
-	store    *postgres.Store
-	cons     jetstream.Consumer
-	js       streamReader
-	streams  []string // whose sizes it reads
-	umbrales estado.Umbrales
-	interval time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+// Refresher sets the gauges from Postgres and JetStream every Interval.
+type Refresher struct {
+	M        *Metrics // nil: only fold the counts
+	Store    Fotografo
+	Consumer jetstream.Consumer
+	JS       Streams
+	Streams  []string // whose sizes it reads
+	Umbrales estado.Umbrales
+	Interval time.Duration
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
-func (r *refresher) run(ctx context.Context) {
-	tick := time.NewTicker(r.interval)
+// Run refreshes at once, then every Interval, until ctx ends.
+func (r *Refresher) Run(ctx context.Context) error {
+	tick := time.NewTicker(r.Interval)
 	defer tick.Stop()
 	for {
 		r.refresh(ctx)
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 	}
@@ -306,47 +319,47 @@ func (r *refresher) run(ctx context.Context) {
 
 // refresh folds the counts and reads the gauges; without metrics (m nil) it only folds, so that
 // the triggers' deltas never pile up.
-func (r *refresher) refresh(ctx context.Context) {
+func (r *Refresher) refresh(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	foto, err := r.store.Fotografiar(ctx)
+	foto, err := r.Store.Fotografiar(ctx)
 	if err != nil {
-		if r.m != nil {
-			r.m.refreshErrors.Inc()
+		if r.M != nil {
+			r.M.refreshErrors.Inc()
 		}
-		r.log.Warn("metrics: reading Postgres failed", "err", err)
+		r.Log.Warn("metrics: reading Postgres failed", "err", err)
 		return
 	}
-	if r.m == nil {
+	if r.M == nil {
 		return
 	}
-	r.set(foto, r.now())
-	info, err := r.cons.Info(ctx)
+	r.set(foto, r.Now())
+	info, err := r.Consumer.Info(ctx)
 	if err != nil {
-		r.m.refreshErrors.Inc()
-		r.log.Warn("metrics: reading the consumer failed", "err", err)
+		r.M.refreshErrors.Inc()
+		r.Log.Warn("metrics: reading the consumer failed", "err", err)
 		return
 	}
-	r.m.consumerPending.Set(float64(info.NumPending) + float64(info.NumAckPending))
-	for _, name := range r.streams {
+	r.M.consumerPending.Set(float64(info.NumPending) + float64(info.NumAckPending))
+	for _, name := range r.Streams {
 		// Stream asks the server for the stream's info: its state is as of now.
-		s, err := r.js.Stream(ctx, name)
+		s, err := r.JS.Stream(ctx, name)
 		if err != nil {
-			r.m.refreshErrors.Inc()
-			r.log.Warn("metrics: reading a stream failed", "stream", name, "err", err)
+			r.M.refreshErrors.Inc()
+			r.Log.Warn("metrics: reading a stream failed", "stream", name, "err", err)
 			return
 		}
 		info := s.CachedInfo()
-		r.m.streamBytes.WithLabelValues(name).Set(float64(info.State.Bytes))
-		r.m.streamMaxBytes.WithLabelValues(name).Set(float64(info.Config.MaxBytes))
-		r.m.streamMessages.WithLabelValues(name).Set(float64(info.State.Msgs))
+		r.M.streamBytes.WithLabelValues(name).Set(float64(info.State.Bytes))
+		r.M.streamMaxBytes.WithLabelValues(name).Set(float64(info.Config.MaxBytes))
+		r.M.streamMessages.WithLabelValues(name).Set(float64(info.State.Msgs))
 	}
-	r.m.lastRefresh.Set(float64(r.now().Unix()))
+	r.M.lastRefresh.Set(float64(r.Now().Unix()))
 }
 
 // set turns a Foto into the gauges: every tipo and band is present, zero included.
-func (r *refresher) set(f postgres.Foto, now time.Time) {
-	m := r.m
+func (r *Refresher) set(f postgres.Foto, now time.Time) {
+	m := r.M
 	m.comprobantes.Reset()
 	for _, c := range f.Comprobantes {
 		m.comprobantes.WithLabelValues(tipoLabel(c.Tipo), c.Estado).Set(float64(c.N))
@@ -354,7 +367,7 @@ func (r *refresher) set(f postgres.Foto, now time.Time) {
 	bandas := map[[2]string]int64{}
 	var oldest estado.Dia
 	for _, p := range f.PendientesPorDia {
-		bandas[[2]string{tipoLabel(p.Tipo), string(r.umbrales.Banda(estado.DiasDesde(p.Dia, now)))}] += p.N
+		bandas[[2]string{tipoLabel(p.Tipo), string(r.Umbrales.Banda(estado.DiasDesde(p.Dia, now)))}] += p.N
 		if oldest.IsZero() || p.Dia.Before(oldest.Time) {
 			oldest = p.Dia
 		}

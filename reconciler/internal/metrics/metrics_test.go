@@ -1,4 +1,4 @@
-package reconciler
+package metrics
 
 import (
 	"strconv"
@@ -11,7 +11,7 @@ import (
 )
 
 // gauge reads one sample of the registry.
-func gauge(t *testing.T, m *metrics, name string, labels map[string]string) (float64, bool) {
+func gauge(t *testing.T, m *Metrics, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
 	families, err := m.registry.Gather()
 	if err != nil {
@@ -59,8 +59,8 @@ func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 		{time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC), estado.Critico},   // 5 days
 		{time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC), estado.Vencido},   // 8 days
 	} {
-		m := newMetrics()
-		r := &refresher{m: m, umbrales: estado.UmbralesSUNAT}
+		m := New()
+		r := &Refresher{M: m, Umbrales: estado.UmbralesSUNAT}
 		r.set(foto, tt.now)
 		for _, tipo := range tipos {
 			for _, p := range estado.Plazos {
@@ -79,8 +79,8 @@ func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 			t.Errorf("at %v: oldest pending %vs, want %vs (from the start of its day in Lima)", tt.now, age, want)
 		}
 	}
-	m := newMetrics()
-	(&refresher{m: m, umbrales: estado.UmbralesSUNAT}).set(foto, time.Now())
+	m := New()
+	(&Refresher{M: m, Umbrales: estado.UmbralesSUNAT}).set(foto, time.Now())
 	if v, _ := gauge(t, m, "reconciler_comprobantes", map[string]string{"tipo": "boleta", "estado": "aceptado"}); v != 9 {
 		t.Errorf("reconciler_comprobantes{boleta,aceptado} = %v, want 9", v)
 	}
@@ -99,18 +99,18 @@ func BenchmarkMetricsPerBatch(b *testing.B) {
 	for i := range rs {
 		rs[i] = estado.Registro{Efecto: estado.Aplicado, Origen: "webhook"}
 	}
-	m := newMetrics()
+	m := New()
 	b.ReportAllocs()
 	for b.Loop() {
-		m.audited(rs)
-		m.batchApplied(20 * time.Millisecond)
+		m.Audited(rs)
+		m.BatchApplied(20 * time.Millisecond)
 	}
 }
 
 // The origen label takes only known values: 2,000 distinct origins recorded before origins had
 // subjects (a parked notification's header text) add no series, and are counted under otro.
 func TestNotificationsOrigenLabelIsBounded(t *testing.T) {
-	m := newMetrics()
+	m := New()
 	series := func() int {
 		families, err := m.registry.Gather()
 		if err != nil {
@@ -129,7 +129,7 @@ func TestNotificationsOrigenLabelIsBounded(t *testing.T) {
 		rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "origen-" + strconv.Itoa(i)})
 	}
 	rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "webhook"})
-	m.audited(rs)
+	m.Audited(rs)
 	if after := series(); after != before {
 		t.Errorf("series went from %d to %d", before, after)
 	}

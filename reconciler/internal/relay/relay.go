@@ -1,4 +1,6 @@
-package reconciler
+// Package relay publishes the outbox to JetStream: the events of each batch the worker commits,
+// handed over at once, and whatever a crash or an outage left behind, by sweeping the outbox.
+package relay
 
 import (
 	"context"
@@ -11,56 +13,87 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// relay publishes the outbox to JetStream. The events of a batch the worker has just committed
-// come to it at once (directos) and are published without reading the outbox back; a sweep of
-// the outbox, on a timer and when another part of the reconciler signals (aplicados), publishes
-// whatever a crash, an outage or a full hand-off left behind.
-type relay struct {
-	store     *postgres.Store
-	js        jetstream.JetStream
-	log       *slog.Logger
-	aplicados <-chan struct{}
-	directos  chan []postgres.EventoPendiente
-	interval  time.Duration
-	topo      contracts.Topologia
-	metrics   *metrics
+// Outbox is the store the relay reads and records (postgres.Store).
+type Outbox interface {
+	// Relay claims up to limit unpublished events for claim, calls publish with them and
+	// deletes those whose outbox IDs it returns; it returns how many it claimed.
+	Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []postgres.EventoPendiente) []int64) (int, error)
+	// Terminados deletes the published events and releases the claim on the failed ones.
+	Terminados(ctx context.Context, publicados, fallidos []string) error
+}
+
+// Publisher is the part of jetstream.JetStream the relay publishes with.
+type Publisher interface {
+	PublishMsgAsync(m *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+}
+
+// Metrics counts the events JetStream acknowledged (metrics.Metrics).
+type Metrics interface {
+	Published(tipo string)
+}
+
+// Relay publishes the outbox to JetStream. The events of a batch the worker has just committed
+// come to it at once (HandOff) and are published without reading the outbox back; a sweep of
+// the outbox, on a timer and when another job wakes it (Wake), publishes whatever a crash, an
+// outage or a full hand-off left behind.
+type Relay struct {
+	store    Outbox
+	js       Publisher
+	log      *slog.Logger
+	wake     chan struct{}
+	directos chan []postgres.EventoPendiente
+	interval time.Duration
+	topo     contracts.Topologia
+	metrics  Metrics
 }
 
 const (
 	relayBatch = 1000
-	// relayAckWait bounds the wait for JetStream's acknowledgements of one batch (they take
-	// milliseconds when NATS is up); relayLease, the claim on its rows, outlasts it so that no
+	// AckWait bounds the wait for JetStream's acknowledgements of one batch (they take
+	// milliseconds when NATS is up); sweepClaim, the claim on its rows, outlasts it so that no
 	// other relay takes them meanwhile, and is what delays the events of a relay that died.
-	relayAckWait = 5 * time.Second
-	relayLease   = 10 * time.Second
-	// committedLease is the claim on the events of a batch the worker hands over at its commit:
+	AckWait    = 5 * time.Second
+	sweepClaim = 10 * time.Second
+	// CommittedClaim is the claim on the events of a batch the worker hands over at its commit:
 	// what delays them when the instance dies right after the commit, so short; yet far above
-	// the time the relay takes to publish them (milliseconds; 84 ms at p99 on a saturated
-	// 2-core machine). Should it expire while they are still in flight (JetStream slow or
+	// the time the relay takes to publish them (milliseconds: docs/performance.md has the
+	// measured figures). Should it expire while they are still in flight (JetStream slow or
 	// away), a sweep publishes them again under the same event ID, which JetStream discards.
-	committedLease = 2 * time.Second
+	CommittedClaim = 2 * time.Second
 	// directosBuffer is how many committed batches may wait for the relay before the worker
 	// stops handing them over and leaves them to a sweep.
 	directosBuffer = 64
 	// inflightBatches bounds the batches sent and waiting for their acknowledgements beyond the
 	// one being waited for.
 	inflightBatches = 3
-	// relayMaxPending is the room for asynchronous publishes in flight (nats.go's default is
+	// MaxPending is the room for asynchronous publishes in flight (nats.go's default is
 	// 4,000): the batches in flight (inflightBatches, the one being waited for, the one being
 	// sent: each relayBatch events, or one worker batch more once coalesced) and a sweep's.
-	relayMaxPending = 16 << 10
+	MaxPending = 16 << 10
 )
 
-func newRelay(store *postgres.Store, js jetstream.JetStream, log *slog.Logger, aplicados <-chan struct{}, interval time.Duration,
-	topo contracts.Topologia, m *metrics) *relay {
-	return &relay{store: store, js: js, log: log, aplicados: aplicados, interval: interval, topo: topo, metrics: m,
+// New is a relay that sweeps the outbox every interval (RELAY_INTERVAL). js must have room
+// for MaxPending asynchronous publishes and give up on one after AckWait.
+func New(store Outbox, js Publisher, topo contracts.Topologia, interval time.Duration, m Metrics, log *slog.Logger) *Relay {
+	return &Relay{store: store, js: js, log: log, wake: make(chan struct{}, 1), interval: interval, topo: topo, metrics: m,
 		directos: make(chan []postgres.EventoPendiente, directosBuffer)}
 }
 
-func (r *relay) run(ctx context.Context) {
+// Wake asks for a sweep of the outbox soon (another job wrote events the relay was not handed).
+// It never blocks.
+func (r *Relay) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx ends, then waits for the acknowledgements of what it sent and gives
+// back the claims of what it was handed but did not send. Sweep is the last word on shutdown.
+func (r *Relay) Run(ctx context.Context) error {
 	// The loop only sends; a second goroutine waits for the acknowledgements and records them,
 	// so that the next committed batch goes out while the previous one is being acknowledged.
-	inflight := make(chan enVuelo, inflightBatches)
+	inflight := make(chan sent, inflightBatches)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -74,26 +107,26 @@ func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	// Whatever a crash left unpublished goes out first.
-	r.sweep(ctx)
+	r.Sweep(ctx)
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case eventos := <-r.directos:
 			eventos = r.coalesce(eventos)
-			inflight <- enVuelo{eventos, r.send(eventos), time.Now().Add(relayAckWait)}
-		case <-r.aplicados:
-			r.sweep(ctx)
+			inflight <- sent{eventos, r.send(eventos), time.Now().Add(AckWait)}
+		case <-r.wake:
+			r.Sweep(ctx)
 		case <-tick.C:
-			r.sweep(ctx)
+			r.Sweep(ctx)
 		}
 	}
 }
 
-// enVuelo is a batch of committed events sent to JetStream, with what will acknowledge them and
-// until when they are waited for (relayAckWait after the send: batches sent one after another
+// sent is a batch of committed events in flight to JetStream, with what will acknowledge them
+// and until when they are waited for (AckWait after the send: batches sent one after another
 // while JetStream is away time out together, not one after another).
-type enVuelo struct {
+type sent struct {
 	eventos  []postgres.EventoPendiente
 	acks     []jetstream.PubAckFuture
 	deadline time.Time
@@ -102,8 +135,8 @@ type enVuelo struct {
 // finish waits for the acknowledgements of each batch the loop sent and records the outcome in
 // the outbox: published events leave it, the others lose their claim, for the next sweep. It
 // returns once inflight is closed and drained: the acknowledgements of what was sent before a
-// shutdown are still waited for (relayAckWait at most), so that it is not published twice.
-func (r *relay) finish(ctx context.Context, inflight <-chan enVuelo) {
+// shutdown are still waited for (AckWait at most), so that it is not published twice.
+func (r *Relay) finish(ctx context.Context, inflight <-chan sent) {
 	ctx = context.WithoutCancel(ctx)
 	for v := range inflight {
 		actx, acancel := context.WithDeadline(ctx, v.deadline)
@@ -127,10 +160,10 @@ func (r *relay) finish(ctx context.Context, inflight <-chan enVuelo) {
 	}
 }
 
-// handOff gives the relay the events of a batch just committed (written claimed, see
+// HandOff gives the relay the events of a batch just committed (written claimed, see
 // postgres.Store.AplicarYReclamar). It never blocks the worker: when the relay is that far behind
 // (JetStream slow or away), the events lose their claim and wait for the next sweep.
-func (r *relay) handOff(ctx context.Context, eventos []postgres.EventoPendiente) {
+func (r *Relay) HandOff(ctx context.Context, eventos []postgres.EventoPendiente) {
 	if len(eventos) == 0 {
 		return
 	}
@@ -150,7 +183,7 @@ func (r *relay) handOff(ctx context.Context, eventos []postgres.EventoPendiente)
 
 // coalesce adds to eventos the batches already waiting until it holds relayBatch events or more
 // (relayBatch and one worker batch at most), so that one round of acknowledgements covers them.
-func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPendiente {
+func (r *Relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPendiente {
 	for len(eventos) < relayBatch {
 		select {
 		case more := <-r.directos:
@@ -165,7 +198,7 @@ func (r *relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPe
 // release gives back, when the relay stops, the claims of events handed over but not published,
 // so that another instance (or this one, restarted) publishes them at once rather than after
 // the claim expires.
-func (r *relay) release() {
+func (r *Relay) release() {
 	var ids []string
 	for {
 		select {
@@ -188,12 +221,12 @@ func (r *relay) release() {
 	}
 }
 
-// sweep relays until the outbox has no more unpublished events (or publishing fails).
-func (r *relay) sweep(ctx context.Context) {
+// Sweep relays until the outbox has no more unpublished events (or publishing fails).
+func (r *Relay) Sweep(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		n, err := r.store.Relay(ctx, relayBatch, relayLease, r.publishOutbox)
+		n, err := r.store.Relay(ctx, relayBatch, sweepClaim, r.publishOutbox)
 		if err != nil {
 			r.log.Warn("outbox relay failed; will retry", "err", err)
 			return
@@ -206,7 +239,7 @@ func (r *relay) sweep(ctx context.Context) {
 
 // publishOutbox publishes events claimed from the outbox and returns the outbox IDs of those
 // JetStream acknowledged.
-func (r *relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
+func (r *Relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
 	ok := r.publish(ctx, eventos)
 	var ids []int64
 	for i, ev := range eventos {
@@ -218,15 +251,15 @@ func (r *relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPend
 }
 
 // publish sends the events asynchronously (all in flight at once) and reports, for each, whether
-// JetStream acknowledged it, waiting at most relayAckWait and never past ctx. The Nats-Msg-Id is
+// JetStream acknowledged it, waiting at most AckWait and never past ctx. The Nats-Msg-Id is
 // the event ID, so a republish after a crash is recognised as a duplicate.
-func (r *relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []bool {
+func (r *Relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []bool {
 	return r.await(ctx, eventos, r.send(eventos))
 }
 
 // send publishes the events asynchronously and returns their acknowledgements to come (nil for
 // an event that could not even be sent).
-func (r *relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFuture {
+func (r *Relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFuture {
 	acks := make([]jetstream.PubAckFuture, len(eventos))
 	for i, ev := range eventos {
 		msg := nats.NewMsg(ev.Subject)
@@ -242,10 +275,10 @@ func (r *relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFutur
 }
 
 // await reports, for each event sent, whether JetStream acknowledged it, waiting at most
-// relayAckWait and never past ctx.
-func (r *relay) await(ctx context.Context, eventos []postgres.EventoPendiente, acks []jetstream.PubAckFuture) []bool {
+// AckWait and never past ctx.
+func (r *Relay) await(ctx context.Context, eventos []postgres.EventoPendiente, acks []jetstream.PubAckFuture) []bool {
 	ok := make([]bool, len(eventos))
-	ctx, cancel := context.WithTimeout(ctx, relayAckWait)
+	ctx, cancel := context.WithTimeout(ctx, AckWait)
 	defer cancel()
 	settle := func(i int, f jetstream.PubAckFuture, err error) {
 		if err != nil {
@@ -253,7 +286,7 @@ func (r *relay) await(ctx context.Context, eventos []postgres.EventoPendiente, a
 			return
 		}
 		ok[i] = true
-		r.metrics.published(r.topo.TipoDeSubject(eventos[i].Subject))
+		r.metrics.Published(r.topo.TipoDeSubject(eventos[i].Subject))
 	}
 	for i, f := range acks {
 		if f == nil {

@@ -1,4 +1,7 @@
-package reconciler
+// Package reenvio publishes aparcadas again (`reconciler replay`, the console's Reenviar), on
+// the replay subject of the origin they had, so that the reconciler judges them as it judged
+// them the first time (a reenvio of a webhook is verified like a webhook).
+package reenvio
 
 import (
 	"context"
@@ -8,19 +11,27 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/hotelpe/boletas/reconciler/stream"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Reenviar publishes parked notifications again (replay), on the replay subject of the origin
-// they had (Topologia.Reenvio), so that a replayed webhook is confirmed like a webhook: those
-// named by ids, or with none every one not replayed yet. It returns how many it replayed,
-// calling replayed (when not nil) with each page of them. They keep their payload, so the
+// Store reads the aparcadas and records their reenvio (postgres.Store).
+type Store interface {
+	AparcadasPorID(ctx context.Context, ids []string) ([]postgres.Aparcada, error)
+	Aparcadas(ctx context.Context, p postgres.PaginaAparcadas) ([]postgres.Aparcada, error)
+	MarcarReenviadas(ctx context.Context, messageIDs []string) error
+}
+
+// Publish publishes a message and waits for the stream to store it (stream.Publish).
+type Publish func(ctx context.Context, m contracts.Mensaje) error
+
+// Reenviar publishes aparcadas again, on the replay subject of the origin they had
+// (Topologia.Reenvio), so that a webhook published again is confirmed like a webhook: those
+// named by ids, or with none every one not published again yet. It returns how many it
+// published, calling reenviadas (when not nil) with each page of them. They keep their payload, so the
 // reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's
 // duplicate window does not swallow a replay of a recent one. It fails, replaying nothing, when
 // an id is not parked. All of them are read a page at a time (keyset, postgres.TamanoPagina):
 // replaying 100,000 holds one page of payloads. `reconciler replay` and the console call it.
-func Reenviar(ctx context.Context, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, ids []string, replayed func([]postgres.Aparcada)) (int, error) {
+func Reenviar(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, ids []string, reenviadas func([]postgres.Aparcada)) (int, error) {
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	if len(ids) > 0 {
 		list, err := store.AparcadasPorID(ctx, ids)
@@ -30,7 +41,7 @@ func Reenviar(ctx context.Context, store *postgres.Store, js jetstream.JetStream
 		if len(list) != len(ids) {
 			return 0, fmt.Errorf("replay: %d of the %d message IDs are not parked", len(ids)-len(list), len(ids))
 		}
-		return reenviarPagina(ctx, store, js, topo, stamp, list, replayed)
+		return reenviarPagina(ctx, store, publish, topo, stamp, list, reenviadas)
 	}
 	total := 0
 	var despues postgres.CursorAparcada
@@ -42,7 +53,7 @@ func Reenviar(ctx context.Context, store *postgres.Store, js jetstream.JetStream
 		// A replay whose comprobante is still missing is parked again, in the same row and
 		// place: the cursor moves past it, so each is replayed once.
 		despues = list[len(list)-1].Cursor()
-		n, err := reenviarPagina(ctx, store, js, topo, stamp, list, replayed)
+		n, err := reenviarPagina(ctx, store, publish, topo, stamp, list, reenviadas)
 		total += n
 		if err != nil {
 			return total, err
@@ -51,7 +62,7 @@ func Reenviar(ctx context.Context, store *postgres.Store, js jetstream.JetStream
 }
 
 // reenviarPagina publishes list and marks what it published as replayed, in one statement.
-func reenviarPagina(ctx context.Context, store *postgres.Store, js jetstream.JetStream, topo contracts.Topologia, stamp string, list []postgres.Aparcada, replayed func([]postgres.Aparcada)) (int, error) {
+func reenviarPagina(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, stamp string, list []postgres.Aparcada, reenviadas func([]postgres.Aparcada)) (int, error) {
 	var perr error
 	n := 0
 	for _, a := range list {
@@ -60,7 +71,7 @@ func reenviarPagina(ctx context.Context, store *postgres.Store, js jetstream.Jet
 			remitente = *a.Remitente
 		}
 		m := topo.Reenvio([]byte(a.Payload), a.MessageID+".replay."+stamp, a.Origen, a.RecibidoEn, remitente)
-		if err := stream.Publish(ctx, js, m); err != nil {
+		if err := publish(ctx, m); err != nil {
 			perr = fmt.Errorf("replay %s: %w", a.MessageID, err)
 			break
 		}
@@ -76,8 +87,8 @@ func reenviarPagina(ctx context.Context, store *postgres.Store, js jetstream.Jet
 	if err := store.MarcarReenviadas(ctx, ids); err != nil {
 		return n, err
 	}
-	if replayed != nil {
-		replayed(list[:n])
+	if reenviadas != nil {
+		reenviadas(list[:n])
 	}
 	return n, perr
 }
