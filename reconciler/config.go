@@ -86,11 +86,16 @@ type Config struct {
 	LogLevel         slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
+// validate reports every inconsistency at once, each subsystem checking its own settings.
 func (c Config) validate() error {
+	return errors.Join(c.Config.Validate(), c.validateConsumer(), c.validateStreams(), c.validateAparcadas(),
+		c.validateVerificacion(), c.validateRegularizacion(), c.validateConsole(), c.validateMetrics(), c.validatePostgres(),
+		httpapi.CheckPprofAddr(c.PprofAddr, c.PprofAllowRemote))
+}
+
+// validateConsumer checks the worker's settings: its batches and the consumer it shares.
+func (c Config) validateConsumer() error {
 	var errs []error
-	if err := c.Config.Validate(); err != nil {
-		errs = append(errs, err)
-	}
 	if c.BatchSize < 1 {
 		errs = append(errs, errors.New("BATCH_SIZE must be at least 1"))
 	}
@@ -100,24 +105,36 @@ func (c Config) validate() error {
 	if c.MaxAckPending != -1 && c.MaxAckPending < c.BatchSize*c.Workers {
 		errs = append(errs, errors.New("CONSUMER_MAX_ACK_PENDING must be at least BATCH_SIZE × WORKERS"))
 	}
-	if c.StreamReplicas < 1 {
-		errs = append(errs, errors.New("STREAM_REPLICAS must be at least 1"))
-	}
-	if c.VerifyRetries < 1 {
-		errs = append(errs, errors.New("VERIFY_RETRIES must be at least 1"))
-	}
-	if c.VerifyRate < 0 {
-		errs = append(errs, errors.New("VERIFY_RATE must not be negative"))
-	}
 	if c.MaxDeliver != -1 && c.MaxDeliver <= c.VerifyRetries {
 		errs = append(errs, errors.New("CONSUMER_MAX_DELIVER must be -1 or greater than VERIFY_RETRIES, or webhooks would be dropped before they are recorded"))
 	}
-	if c.StreamMaxBytes != -1 && c.StreamMaxBytes < 1<<20 {
-		errs = append(errs, errors.New("STREAM_MAX_BYTES must be -1 (no limit) or at least 1 MiB"))
+	if c.AckWait < time.Second {
+		errs = append(errs, errors.New("CONSUMER_ACK_WAIT must be at least 1s"))
+	}
+	if c.Consumer == "" {
+		errs = append(errs, errors.New("CONSUMER_NAME must not be empty"))
 	}
 	if _, err := c.decoder(); err != nil {
 		errs = append(errs, err)
 	}
+	return errors.Join(errs...)
+}
+
+// validateStreams checks the streams' settings.
+func (c Config) validateStreams() error {
+	var errs []error
+	if c.StreamReplicas < 1 {
+		errs = append(errs, errors.New("STREAM_REPLICAS must be at least 1"))
+	}
+	if c.StreamMaxBytes != -1 && c.StreamMaxBytes < 1<<20 {
+		errs = append(errs, errors.New("STREAM_MAX_BYTES must be -1 (no limit) or at least 1 MiB"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateAparcadas checks the settings of the notifications waiting for their comprobante.
+func (c Config) validateAparcadas() error {
+	var errs []error
 	if c.ParkedInterval <= 0 {
 		errs = append(errs, errors.New("PARKED_INTERVAL must be positive"))
 	}
@@ -127,49 +144,49 @@ func (c Config) validate() error {
 	if c.ParkedMaxAge <= 0 {
 		errs = append(errs, errors.New("PARKED_MAX_AGE must be positive"))
 	}
-	if c.AckWait < time.Second {
-		errs = append(errs, errors.New("CONSUMER_ACK_WAIT must be at least 1s"))
+	return errors.Join(errs...)
+}
+
+// validateVerificacion checks VERIFY_* and the NubeFacT account it needs.
+func (c Config) validateVerificacion() error {
+	var errs []error
+	if c.VerifyRetries < 1 {
+		errs = append(errs, errors.New("VERIFY_RETRIES must be at least 1"))
 	}
-	if c.Consumer == "" {
-		errs = append(errs, errors.New("CONSUMER_NAME must not be empty"))
+	if c.VerifyRate < 0 {
+		errs = append(errs, errors.New("VERIFY_RATE must not be negative"))
 	}
 	if c.VerifyConcurrency < 1 {
 		errs = append(errs, errors.New("VERIFY_CONCURRENCY must be at least 1"))
 	}
-	if c.VerifyWebhooks && (c.NubefactRuta == "" || c.NubefactToken == "") {
+	if !c.VerifyWebhooks {
+		return errors.Join(errs...)
+	}
+	cuenta := c.NubefactRuta != "" && c.NubefactToken != ""
+	if !cuenta {
 		errs = append(errs, errors.New("VERIFY_WEBHOOKS needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
 	}
-	if c.VerifyWebhooks && c.NubefactTimeout <= 0 {
+	if c.NubefactTimeout <= 0 {
 		errs = append(errs, errors.New("NUBEFACT_TIMEOUT must be positive with VERIFY_WEBHOOKS: without a timeout a stalled NubeFacT holds a batch forever"))
 	}
-	if c.VerifyWebhooks && c.NubefactRuta != "" && c.NubefactToken != "" && c.NubefactTimeout > 0 {
+	if cuenta && c.NubefactTimeout > 0 {
 		// The client's own checks (https but on loopback...), before anything is connected.
 		if _, err := nubefact.New(c.NubefactRuta, c.NubefactToken, c.NubefactTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("VERIFY_WEBHOOKS: %w", err))
 		}
 	}
-	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
-		errs = append(errs, err)
-	}
-	if c.ConsoleLoginFailures < 0 || c.ConsoleLoginWindow < 0 || c.ConsoleLoginConcurrency < 0 {
-		errs = append(errs, errors.New("CONSOLE_LOGIN_FAILURES, CONSOLE_LOGIN_WINDOW and CONSOLE_LOGIN_CONCURRENCY must not be negative"))
-	}
-	if (c.ConsoleTLSCertFile == "") != (c.ConsoleTLSKeyFile == "") {
-		errs = append(errs, errors.New("CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"))
-	}
-	if c.MetricsInterval < time.Second {
-		errs = append(errs, errors.New("METRICS_INTERVAL must be at least 1s"))
-	}
-	if err := c.Umbrales().Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	return errors.Join(errs...)
+}
+
+// validateRegularizacion checks REGULARIZE_* and the NubeFacT account the schedule needs.
+func (c Config) validateRegularizacion() error {
+	var errs []error
 	if c.RegularizeEvery < 0 || c.RegularizeEvery > 0 && c.RegularizeEvery < time.Second {
 		errs = append(errs, errors.New("REGULARIZE_EVERY must be 0 (off) or at least 1s"))
 	}
 	if c.RegularizeEvery > 0 && (c.NubefactRuta == "" || c.NubefactToken == "") {
 		errs = append(errs, errors.New("REGULARIZE_EVERY needs NUBEFACT_RUTA and NUBEFACT_TOKEN"))
-	}
-	if c.RegularizeEvery > 0 && c.NubefactRuta != "" && c.NubefactToken != "" {
+	} else if c.RegularizeEvery > 0 {
 		if _, err := nubefact.New(c.NubefactRuta, c.NubefactToken, c.NubefactTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("REGULARIZE_EVERY: %w", err))
 		}
@@ -186,15 +203,45 @@ func (c Config) validate() error {
 	if c.RegularizeMaxFailures < 0 {
 		errs = append(errs, errors.New("REGULARIZE_MAX_FAILURES must not be negative"))
 	}
-	if c.MaxConns < int32(c.Workers)+1 {
-		errs = append(errs, errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)"))
-	} else if c.RegularizeEvery > 0 && c.MaxConns < int32(c.Workers)+3 {
-		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be at least WORKERS + 3 with REGULARIZE_EVERY (the relay, the round's lock and its pages)"))
+	return errors.Join(errs...)
+}
+
+// validateConsole checks CONSOLE_*.
+func (c Config) validateConsole() error {
+	var errs []error
+	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
+		errs = append(errs, err)
 	}
-	if err := httpapi.CheckPprofAddr(c.PprofAddr, c.PprofAllowRemote); err != nil {
+	if c.ConsoleLoginFailures < 0 || c.ConsoleLoginWindow < 0 || c.ConsoleLoginConcurrency < 0 {
+		errs = append(errs, errors.New("CONSOLE_LOGIN_FAILURES, CONSOLE_LOGIN_WINDOW and CONSOLE_LOGIN_CONCURRENCY must not be negative"))
+	}
+	if (c.ConsoleTLSCertFile == "") != (c.ConsoleTLSKeyFile == "") {
+		errs = append(errs, errors.New("CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateMetrics checks the refresher's period and the deadline bands it counts.
+func (c Config) validateMetrics() error {
+	var errs []error
+	if c.MetricsInterval < time.Second {
+		errs = append(errs, errors.New("METRICS_INTERVAL must be at least 1s"))
+	}
+	if err := c.Umbrales().Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validatePostgres checks that the pool has a connection for each job that holds one.
+func (c Config) validatePostgres() error {
+	if c.MaxConns < int32(c.Workers)+1 {
+		return errors.New("DATABASE_MAX_CONNS must exceed WORKERS (the relay needs a connection too)")
+	}
+	if c.RegularizeEvery > 0 && c.MaxConns < int32(c.Workers)+3 {
+		return errors.New("DATABASE_MAX_CONNS must be at least WORKERS + 3 with REGULARIZE_EVERY (the relay, the round's lock and its pages)")
+	}
+	return nil
 }
 
 // Umbrales are the deadline bands' thresholds (PLAZO_*_DIAS).
