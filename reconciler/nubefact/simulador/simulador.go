@@ -166,7 +166,7 @@ func (s *Simulador) controlPoner(w http.ResponseWriter, r *http.Request) {
 	s.Poner(contracts.Clave{TipoDeComprobante: tipo, Serie: r.PathValue("serie"), Numero: numero}, res)
 }
 
-// tokenValido accepts both forms DOMAIN.md documents: `Token token="<TOKEN>"` and the bare token.
+// tokenValido accepts both forms NubeFacT documents (docs/regularization.md): `Token token="<TOKEN>"` and the bare token.
 func (s *Simulador) tokenValido(h string) bool {
 	if strings.HasPrefix(h, "Token ") {
 		h = strings.TrimPrefix(h, "Token ")
