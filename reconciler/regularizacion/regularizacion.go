@@ -454,12 +454,3 @@ func (f *fallasSeguidas) contar(sinRespuesta bool) int64 {
 	}
 	return f.n.Add(1)
 }
-
-// CeldaCSV makes s safe as a cell of a CSV the accountant opens in a spreadsheet: text that
-// starts like a formula (=, +, -, @, a tab or a carriage return) gets a leading apostrophe.
-func CeldaCSV(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
