@@ -85,9 +85,9 @@ func (t Topologia) StreamEventos() string { return t.stream("COMPROBANTES_EVENTO
 
 // SubjectsEventos are the subjects of StreamEventos, one wildcard per tipo de comprobante.
 func (t Topologia) SubjectsEventos() []string {
-	out := make([]string, 0, len(tipoSubject))
-	for _, tipo := range []int{Factura, Boleta, NotaDeCredito, NotaDeDebito} {
-		out = append(out, t.subject(tipoSubject[tipo]+".>"))
+	out := make([]string, 0, len(Tipos))
+	for _, tipo := range Tipos {
+		out = append(out, t.subject(tipo.String()+".>"))
 	}
 	return out
 }
@@ -112,18 +112,11 @@ func (t Topologia) SubjectDe(ev Evento) string { return t.subject(ev.Type) }
 
 // TipoActualizada is the CloudEvents type of the event published when a notification fills in
 // documents of a comprobante whose estado stays the same: "boleta.actualizada".
-func TipoActualizada(tipo int) string { return tipoSubject[tipo] + ".actualizada" }
+func TipoActualizada(tipo int) string { return Tipo(tipo).String() + ".actualizada" }
 
 // TipoEvento is the CloudEvents type of that event; it equals its subject without a prefix.
 func TipoEvento(tipo int, estado Resultado) string {
-	return tipoSubject[tipo] + "." + participio[estado]
-}
-
-var tipoSubject = map[int]string{
-	Factura:       "factura",
-	Boleta:        "boleta",
-	NotaDeCredito: "nota_de_credito",
-	NotaDeDebito:  "nota_de_debito",
+	return Tipo(tipo).String() + "." + participio[estado]
 }
 
 // Every comprobante is feminine in Spanish: boleta aceptada, nota de crédito anulada.

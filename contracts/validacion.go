@@ -4,14 +4,6 @@ import (
 	"strings"
 )
 
-// Tipos de comprobante, as NubeFacT and SUNAT number them.
-const (
-	Factura       = 1
-	Boleta        = 2
-	NotaDeCredito = 3
-	NotaDeDebito  = 4
-)
-
 // NumeroMaximo is the largest correlativo SUNAT allows (8 digits).
 const NumeroMaximo = 99999999
 
@@ -72,11 +64,8 @@ func (c Clave) Validate() error {
 	return validNumero(c.Numero)
 }
 
-// TipoValido reports whether tipo is one of the four tipos de comprobante.
-func TipoValido(tipo int) bool { return tipo >= Factura && tipo <= NotaDeDebito }
-
 func validTipo(tipo int) error {
-	if !TipoValido(tipo) {
+	if !Tipo(tipo).Valid() {
 		return &FieldError{"tipo_de_comprobante", "must be 1 (factura), 2 (boleta), 3 (nota de crédito) or 4 (nota de débito)"}
 	}
 	return nil

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +16,9 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/reconciler/internal/csvcell"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
@@ -84,7 +85,7 @@ func parseRegularizeFlags(fs *flag.FlagSet, args []string) (regularizeFlags, err
 		return f, errors.New("regularize: --rate must not be negative")
 	case f.limit < 0:
 		return f, errors.New("regularize: --limit must not be negative")
-	case f.tipo != 0 && !contracts.TipoValido(f.tipo):
+	case f.tipo != 0 && !contracts.Tipo(f.tipo).Valid():
 		return f, errors.New("regularize: --tipo must be 1, 2, 3 or 4")
 	case f.plazo != "" && f.olderThan != "":
 		return f, errors.New("regularize: give --plazo or --older-than, not both")
@@ -274,7 +275,7 @@ func (o *observador) NoResuelto(f regularizacion.Fila) {
 	defer o.mu.Unlock()
 	c := f.Clave
 	_ = o.csv.Write([]string{strconv.Itoa(c.TipoDeComprobante), c.Serie, strconv.Itoa(c.Numero), string(f.Motivo),
-		regularizacion.CeldaCSV(f.Detalle)})
+		csvcell.Safe(f.Detalle)})
 }
 
 func (o *observador) WouldPublish(n contracts.Notificacion, id string) {

@@ -20,10 +20,12 @@ import (
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
-	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// The console's Store is Postgres's.
+var _ consola.Store = (*postgres.Store)(nil)
 
 const (
 	usuario  = "ana"
@@ -43,10 +45,10 @@ func newConsole(t *testing.T) *console {
 
 func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) *console {
 	t.Helper()
-	return newConsoleOpts(t, func(o *consola.Opciones) { o.Reenviar = reenviar })
+	return newConsoleOpts(t, func(o *consola.Options) { o.Reenviar = reenviar })
 }
 
-func newConsoleOpts(t *testing.T, ajustar func(*consola.Opciones)) *console {
+func newConsoleOpts(t *testing.T, ajustar func(*consola.Options)) *console {
 	t.Helper()
 	pool, _ := testkit.Pool(t, postgres.Migrate)
 	par, err := consola.Par(usuario, password)
@@ -57,7 +59,7 @@ func newConsoleOpts(t *testing.T, ajustar func(*consola.Opciones)) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := consola.Opciones{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
+	o := consola.Options{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
 		Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	ajustar(&o)
 	h, err := consola.New(o)
@@ -342,8 +344,8 @@ func TestConsolaRegularizar(t *testing.T) {
 	t.Parallel()
 	var pedido estado.Filtro
 	var store *postgres.Store
-	c := newConsoleOpts(t, func(o *consola.Opciones) {
-		store = o.Store
+	c := newConsoleOpts(t, func(o *consola.Options) {
+		store = o.Store.(*postgres.Store)
 		// Stands in for the service's background run: records a run the way Regularizador does.
 		o.Regularizar = func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
 			pedido = f
@@ -389,9 +391,9 @@ func TestConsolaRegularizar(t *testing.T) {
 
 func TestConsolaDLQ(t *testing.T) {
 	t.Parallel()
-	c := newConsoleOpts(t, func(o *consola.Opciones) {
-		o.Muertas = func(context.Context, uint64, int) ([]stream.Muerta, error) {
-			return []stream.Muerta{{Seq: 7, Guardada: time.Now(), Motivo: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
+	c := newConsoleOpts(t, func(o *consola.Options) {
+		o.DeadLetters = func(context.Context, uint64, int) ([]consola.DeadLetter, error) {
+			return []consola.DeadLetter{{Seq: 7, Stored: time.Now(), Reason: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
 		}
 	})
 	body := c.get("/dlq")
@@ -512,17 +514,17 @@ func TestConsolaHistoriaPorPaginas(t *testing.T) {
 func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
 	t.Parallel()
 	var pedidas []uint64
-	c := newConsoleOpts(t, func(o *consola.Opciones) {
+	c := newConsoleOpts(t, func(o *consola.Options) {
 		// A DLQ of 150 messages, sequences 1..150.
-		o.Muertas = func(_ context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
+		o.DeadLetters = func(_ context.Context, antes uint64, limit int) ([]consola.DeadLetter, error) {
 			pedidas = append(pedidas, antes)
-			var out []stream.Muerta
+			var out []consola.DeadLetter
 			seq := uint64(150)
 			if antes > 0 {
 				seq = antes - 1
 			}
 			for ; seq >= 1 && len(out) < limit; seq-- {
-				out = append(out, stream.Muerta{Seq: seq, Motivo: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
+				out = append(out, consola.DeadLetter{Seq: seq, Reason: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
 			}
 			return out, nil
 		}

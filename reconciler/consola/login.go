@@ -2,10 +2,10 @@ package consola
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -62,13 +62,13 @@ type login struct {
 	limits   LoginLimits
 	failures *loginFailures
 	slots    chan struct{} // one per bcrypt comparison allowed at once
+	log      *slog.Logger
 	now      func() time.Time
-	c        *consola
 }
 
-func newLogin(c *consola, limits LoginLimits) *login {
+func newLogin(usuarios *Usuarios, limits LoginLimits, log *slog.Logger, now func() time.Time) *login {
 	limits = limits.withDefaults()
-	return &login{usuarios: c.Usuarios, limits: limits, now: c.Now, c: c,
+	return &login{usuarios: usuarios, limits: limits, log: log, now: now,
 		failures: newLoginFailures(limits.Failures, limits.Window, limits.Addresses),
 		slots:    make(chan struct{}, limits.Concurrency)}
 }
@@ -151,9 +151,9 @@ func (l *login) check(ctx context.Context, addr, name, password string) (checked
 // fail logs a failed login from addr, its n-th in the window (never the password), and
 // answers 401.
 func (l *login) fail(w http.ResponseWriter, addr, name string, n int) {
-	l.c.Log.Warn("console: failed login", "user", recortar(name, 64), "addr", addr, "failures", n, "limit", l.limits.Failures)
+	l.log.Warn("console: failed login", "user", recortar(name, 64), "addr", addr, "failures", n, "limit", l.limits.Failures)
 	if n == l.limits.Failures {
-		l.c.Log.Warn("console: address blocked after failed logins", "addr", addr, "for", l.limits.Window)
+		l.log.Warn("console: address blocked after failed logins", "addr", addr, "for", l.limits.Window)
 	}
 	l.pedir(w)
 }
@@ -183,15 +183,6 @@ func clientAddress(r *http.Request) string {
 		return host
 	}
 	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
-}
-
-// recortar cuts s to at most n bytes of valid UTF-8, for showing text from outside (a user
-// name from the client, a dead letter's payload): a character cut in two becomes "?".
-func recortar(s string, n int) string {
-	if len(s) > n {
-		s = s[:n]
-	}
-	return strings.ToValidUTF8(s, "?")
 }
 
 // loginFailures counts failed logins by address, for a window from each address's first

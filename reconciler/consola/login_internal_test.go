@@ -97,8 +97,7 @@ func TestLoginConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &consola{Opciones: Opciones{Usuarios: users, Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: time.Now}}
-	l := newLogin(c, LoginLimits{Concurrency: 2, Wait: 20 * time.Millisecond})
+	l := newLogin(users, LoginLimits{Concurrency: 2, Wait: 20 * time.Millisecond}, slog.New(slog.NewTextHandler(t.Output(), nil)), time.Now)
 	h := l.autenticar(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	entrar := func(pass string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)

@@ -64,7 +64,7 @@ func TestConsolaLoginLimitado(t *testing.T) {
 	t.Parallel()
 	logs := &logBuffer{out: t.Output()}
 	var users *consola.Usuarios
-	c := newConsoleOpts(t, func(o *consola.Opciones) {
+	c := newConsoleOpts(t, func(o *consola.Options) {
 		o.Log = slog.New(slog.NewTextHandler(logs, nil))
 		o.Login = consola.LoginLimits{Failures: 3, Window: time.Hour}
 		o.Usuarios = usuariosRapidos(t)

@@ -1,6 +1,8 @@
 package estado
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -13,6 +15,26 @@ type Filtro struct {
 	EmitidosAntesDe time.Time
 	Tipo            int
 	Serie           string
+}
+
+// Descripcion is the selection as regularize's command line writes it, extra (more of its
+// flags) after the filter's: what a run's record says it selected.
+func (f Filtro) Descripcion(extra ...string) string {
+	var parts []string
+	if !f.EmitidosAntesDe.IsZero() {
+		parts = append(parts, "--older-than "+f.EmitidosAntesDe.In(Lima).Format(time.RFC3339))
+	}
+	if f.Tipo != 0 {
+		parts = append(parts, "--tipo "+strconv.Itoa(f.Tipo))
+	}
+	if f.Serie != "" {
+		parts = append(parts, "--serie "+f.Serie)
+	}
+	parts = append(parts, extra...)
+	if len(parts) == 0 {
+		return "todos los pendientes"
+	}
+	return strings.Join(parts, " ")
 }
 
 // ComprobantePendiente is a pending comprobante: its row id (the pagination key) and its key.

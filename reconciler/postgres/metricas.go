@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/jackc/pgx/v5"
 )
@@ -14,7 +15,7 @@ type Foto struct {
 	// Comprobantes counts the rows by tipo and estado (comprobantes_conteo, kept by triggers).
 	Comprobantes []ConteoEstado
 	// PendientesPorDia counts the pending rows by tipo and day of issue in Lima.
-	PendientesPorDia []PendientesDia
+	PendientesPorDia []estado.PendientesDia
 	// Esperando counts the parked notifications whose comprobante is still not in the table,
 	// and EsperandoDesde is when the oldest of them was parked (zero when none).
 	Esperando      int64
@@ -36,13 +37,6 @@ type ConteoEstado struct {
 	Tipo   int
 	Estado string
 	N      int64
-}
-
-// PendientesDia is the number of pending comprobantes of one tipo issued on one day.
-type PendientesDia struct {
-	Tipo int
-	Dia  estado.Dia
-	N    int64
 }
 
 // foldConteo moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
@@ -72,12 +66,12 @@ func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
 	})
 	b.Queue(`SELECT tipo_de_comprobante, dia, n FROM comprobantes_conteo WHERE estado = 'pendiente'`).Query(func(rows pgx.Rows) error {
 		var err error
-		f.PendientesPorDia, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendientesDia, error) {
-			var p PendientesDia
+		f.PendientesPorDia, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.PendientesDia, error) {
+			var p estado.PendientesDia
 			var tipo int16
 			var dia time.Time
 			err := r.Scan(&tipo, &dia, &p.N)
-			p.Tipo, p.Dia = int(tipo), estado.DiaDeFecha(dia)
+			p.Tipo, p.Dia = contracts.Tipo(tipo), estado.DiaDeFecha(dia)
 			return p, err
 		})
 		return err

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,26 +157,14 @@ type Regularizador struct {
 
 // Descripcion is the run's selection as the command line would write it, for its record.
 func (o Options) Descripcion() string {
-	var parts []string
-	if !o.Filtro.EmitidosAntesDe.IsZero() {
-		parts = append(parts, "--older-than "+o.Filtro.EmitidosAntesDe.In(estado.Lima).Format(time.RFC3339))
-	}
-	if o.Filtro.Tipo != 0 {
-		parts = append(parts, "--tipo "+strconv.Itoa(o.Filtro.Tipo))
-	}
-	if o.Filtro.Serie != "" {
-		parts = append(parts, "--serie "+o.Filtro.Serie)
-	}
+	var extra []string
 	if o.Limit > 0 {
-		parts = append(parts, "--limit "+strconv.FormatInt(o.Limit, 10))
+		extra = append(extra, "--limit "+strconv.FormatInt(o.Limit, 10))
 	}
 	if o.DryRun {
-		parts = append(parts, "--dry-run")
+		extra = append(extra, "--dry-run")
 	}
-	if len(parts) == 0 {
-		return "todos los pendientes"
-	}
-	return strings.Join(parts, " ")
+	return o.Filtro.Descripcion(extra...)
 }
 
 // fin is how a run that returned (res, err) ended, for its record.
@@ -453,13 +440,4 @@ func (f *fallasSeguidas) contar(sinRespuesta bool) int64 {
 		return 0
 	}
 	return f.n.Add(1)
-}
-
-// CeldaCSV makes s safe as a cell of a CSV the accountant opens in a spreadsheet: text that
-// starts like a formula (=, +, -, @, a tab or a carriage return) gets a leading apostrophe.
-func CeldaCSV(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -266,14 +266,3 @@ func TestEveryRunIsRecorded(t *testing.T) {
 		t.Errorf("a run whose start could not be recorded went on (err %v)", err)
 	}
 }
-
-func TestCeldaCSV(t *testing.T) {
-	for in, want := range map[string]string{
-		"codigo 24": "codigo 24", "=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2",
-		"@SUM(A1)": "'@SUM(A1)", "": "",
-	} {
-		if got := regularizacion.CeldaCSV(in); got != want {
-			t.Errorf("CeldaCSV(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

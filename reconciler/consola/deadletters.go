@@ -1,0 +1,78 @@
+package consola
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hotelpe/boletas/reconciler/postgres"
+)
+
+// DeadLetter is a message of the dead-letter stream: a notification the reconciler could not
+// decode, kept with the reason.
+type DeadLetter struct {
+	Seq       uint64    // its sequence in the dead-letter stream
+	Stored    time.Time // when the dead-letter stream stored it
+	Reason    string
+	Origen    string // as the message's header said it (contracts.HeaderOrigen)
+	MsgID     string // the notification's Nats-Msg-Id, when it had one
+	StreamSeq string // its sequence in the notifications stream
+	Payload   []byte
+}
+
+// paginaDeadLetters is what deadletters.html shows.
+type paginaDeadLetters struct {
+	pagina
+	DeadLetters []filaDeadLetter
+	Limite      int    // the page's size
+	Siguiente   string // the link to the older page, if there is one
+}
+
+// filaDeadLetter is a dead letter with its payload as the page shows it: pretty-printed, or cut.
+type filaDeadLetter struct {
+	DeadLetter
+	Payload string
+}
+
+// handleDeadLetters lists the dead letters, the newest first, 25 a page; read is nil when there
+// is no dead-letter stream to read (the page shows none).
+func handleDeadLetters(v *views, read func(ctx context.Context, before uint64, limit int) ([]DeadLetter, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var dls []DeadLetter
+		var errMsg string
+		var antes uint64
+		if s := r.URL.Query().Get("antes"); s != "" {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil || n < 2 {
+				errMsg = "página inválida: se muestran las más recientes"
+			} else {
+				antes = n
+			}
+		}
+		if read != nil {
+			var err error
+			if dls, err = read(r.Context(), antes, conPayloadsPorPagina); err != nil {
+				errMsg = "no se pudo leer la cola de errores: " + err.Error()
+			}
+		}
+		filas := make([]filaDeadLetter, len(dls))
+		for i, d := range dls {
+			payload := d.Payload
+			if len(payload) > postgres.MaxPayloadMostrado {
+				filas[i].Payload = recortar(string(payload), postgres.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+			} else {
+				filas[i].Payload = bonito(string(payload))
+			}
+			d.Payload = nil
+			filas[i].DeadLetter = d
+		}
+		var siguiente string
+		if len(dls) == conPayloadsPorPagina && dls[len(dls)-1].Seq > 1 {
+			siguiente = "/dlq?antes=" + strconv.FormatUint(dls[len(dls)-1].Seq, 10)
+		}
+		v.render(w, r, "deadletters", paginaDeadLetters{pagina: pagina{Titulo: "DLQ", Error: errMsg}, DeadLetters: filas,
+			Limite: conPayloadsPorPagina, Siguiente: siguiente})
+	})
+}
