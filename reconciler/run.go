@@ -269,13 +269,11 @@ func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error)
 		regularizar = c.enFondo.Regularizar
 	}
 	c.metrics.ConsolePasswordChecks(users.Comparaciones)
-	h, err := consola.New(consola.Opciones{Store: c.store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
+	h, err := consola.New(consola.Options{Store: c.store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
 		// Zero fields (a Config built in code) take consola.DefaultLoginLimits.
 		Login:      consola.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
 		Programada: cfg.RegularizeEvery, Log: log,
-		Muertas: func(ctx context.Context, antes uint64, limit int) ([]stream.Muerta, error) {
-			return stream.Muertas(ctx, c.js, c.topo, antes, limit)
-		},
+		DeadLetters: c.deadLetters,
 		Reenviar: func(ctx context.Context, id string) error {
 			_, err := reenvio.Reenviar(ctx, c.store, c.publish, c.topo, []string{id}, nil)
 			return err
@@ -306,19 +304,30 @@ func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error)
 	return srv, nil
 }
 
+// deadLetters reads a page of the dead-letter stream for the console, newest first.
+func (c console) deadLetters(ctx context.Context, before uint64, limit int) ([]consola.DeadLetter, error) {
+	ms, err := stream.Muertas(ctx, c.js, c.topo, before, limit)
+	out := make([]consola.DeadLetter, len(ms))
+	for i, m := range ms {
+		out[i] = consola.DeadLetter{Seq: m.Seq, Stored: m.Guardada, Reason: m.Motivo, Origen: m.Origen,
+			MsgID: m.MsgID, StreamSeq: m.StreamSeq, Payload: m.Payload}
+	}
+	return out, err
+}
+
 func (c console) publish(ctx context.Context, m contracts.Mensaje) error {
 	return stream.Publish(ctx, c.js, m)
 }
 
 // salud is the console's health line: Postgres, NATS, the consumer's backlog, the dead letters.
 func (c console) salud(ctx context.Context) consola.Salud {
-	s := consola.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", Muertas: "desconocida"}
+	s := consola.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", DeadLetters: "desconocida"}
 	if info, err := c.cons.Info(ctx); err == nil {
 		s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
 	}
 	if st, err := c.js.Stream(ctx, c.topo.StreamDLQ()); err == nil {
 		if info, err := st.Info(ctx); err == nil {
-			s.Muertas = strconv.FormatUint(info.State.Msgs, 10)
+			s.DeadLetters = strconv.FormatUint(info.State.Msgs, 10)
 		}
 	}
 	return s

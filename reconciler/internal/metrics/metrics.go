@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -52,12 +51,6 @@ type Metrics struct {
 	regularizacionUltima prometheus.Gauge
 	refreshErrors        prometheus.Counter
 	lastRefresh          prometheus.Gauge
-}
-
-// tipos names the label values of tipo_de_comprobante.
-var tipos = map[int]string{
-	contracts.Factura: "factura", contracts.Boleta: "boleta",
-	contracts.NotaDeCredito: "nota_de_credito", contracts.NotaDeDebito: "nota_de_debito",
 }
 
 // resultadosNubefact are the label values of reconciler_nubefact_requests_total.
@@ -362,22 +355,15 @@ func (r *Refresher) set(f postgres.Foto, now time.Time) {
 	m := r.M
 	m.comprobantes.Reset()
 	for _, c := range f.Comprobantes {
-		m.comprobantes.WithLabelValues(tipoLabel(c.Tipo), c.Estado).Set(float64(c.N))
+		m.comprobantes.WithLabelValues(contracts.Tipo(c.Tipo).String(), c.Estado).Set(float64(c.N))
 	}
-	bandas := map[[2]string]int64{}
-	var oldest estado.Dia
-	for _, p := range f.PendientesPorDia {
-		bandas[[2]string{tipoLabel(p.Tipo), string(r.Umbrales.Banda(estado.DiasDesde(p.Dia, now)))}] += p.N
-		if oldest.IsZero() || p.Dia.Before(oldest.Time) {
-			oldest = p.Dia
-		}
-	}
-	for _, tipo := range tipos {
+	pendientes := r.Umbrales.Contar(f.PendientesPorDia, now)
+	for _, tipo := range contracts.Tipos {
 		for _, plazo := range estado.Plazos {
-			m.pendientes.WithLabelValues(tipo, string(plazo)).Set(float64(bandas[[2]string{tipo, string(plazo)}]))
+			m.pendientes.WithLabelValues(tipo.String(), string(plazo)).Set(float64(pendientes.PorTipo[tipo][plazo]))
 		}
 	}
-	m.pendienteMasAntiguo.Set(ageSeconds(oldest.Inicio(), oldest.IsZero(), now))
+	m.pendienteMasAntiguo.Set(ageSeconds(pendientes.MasAntiguo.Inicio(), pendientes.MasAntiguo.IsZero(), now))
 	m.esperando.Set(float64(f.Esperando))
 	m.esperandoMasAntiguo.Set(ageSeconds(f.EsperandoDesde, f.EsperandoDesde.IsZero(), now))
 	m.conflictos.Set(float64(f.Conflictos))
@@ -394,11 +380,4 @@ func ageSeconds(since time.Time, none bool, now time.Time) float64 {
 		return 0
 	}
 	return max(0, now.Sub(since).Seconds())
-}
-
-func tipoLabel(tipo int) string {
-	if name, ok := tipos[tipo]; ok {
-		return name
-	}
-	return strconv.Itoa(tipo)
 }

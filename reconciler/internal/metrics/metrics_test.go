@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/hotelpe/boletas/contracts"
 	"strconv"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func value(s *dto.Metric) float64 {
 func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 	emitida := estado.DiaDeFecha(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	foto := postgres.Foto{
-		PendientesPorDia: []postgres.PendientesDia{{Tipo: 2, Dia: emitida, N: 3}},
+		PendientesPorDia: []estado.PendientesDia{{Tipo: 2, Dia: emitida, N: 3}},
 		Comprobantes:     []postgres.ConteoEstado{{Tipo: 2, Estado: "pendiente", N: 3}, {Tipo: 2, Estado: "aceptado", N: 9}},
 		Regularizaciones: map[string]int64{"error_cuenta": 2},
 	}
@@ -62,7 +63,8 @@ func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 		m := New()
 		r := &Refresher{M: m, Umbrales: estado.UmbralesSUNAT}
 		r.set(foto, tt.now)
-		for _, tipo := range tipos {
+		for _, t0 := range contracts.Tipos {
+			tipo := t0.String()
 			for _, p := range estado.Plazos {
 				want := 0.0
 				if tipo == "boleta" && p == tt.want {
