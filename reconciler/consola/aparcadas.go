@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
@@ -62,7 +63,7 @@ func handleReenviar(v *views, store Store, reenviar func(context.Context, string
 			return
 		}
 		clave := a.Clave()
-		accion := postgres.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
+		accion := estado.Accion{Usuario: usuario(r), Accion: "reenviar", Objeto: a.MessageID, Clave: &clave, Resultado: "ok"}
 		var codigo string
 		if reenviar == nil {
 			accion.Resultado, codigo = "no disponible", avisoReenvioNoDisponible
@@ -86,7 +87,7 @@ func handleDescartar(v *views, store Store) http.Handler {
 			return
 		}
 		clave := a.Clave()
-		accion := postgres.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
+		accion := estado.Accion{Usuario: usuario(r), Accion: "descartar", Objeto: a.MessageID, Clave: &clave, Detalle: motivo, Resultado: "ok"}
 		done, err := store.Descartar(r.Context(), []string{a.MessageID}, "descartada por "+usuario(r)+" en la consola: "+motivo)
 		var codigo string
 		switch {

@@ -11,7 +11,6 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // A comprobante and its timeline
@@ -20,7 +19,7 @@ import (
 type paginaComprobante struct {
 	pagina
 	Clave       string
-	Comprobante *postgres.Comprobante
+	Comprobante *estado.Comprobante
 	Historia    []evento
 	Siguiente   string // the link to the older page, if there is one
 	Dia         string
@@ -82,7 +81,7 @@ func handleComprobante(v *views, store Store, umbrales estado.Umbrales, now func
 			v.fail(w, r, err)
 			return
 		}
-		var antes postgres.CursorHistoria
+		var antes estado.CursorHistoria
 		var siguientePath, errMsg string
 		if s := r.URL.Query().Get("antes"); s != "" {
 			if antes, err = parseCursorHistoria(s); err != nil {
@@ -95,7 +94,7 @@ func handleComprobante(v *views, store Store, umbrales estado.Umbrales, now func
 			return
 		}
 		historia, siguiente := paginaHistoria(auditadas, acciones, antes, conPayloadsPorPagina)
-		if siguiente != (postgres.CursorHistoria{}) {
+		if siguiente != (estado.CursorHistoria{}) {
 			siguientePath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
 		}
 		data := paginaComprobante{pagina: pagina{Titulo: clave.String(), Error: errMsg}, Clave: clave.String(), Historia: historia, Siguiente: siguientePath}
@@ -113,7 +112,7 @@ func handleComprobante(v *views, store Store, umbrales estado.Umbrales, now func
 // timeline's page: the newest limit of them, newest first, and the cursor of the next (older)
 // page, zero when there is none. Each source gives a prefix of its rows, so the cursor (the last
 // id shown of each) skips nothing.
-func paginaHistoria(auditadas []postgres.Auditada, acciones []postgres.Accion, antes postgres.CursorHistoria, limit int) ([]evento, postgres.CursorHistoria) {
+func paginaHistoria(auditadas []estado.Auditada, acciones []estado.Accion, antes estado.CursorHistoria, limit int) ([]evento, estado.CursorHistoria) {
 	var historia []evento
 	siguiente := antes
 	i, j := 0, 0
@@ -131,13 +130,13 @@ func paginaHistoria(auditadas []postgres.Auditada, acciones []postgres.Accion, a
 		j++
 	}
 	if i == len(auditadas) && j == len(acciones) && len(auditadas) < limit && len(acciones) < limit {
-		return historia, postgres.CursorHistoria{} // both sources are exhausted
+		return historia, estado.CursorHistoria{} // both sources are exhausted
 	}
 	return historia, siguiente
 }
 
 // eventosDe is what one audit row shows on the timeline, newest first.
-func eventosDe(a postgres.Auditada) []evento {
+func eventosDe(a estado.Auditada) []evento {
 	que := "notificación (" + a.Origen + "): " + a.Efecto
 	if a.EstadoNuevo != nil && a.EstadoAnterior != nil && *a.EstadoNuevo != *a.EstadoAnterior {
 		que += ", " + *a.EstadoAnterior + " → " + *a.EstadoNuevo
@@ -159,12 +158,12 @@ func eventosDe(a postgres.Auditada) []evento {
 }
 
 // parseCursorHistoria reads "auditada_accion", as the timeline's link writes it.
-func parseCursorHistoria(s string) (postgres.CursorHistoria, error) {
+func parseCursorHistoria(s string) (estado.CursorHistoria, error) {
 	a, b, ok := strings.Cut(s, "_")
 	n, err1 := strconv.ParseInt(a, 10, 64)
 	m, err2 := strconv.ParseInt(b, 10, 64)
 	if !ok || err1 != nil || err2 != nil || n < 0 || m < 0 {
-		return postgres.CursorHistoria{}, fmt.Errorf("invalid cursor %q", s)
+		return estado.CursorHistoria{}, fmt.Errorf("invalid cursor %q", s)
 	}
-	return postgres.CursorHistoria{Auditada: n, Accion: m}, nil
+	return estado.CursorHistoria{Auditada: n, Accion: m}, nil
 }

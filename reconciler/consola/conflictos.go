@@ -9,7 +9,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 )
 
 // paginaConflictos is what conflictos.html shows.
@@ -21,14 +21,14 @@ type paginaConflictos struct {
 
 // conflicto is a conflict with what arrived: the hash and the CDR of its payload.
 type conflicto struct {
-	postgres.Conflicto
+	estado.ConflictoAuditado
 	HashRecibido, CDRRecibido string
 }
 
 // handleConflictos lists the audit's conflicts, those not reviewed first, 25 a page.
 func handleConflictos(v *views, store Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var despues postgres.CursorConflicto
+		var despues estado.CursorConflicto
 		var errMsg string
 		if s := r.URL.Query().Get("despues"); s != "" {
 			rev, id, ok := strings.Cut(s, "_")
@@ -36,7 +36,7 @@ func handleConflictos(v *views, store Store) http.Handler {
 			if !ok || err != nil || n < 1 || (rev != "0" && rev != "1") {
 				errMsg = "página inválida: se muestra la primera"
 			} else {
-				despues = postgres.CursorConflicto{Revisado: rev == "1", ID: n}
+				despues = estado.CursorConflicto{Revisado: rev == "1", ID: n}
 			}
 		}
 		cs, err := store.Conflictos(r.Context(), despues, conPayloadsPorPagina)
@@ -55,7 +55,7 @@ func handleConflictos(v *views, store Store) http.Handler {
 		}
 		out := make([]conflicto, len(cs))
 		for i, x := range cs {
-			out[i] = conflicto{Conflicto: x}
+			out[i] = conflicto{ConflictoAuditado: x}
 			var n contracts.Notificacion
 			if json.Unmarshal([]byte(x.Payload), &n) == nil {
 				out[i].HashRecibido, out[i].CDRRecibido = deref(n.CodigoHash), deref(n.EnlaceDelCDR)
@@ -81,7 +81,7 @@ func handleMarcarRevisado(v *views, store Store) http.Handler {
 			return
 		}
 		err = store.MarcarRevisado(r.Context(), id, usuario(r), nota)
-		if errors.Is(err, postgres.ErrNoEsConflicto) {
+		if errors.Is(err, estado.ErrNoEsConflicto) {
 			httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: err.Error()})
 			return
 		}

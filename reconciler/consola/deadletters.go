@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 )
 
 // DeadLetter is a message of the dead-letter stream: a notification the reconciler could not
@@ -60,8 +60,8 @@ func handleDeadLetters(v *views, read func(ctx context.Context, before uint64, l
 		filas := make([]filaDeadLetter, len(dls))
 		for i, d := range dls {
 			payload := d.Payload
-			if len(payload) > postgres.MaxPayloadMostrado {
-				filas[i].Payload = recortar(string(payload), postgres.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+			if len(payload) > estado.MaxPayloadMostrado {
+				filas[i].Payload = recortar(string(payload), estado.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
 			} else {
 				filas[i].Payload = bonito(string(payload))
 			}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // paginaPendientes is what pendientes.html shows.
@@ -43,7 +42,7 @@ func handlePendientes(v *views, store Store, umbrales estado.Umbrales, now func(
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		ahora := now()
-		var f postgres.FiltroPendientes
+		var f estado.FiltroPendientes
 		var errMsg string
 		if t := q.Get("tipo"); t != "" {
 			if n, ok := parseTipo(t); !ok {
@@ -62,7 +61,7 @@ func handlePendientes(v *views, store Store, umbrales estado.Umbrales, now func(
 				f.Desde, f.Hasta = desde, hasta
 			}
 		}
-		var despues postgres.Cursor
+		var despues estado.Cursor
 		if d := q.Get("despues"); d != "" {
 			dia, id, ok := strings.Cut(d, "_")
 			t, err := time.Parse(time.DateOnly, dia)
@@ -70,7 +69,7 @@ func handlePendientes(v *views, store Store, umbrales estado.Umbrales, now func(
 			if !ok || err != nil || err2 != nil {
 				errMsg = "página inválida: se muestra la primera"
 			} else {
-				despues = postgres.Cursor{Dia: estado.DiaDeFecha(t), ID: n}
+				despues = estado.Cursor{Dia: estado.DiaDeFecha(t), ID: n}
 			}
 		}
 		ps, err := store.PendientesPorDia(r.Context(), f, despues, porPagina)

@@ -12,20 +12,19 @@ import (
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/csvcell"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // paginaRegularizaciones is what regularizaciones.html shows.
 type paginaRegularizaciones struct {
 	pagina
-	Runs []postgres.Regularizacion
+	Runs []estado.Regularizacion
 }
 
 // paginaRegularizacion is what regularizacion.html shows.
 type paginaRegularizacion struct {
 	pagina
-	Run         postgres.Regularizacion
-	NoResueltas []postgres.NoResuelta
+	Run         estado.Regularizacion
+	NoResueltas []estado.NoResuelta
 }
 
 // handleRegularizaciones lists the latest 200 regularizations.
@@ -74,8 +73,8 @@ func handleNoResueltasCSV(v *views, store Store) http.Handler {
 
 // leerRegularizacion reads the regularization of the path and what it left unresolved,
 // answering 404 when there is none.
-func leerRegularizacion(w http.ResponseWriter, r *http.Request, v *views, store Store) (postgres.Regularizacion, []postgres.NoResuelta, bool) {
-	var run postgres.Regularizacion
+func leerRegularizacion(w http.ResponseWriter, r *http.Request, v *views, store Store) (estado.Regularizacion, []estado.NoResuelta, bool) {
+	var run estado.Regularizacion
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	found := false
 	if err == nil {
@@ -119,7 +118,7 @@ func handleRegularizar(v *views, store Store, umbrales estado.Umbrales, regulari
 			// That band or a more urgent one: issued on hasta or before.
 			f.EmitidosAntesDe = estado.Dia{Time: hasta.AddDate(0, 0, 1)}.Inicio()
 		}
-		accion := postgres.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: f.Descripcion(), Resultado: "ok"}
+		accion := estado.Accion{Usuario: usuario(r), Accion: "regularizar", Objeto: f.Descripcion(), Resultado: "ok"}
 		if regularizar == nil {
 			accion.Resultado = "no disponible: configure NUBEFACT_RUTA y NUBEFACT_TOKEN en el reconciliador"
 			v.registrar(w, r, store, accion, "/regularizaciones", avisoRegularizarNoDisponible)
@@ -147,7 +146,7 @@ func handleDetener(v *views, store Store) http.Handler {
 			return
 		}
 		volver := "/regularizaciones/" + strconv.FormatInt(id, 10)
-		accion := postgres.Accion{Usuario: usuario(r), Accion: "detener", Objeto: "regularización " + strconv.FormatInt(id, 10), Resultado: "ok"}
+		accion := estado.Accion{Usuario: usuario(r), Accion: "detener", Objeto: "regularización " + strconv.FormatInt(id, 10), Resultado: "ok"}
 		pedida, err := store.PedirDetencion(r.Context(), id, usuario(r))
 		codigo := ""
 		switch {

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 )
 
 //go:embed plantillas/*.html
@@ -108,7 +108,7 @@ func (v *views) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // registrar records an action and sends the browser back to volver (303); an action that did
 // not succeed is said there too, by the code aviso (see avisos.go), "" when it succeeded.
-func (v *views) registrar(w http.ResponseWriter, r *http.Request, store Store, a postgres.Accion, volver, aviso string) {
+func (v *views) registrar(w http.ResponseWriter, r *http.Request, store Store, a estado.Accion, volver, aviso string) {
 	if err := store.RegistrarAccion(r.Context(), a); err != nil {
 		v.fail(w, r, err)
 		return

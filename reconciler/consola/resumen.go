@@ -10,7 +10,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // paginaResumen is what resumen.html shows.
@@ -20,13 +19,13 @@ type paginaResumen struct {
 	Plazos     []estado.Plazo
 	FilasPlazo []filaPlazo // the pending comprobantes by tipo and band
 	Grafico    template.HTML
-	Conteos    []postgres.ConteoEstado
-	Recientes  []postgres.ConteoReciente
-	Foto       postgres.Foto
+	Conteos    []estado.ConteoEstado
+	Recientes  []estado.ConteoReciente
+	Foto       estado.Foto
 	Salud      Salud
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
 	Proxima    time.Time     // when the next scheduled regularization is due, zero if unknown
-	Acciones   []postgres.Accion
+	Acciones   []estado.Accion
 }
 
 // filaPlazo is a tipo's pending comprobantes, a count for each of estado.Plazos.

@@ -14,93 +14,22 @@ import (
 
 // What the ops console reads and records.
 
-// Comprobante is one row of the comprobantes table.
-type Comprobante struct {
-	ID                int64      `db:"id"`
-	TipoDeComprobante int        `db:"tipo_de_comprobante"`
-	Serie             string     `db:"serie"`
-	Numero            int        `db:"numero"`
-	Estado            string     `db:"estado"`
-	FechaDeEmision    *time.Time `db:"fecha_de_emision"`
-	Enlace            *string    `db:"enlace"`
-	EnlaceDelPDF      *string    `db:"enlace_del_pdf"`
-	EnlaceDelXML      *string    `db:"enlace_del_xml"`
-	EnlaceDelCDR      *string    `db:"enlace_del_cdr"`
-	CodigoHash        *string    `db:"codigo_hash"`
-	SunatResponsecode *string    `db:"sunat_responsecode"`
-	SunatDescription  *string    `db:"sunat_description"`
-	SunatNote         *string    `db:"sunat_note"`
-	EstadoFinalEn     *time.Time `db:"estado_final_en"`
-	CreadoEn          time.Time  `db:"creado_en"`
-	ActualizadoEn     time.Time  `db:"actualizado_en"`
-}
-
-// Clave is the comprobante's key.
-func (c Comprobante) Clave() contracts.Clave {
-	return contracts.Clave{TipoDeComprobante: c.TipoDeComprobante, Serie: c.Serie, Numero: c.Numero}
-}
-
-// Dia is the comprobante's day of issue in Lima (its creation's, when the date is unknown).
-func (c Comprobante) Dia() estado.Dia {
-	if c.FechaDeEmision != nil {
-		return estado.DiaDeFecha(*c.FechaDeEmision)
-	}
-	return estado.DiaEnLima(c.CreadoEn)
-}
-
-// Auditada is one row of the audit (notificaciones).
-type Auditada struct {
-	ID             int64     `db:"id"`
-	MessageID      string    `db:"message_id"`
-	Origen         string    `db:"origen"`
-	RecibidoEn     time.Time `db:"recibido_en"`
-	Remitente      *string   `db:"remitente"`
-	Resultado      string    `db:"resultado"`
-	Efecto         string    `db:"efecto"`
-	EstadoAnterior *string   `db:"estado_anterior"`
-	EstadoNuevo    *string   `db:"estado_nuevo"`
-	Motivo         string    `db:"motivo"`
-	Payload        string    `db:"payload"`
-	// Largo is the payload's length in bytes when Payload holds only its first
-	// MaxPayloadMostrado characters (Historia).
-	Largo        int       `db:"largo"`
-	RegistradoEn time.Time `db:"registrado_en"`
-}
-
-// Accion is one action taken from the console, as the acciones table records it.
-type Accion struct {
-	ID          int64
-	Usuario     string
-	Accion      string
-	Objeto      string
-	Clave       *contracts.Clave
-	Detalle     string
-	Resultado   string
-	RealizadaEn time.Time
-}
-
 const columnasComprobante = `id, tipo_de_comprobante, serie, numero, estado, fecha_de_emision, enlace, enlace_del_pdf,
 	enlace_del_xml, enlace_del_cdr, codigo_hash, sunat_responsecode, sunat_description, sunat_note, estado_final_en,
 	creado_en, actualizado_en`
 
 // Comprobante reads one comprobante; found is false when it is not in the table.
-func (s *Store) Comprobante(ctx context.Context, c contracts.Clave) (_ Comprobante, found bool, _ error) {
+func (s *Store) Comprobante(ctx context.Context, c contracts.Clave) (_ estado.Comprobante, found bool, _ error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+columnasComprobante+` FROM comprobantes
 		WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3`, c.TipoDeComprobante, c.Serie, c.Numero)
 	if err != nil {
-		return Comprobante{}, false, wrap("read comprobante", err)
+		return estado.Comprobante{}, false, wrap("read comprobante", err)
 	}
-	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Comprobante])
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[estado.Comprobante])
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Comprobante{}, false, nil
+		return estado.Comprobante{}, false, nil
 	}
 	return row, err == nil, wrap("read comprobante", err)
-}
-
-// CursorHistoria is where a page of a comprobante's timeline ends: the next page holds the
-// audit rows before Auditada and the actions before Accion (by id; 0: no bound).
-type CursorHistoria struct {
-	Auditada, Accion int64
 }
 
 // Historia reads a page of what is recorded about one comprobante, newest first: up to limit
@@ -109,15 +38,15 @@ type CursorHistoria struct {
 // newest page of a comprobante with 10,000 audit rows costs what one with ten does. The caller
 // merges the two and shows limit of them. Payloads longer than MaxPayloadMostrado are cut (Largo
 // says how long they are): the audit keeps them whole.
-func (s *Store) Historia(ctx context.Context, c contracts.Clave, antes CursorHistoria, limit int) ([]Auditada, []Accion, error) {
+func (s *Store) Historia(ctx context.Context, c contracts.Clave, antes estado.CursorHistoria, limit int) ([]estado.Auditada, []estado.Accion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, message_id, origen, recibido_en, remitente, resultado, efecto,
 			estado_anterior, estado_nuevo, motivo, left(payload, $6) AS payload, octet_length(payload) AS largo, registrado_en
 		FROM notificaciones WHERE tipo_de_comprobante = $1 AND serie = $2 AND numero = $3 AND ($4 = 0 OR id < $4)
-		ORDER BY id DESC LIMIT $5`, c.TipoDeComprobante, c.Serie, c.Numero, antes.Auditada, limit, MaxPayloadMostrado)
+		ORDER BY id DESC LIMIT $5`, c.TipoDeComprobante, c.Serie, c.Numero, antes.Auditada, limit, estado.MaxPayloadMostrado)
 	if err != nil {
 		return nil, nil, wrap("read history", err)
 	}
-	auditadas, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Auditada])
+	auditadas, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[estado.Auditada])
 	if err != nil {
 		return nil, nil, wrap("read history", err)
 	}
@@ -126,23 +55,19 @@ func (s *Store) Historia(ctx context.Context, c contracts.Clave, antes CursorHis
 	return auditadas, acciones, err
 }
 
-// MaxPayloadMostrado is how much of a payload the console's pages show: a webhook of NubeFacT
-// weighs about 2 KiB; what is larger is cut there (the audit keeps it whole).
-const MaxPayloadMostrado = 8 << 10
-
 // Acciones returns the console's last limit actions, newest first.
-func (s *Store) Acciones(ctx context.Context, limit int) ([]Accion, error) {
+func (s *Store) Acciones(ctx context.Context, limit int) ([]estado.Accion, error) {
 	return s.acciones(ctx, `ORDER BY id DESC LIMIT $1`, limit)
 }
 
-func (s *Store) acciones(ctx context.Context, where string, args ...any) ([]Accion, error) {
+func (s *Store) acciones(ctx context.Context, where string, args ...any) ([]estado.Accion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, usuario, accion, objeto, tipo_de_comprobante, serie, numero, detalle,
 		resultado, realizada_en FROM acciones `+where, args...)
 	if err != nil {
 		return nil, wrap("read actions", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Accion, error) {
-		var a Accion
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.Accion, error) {
+		var a estado.Accion
 		var tipo *int16
 		var serie *string
 		var numero *int32
@@ -156,7 +81,7 @@ func (s *Store) acciones(ctx context.Context, where string, args ...any) ([]Acci
 }
 
 // RegistrarAccion appends an action to the acciones table.
-func (s *Store) RegistrarAccion(ctx context.Context, a Accion) error {
+func (s *Store) RegistrarAccion(ctx context.Context, a estado.Accion) error {
 	return registrarAccion(ctx, s.pool, a)
 }
 
@@ -165,7 +90,7 @@ type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func registrarAccion(ctx context.Context, db execer, a Accion) error {
+func registrarAccion(ctx context.Context, db execer, a estado.Accion) error {
 	var tipo *int16
 	var serie *string
 	var numero *int32
@@ -178,26 +103,10 @@ func registrarAccion(ctx context.Context, db execer, a Accion) error {
 	return wrap("record action", err)
 }
 
-// Conflicto is a conflict of the audit beside what the comprobante holds now, and its review.
-type Conflicto struct {
-	Auditada
-	Clave       contracts.Clave
-	Guardado    *Comprobante // its estado, codigo_hash and enlace_del_cdr; nil if the row is gone
-	RevisadoPor string       // set when reviewed (RevisadoEn not nil)
-	Nota        string
-	RevisadoEn  *time.Time
-}
-
-// CursorConflicto is where a page of Conflictos ends: the next page starts after it.
-type CursorConflicto struct {
-	Revisado bool
-	ID       int64 // 0: from the first
-}
-
 // Conflictos returns a page of up to limit conflicts after the cursor: those not reviewed
 // first, newest first. The page's ids are chosen before anything else is read, so only its
 // rows' payloads are ever loaded.
-func (s *Store) Conflictos(ctx context.Context, despues CursorConflicto, limit int) ([]Conflicto, error) {
+func (s *Store) Conflictos(ctx context.Context, despues estado.CursorConflicto, limit int) ([]estado.ConflictoAuditado, error) {
 	rows, err := s.pool.Query(ctx, `WITH pagina AS (
 			SELECT n.id, r.notificacion_id IS NOT NULL AS revisado
 			FROM notificaciones n LEFT JOIN conflictos_revisados r ON r.notificacion_id = n.id
@@ -213,36 +122,28 @@ func (s *Store) Conflictos(ctx context.Context, despues CursorConflicto, limit i
 	if err != nil {
 		return nil, wrap("read conflicts", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Conflicto, error) {
-		var c Conflicto
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.ConflictoAuditado, error) {
+		var c estado.ConflictoAuditado
 		var tipo int16
-		var por, nota, estado *string
+		var por, nota, guardado *string
 		var existe bool
-		var g Comprobante
+		var g estado.Comprobante
 		err := r.Scan(&c.ID, &c.MessageID, &c.Origen, &c.RecibidoEn, &c.Remitente, &c.Resultado, &c.Efecto,
 			&c.EstadoAnterior, &c.EstadoNuevo, &c.Motivo, &c.Payload, &c.RegistradoEn,
 			&tipo, &c.Clave.Serie, &c.Clave.Numero, &por, &nota, &c.RevisadoEn,
-			&existe, &estado, &g.CodigoHash, &g.EnlaceDelCDR)
+			&existe, &guardado, &g.CodigoHash, &g.EnlaceDelCDR)
 		c.Clave.TipoDeComprobante = int(tipo)
 		if por != nil {
 			c.RevisadoPor, c.Nota = *por, *nota
 		}
-		if existe && estado != nil {
-			g.Estado = *estado
+		if existe && guardado != nil {
+			g.Estado = *guardado
 			c.Guardado = &g
 		}
 		return c, err
 	})
 	return out, wrap("read conflicts", err)
 }
-
-// Cursor is where the page that ends with c ends.
-func (c Conflicto) Cursor() CursorConflicto {
-	return CursorConflicto{Revisado: c.RevisadoEn != nil, ID: c.ID}
-}
-
-// ErrNoEsConflicto: the audit row to mark reviewed is not a conflict.
-var ErrNoEsConflicto = errors.New("that notification is not a conflict")
 
 // MarcarRevisado records that usuario reviewed the conflict id, with a note, and the action, in
 // one transaction. Marking it again changes nothing and is recorded as such.
@@ -253,7 +154,7 @@ func (s *Store) MarcarRevisado(ctx context.Context, id int64, usuario, nota stri
 		err := tx.QueryRow(ctx, `SELECT tipo_de_comprobante, serie, numero FROM notificaciones WHERE id = $1 AND efecto = 'conflicto'`, id).
 			Scan(&tipo, &c.Serie, &c.Numero)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoEsConflicto
+			return estado.ErrNoEsConflicto
 		}
 		if err != nil {
 			return err
@@ -268,7 +169,7 @@ func (s *Store) MarcarRevisado(ctx context.Context, id int64, usuario, nota stri
 		if tag.RowsAffected() == 0 {
 			resultado = "ya estaba revisado"
 		}
-		return registrarAccion(ctx, tx, Accion{Usuario: usuario, Accion: "marcar_revisado", Objeto: "notificacion " + strconv.FormatInt(id, 10),
+		return registrarAccion(ctx, tx, estado.Accion{Usuario: usuario, Accion: "marcar_revisado", Objeto: "notificacion " + strconv.FormatInt(id, 10),
 			Clave: &c, Detalle: nota, Resultado: resultado})
 	}))
 }
@@ -276,31 +177,10 @@ func (s *Store) MarcarRevisado(ctx context.Context, id int64, usuario, nota stri
 // diaSQL is a comprobante's day of issue in Lima, as comprobantes_pendientes_por_dia indexes it.
 const diaSQL = `coalesce(fecha_de_emision, (creado_en AT TIME ZONE 'America/Lima')::date)`
 
-// PendienteDia is a pending comprobante and its day of issue.
-type PendienteDia struct {
-	ID    int64
-	Clave contracts.Clave
-	Dia   estado.Dia
-}
-
-// FiltroPendientes selects pending comprobantes for the console. Zero fields do not filter;
-// Desde and Hasta bound the day of issue, inclusive.
-type FiltroPendientes struct {
-	Tipo         int
-	Serie        string
-	Desde, Hasta estado.Dia
-}
-
-// Cursor is where a page of PendientesPorDia ends: the next page starts after it.
-type Cursor struct {
-	Dia estado.Dia
-	ID  int64
-}
-
 // PendientesPorDia lists up to limit pending comprobantes after the cursor (zero: from the
 // start), oldest day of issue first: keyset pagination on comprobantes_pendientes_por_dia, so
 // paging through 100,000 reads one page at a time.
-func (s *Store) PendientesPorDia(ctx context.Context, f FiltroPendientes, despues Cursor, limit int) ([]PendienteDia, error) {
+func (s *Store) PendientesPorDia(ctx context.Context, f estado.FiltroPendientes, despues estado.Cursor, limit int) ([]estado.PendienteDia, error) {
 	var tipo *int
 	var serie *string
 	var desde, hasta, cursor *time.Time
@@ -327,8 +207,8 @@ func (s *Store) PendientesPorDia(ctx context.Context, f FiltroPendientes, despue
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendienteDia, error) {
-		var p PendienteDia
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.PendienteDia, error) {
+		var p estado.PendienteDia
 		var t int16
 		var dia time.Time
 		err := r.Scan(&p.ID, &t, &p.Clave.Serie, &p.Clave.Numero, &dia)
@@ -338,23 +218,15 @@ func (s *Store) PendientesPorDia(ctx context.Context, f FiltroPendientes, despue
 	return out, wrap("list pending", err)
 }
 
-// ConteoReciente counts the comprobantes of one tipo and estado issued today and in the last 7
-// days (today included), days in Lima.
-type ConteoReciente struct {
-	Tipo        int
-	Estado      string
-	Hoy, Semana int64
-}
-
 // ConteosRecientes reads those counts from comprobantes_conteo (fold it first: Fotografiar).
-func (s *Store) ConteosRecientes(ctx context.Context, hoy estado.Dia) ([]ConteoReciente, error) {
+func (s *Store) ConteosRecientes(ctx context.Context, hoy estado.Dia) ([]estado.ConteoReciente, error) {
 	rows, err := s.pool.Query(ctx, `SELECT tipo_de_comprobante, estado, coalesce(sum(n) FILTER (WHERE dia = $1), 0)::bigint, sum(n)::bigint
 		FROM comprobantes_conteo WHERE dia BETWEEN $1::date - 6 AND $1 GROUP BY 1, 2 ORDER BY 1, 2`, hoy.Time)
 	if err != nil {
 		return nil, wrap("read recent counts", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConteoReciente, error) {
-		var c ConteoReciente
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.ConteoReciente, error) {
+		var c estado.ConteoReciente
 		var tipo int16
 		err := r.Scan(&tipo, &c.Estado, &c.Hoy, &c.Semana)
 		c.Tipo = int(tipo)

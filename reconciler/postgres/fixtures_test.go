@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/reconciler/estado"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
@@ -161,7 +162,7 @@ func resumenes(tb testing.TB, veredictos []estado.Veredicto) []string {
 // Rows as the tests read them back.
 
 // filaComprobante is the row as the console reads it.
-type filaComprobante = postgres.Comprobante
+type filaComprobante = estado.Comprobante
 
 type filaAuditoria struct {
 	ID                int64     `db:"id"`

@@ -9,36 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Foto is what the metrics read from Postgres at one moment: a handful of queries on indexes
-// fit for them, cheap at a million comprobantes (docs/monitoring.md gives their times).
-type Foto struct {
-	// Comprobantes counts the rows by tipo and estado (comprobantes_conteo, kept by triggers).
-	Comprobantes []ConteoEstado
-	// PendientesPorDia counts the pending rows by tipo and day of issue in Lima.
-	PendientesPorDia []estado.PendientesDia
-	// Esperando counts the parked notifications whose comprobante is still not in the table,
-	// and EsperandoDesde is when the oldest of them was parked (zero when none).
-	Esperando      int64
-	EsperandoDesde time.Time
-	// Conflictos counts the audit's conflicts no operator has marked reviewed.
-	Conflictos int64
-	// Outbox counts the events not yet published, and OutboxDesde is the oldest one's creation.
-	Outbox      int64
-	OutboxDesde time.Time
-	// Regularizaciones counts the finished runs by resultado; UltimaRegularizacion is when the
-	// last one ended and UltimoResultado how (empty when none has).
-	Regularizaciones     map[string]int64
-	UltimaRegularizacion time.Time
-	UltimoResultado      string
-}
-
-// ConteoEstado is the number of comprobantes of one tipo in one estado.
-type ConteoEstado struct {
-	Tipo   int
-	Estado string
-	N      int64
-}
-
 // foldConteo moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
 // (several reconcilers) each take the deltas they deleted: none is counted twice.
 const foldConteo = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, dia, n)
@@ -47,16 +17,16 @@ SELECT tipo_de_comprobante, estado, dia, sum(n) FROM d GROUP BY 1, 2, 3
 ON CONFLICT (tipo_de_comprobante, estado, dia) DO UPDATE SET n = comprobantes_conteo.n + EXCLUDED.n`
 
 // Fotografiar reads a Foto in one round trip.
-func (s *Store) Fotografiar(ctx context.Context) (Foto, error) {
-	var f Foto
+func (s *Store) Fotografiar(ctx context.Context) (estado.Foto, error) {
+	var f estado.Foto
 	f.Regularizaciones = map[string]int64{}
 	b := &pgx.Batch{}
 	b.Queue(foldConteo)
 	b.Queue(`DELETE FROM comprobantes_conteo WHERE n = 0`)
 	b.Queue(`SELECT tipo_de_comprobante, estado, sum(n)::bigint FROM comprobantes_conteo GROUP BY 1, 2 ORDER BY 1, 2`).Query(func(rows pgx.Rows) error {
 		var err error
-		f.Comprobantes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConteoEstado, error) {
-			var c ConteoEstado
+		f.Comprobantes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.ConteoEstado, error) {
+			var c estado.ConteoEstado
 			var tipo int16
 			err := r.Scan(&tipo, &c.Estado, &c.N)
 			c.Tipo = int(tipo)

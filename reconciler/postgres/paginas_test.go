@@ -133,7 +133,7 @@ func TestHistoriaPorPaginas(t *testing.T) {
 		t.Fatal(err)
 	}
 	clave := contracts.Clave{TipoDeComprobante: 2, Serie: "BHIS", Numero: 1}
-	var antes postgres.CursorHistoria
+	var antes estado.CursorHistoria
 	var ids []int64
 	for {
 		as, acciones, err := s.Historia(ctx, clave, antes, postgres.TamanoPagina)
@@ -150,8 +150,8 @@ func TestHistoriaPorPaginas(t *testing.T) {
 			t.Errorf("the first page starts with %s, want the newest", as[0].MessageID)
 		}
 		for _, a := range as {
-			if len(a.Payload) != postgres.MaxPayloadMostrado || a.Largo != 20000 {
-				t.Fatalf("payload of %d bytes (largo %d), want cut to %d", len(a.Payload), a.Largo, postgres.MaxPayloadMostrado)
+			if len(a.Payload) != estado.MaxPayloadMostrado || a.Largo != 20000 {
+				t.Fatalf("payload of %d bytes (largo %d), want cut to %d", len(a.Payload), a.Largo, estado.MaxPayloadMostrado)
 			}
 			ids = append(ids, a.ID)
 		}
@@ -178,7 +178,7 @@ func TestConflictosPorPaginas(t *testing.T) {
 		SELECT id, 'ana', 'visto' FROM notificaciones WHERE efecto = 'conflicto' ORDER BY id LIMIT 3`); err != nil {
 		t.Fatal(err)
 	}
-	var despues postgres.CursorConflicto
+	var despues estado.CursorConflicto
 	var vistos []string
 	for {
 		cs, err := s.Conflictos(ctx, despues, postgres.TamanoPagina)

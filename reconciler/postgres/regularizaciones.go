@@ -57,73 +57,43 @@ func (s *Store) NoResueltaEnRegularizacion(ctx context.Context, id int64, c cont
 	return wrap("record unresolved", err)
 }
 
-// Regularizacion is one recorded run.
-type Regularizacion struct {
-	ID           int64      `db:"id"`
-	Origen       string     `db:"origen"`
-	Filtro       string     `db:"filtro"`
-	IniciadaEn   time.Time  `db:"iniciada_en"`
-	TerminadaEn  *time.Time `db:"terminada_en"`
-	Resultado    *string    `db:"resultado"`
-	Detalle      *string    `db:"detalle"`
-	Total        int64      `db:"total"`
-	Consultados  int64      `db:"consultados"`
-	Aceptadas    int64      `db:"aceptadas"`
-	Rechazadas   int64      `db:"rechazadas"`
-	Anuladas     int64      `db:"anuladas"`
-	SinResultado int64      `db:"sin_resultado"`
-	NoExiste     int64      `db:"no_existe"`
-	Errores      int64      `db:"errores"`
-	Publicadas   int64      `db:"publicadas"`
-	// Who asked to stop it from the console (Detener), and when.
-	DetencionPedidaPor *string    `db:"detencion_pedida_por"`
-	DetencionPedidaEn  *time.Time `db:"detencion_pedida_en"`
-}
-
 // Regularizaciones lists the last limit runs, newest first.
-func (s *Store) Regularizaciones(ctx context.Context, limit int) ([]Regularizacion, error) {
+func (s *Store) Regularizaciones(ctx context.Context, limit int) ([]estado.Regularizacion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT * FROM regularizaciones ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, wrap("list regularizations", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Regularizacion])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[estado.Regularizacion])
 	return out, wrap("list regularizations", err)
 }
 
 // RegularizacionPorID reads run id; found is false when there is none.
-func (s *Store) RegularizacionPorID(ctx context.Context, id int64) (_ Regularizacion, found bool, _ error) {
+func (s *Store) RegularizacionPorID(ctx context.Context, id int64) (_ estado.Regularizacion, found bool, _ error) {
 	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE id = $1`, id)
 }
 
 // unaRegularizacion reads the run query selects; found is false when it selects none.
-func (s *Store) unaRegularizacion(ctx context.Context, query string, args ...any) (_ Regularizacion, found bool, _ error) {
+func (s *Store) unaRegularizacion(ctx context.Context, query string, args ...any) (_ estado.Regularizacion, found bool, _ error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return Regularizacion{}, false, wrap("read regularization", err)
+		return estado.Regularizacion{}, false, wrap("read regularization", err)
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Regularizacion])
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[estado.Regularizacion])
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Regularizacion{}, false, nil
+		return estado.Regularizacion{}, false, nil
 	}
 	return r, err == nil, wrap("read regularization", err)
 }
 
-// NoResuelta is one line of a run's report.
-type NoResuelta struct {
-	Clave   contracts.Clave
-	Motivo  string
-	Detalle string
-}
-
 // NoResueltas lists what run id could not resolve.
-func (s *Store) NoResueltas(ctx context.Context, id int64) ([]NoResuelta, error) {
+func (s *Store) NoResueltas(ctx context.Context, id int64) ([]estado.NoResuelta, error) {
 	rows, err := s.pool.Query(ctx, `SELECT tipo_de_comprobante, serie, numero, motivo, detalle FROM regularizacion_no_resueltas
 		WHERE regularizacion_id = $1 ORDER BY tipo_de_comprobante, serie, numero`, id)
 	if err != nil {
 		return nil, wrap("read unresolved", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NoResuelta, error) {
-		var n NoResuelta
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (estado.NoResuelta, error) {
+		var n estado.NoResuelta
 		var tipo int16
 		err := r.Scan(&tipo, &n.Clave.Serie, &n.Clave.Numero, &n.Motivo, &n.Detalle)
 		n.Clave.TipoDeComprobante = int(tipo)
@@ -166,7 +136,7 @@ func (s *Store) ConCandadoDeRegularizacion(ctx context.Context, f func(context.C
 }
 
 // RegularizacionEnCurso is the run recorded as going on, found false when none is.
-func (s *Store) RegularizacionEnCurso(ctx context.Context) (_ Regularizacion, found bool, _ error) {
+func (s *Store) RegularizacionEnCurso(ctx context.Context) (_ estado.Regularizacion, found bool, _ error) {
 	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE terminada_en IS NULL ORDER BY id DESC LIMIT 1`)
 }
 

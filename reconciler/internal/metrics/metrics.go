@@ -14,7 +14,6 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -274,7 +273,7 @@ func (m *Metrics) NubefactCall(resultado string, d time.Duration) {
 // Fotografo reads, in one statement, what the gauges show from Postgres (postgres.Store).
 // Reading it also folds the counts the triggers append, so it runs with metrics off too.
 type Fotografo interface {
-	Fotografiar(ctx context.Context) (postgres.Foto, error)
+	Fotografiar(ctx context.Context) (estado.Foto, error)
 }
 
 // Streams is what the refresher reads from JetStream: the consumer's backlog and each stream's
@@ -351,7 +350,7 @@ func (r *Refresher) refresh(ctx context.Context) {
 }
 
 // set turns a Foto into the gauges: every tipo and band is present, zero included.
-func (r *Refresher) set(f postgres.Foto, now time.Time) {
+func (r *Refresher) set(f estado.Foto, now time.Time) {
 	m := r.M
 	m.comprobantes.Reset()
 	for _, c := range f.Comprobantes {

@@ -1,13 +1,13 @@
 package metrics
 
 import (
-	"github.com/hotelpe/boletas/contracts"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/hotelpe/boletas/contracts"
+
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -46,9 +46,9 @@ func value(s *dto.Metric) float64 {
 // tipo is present, and a boleta turns atencion at 00:00 in Lima, not at the server's midnight.
 func TestRefresherBandsAroundLimaMidnight(t *testing.T) {
 	emitida := estado.DiaDeFecha(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
-	foto := postgres.Foto{
+	foto := estado.Foto{
 		PendientesPorDia: []estado.PendientesDia{{Tipo: 2, Dia: emitida, N: 3}},
-		Comprobantes:     []postgres.ConteoEstado{{Tipo: 2, Estado: "pendiente", N: 3}, {Tipo: 2, Estado: "aceptado", N: 9}},
+		Comprobantes:     []estado.ConteoEstado{{Tipo: 2, Estado: "pendiente", N: 3}, {Tipo: 2, Estado: "aceptado", N: 9}},
 		Regularizaciones: map[string]int64{"error_cuenta": 2},
 	}
 	for _, tt := range []struct {
