@@ -146,9 +146,9 @@ type ListasOptions struct {
 	Decode func([]byte) (contracts.Notificacion, error)
 }
 
-// listas selects up to $1 ready parked notifications (only the message IDs $2 when it is not
-// empty) in the order they were received: an aceptado before its anulación.
-const listas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
+// consultaListas selects up to $1 ready parked notifications (only the message IDs $2 when
+// that is not empty) in the order they were received: an aceptado before its anulación.
+const consultaListas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
 	WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0 OR message_id = ANY($2))
 	ORDER BY recibido_en, aparcada_en, message_id LIMIT $1`
 
@@ -164,7 +164,7 @@ const listas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
 // AplicarVerificadas instead, so that no row stays locked while NubeFacT is asked.
 func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, listas+` FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
+		rows, err := tx.Query(ctx, consultaListas+` FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 // AplicarListas takes them, for the caller to verify before AplicarVerificadas applies them. Those
 // decode no longer accepts are discarded, as AplicarListas does, and left out.
 func (s *Store) LeerListas(ctx context.Context, o ListasOptions) ([]estado.Recibida, error) {
-	rows, err := s.pool.Query(ctx, listas, o.Limit, o.IDs)
+	rows, err := s.pool.Query(ctx, consultaListas, o.Limit, o.IDs)
 	if err != nil {
 		return nil, wrap("read parked", err)
 	}
