@@ -17,6 +17,10 @@ const (
 // nombresCampos are the JSON names, in bit order.
 var nombresCampos = [...]string{"enlace", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr", "sunat_description", "sunat_note"}
 
+// TodosLosCampos is the set of every field: its Nombres are every field's JSON name, which is
+// also its column's name in the reconciler's comprobantes table.
+const TodosLosCampos Campos = 1<<len(nombresCampos) - 1
+
 // Nombres lists the JSON names of the fields in c, in a fixed order.
 func (c Campos) Nombres() []string {
 	var out []string
@@ -36,11 +40,13 @@ func (n *Notificacion) Valores() [len(nombresCampos)]*string {
 // Campos is the set of those fields the notification brings: present and not empty (NubeFacT
 // sends "" while a document does not exist yet).
 func (n Notificacion) Campos() Campos {
-	return CamposNoVacios(n.Valores())
+	v := n.Valores()
+	return CamposNoVacios(v[:])
 }
 
-// CamposNoVacios is the set of the values (in the order of Valores) that are present and not empty.
-func CamposNoVacios(v [len(nombresCampos)]*string) Campos {
+// CamposNoVacios is the set of the values (in the order of Valores and of
+// TodosLosCampos.Nombres) that are present and not empty.
+func CamposNoVacios(v []*string) Campos {
 	var c Campos
 	for i, s := range v {
 		if s != nil && *s != "" {

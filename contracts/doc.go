@@ -3,5 +3,9 @@
 // classification of its outcome, the message-ID rule, the NATS subject and stream names, and
 // the CloudEvents envelope of the events the reconciler publishes for other services.
 //
-// It depends on the standard library only, so any Go service can import it.
+// The module holds, besides, the plumbing both services share, in its subpackages: httpapi
+// (how an HTTP listener is served, problem documents, the profiler), retry (the backoff) and
+// natsconn (connecting to NATS: the identity, TLS, pings, reconnection and drain).
+//
+// This package depends on the standard library only, so any Go service can import it.
 package contracts

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,18 +85,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// With no reconnect buffer a publish while disconnected fails at once instead of sitting in
 	// a buffer: the webhook's publish retries it (see publish) until the connection is back on
 	// another server or PUBLISH_TIMEOUT passes, then answers 503.
-	opts, err := cfg.Options("ingest", "ingest", log)
+	nc, err := natsconn.Connect(cfg.NATSURL, cfg.Config, "ingest", "ingest", log, nats.ReconnectBufSize(-1))
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	nc, err := nats.Connect(cfg.NATSURL, append(opts,
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
-		nats.ReconnectBufSize(-1),
-	)...)
-	if err != nil {
-		return fmt.Errorf("nats connect: %w", err)
+		return err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -115,11 +107,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		trustProxy: cfg.TrustProxy, log: log, metrics: m,
 	}, nc, js)
 
-	if cfg.PprofAddr != "" {
-		go httpapi.ServePprof(cfg.PprofAddr, log)
-	} else {
-		httpapi.DisableMemProfile()
-	}
+	httpapi.StartPprof(cfg.PprofAddr, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("INGEST_ADDR: %w", err)
@@ -159,26 +147,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
-	if err := drain(nc, cfg.ShutdownTimeout); err != nil {
+	if err := natsconn.Drain(nc, cfg.ShutdownTimeout); err != nil {
 		log.Error("nats drain", "err", err)
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// drain flushes what is in flight on the connection and closes it.
-func drain(nc *nats.Conn, timeout time.Duration) error {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		return err
-	}
-	select {
-	case <-closed:
-		return nil
-	case <-time.After(timeout):
-		return errors.New("timed out")
-	}
 }
 
 // logRequests logs each request's method, path, status and duration. Never the query string:

@@ -24,6 +24,17 @@ func DisableMemProfile() {
 	sinPerfil.Do(func() { runtime.MemProfileRate = 0 })
 }
 
+// StartPprof is what a service does about the profiler at start: with an addr (PPROF_ADDR), it
+// serves it in the background; without one, it turns off the heap profile's sampling, which
+// nothing could read.
+func StartPprof(addr string, log *slog.Logger) {
+	if addr == "" {
+		DisableMemProfile()
+		return
+	}
+	go ServePprof(addr, log)
+}
+
 // ServePprof serves Go's profiler on its own listener (PPROF_ADDR), never on a service's port:
 // the services' routes live on muxes of their own.
 func ServePprof(addr string, log *slog.Logger) {

@@ -1,6 +1,7 @@
 // Package natsconn is how every program of the pipeline connects to NATS: the identity it
-// presents (a .creds file, an nkey seed, or a user and password), TLS to the server, and the
-// pings that notice a hung server. ingest, the reconciler and its commands read the same
+// presents (a .creds file, an nkey seed, or a user and password), TLS to the server, the pings
+// that notice a hung server, how it reconnects (Connect for a service, ConnectOnce for a one-shot
+// command) and how it lets go (Drain). ingest, the reconciler and its commands read the same
 // variables (NATS_CREDS, NATS_NKEY_SEED, NATS_USER, NATS_PASSWORD, NATS_CA, NATS_CERT, NATS_KEY)
 // into Config, embedded in their own configuration; with none set they connect anonymously, as
 // to a development server. deploy/nats/permissions.conf says what each identity may do.
@@ -91,8 +92,8 @@ func readable(path string) error {
 // replies on the inbox prefix "_INBOX_"+inbox (the only inbox permissions.conf lets that
 // program's identity read), and log lines for a disconnection, a reconnection, a failed
 // connection attempt (a refused certificate, an unreachable server) and what the server
-// refuses (a permission violation, bad credentials). Each program adds its own
-// reconnect behaviour.
+// refuses (a permission violation, bad credentials). Connect and ConnectOnce add how the
+// program reconnects.
 func (c Config) Options(name, inbox string, log *slog.Logger) ([]nats.Option, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

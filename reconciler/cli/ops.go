@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/internal/reenvio"
 	"github.com/hotelpe/boletas/reconciler/postgres"
@@ -299,17 +300,13 @@ func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) erro
 		fmt.Fprintln(stdout, "postgres  ok")
 	}
 	// As the identity the other commands use, so that bad credentials show here too.
-	opts, err := cfg.Options("reconciler-check", "ops", slog.New(slog.DiscardHandler))
-	var nc *nats.Conn
-	if err == nil {
-		nc, err = nats.Connect(cfg.NATSURL, append(opts, nats.Timeout(3*time.Second))...)
-	}
+	nc, err := natsconn.ConnectOnce(cfg.NATSURL, cfg.Config, "reconciler-check", "ops", slog.New(slog.DiscardHandler), nats.Timeout(3*time.Second))
 	if err == nil {
 		_, err = nc.RTT()
 		nc.Close()
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "nats      MISSING  NATS_URL %s does not answer: %v\n", redactURL(cfg.NATSURL), err)
+		fmt.Fprintf(stdout, "nats      MISSING  %v (%s)\n", err, redactURL(cfg.NATSURL))
 		missing = append(missing, "NATS (NATS_URL)")
 	} else {
 		fmt.Fprintln(stdout, "nats      ok")
@@ -324,13 +321,9 @@ func checkCmd(ctx context.Context, cfg reconciler.Config, stdout io.Writer) erro
 // loop, a failure is reported at once. Their replies come on the ops inbox prefix, which the
 // ops identity and the reconciler's may read (deploy/nats/permissions.conf).
 func connectOnce(cfg reconciler.Config, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
-	opts, err := cfg.Options(name, "ops", log)
+	nc, err := natsconn.ConnectOnce(cfg.NATSURL, cfg.Config, name, "ops", log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
-	}
-	nc, err := nats.Connect(cfg.NATSURL, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("NATS_URL: %w", err)
+		return nil, nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

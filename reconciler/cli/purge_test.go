@@ -23,7 +23,7 @@ func TestPurgeApplied(t *testing.T) {
 	_, js := testkit.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := stream.Prepare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, Consumer: "reconciler",
+	cons, err := stream.Declare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, Consumer: "reconciler",
 		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 100, MaxBytes: 1 << 20, DLQMaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -138,17 +138,19 @@ func (s *Store) MarcarReenviadas(ctx context.Context, messageIDs []string) error
 	return wrap("mark replayed", err)
 }
 
-// ListasOptions say which ready parked notifications AplicarListas takes and how.
+// ListasOptions say which ready parked notifications LeerListas and AplicarListas take, and how
+// they decode them.
 type ListasOptions struct {
 	Limit  int
 	IDs    []string // only these (all ready ones when empty)
 	Decode func([]byte) (contracts.Notificacion, error)
-	// Prepare, when set, runs on the recibidas before they are applied, inside the transaction
-	// (VERIFY_WEBHOOKS confirms webhooks there, and may set their Reemplazo or Nota). The message
-	// IDs it returns stay parked, with one more attempt counted, until the next full sweep marks
-	// them ready again (MarcarListas, once a minute).
-	Prepare func(context.Context, []estado.Recibida) (esperar map[string]bool)
 }
+
+// consultaListas selects up to $1 ready parked notifications (only the message IDs $2 when
+// that is not empty) in the order they were received: an aceptado before its anulación.
+const consultaListas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
+	WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0 OR message_id = ANY($2))
+	ORDER BY recibido_en, aparcada_en, message_id LIMIT $1`
 
 // AplicarListas applies, in one transaction, up to o.Limit parked notifications whose
 // comprobante has been inserted, in the order they were received (an aceptado before its
@@ -157,54 +159,112 @@ type ListasOptions struct {
 // the work, each notification applied once. A payload decode no longer accepts (the rules
 // changed since it was parked) is discarded, with its reason in the audit. It returns the
 // message IDs it took, the notifications it applied and what each of those did.
+//
+// Webhooks to confirm with NubeFacT first (VERIFY_WEBHOOKS) take the two steps LeerListas and
+// AplicarVerificadas instead, so that no row stays locked while NubeFacT is asked.
 func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT message_id, origen, recibido_en, remitente, tipo_de_comprobante,
-				serie, numero, motivo, intentos, payload, aparcada_en, veces, reenviada_en, lista
-			FROM aparcadas WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0 OR message_id = ANY($2))
-			ORDER BY recibido_en, aparcada_en, message_id LIMIT $1 FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
+		rows, err := tx.Query(ctx, consultaListas+` FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
 		if err != nil {
 			return err
 		}
-		listas, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
-		if err != nil || len(listas) == 0 {
-			return err
-		}
-		recibidas := make([]estado.Recibida, 0, len(listas))
 		var invalidas []Aparcada
 		var motivos []string
-		for _, a := range listas {
-			tomadas = append(tomadas, a.MessageID)
-			n, err := o.Decode([]byte(a.Payload))
-			if err != nil {
-				invalidas, motivos = append(invalidas, a), append(motivos, "ya no es válida: "+err.Error())
-				continue
-			}
-			recibidas = append(recibidas, estado.Recibida{
-				MessageID: a.MessageID, Notificacion: n, Payload: []byte(a.Payload), Origen: a.Origen,
-				Recibido: a.RecibidoEn, Remitente: deref(a.Remitente), Intentos: a.Intentos, AparcadaEn: a.AparcadaEn,
-			})
+		tomadas, aplicadas, invalidas, motivos, err = decodificar(rows, o.Decode)
+		if err != nil || len(tomadas) == 0 {
+			return err
 		}
 		if err := descartar(ctx, tx, invalidas, motivos); err != nil {
 			return err
 		}
-		if o.Prepare != nil {
-			esperar := o.Prepare(ctx, recibidas)
-			if len(esperar) > 0 {
-				ids := make([]string, 0, len(esperar))
-				for id := range esperar {
-					ids = append(ids, id)
-				}
-				if _, err := tx.Exec(ctx, `UPDATE aparcadas SET intentos = intentos + 1, lista = false
-					WHERE message_id = ANY($1)`, ids); err != nil {
-					return err
-				}
-				recibidas = slices.DeleteFunc(recibidas, func(e estado.Recibida) bool { return esperar[e.MessageID] })
+		// Already parked: applying them again parks no new row, the cap does not apply.
+		veredictos, _, err = aplicar(ctx, tx, topo, aplicadas, 0, 0)
+		return err
+	})
+	return tomadas, aplicadas, veredictos, wrap("apply parked", err)
+}
+
+// LeerListas reads, without locking them, up to o.Limit ready parked notifications in the order
+// AplicarListas takes them, for the caller to verify before AplicarVerificadas applies them. Those
+// decode no longer accepts are discarded, as AplicarListas does, and left out.
+func (s *Store) LeerListas(ctx context.Context, o ListasOptions) ([]estado.Recibida, error) {
+	rows, err := s.pool.Query(ctx, consultaListas, o.Limit, o.IDs)
+	if err != nil {
+		return nil, wrap("read parked", err)
+	}
+	_, recibidas, invalidas, motivos, err := decodificar(rows, o.Decode)
+	if err != nil || len(invalidas) == 0 {
+		return recibidas, wrap("read parked", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return descartar(ctx, tx, invalidas, motivos) })
+	return recibidas, err
+}
+
+// decodificar decodes the parked notifications rows holds. It returns the message IDs of every
+// row, the notifications that decoded, and those decode refuses with the reason of each.
+func decodificar(rows pgx.Rows, decode func([]byte) (contracts.Notificacion, error)) (ids []string, recibidas []estado.Recibida, invalidas []Aparcada, motivos []string, err error) {
+	listas, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+	if err != nil || len(listas) == 0 {
+		return nil, nil, nil, nil, err
+	}
+	ids = make([]string, 0, len(listas))
+	recibidas = make([]estado.Recibida, 0, len(listas))
+	for _, a := range listas {
+		ids = append(ids, a.MessageID)
+		n, err := decode([]byte(a.Payload))
+		if err != nil {
+			invalidas, motivos = append(invalidas, a), append(motivos, "ya no es válida: "+err.Error())
+			continue
+		}
+		recibidas = append(recibidas, estado.Recibida{
+			MessageID: a.MessageID, Notificacion: n, Payload: []byte(a.Payload), Origen: a.Origen,
+			Recibido: a.RecibidoEn, Remitente: deref(a.Remitente), Intentos: a.Intentos, AparcadaEn: a.AparcadaEn,
+		})
+	}
+	return ids, recibidas, invalidas, motivos, nil
+}
+
+// AplicarVerificadas applies, in one transaction, parked notifications LeerListas read and the
+// caller verified meanwhile (their Reemplazo and Nota say what NubeFacT answered), and keeps
+// those of esperar waiting: NubeFacT could not confirm them yet. Each of those counts one more
+// attempt and is no longer ready, until the next full sweep (MarcarListas) marks it again; a
+// message ID in both lists waits. Only the rows still ready that it locks (FOR UPDATE SKIP
+// LOCKED) count: a notification another reconciler took since it was read, applied or kept
+// waiting, is skipped, never applied twice. The rules and the results are AplicarListas'.
+func (s *Store) AplicarVerificadas(ctx context.Context, topo contracts.Topologia, recibidas []estado.Recibida, esperar []string) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
+	ids := make([]string, 0, len(recibidas)+len(esperar))
+	for _, e := range recibidas {
+		ids = append(ids, e.MessageID)
+	}
+	ids = append(ids, esperar...)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT message_id FROM aparcadas WHERE lista AND message_id = ANY($1)
+			ORDER BY message_id FOR UPDATE SKIP LOCKED`, ids)
+		if err != nil {
+			return err
+		}
+		tomadas, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(tomadas) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE aparcadas SET intentos = intentos + 1, lista = false
+			WHERE message_id = ANY($1) AND message_id = ANY($2)`, esperar, tomadas); err != nil {
+			return err
+		}
+		tomada := make(map[string]bool, len(tomadas))
+		for _, id := range tomadas {
+			tomada[id] = true
+		}
+		for _, id := range esperar {
+			delete(tomada, id)
+		}
+		aplicadas = make([]estado.Recibida, 0, len(recibidas))
+		for _, e := range recibidas {
+			if tomada[e.MessageID] {
+				aplicadas = append(aplicadas, e)
 			}
 		}
-		aplicadas = recibidas
-		// Already parked: applying them again parks no new row, the cap does not apply.
-		veredictos, _, err = aplicar(ctx, tx, topo, recibidas, 0, 0)
+		veredictos, _, err = aplicar(ctx, tx, topo, aplicadas, 0, 0)
 		return err
 	})
 	return tomadas, aplicadas, veredictos, wrap("apply parked", err)
@@ -286,7 +346,8 @@ func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motiv
 	return out, wrap("discard parked", err)
 }
 
-// descartar deletes parked notifications and records why.
+// descartar deletes parked notifications and records why: only those it deleted, so that a
+// notification two reconcilers read at once (LeerListas) is audited once.
 func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {
 	if len(as) == 0 {
 		return nil
@@ -295,10 +356,22 @@ func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) 
 	for i, a := range as {
 		ids[i] = a.MessageID
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM aparcadas WHERE message_id = ANY($1)`, ids); err != nil {
+	rows, err := tx.Query(ctx, `DELETE FROM aparcadas WHERE message_id = ANY($1) RETURNING message_id`, ids)
+	if err != nil {
 		return wrap("discard parked", err)
 	}
-	return auditarDescarte(ctx, tx, as, motivos)
+	borradas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return wrap("discard parked", err)
+	}
+	var auditadas []Aparcada
+	var porque []string
+	for i, a := range as {
+		if slices.Contains(borradas, a.MessageID) {
+			auditadas, porque = append(auditadas, a), append(porque, motivos[i])
+		}
+	}
+	return auditarDescarte(ctx, tx, auditadas, porque)
 }
 
 func auditarDescarte(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {

@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -261,26 +263,164 @@ func TestAplicarListasEnOrdenDeLlegada(t *testing.T) {
 		"aplicado aceptado→anulado 2-BBB1-105.anulado"})
 }
 
-// Preparar (VERIFY_WEBHOOKS) may keep a parked notification waiting: it is not applied, counts
-// one more attempt, and is no longer ready until the full sweep marks it again.
-func TestAplicarListasPrepararHaceEsperar(t *testing.T) {
+// leerListas reads every ready parked notification, as the reconciler's loop does before it
+// verifies them.
+func leerListas(tb testing.TB, s *postgres.Store) []estado.Recibida {
+	tb.Helper()
+	recibidas, err := s.LeerListas(context.Background(), postgres.ListasOptions{Limit: 10, Decode: contracts.Decode})
+	if err != nil {
+		tb.Fatalf("LeerListas: %v", err)
+	}
+	return recibidas
+}
+
+// LeerListas reads the ready ones in the order AplicarListas takes them, locking nothing and
+// changing nothing.
+func TestLeerListas(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	acepta, anula, espera := entrada(t, []byte(semilla)), nueva(t, anulacion), nueva(t, map[string]any{"numero": 106})
+	anula.Recibido = recibido.Add(time.Hour)
+	aplicar(t, s, contracts.Topologia{}, anula, acepta, espera)
+	pendiente(t, pool, 2, "BBB1", 105)
+	antes := foto(t, pool, "aparcadas", "comprobantes", "notificaciones")
+	var got []string
+	for _, e := range leerListas(t, s) {
+		if e.AparcadaEn.IsZero() || e.Intentos != 1 || e.Notificacion.Clave().Numero != 105 {
+			t.Errorf("read %s: aparcada_en %v, intentos %d, numero %d", e.MessageID, e.AparcadaEn, e.Intentos, e.Notificacion.Clave().Numero)
+		}
+		got = append(got, e.MessageID)
+	}
+	mismos(t, "read", got, []string{acepta.MessageID, anula.MessageID})
+	mismaFoto(t, antes, foto(t, pool, "aparcadas", "comprobantes", "notificaciones"))
+}
+
+// A payload decode no longer accepts is discarded, audited once, and not returned.
+func TestLeerListasDescartaLasInvalidas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+	pendiente(t, pool, 2, "BBB1", 105)
+	rechaza := func([]byte) (contracts.Notificacion, error) {
+		return contracts.Notificacion{}, errors.New("enlace fuera de ENLACE_HOSTS")
+	}
+	for range 2 {
+		recibidas, err := s.LeerListas(ctx, postgres.ListasOptions{Limit: 10, Decode: rechaza})
+		if err != nil || len(recibidas) != 0 {
+			t.Fatalf("LeerListas = %+v, %v; want none", recibidas, err)
+		}
+	}
+	tieneFilas(t, pool, "aparcadas", 0)
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "descartado"})
+}
+
+// A webhook verification keeps waiting (NubeFacT could not confirm it yet) is not applied,
+// counts one more attempt, and is no longer ready until the full sweep marks it again.
+func TestAplicarVerificadasHaceEsperar(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s, pool := nuevoStore(t)
 	e := entrada(t, []byte(semilla))
 	aplicar(t, s, contracts.Topologia{}, e)
 	pendiente(t, pool, 2, "BBB1", 105)
-	esperar := func(context.Context, []estado.Recibida) map[string]bool { return map[string]bool{e.MessageID: true} }
-	_, _, veredictos, err := s.AplicarListas(ctx, contracts.Topologia{}, postgres.ListasOptions{Limit: 10, Decode: contracts.Decode, Prepare: esperar})
-	if err != nil || len(veredictos) != 0 {
-		t.Fatalf("AplicarListas = %v, %v; want nothing applied", resumenes(t, veredictos), err)
+	leidas := leerListas(t, s)
+	tomadas, aplicadas, veredictos, err := s.AplicarVerificadas(ctx, contracts.Topologia{}, leidas, []string{e.MessageID})
+	if err != nil || len(aplicadas) != 0 || len(veredictos) != 0 {
+		t.Fatalf("AplicarVerificadas = %v, %v; want nothing applied", resumenes(t, veredictos), err)
 	}
+	mismos(t, "taken", tomadas, []string{e.MessageID})
 	if a := unaAparcada(t, s, false); a.Lista || a.Intentos != 2 {
 		t.Errorf("after waiting: lista %v, intentos %d; want false, 2", a.Lista, a.Intentos)
 	}
 	if c := comprobante(t, pool, 105); c.Estado != "pendiente" {
 		t.Errorf("estado = %s, want pendiente", c.Estado)
 	}
+	if got := leerListas(t, s); len(got) != 0 {
+		t.Errorf("LeerListas after waiting = %+v, want none ready", got)
+	}
+}
+
+// A parked webhook NubeFacT's answer replaced is applied as that answer, recorded, and no longer
+// parked; the one verified as it is applies with its note.
+func TestAplicarVerificadasConReemplazo(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, pool := nuevoStore(t)
+	webhook := nueva(t, map[string]any{"enlace_del_cdr": "https://evil.example/forged.cdr"})
+	confirmado := nueva(t, map[string]any{"numero": 106})
+	aplicar(t, s, contracts.Topologia{}, webhook, confirmado)
+	pendiente(t, pool, 2, "BBB1", 105)
+	pendiente(t, pool, 2, "BBB1", 106)
+	leidas := leerListas(t, s)
+	mismos(t, "read", []string{leidas[0].MessageID, leidas[1].MessageID}, []string{webhook.MessageID, confirmado.MessageID})
+	genuina := entrada(t, []byte(semilla))
+	genuina.Origen = contracts.OrigenVerificacion
+	leidas[0].Reemplazo = &estado.Reemplazo{Efecto: estado.Corregido, Motivo: "NubeFacT da otros enlaces", Respuesta: &genuina}
+	leidas[1].Nota = "confirmado por NubeFacT"
+
+	tomadas, aplicadas, veredictos, err := s.AplicarVerificadas(ctx, contracts.Topologia{}, leidas, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tomadas) != 2 || !slices.Contains(tomadas, webhook.MessageID) || !slices.Contains(tomadas, confirmado.MessageID) || len(aplicadas) != 2 {
+		t.Fatalf("took %v, applied %d; want both", tomadas, len(aplicadas))
+	}
+	mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado",
+		"aplicado pendiente→aceptado 2-BBB1-106.aceptado"})
+	if !strings.Contains(veredictos[1].Motivo, "confirmado por NubeFacT") {
+		t.Errorf("motivo %q lacks the verification's note", veredictos[1].Motivo)
+	}
+	if c := comprobante(t, pool, 105); deref(c.EnlaceDelCDR) != "https://www.nubefact.com/cpe/xxx.cdr" {
+		t.Errorf("CDR = %q, want NubeFacT's, not the webhook's", deref(c.EnlaceDelCDR))
+	}
+	mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aparcado", "aplicado", "corregido", "aplicado"})
+	tieneFilas(t, pool, "aparcadas", 0)
+}
+
+// A notification another reconciler took between the read and the apply (it applied it, or
+// holds its row locked) is skipped: applied once, never twice.
+func TestAplicarVerificadasSaltaLasTomadas(t *testing.T) {
+	t.Parallel()
+	t.Run("applied meanwhile", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		s, pool := nuevoStore(t)
+		aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)))
+		pendiente(t, pool, 2, "BBB1", 105)
+		leidas := leerListas(t, s)
+		mismos(t, "the other reconciler", resumenes(t, aplicarListas(t, s)), []string{"aplicado pendiente→aceptado 2-BBB1-105.aceptado"})
+		tomadas, aplicadas, veredictos, err := s.AplicarVerificadas(ctx, contracts.Topologia{}, leidas, nil)
+		if err != nil || len(tomadas) != 0 || len(aplicadas) != 0 || len(veredictos) != 0 {
+			t.Fatalf("AplicarVerificadas = %v, %d, %v, %v; want nothing", tomadas, len(aplicadas), resumenes(t, veredictos), err)
+		}
+		mismos(t, "audit", efectosAuditados(t, pool), []string{"aparcado", "aplicado"})
+		mismos(t, "outbox", eventosEnOutbox(t, pool), []string{"2-BBB1-105.aceptado"})
+	})
+	t.Run("locked by another", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		s, pool := nuevoStore(t)
+		aplicar(t, s, contracts.Topologia{}, entrada(t, []byte(semilla)), nueva(t, map[string]any{"numero": 106}))
+		pendiente(t, pool, 2, "BBB1", 105)
+		pendiente(t, pool, 2, "BBB1", 106)
+		leidas := leerListas(t, s)
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM aparcadas WHERE message_id = $1 FOR UPDATE`, leidas[0].MessageID); err != nil {
+			t.Fatal(err)
+		}
+		tomadas, _, veredictos, err := s.AplicarVerificadas(ctx, contracts.Topologia{}, leidas, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mismos(t, "taken", tomadas, []string{leidas[1].MessageID})
+		mismos(t, "veredictos", resumenes(t, veredictos), []string{"aplicado pendiente→aceptado 2-BBB1-106.aceptado"})
+		mismos(t, "still parked", columna(t, pool, `SELECT message_id FROM aparcadas`), []string{leidas[0].MessageID})
+	})
 }
 
 // Expiry never discards a notification whose comprobante exists (it is about to be applied).

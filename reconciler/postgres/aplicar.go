@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -159,7 +160,7 @@ func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila,
 		return filas, nil
 	}
 	rows, err := l.tx.Query(ctx, `SELECT c.id, c.tipo_de_comprobante, c.serie, c.numero, c.estado, c.codigo_hash,
-			ARRAY[c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.sunat_description, c.sunat_note]
+			ARRAY[`+columnasCampos+`]
 		FROM comprobantes c
 		JOIN (SELECT DISTINCT * FROM unnest($1::smallint[], $2::text[], $3::integer[])) AS k(tipo, serie, numero)
 		  ON c.tipo_de_comprobante = k.tipo AND c.serie = k.serie AND c.numero = k.numero
@@ -177,7 +178,7 @@ func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila,
 			return nil, wrap("lock comprobantes", err)
 		}
 		f.clave.TipoDeComprobante = int(tipo)
-		f.vacios = todosLosCampos &^ contracts.CamposNoVacios([6]*string(campos))
+		f.vacios = contracts.TodosLosCampos &^ contracts.CamposNoVacios(campos)
 		filas[f.clave] = f
 	}
 	return filas, wrap("lock comprobantes", rows.Err())
@@ -225,8 +226,9 @@ func (o *op) desconocido() bool { return !o.Registro && o.fila == nil }
 // confirmed waits instead, out of the inbox: see estado.Recibida.PorVerificar).
 func (o *op) juzgado() bool { return !o.Registro && o.fila != nil && !o.e.PorVerificar }
 
-const todosLosCampos = contracts.CampoEnlace | contracts.CampoEnlaceDelPDF | contracts.CampoEnlaceDelXML |
-	contracts.CampoEnlaceDelCDR | contracts.CampoSunatDescription | contracts.CampoSunatNote
+// columnasCampos are the comprobante's columns of contracts' fields, named as their JSON
+// names, in bit order: what the row holds of each, for contracts.CamposNoVacios.
+var columnasCampos = "c." + strings.Join(contracts.TodosLosCampos.Nombres(), ", c.")
 
 // decidir judges one op against the state of its row as the batch has left it so far.
 func (l *batch) decidir(ctx context.Context, o *op) error {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestAplicarAceptadaSobrePendiente(t *testing.T) {
@@ -498,6 +500,36 @@ func TestAplicarCDRTardio(t *testing.T) {
 		ev.Data.EstadoAnterior != "aceptado" || deref(ev.Data.EnlaceDelCDR) != cdr ||
 		!slices.Equal(ev.Data.CamposCompletados, []string{"enlace_del_cdr"}) || !ev.Data.EstadoFinalEn.Equal(c.EstadoFinalEn.UTC()) {
 		t.Errorf("actualizada event on %s = %+v", ob[1].Subject, ev)
+	}
+}
+
+// TestAplicarCompletaCadaCampo: each of contracts' fields (TodosLosCampos) is a column of
+// comprobantes that a repeat bringing it fills in. A field added to contracts and not to the
+// migrations, to the lock's read or to the update fails here.
+func TestAplicarCompletaCadaCampo(t *testing.T) {
+	t.Parallel()
+	s, pool := nuevoStore(t)
+	vacios := map[string]any{}
+	for _, nombre := range contracts.TodosLosCampos.Nombres() {
+		vacios[nombre] = ""
+	}
+	for i, nombre := range contracts.TodosLosCampos.Nombres() {
+		numero := 300 + i
+		pendiente(t, pool, 2, "BBB1", numero)
+		valor := "https://www.nubefact.com/cpe/" + nombre
+		sinCampos := nueva(t, merge(vacios, map[string]any{"numero": numero}))
+		conUno := nueva(t, merge(vacios, map[string]any{"numero": numero, nombre: valor}))
+		got := resumenes(t, aplicar(t, s, contracts.Topologia{}, sinCampos, conUno))
+		mismos(t, nombre, got, []string{fmt.Sprintf("aplicado pendiente→aceptado 2-BBB1-%d.aceptado", numero),
+			fmt.Sprintf("completado aceptado→aceptado 2-BBB1-%d.aceptado.completado.%s", numero, nombre)})
+		var guardado *string
+		if err := pool.QueryRow(t.Context(), `SELECT `+pgx.Identifier{nombre}.Sanitize()+` FROM comprobantes
+			WHERE tipo_de_comprobante = 2 AND serie = 'BBB1' AND numero = $1`, numero).Scan(&guardado); err != nil {
+			t.Fatalf("column %s: %v", nombre, err)
+		}
+		if deref(guardado) != valor {
+			t.Errorf("column %s = %q after the repeat that brought %q", nombre, deref(guardado), valor)
+		}
 	}
 }
 

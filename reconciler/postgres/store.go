@@ -51,10 +51,10 @@ func IsDataError(err error) bool {
 	return class == "22" || class == "23"
 }
 
-// EsErrorDeConfiguracion tells the Postgres errors that waiting cannot fix: refused credentials
+// IsConfigError tells the Postgres errors that waiting cannot fix: refused credentials
 // (class 28), an unknown database (3D000), missing privileges (42501). Anything else (starting
 // up, too many connections, an administrator's restart) is worth retrying.
-func EsErrorDeConfiguracion(err error) bool {
+func IsConfigError(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
@@ -66,14 +66,14 @@ func EsErrorDeConfiguracion(err error) bool {
 // ErrFilasCambiadas: a row changed under the batch's lock, which no healthy run can cause.
 var ErrFilasCambiadas = errors.New("rows changed under our lock")
 
-// PuedeSerElMensaje reports whether err may be caused by the notifications themselves rather
+// MaybeMessageFault reports whether err may be caused by the notifications themselves rather
 // than by Postgres being unreachable, full, read-only or busy: a data error, an error raised by
 // a trigger (SQLSTATE class P0), or ErrFilasCambiadas. Those are retried a few times, then the
 // batch is split and what still fails alone is dead-lettered. Anything else (connection, disk
 // full, read-only after a failover, deadlock, serialization, permissions...) is waited out with
 // nothing acknowledged and nothing dead-lettered: dead-lettering the whole backlog because the
 // disk is full would be worse than waiting.
-func PuedeSerElMensaje(err error) bool {
+func MaybeMessageFault(err error) bool {
 	if errors.Is(err, ErrFilasCambiadas) {
 		return true
 	}

@@ -76,31 +76,31 @@ func TestIsDataError(t *testing.T) {
 	}
 }
 
-func TestEsErrorDeConfiguracion(t *testing.T) {
+func TestIsConfigError(t *testing.T) {
 	for code, fatal := range map[string]bool{
 		"28P01": true, "28000": true, "3D000": true, "42501": true, // credentials, database, privileges
 		"57P03": false, "53300": false, "57P01": false, "08006": false, // starting up, too many connections, restart
 	} {
 		err := fmt.Errorf("connect: %w", &pgconn.PgError{Code: code})
-		if got := postgres.EsErrorDeConfiguracion(err); got != fatal {
-			t.Errorf("EsErrorDeConfiguracion(%s) = %v, want %v", code, got, fatal)
+		if got := postgres.IsConfigError(err); got != fatal {
+			t.Errorf("IsConfigError(%s) = %v, want %v", code, got, fatal)
 		}
 	}
-	if postgres.EsErrorDeConfiguracion(fmt.Errorf("dial tcp: connection refused")) {
+	if postgres.IsConfigError(fmt.Errorf("dial tcp: connection refused")) {
 		t.Error("a connection error is not a configuration error")
 	}
 }
 
-func TestPuedeSerElMensaje(t *testing.T) {
+func TestMaybeMessageFault(t *testing.T) {
 	for code, want := range map[string]bool{
 		"22P02": true, "23505": true, "P0001": true, // data, integrity, a trigger's RAISE
 		"53100": false, "25006": false, "40P01": false, "40001": false, "57P01": false, "42501": false,
 	} {
-		if got := postgres.PuedeSerElMensaje(fmt.Errorf("apply: %w", &pgconn.PgError{Code: code})); got != want {
-			t.Errorf("PuedeSerElMensaje(%s) = %v, want %v", code, got, want)
+		if got := postgres.MaybeMessageFault(fmt.Errorf("apply: %w", &pgconn.PgError{Code: code})); got != want {
+			t.Errorf("MaybeMessageFault(%s) = %v, want %v", code, got, want)
 		}
 	}
-	if !postgres.PuedeSerElMensaje(fmt.Errorf("update: %w", postgres.ErrFilasCambiadas)) {
+	if !postgres.MaybeMessageFault(fmt.Errorf("update: %w", postgres.ErrFilasCambiadas)) {
 		t.Error("rows changed under the lock may be the batch's doing")
 	}
 }

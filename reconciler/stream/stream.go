@@ -32,9 +32,9 @@ type Options struct {
 // takes plus room for the headers. JetStream refuses anything bigger, and ingest answers 503.
 const MaxMensaje = contracts.MaxPayload + 8<<10
 
-// Prepare creates or updates the notifications, events and dead-letter streams and the
+// Declare creates or updates the notifications, events and dead-letter streams and the
 // durable pull consumer. It is idempotent, so every reconciler instance runs it on start.
-func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, o Options) (jetstream.Consumer, error) {
+func Declare(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, o Options) (jetstream.Consumer, error) {
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        topo.StreamNotificaciones(),
@@ -92,13 +92,13 @@ func Prepare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 	return cons, nil
 }
 
-// DeadLetter copies msg to the dead-letter subject with the reason, waiting for the stream's
-// acknowledgement. The copy's ID is derived from the original's stream sequence, so dead-letting
-// the same message twice (a crash before the Term) stores it once. A message without metadata
-// (no sequence to name it by) is copied without an ID: a shared one would make the copies of
-// different messages duplicates of each other, and their originals would be terminated with no
-// copy stored.
-func DeadLetter(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, msg jetstream.Msg, reason string) error {
+// SendToDeadLetters copies msg to the dead-letter subject with the reason, waiting for the
+// stream's acknowledgement. The copy's ID is derived from the original's stream sequence, so
+// dead-letting the same message twice (a crash before the Term) stores it once. A message
+// without metadata (no sequence to name it by) is copied without an ID: a shared one would make
+// the copies of different messages duplicates of each other, and their originals would be
+// terminated with no copy stored.
+func SendToDeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, msg jetstream.Msg, reason string) error {
 	dl := nats.NewMsg(topo.SubjectDLQ())
 	dl.Data = msg.Data()
 	for k, v := range msg.Headers() {
@@ -152,8 +152,8 @@ func (p *Publisher) Publish(ctx context.Context, n contracts.Notificacion) error
 	return Publish(ctx, p.JS, m)
 }
 
-// Muerta is one message of the dead-letter stream.
-type Muerta struct {
+// DeadLetter is one message of the dead-letter stream.
+type DeadLetter struct {
 	Seq       uint64
 	Guardada  time.Time
 	Motivo    string
@@ -163,9 +163,9 @@ type Muerta struct {
 	Payload   []byte
 }
 
-// Muertas reads up to limit messages of the dead-letter stream before the sequence antes (0: from
-// the last), newest first: a page, one message in memory at a time as it is read.
-func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]Muerta, error) {
+// DeadLetters reads up to limit messages of the dead-letter stream before the sequence antes (0:
+// from the last), newest first: a page, one message in memory at a time as it is read.
+func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]DeadLetter, error) {
 	s, err := js.Stream(ctx, topo.StreamDLQ())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
@@ -174,7 +174,7 @@ func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
-	var out []Muerta
+	var out []DeadLetter
 	seq := info.State.LastSeq
 	if antes > 0 && antes-1 < seq {
 		seq = antes - 1
@@ -187,7 +187,7 @@ func Muertas(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 		if err != nil {
 			return out, fmt.Errorf("dead letter %d: %w", seq, err)
 		}
-		out = append(out, Muerta{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.HeaderMotivo),
+		out = append(out, DeadLetter{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.HeaderMotivo),
 			Origen: m.Header.Get(contracts.HeaderOrigen), MsgID: m.Header.Get("Nubefact-Msg-Id-Original"),
 			StreamSeq: m.Header.Get("Nubefact-Stream-Seq"), Payload: m.Data})
 	}

@@ -20,20 +20,20 @@ func opciones() stream.Options {
 		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: 64 << 20, DLQMaxAge: 24 * time.Hour}
 }
 
-func TestPrepararEsIdempotenteYActualiza(t *testing.T) {
+func TestDeclareIsIdempotentAndUpdates(t *testing.T) {
 	t.Parallel()
 	topo := testkit.Namespace(t)
 	_, js := testkit.Connect(t)
 	ctx := context.Background()
-	if _, err := stream.Prepare(ctx, js, topo, opciones()); err != nil {
+	if _, err := stream.Declare(ctx, js, topo, opciones()); err != nil {
 		t.Fatal(err)
 	}
 	o := opciones()
 	o.DuplicateWindow = 5 * time.Minute
 	o.AckWait = 45 * time.Second
-	cons, err := stream.Prepare(ctx, js, topo, o)
+	cons, err := stream.Declare(ctx, js, topo, o)
 	if err != nil {
-		t.Fatalf("second Preparar: %v", err)
+		t.Fatalf("second Declare: %v", err)
 	}
 	st, err := js.Stream(ctx, topo.StreamNotificaciones())
 	if err != nil {
@@ -87,12 +87,12 @@ func (m sinMetadatos) Metadata() (*jetstream.MsgMetadata, error) {
 
 // TestDeadLetter: the copy of the same delivery is stored once, and copies of different messages
 // without metadata are all stored (no shared ID that would make them duplicates).
-func TestDeadLetter(t *testing.T) {
+func TestSendToDeadLetters(t *testing.T) {
 	t.Parallel()
 	topo := testkit.Namespace(t)
 	_, js := testkit.Connect(t)
 	ctx := context.Background()
-	cons, err := stream.Prepare(ctx, js, topo, opciones())
+	cons, err := stream.Declare(ctx, js, topo, opciones())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +108,12 @@ func TestDeadLetter(t *testing.T) {
 		t.Fatal("no message fetched")
 	}
 	for range 2 { // a crash between the copy and the Term repeats the copy
-		if err := stream.DeadLetter(ctx, js, topo, m, "undecodable"); err != nil {
+		if err := stream.SendToDeadLetters(ctx, js, topo, m, "undecodable"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, body := range []string{"uno", "dos"} {
-		if err := stream.DeadLetter(ctx, js, topo, sinMetadatos{data: []byte(body)}, "undecodable"); err != nil {
+		if err := stream.SendToDeadLetters(ctx, js, topo, sinMetadatos{data: []byte(body)}, "undecodable"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,15 +130,15 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
-func TestMuertasNewestFirst(t *testing.T) {
+func TestDeadLettersNewestFirst(t *testing.T) {
 	t.Parallel()
 	topo := testkit.Namespace(t)
 	_, js := testkit.Connect(t)
 	ctx := context.Background()
-	if _, err := stream.Prepare(ctx, js, topo, opciones()); err != nil {
+	if _, err := stream.Declare(ctx, js, topo, opciones()); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := stream.Muertas(ctx, js, topo, 0, 10); err != nil || len(got) != 0 {
+	if got, err := stream.DeadLetters(ctx, js, topo, 0, 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty DLQ: %v, %v", got, err)
 	}
 	for i := range 3 {
@@ -149,16 +149,16 @@ func TestMuertasNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := stream.Muertas(ctx, js, topo, 0, 2)
+	got, err := stream.DeadLetters(ctx, js, topo, 0, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Motivo != "undecodable 2" || got[1].Motivo != "undecodable 1" || string(got[0].Payload) != `{"n":2}` {
-		t.Errorf("Muertas(2) = %+v, want the last two, newest first", got)
+		t.Errorf("DeadLetters(2) = %+v, want the last two, newest first", got)
 	}
 	// The next page: before the last one shown.
-	got, err = stream.Muertas(ctx, js, topo, got[1].Seq, 2)
+	got, err = stream.DeadLetters(ctx, js, topo, got[1].Seq, 2)
 	if err != nil || len(got) != 1 || got[0].Motivo != "undecodable 0" {
-		t.Errorf("Muertas(before the 2nd) = %+v, %v; want the first alone", got, err)
+		t.Errorf("DeadLetters(before the 2nd) = %+v, %v; want the first alone", got, err)
 	}
 }

@@ -70,7 +70,7 @@ func TestShippedClusterFormsAndRefusesStrangers(t *testing.T) {
 		// still catching up with the meta leader on a loaded machine) is asked again.
 		for {
 			actx, acancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err = stream.Prepare(actx, rec.js, contracts.Topologia{}, opts)
+			_, err = stream.Declare(actx, rec.js, contracts.Topologia{}, opts)
 			acancel()
 			if err == nil {
 				break

@@ -170,7 +170,7 @@ func prepareStreams(ctx context.Context, t *testing.T, admin *client) {
 	t.Helper()
 	opts := stream.Options{Replicas: 1, DuplicateWindow: time.Minute, EventsDuplicateWindow: time.Minute,
 		Consumer: "reconciler", AckWait: 10 * time.Second, MaxDeliver: -1, MaxAckPending: 100, MaxBytes: -1}
-	if _, err := stream.Prepare(ctx, admin.js, contracts.Topologia{}, opts); err != nil {
+	if _, err := stream.Declare(ctx, admin.js, contracts.Topologia{}, opts); err != nil {
 		t.Fatalf("prepare the streams: %v", err)
 	}
 }

@@ -50,7 +50,7 @@ func newIsolated(ctx context.Context, e environment, maxConns int32) (*isolated,
 		return nil, err
 	}
 	a.js, _ = jetstream.New(a.nc)
-	_, err = stream.Prepare(ctx, a.js, a.topo, stream.Options{Replicas: e.streamReplicas(), DuplicateWindow: 2 * time.Minute,
+	_, err = stream.Declare(ctx, a.js, a.topo, stream.Options{Replicas: e.streamReplicas(), DuplicateWindow: 2 * time.Minute,
 		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
 		MaxDeliver: -1, MaxAckPending: 1000})
 	if err != nil {
