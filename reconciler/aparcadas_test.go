@@ -30,7 +30,7 @@ func TestTopeDeAparcadasVaALaDLQ(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the 4th in the DLQ", func() bool {
 		return testkit.StreamMessages(t, s.js, s.topo.StreamDLQ()) == 1
 	})
-	muertas, err := stream.Muertas(context.Background(), s.js, s.topo, 0, 10)
+	muertas, err := stream.DeadLetters(context.Background(), s.js, s.topo, 0, 10)
 	if err != nil || len(muertas) != 1 {
 		t.Fatalf("dead letters %+v, %v; want one", muertas, err)
 	}

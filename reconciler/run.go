@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
+	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/hotelpe/boletas/reconciler/consola"
 	"github.com/hotelpe/boletas/reconciler/estado"
@@ -109,11 +110,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		}
 		defer msrv.Close()
 	}
-	if cfg.PprofAddr != "" {
-		go httpapi.ServePprof(cfg.PprofAddr, log)
-	} else {
-		httpapi.DisableMemProfile()
-	}
+	httpapi.StartPprof(cfg.PprofAddr, log)
 
 	decoder, err := cfg.decoder()
 	if err != nil {
@@ -133,7 +130,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		BatchSize: cfg.BatchSize, Workers: cfg.Workers, BatchTimeout: cfg.ShutdownTimeout, AckWait: cfg.AckWait,
 		Claim: relay.CommittedClaim, Store: store, Relay: r, Topo: topo, Decoder: decoder, Verificador: ver, Metrics: m, Log: log,
 		SendToDeadLetters: func(ctx context.Context, msg jetstream.Msg, reason string) error {
-			return stream.DeadLetter(ctx, js, topo, msg, reason)
+			return stream.SendToDeadLetters(ctx, js, topo, msg, reason)
 		},
 		CrashAfterCommit: crashAfterCommit,
 	})
@@ -198,7 +195,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool
 // openStreams connects to NATS and declares the streams and the consumer, waiting for
 // JetStream if needed.
 func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log *slog.Logger) (*nats.Conn, jetstream.JetStream, jetstream.Consumer, error) {
-	nc, err := connectNATS(cfg, log)
+	nc, err := natsconn.Connect(cfg.NATSURL, cfg.Config, "reconciler", "reconciler", log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -212,7 +209,7 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 	}
 	var cons jetstream.Consumer
 	err = retryStart(ctx, log, "declare streams", func() (err error) {
-		cons, err = stream.Prepare(ctx, js, topo, cfg.streamOptions())
+		cons, err = stream.Declare(ctx, js, topo, cfg.streamOptions())
 		return err
 	})
 	if err != nil {
@@ -306,7 +303,7 @@ func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error)
 
 // deadLetters reads a page of the dead-letter stream for the console, newest first.
 func (c console) deadLetters(ctx context.Context, before uint64, limit int) ([]consola.DeadLetter, error) {
-	ms, err := stream.Muertas(ctx, c.js, c.topo, before, limit)
+	ms, err := stream.DeadLetters(ctx, c.js, c.topo, before, limit)
 	out := make([]consola.DeadLetter, len(ms))
 	for i, m := range ms {
 		out[i] = consola.DeadLetter{Seq: m.Seq, Stored: m.Guardada, Reason: m.Motivo, Origen: m.Origen,
@@ -371,7 +368,7 @@ func shutdown(ctx context.Context, cfg Config, r *relay.Relay, srv *http.Server,
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	if err := drain(nc, cfg.ShutdownTimeout); err != nil {
+	if err := natsconn.Drain(nc, cfg.ShutdownTimeout); err != nil {
 		log.Warn("nats drain", "err", err)
 	}
 	log.Info("stopped")
@@ -389,22 +386,6 @@ func OpenPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(ctx, pcfg)
 }
 
-func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
-	opts, err := cfg.Options("reconciler", "reconciler", log)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	nc, err := nats.Connect(cfg.NATSURL, append(opts,
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("NATS_URL: %w", err)
-	}
-	return nc, nil
-}
-
 // retryStart runs f until it succeeds, ctx ends, or it fails in a way waiting cannot fix (Postgres
 // refusing our credentials or database name: a configuration error to report at once).
 func retryStart(ctx context.Context, log *slog.Logger, what string, f func() error) error {
@@ -413,7 +394,7 @@ func retryStart(ctx context.Context, log *slog.Logger, what string, f func() err
 		if err == nil {
 			return nil
 		}
-		if postgres.EsErrorDeConfiguracion(err) {
+		if postgres.IsConfigError(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		d := retry.Backoff(attempt, 500*time.Millisecond, 10*time.Second)
@@ -423,21 +404,5 @@ func retryStart(ctx context.Context, log *slog.Logger, what string, f func() err
 			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(d):
 		}
-	}
-}
-
-// drain drains the connection (pending acknowledgements and publishes go out) and waits for it
-// to close, so that the deferred Close does not cut the drain short.
-func drain(nc *nats.Conn, timeout time.Duration) error {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		return err
-	}
-	select {
-	case <-closed:
-		return nil
-	case <-time.After(timeout):
-		return errors.New("timed out")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/system/testkit"
 )
@@ -16,7 +17,7 @@ func TestDiscardOlderThanDiscardsEveryBatch(t *testing.T) {
 	t.Parallel()
 	pool, dsn := testkit.Pool(t, postgres.Migrate)
 	ctx := context.Background()
-	const viejas, recientes = 2*postgres.LoteDescarte + 500, 3
+	const viejas, recientes = 2*estado.DescartesPorLlamada + 500, 3
 	if _, err := pool.Exec(ctx, `INSERT INTO aparcadas (message_id, origen, recibido_en, tipo_de_comprobante, serie, numero,
 			motivo, intentos, payload, aparcada_en)
 		SELECT '2-BPN1-' || i || '.aceptado.0', 'webhook', now(), 2, 'BPN1', i, 'desconocido', 1, '{}',

@@ -16,6 +16,7 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/reconciler"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/reenvio"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
@@ -61,7 +62,7 @@ Flags:
 func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	all := fs.Bool("all", false, "include notifications already replayed")
 	after := fs.String("after", "", "start after this cursor (the previous page's last line gives it)")
-	limit := fs.Int("limit", postgres.TamanoPagina, "notifications per page (at most 10000)")
+	limit := fs.Int("limit", estado.TamanoPagina, "notifications per page (at most 10000)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -71,10 +72,10 @@ func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 	if *limit < 1 || *limit > 10000 {
 		return nil, fmt.Errorf("parked: -limit must be between 1 and 10000")
 	}
-	p := postgres.PaginaAparcadas{Todas: *all, Limit: *limit}
+	p := estado.PaginaAparcadas{Todas: *all, Limit: *limit}
 	if *after != "" {
 		var err error
-		if p.Despues, err = postgres.ParseCursorAparcada(*after); err != nil {
+		if p.Despues, err = estado.ParseCursorAparcada(*after); err != nil {
 			return nil, fmt.Errorf("parked: -after: %w", err)
 		}
 	}
@@ -84,7 +85,7 @@ func parseParked(fs *flag.FlagSet, args []string) (runner, error) {
 }
 
 // parkedCmd lists a page of the parked notifications.
-func parkedCmd(ctx context.Context, cfg reconciler.Config, p postgres.PaginaAparcadas, stdout io.Writer) error {
+func parkedCmd(ctx context.Context, cfg reconciler.Config, p estado.PaginaAparcadas, stdout io.Writer) error {
 	pool, err := reconciler.OpenPool(ctx, cfg)
 	if err != nil {
 		return err
@@ -180,7 +181,7 @@ func discardCmd(ctx context.Context, cfg reconciler.Config, reason string, older
 	store := postgres.New(pool)
 	motivo := fmt.Sprintf("descartada por %s: %s", operador(), reason)
 	var n int
-	report := func(done []postgres.Aparcada) {
+	report := func(done []estado.Aparcada) {
 		for _, a := range done {
 			fmt.Fprintln(stdout, "discarded", a.MessageID, a.Clave())
 		}
@@ -195,7 +196,7 @@ func discardCmd(ctx context.Context, cfg reconciler.Config, reason string, older
 			if err != nil {
 				return fmt.Errorf("discard: %w (%d discarded before the error)", err, n)
 			}
-			if len(done) < postgres.LoteDescarte {
+			if len(done) < estado.DescartesPorLlamada {
 				break
 			}
 		}
@@ -264,7 +265,7 @@ func replayCmd(ctx context.Context, cfg reconciler.Config, ids []string, log *sl
 	defer nc.Close()
 	publish := func(ctx context.Context, m contracts.Mensaje) error { return stream.Publish(ctx, js, m) }
 	n, err := reenvio.Reenviar(ctx, postgres.New(pool), publish, contracts.Topologia{Prefijo: cfg.NATSPrefix}, ids,
-		func(page []postgres.Aparcada) {
+		func(page []estado.Aparcada) {
 			for _, a := range page {
 				fmt.Fprintln(stdout, "replayed", a.MessageID)
 			}

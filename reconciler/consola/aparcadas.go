@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // Parked notifications (/esperando): notifications waiting for their comprobante.
@@ -32,9 +31,9 @@ type filaAparcada struct {
 // handleAparcadas lists the parked notifications, those waiting longest first, 100 a page.
 func handleAparcadas(v *views, store Store, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := postgres.PaginaAparcadas{Todas: true, Limit: porPagina}
+		p := estado.PaginaAparcadas{Todas: true, Limit: porPagina}
 		// A cursor that does not parse shows the first page.
-		p.Despues, _ = postgres.ParseCursorAparcada(r.URL.Query().Get("despues"))
+		p.Despues, _ = estado.ParseCursorAparcada(r.URL.Query().Get("despues"))
 		list, err := store.Aparcadas(r.Context(), p)
 		if err != nil {
 			v.fail(w, r, err)
@@ -101,15 +100,15 @@ func handleDescartar(v *views, store Store) http.Handler {
 }
 
 // buscarAparcada finds the parked notification id, answering 404 when it is not parked.
-func buscarAparcada(w http.ResponseWriter, r *http.Request, v *views, store Store, id string) (postgres.Aparcada, bool) {
+func buscarAparcada(w http.ResponseWriter, r *http.Request, v *views, store Store, id string) (estado.Aparcada, bool) {
 	list, err := store.AparcadasPorID(r.Context(), []string{id})
 	if err != nil {
 		v.fail(w, r, err)
-		return postgres.Aparcada{}, false
+		return estado.Aparcada{}, false
 	}
 	if len(list) == 1 {
 		return list[0], true
 	}
 	httpapi.WriteProblem(w, httpapi.Problem{Status: http.StatusNotFound, Detail: "no such parked notification (applied or discarded meanwhile?)"})
-	return postgres.Aparcada{}, false
+	return estado.Aparcada{}, false
 }

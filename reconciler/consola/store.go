@@ -6,7 +6,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // Store is what the console reads and records in Postgres (*postgres.Store is one).
@@ -26,9 +25,9 @@ type Store interface {
 	Conflictos(ctx context.Context, despues estado.CursorConflicto, limit int) ([]estado.ConflictoAuditado, error)
 	MarcarRevisado(ctx context.Context, id int64, usuario, nota string) error
 	// Parked notifications
-	Aparcadas(ctx context.Context, p postgres.PaginaAparcadas) ([]postgres.Aparcada, error)
-	AparcadasPorID(ctx context.Context, ids []string) ([]postgres.Aparcada, error)
-	Descartar(ctx context.Context, messageIDs []string, motivo string) ([]postgres.Aparcada, error)
+	Aparcadas(ctx context.Context, p estado.PaginaAparcadas) ([]estado.Aparcada, error)
+	AparcadasPorID(ctx context.Context, ids []string) ([]estado.Aparcada, error)
+	Descartar(ctx context.Context, messageIDs []string, motivo string) ([]estado.Aparcada, error)
 	// Regularizations
 	Regularizaciones(ctx context.Context, limit int) ([]estado.Regularizacion, error)
 	RegularizacionPorID(ctx context.Context, id int64) (_ estado.Regularizacion, found bool, _ error)

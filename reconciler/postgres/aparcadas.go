@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -13,76 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Aparcada is a parked notification: acknowledged on the stream, it waits here for its
-// comprobante to be inserted.
-type Aparcada struct {
-	MessageID         string     `db:"message_id"`
-	Origen            string     `db:"origen"`
-	RecibidoEn        time.Time  `db:"recibido_en"`
-	Remitente         *string    `db:"remitente"`
-	TipoDeComprobante int        `db:"tipo_de_comprobante"`
-	Serie             string     `db:"serie"`
-	Numero            int        `db:"numero"`
-	Motivo            string     `db:"motivo"`
-	Intentos          int        `db:"intentos"`
-	Payload           string     `db:"payload"`
-	AparcadaEn        time.Time  `db:"aparcada_en"`
-	Veces             int        `db:"veces"`
-	ReenviadaEn       *time.Time `db:"reenviada_en"`
-	// Lista: its comprobante exists now; it is about to be applied.
-	Lista bool `db:"lista"`
-}
-
-// Clave is the comprobante the notification waits for.
-func (a Aparcada) Clave() contracts.Clave {
-	return contracts.Clave{TipoDeComprobante: a.TipoDeComprobante, Serie: a.Serie, Numero: a.Numero}
-}
-
-// CursorAparcada is where a page of Aparcadas ends: the next page starts after it.
-type CursorAparcada struct {
-	AparcadaEn time.Time
-	MessageID  string
-}
-
-// Cursor is where the page that ends with a ends.
-func (a Aparcada) Cursor() CursorAparcada {
-	return CursorAparcada{AparcadaEn: a.AparcadaEn, MessageID: a.MessageID}
-}
-
-// String writes the cursor as the console's links and `reconciler parked -after` take it.
-func (c CursorAparcada) String() string {
-	return c.AparcadaEn.UTC().Format(time.RFC3339Nano) + "_" + c.MessageID
-}
-
-// ParseCursorAparcada reads a cursor String wrote.
-func ParseCursorAparcada(s string) (CursorAparcada, error) {
-	t, id, ok := strings.Cut(s, "_")
-	en, err := time.Parse(time.RFC3339Nano, t)
-	if !ok || err != nil || id == "" {
-		return CursorAparcada{}, fmt.Errorf("invalid cursor %q: want what the last page printed (time_messageid)", s)
-	}
-	return CursorAparcada{AparcadaEn: en, MessageID: id}, nil
-}
-
-// PaginaAparcadas says which page of parked notifications Aparcadas reads.
-type PaginaAparcadas struct {
-	Todas   bool           // those already replayed too
-	Despues CursorAparcada // the page starts after it (zero: at the first)
-	Limit   int
-	// Payload: read the payloads too (to replay them). The lists leave them out: a payload
-	// may weigh 64 KiB, and a page of them a few MiB.
-	Payload bool
-}
-
-// TamanoPagina is the page size of every list of the console and the command line.
-const TamanoPagina = 100
-
 const columnasAparcada = `message_id, origen, recibido_en, remitente, tipo_de_comprobante, serie, numero, motivo,
 	intentos, aparcada_en, veces, reenviada_en, lista`
 
 // Aparcadas reads a page of parked notifications, oldest parked first: keyset pagination on
 // aparcadas_aparcada_en_id, so reading the 100,000th page costs what the first does.
-func (s *Store) Aparcadas(ctx context.Context, p PaginaAparcadas) ([]Aparcada, error) {
+func (s *Store) Aparcadas(ctx context.Context, p estado.PaginaAparcadas) ([]estado.Aparcada, error) {
 	cols := columnasAparcada
 	if p.Payload {
 		cols += ", payload"
@@ -93,19 +28,19 @@ func (s *Store) Aparcadas(ctx context.Context, p PaginaAparcadas) ([]Aparcada, e
 	if err != nil {
 		return nil, wrap("list parked", err)
 	}
-	a, err := pgx.AppendRows(make([]Aparcada, 0, min(p.Limit, TamanoPagina)), rows, pgx.RowToStructByNameLax[Aparcada])
+	a, err := pgx.AppendRows(make([]estado.Aparcada, 0, min(p.Limit, estado.TamanoPagina)), rows, pgx.RowToStructByNameLax[estado.Aparcada])
 	return a, wrap("list parked", err)
 }
 
 // AparcadasPorID reads the parked notifications named, with their payloads, in the order of
 // Aparcadas; message IDs that are not parked are left out.
-func (s *Store) AparcadasPorID(ctx context.Context, ids []string) ([]Aparcada, error) {
+func (s *Store) AparcadasPorID(ctx context.Context, ids []string) ([]estado.Aparcada, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+columnasAparcada+`, payload FROM aparcadas
 		WHERE message_id = ANY($1) ORDER BY aparcada_en, message_id`, ids)
 	if err != nil {
 		return nil, wrap("read parked", err)
 	}
-	a, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+	a, err := pgx.CollectRows(rows, pgx.RowToStructByName[estado.Aparcada])
 	return a, wrap("read parked", err)
 }
 
@@ -138,14 +73,6 @@ func (s *Store) MarcarReenviadas(ctx context.Context, messageIDs []string) error
 	return wrap("mark replayed", err)
 }
 
-// ListasOptions say which ready parked notifications LeerListas and AplicarListas take, and how
-// they decode them.
-type ListasOptions struct {
-	Limit  int
-	IDs    []string // only these (all ready ones when empty)
-	Decode func([]byte) (contracts.Notificacion, error)
-}
-
 // consultaListas selects up to $1 ready parked notifications (only the message IDs $2 when
 // that is not empty) in the order they were received: an aceptado before its anulación.
 const consultaListas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
@@ -162,13 +89,13 @@ const consultaListas = `SELECT ` + columnasAparcada + `, payload FROM aparcadas
 //
 // Webhooks to confirm with NubeFacT first (VERIFY_WEBHOOKS) take the two steps LeerListas and
 // AplicarVerificadas instead, so that no row stays locked while NubeFacT is asked.
-func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o ListasOptions) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
+func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o estado.Listas) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, consultaListas+` FOR UPDATE SKIP LOCKED`, o.Limit, o.IDs)
 		if err != nil {
 			return err
 		}
-		var invalidas []Aparcada
+		var invalidas []estado.Aparcada
 		var motivos []string
 		tomadas, aplicadas, invalidas, motivos, err = decodificar(rows, o.Decode)
 		if err != nil || len(tomadas) == 0 {
@@ -187,7 +114,7 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o L
 // LeerListas reads, without locking them, up to o.Limit ready parked notifications in the order
 // AplicarListas takes them, for the caller to verify before AplicarVerificadas applies them. Those
 // decode no longer accepts are discarded, as AplicarListas does, and left out.
-func (s *Store) LeerListas(ctx context.Context, o ListasOptions) ([]estado.Recibida, error) {
+func (s *Store) LeerListas(ctx context.Context, o estado.Listas) ([]estado.Recibida, error) {
 	rows, err := s.pool.Query(ctx, consultaListas, o.Limit, o.IDs)
 	if err != nil {
 		return nil, wrap("read parked", err)
@@ -202,8 +129,8 @@ func (s *Store) LeerListas(ctx context.Context, o ListasOptions) ([]estado.Recib
 
 // decodificar decodes the parked notifications rows holds. It returns the message IDs of every
 // row, the notifications that decoded, and those decode refuses with the reason of each.
-func decodificar(rows pgx.Rows, decode func([]byte) (contracts.Notificacion, error)) (ids []string, recibidas []estado.Recibida, invalidas []Aparcada, motivos []string, err error) {
-	listas, err := pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+func decodificar(rows pgx.Rows, decode func([]byte) (contracts.Notificacion, error)) (ids []string, recibidas []estado.Recibida, invalidas []estado.Aparcada, motivos []string, err error) {
+	listas, err := pgx.CollectRows(rows, pgx.RowToStructByName[estado.Aparcada])
 	if err != nil || len(listas) == 0 {
 		return nil, nil, nil, nil, err
 	}
@@ -308,24 +235,21 @@ func (s *Store) MarcarListas(ctx context.Context, recientes time.Duration) (int6
 // Descartar removes parked notifications that will never match a comprobante, recording each in
 // the audit (efecto descartado) with the reason and who asked. It returns the ones discarded;
 // message IDs that are not parked are ignored.
-func (s *Store) Descartar(ctx context.Context, messageIDs []string, motivo string) ([]Aparcada, error) {
+func (s *Store) Descartar(ctx context.Context, messageIDs []string, motivo string) ([]estado.Aparcada, error) {
 	return s.descartarDonde(ctx, `message_id = ANY($1)`, messageIDs, motivo)
 }
 
-// DescartarAntiguas discards, with motivo, up to LoteDescarte parked notifications that have waited
+// DescartarAntiguas discards, with motivo, up to DescartesPorLlamada parked notifications that have waited
 // longer than maxEspera, oldest first; never one whose comprobante exists now (it is about to be
-// applied). Call it again while it returns LoteDescarte.
-func (s *Store) DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]Aparcada, error) {
+// applied). Call it again while it returns DescartesPorLlamada.
+func (s *Store) DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]estado.Aparcada, error) {
 	return s.descartarDonde(ctx, `message_id IN (SELECT message_id FROM aparcadas
-		WHERE NOT lista AND aparcada_en < now() - $1::interval ORDER BY aparcada_en LIMIT `+strconv.Itoa(LoteDescarte)+`)`,
+		WHERE NOT lista AND aparcada_en < now() - $1::interval ORDER BY aparcada_en LIMIT `+strconv.Itoa(estado.DescartesPorLlamada)+`)`,
 		maxEspera, motivo)
 }
 
-// LoteDescarte is how many DescartarAntiguas discards at most per call.
-const LoteDescarte = 1000
-
-func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motivo string) ([]Aparcada, error) {
-	var out []Aparcada
+func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motivo string) ([]estado.Aparcada, error) {
+	var out []estado.Aparcada
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM aparcadas WHERE `+where+`
 			RETURNING message_id, origen, recibido_en, remitente, tipo_de_comprobante, serie, numero, motivo,
@@ -333,7 +257,7 @@ func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motiv
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Aparcada])
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[estado.Aparcada])
 		if err != nil {
 			return err
 		}
@@ -348,7 +272,7 @@ func (s *Store) descartarDonde(ctx context.Context, where string, arg any, motiv
 
 // descartar deletes parked notifications and records why: only those it deleted, so that a
 // notification two reconcilers read at once (LeerListas) is audited once.
-func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {
+func descartar(ctx context.Context, tx pgx.Tx, as []estado.Aparcada, motivos []string) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -364,7 +288,7 @@ func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) 
 	if err != nil {
 		return wrap("discard parked", err)
 	}
-	var auditadas []Aparcada
+	var auditadas []estado.Aparcada
 	var porque []string
 	for i, a := range as {
 		if slices.Contains(borradas, a.MessageID) {
@@ -374,7 +298,7 @@ func descartar(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) 
 	return auditarDescarte(ctx, tx, auditadas, porque)
 }
 
-func auditarDescarte(ctx context.Context, tx pgx.Tx, as []Aparcada, motivos []string) error {
+func auditarDescarte(ctx context.Context, tx pgx.Tx, as []estado.Aparcada, motivos []string) error {
 	if len(as) == 0 {
 		return nil
 	}

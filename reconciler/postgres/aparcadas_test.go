@@ -35,7 +35,7 @@ func TestAparcar(t *testing.T) {
 		t.Error("aparcada_en is zero")
 	}
 	a.AparcadaEn, a.RecibidoEn = time.Time{}, a.RecibidoEn.UTC()
-	mismoJSON(t, "aparcada", a, postgres.Aparcada{
+	mismoJSON(t, "aparcada", a, estado.Aparcada{
 		MessageID: e.MessageID, Origen: contracts.OrigenWebhook, RecibidoEn: recibido, Remitente: ptr(remitente),
 		TipoDeComprobante: 2, Serie: "BBB1", Numero: 105, Motivo: veredictos[0].Motivo,
 		Intentos: 1, Payload: semilla, Veces: 1,
@@ -209,7 +209,7 @@ func TestAparcadasOrdenYFiltro(t *testing.T) {
 func aplicarListas(tb testing.TB, s *postgres.Store) []estado.Veredicto {
 	tb.Helper()
 	_, _, veredictos, err := s.AplicarListas(context.Background(), contracts.Topologia{},
-		postgres.ListasOptions{Limit: 10, Decode: contracts.Decode})
+		estado.Listas{Limit: 10, Decode: contracts.Decode})
 	if err != nil {
 		tb.Fatalf("AplicarListas: %v", err)
 	}
@@ -267,7 +267,7 @@ func TestAplicarListasEnOrdenDeLlegada(t *testing.T) {
 // verifies them.
 func leerListas(tb testing.TB, s *postgres.Store) []estado.Recibida {
 	tb.Helper()
-	recibidas, err := s.LeerListas(context.Background(), postgres.ListasOptions{Limit: 10, Decode: contracts.Decode})
+	recibidas, err := s.LeerListas(context.Background(), estado.Listas{Limit: 10, Decode: contracts.Decode})
 	if err != nil {
 		tb.Fatalf("LeerListas: %v", err)
 	}
@@ -306,7 +306,7 @@ func TestLeerListasDescartaLasInvalidas(t *testing.T) {
 		return contracts.Notificacion{}, errors.New("enlace fuera de ENLACE_HOSTS")
 	}
 	for range 2 {
-		recibidas, err := s.LeerListas(ctx, postgres.ListasOptions{Limit: 10, Decode: rechaza})
+		recibidas, err := s.LeerListas(ctx, estado.Listas{Limit: 10, Decode: rechaza})
 		if err != nil || len(recibidas) != 0 {
 			t.Fatalf("LeerListas = %+v, %v; want none", recibidas, err)
 		}
@@ -438,16 +438,16 @@ func TestDescartarAntiguasRespetaLasListas(t *testing.T) {
 	}
 }
 
-func aparcadas(tb testing.TB, s *postgres.Store, todas bool) []postgres.Aparcada {
+func aparcadas(tb testing.TB, s *postgres.Store, todas bool) []estado.Aparcada {
 	tb.Helper()
-	a, err := s.Aparcadas(context.Background(), postgres.PaginaAparcadas{Todas: todas, Limit: 1000, Payload: true})
+	a, err := s.Aparcadas(context.Background(), estado.PaginaAparcadas{Todas: todas, Limit: 1000, Payload: true})
 	if err != nil {
 		tb.Fatalf("Aparcadas(%v): %v", todas, err)
 	}
 	return a
 }
 
-func unaAparcada(tb testing.TB, s *postgres.Store, todas bool) postgres.Aparcada {
+func unaAparcada(tb testing.TB, s *postgres.Store, todas bool) estado.Aparcada {
 	tb.Helper()
 	a := aparcadas(tb, s, todas)
 	if len(a) != 1 {

@@ -33,20 +33,20 @@ func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo c
 // the transaction commits, instead of waiting for a sweep of the outbox: the events are written
 // to the outbox already claimed for claim (so no relay's sweep takes them meanwhile) and
 // returned. If they are not published by then, whichever relay sweeps next publishes them.
-func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
+func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	return s.aplicarEnTx(ctx, recibidas, topo, claim)
 }
 
-func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []EventoPendiente, error) {
+func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	var out []estado.Veredicto
-	var eventos []EventoPendiente
+	var eventos []estado.EventoPendiente
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		out, eventos, err = aplicar(ctx, tx, topo, recibidas, claim, s.topeAparcadas)
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, wrap("apply", err)
 	}
 	return out, eventos, nil
 }
@@ -89,7 +89,7 @@ type batch struct {
 	tope   int64         // PARKED_MAX; 0: no cap
 }
 
-func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration, tope int64) ([]estado.Veredicto, []EventoPendiente, error) {
+func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration, tope int64) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	l := &batch{tx: tx, topo: topo, claim: claim, tope: tope}
 	ops := expandir(recibidas)
 	filas, err := l.lock(ctx, ops)
@@ -396,13 +396,13 @@ func (l *batch) enqueueEvent(c *cambio, d contracts.ComprobanteEvento, actualiza
 
 // eventos are the events the batch wrote to the outbox, for a relay that publishes them itself
 // (their outbox ID is not read back: the relay knows them by event ID).
-func (l *batch) eventos() []EventoPendiente {
+func (l *batch) eventos() []estado.EventoPendiente {
 	if l.claim == 0 {
 		return nil
 	}
-	out := make([]EventoPendiente, len(l.outbox))
+	out := make([]estado.EventoPendiente, len(l.outbox))
 	for i, row := range l.outbox {
-		out[i] = EventoPendiente{EventID: row[0].(string), Subject: row[1].(string), Evento: row[2].([]byte)}
+		out[i] = estado.EventoPendiente{EventID: row[0].(string), Subject: row[1].(string), Evento: row[2].([]byte)}
 	}
 	return out
 }

@@ -3,9 +3,10 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"github.com/hotelpe/boletas/reconciler/estado"
 	"testing"
 	"time"
+
+	"github.com/hotelpe/boletas/reconciler/estado"
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"

@@ -6,24 +6,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/jackc/pgx/v5"
 )
-
-// EventoPendiente is an outbox row: an event not yet confirmed as published.
-type EventoPendiente struct {
-	ID      int64
-	EventID string
-	Subject string
-	Evento  []byte
-}
 
 // Reclamar claims up to limit unpublished events for lease, oldest first, skipping those
 // another relay holds or has claimed, in one short statement: no lock is held while the caller
 // publishes. A relay that dies leaves its claim to expire; the events are then published again
 // with the same event ID, which JetStream (within its duplicate window) and subscribers (by ID)
 // discard.
-func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]EventoPendiente, error) {
-	var eventos []EventoPendiente
+func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]estado.EventoPendiente, error) {
+	var eventos []estado.EventoPendiente
 	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		// = ANY(ARRAY(…)) keeps the outer update on the primary key's index whatever the plan
 		// cache guesses; a join may scan the whole (churning) table.
@@ -34,9 +27,9 @@ func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([
 		if err != nil {
 			return err
 		}
-		eventos, err = pgx.CollectRows(rows, pgx.RowToStructByPos[EventoPendiente])
+		eventos, err = pgx.CollectRows(rows, pgx.RowToStructByPos[estado.EventoPendiente])
 		// RETURNING keeps no order: publish oldest first.
-		slices.SortFunc(eventos, func(a, b EventoPendiente) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(eventos, func(a, b estado.EventoPendiente) int { return cmp.Compare(a.ID, b.ID) })
 		return err
 	})
 	return eventos, wrap("outbox claim", err)
@@ -91,7 +84,7 @@ func terminar[K int64 | string](ctx context.Context, s *Store, column string, pu
 // Relay claims up to limit events, hands them to publish (outside any transaction: publish may
 // wait for JetStream as long as ctx allows), deletes those publish returns and releases the
 // others. It returns how many it deleted.
-func (s *Store) Relay(ctx context.Context, limit int, lease time.Duration, publish func(context.Context, []EventoPendiente) []int64) (int, error) {
+func (s *Store) Relay(ctx context.Context, limit int, lease time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error) {
 	eventos, err := s.Reclamar(ctx, limit, lease)
 	if err != nil || len(eventos) == 0 {
 		return 0, err

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -20,18 +20,18 @@ func TestRelay(t *testing.T) {
 	s, pool := nuevoStore(t)
 	aplicar(t, s, contracts.Topologia{}, aceptaciones(t, pool, 105, 106, 107)...)
 
-	todos := func(_ context.Context, ev []postgres.EventoPendiente) []int64 {
+	todos := func(_ context.Context, ev []estado.EventoPendiente) []int64 {
 		ids := make([]int64, len(ev))
 		for i, e := range ev {
 			ids[i] = e.ID
 		}
 		return ids
 	}
-	ninguno := func(context.Context, []postgres.EventoPendiente) []int64 { return nil }
+	ninguno := func(context.Context, []estado.EventoPendiente) []int64 { return nil }
 
 	for _, paso := range []struct {
 		nombre    string
-		publicar  func(context.Context, []postgres.EventoPendiente) []int64
+		publicar  func(context.Context, []estado.EventoPendiente) []int64
 		recibidos []string
 		marcados  int
 	}{
@@ -41,7 +41,7 @@ func TestRelay(t *testing.T) {
 		{"nada pendiente", todos, nil, 0},
 	} {
 		var recibidos []string
-		marcados, err := s.Relay(t.Context(), 2, time.Minute, func(ctx context.Context, ev []postgres.EventoPendiente) []int64 {
+		marcados, err := s.Relay(t.Context(), 2, time.Minute, func(ctx context.Context, ev []estado.EventoPendiente) []int64 {
 			for i, e := range ev {
 				recibidos = append(recibidos, e.EventID)
 				var decoded contracts.Evento
@@ -80,7 +80,7 @@ func TestRelayConcurrente(t *testing.T) {
 		wg      sync.WaitGroup
 		marcado atomic.Int64
 	)
-	publicar := func(_ context.Context, ev []postgres.EventoPendiente) []int64 {
+	publicar := func(_ context.Context, ev []estado.EventoPendiente) []int64 {
 		var ids []string
 		for _, e := range ev {
 			ids = append(ids, e.EventID)
@@ -131,7 +131,7 @@ func TestRelayNoRetieneBloqueos(t *testing.T) {
 	s, pool := nuevoStore(t)
 	encolar(t, pool, "a", "b")
 
-	n, err := s.Relay(t.Context(), 10, time.Minute, func(ctx context.Context, ev []postgres.EventoPendiente) []int64 {
+	n, err := s.Relay(t.Context(), 10, time.Minute, func(ctx context.Context, ev []estado.EventoPendiente) []int64 {
 		// Another session can lock every row while we "wait for acknowledgements".
 		var bloqueadas int
 		err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM outbox FOR UPDATE NOWAIT) x`).Scan(&bloqueadas)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -33,15 +32,15 @@ func TestAparcadasPorPaginas(t *testing.T) {
 	aparcarMuchas(t, pool, 250)
 
 	var vistas []string
-	var despues postgres.CursorAparcada
+	var despues estado.CursorAparcada
 	paginas := 0
 	for {
-		p, err := s.Aparcadas(ctx, postgres.PaginaAparcadas{Todas: true, Despues: despues, Limit: postgres.TamanoPagina})
+		p, err := s.Aparcadas(ctx, estado.PaginaAparcadas{Todas: true, Despues: despues, Limit: estado.TamanoPagina})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p) > postgres.TamanoPagina {
-			t.Fatalf("a page of %d rows, want at most %d", len(p), postgres.TamanoPagina)
+		if len(p) > estado.TamanoPagina {
+			t.Fatalf("a page of %d rows, want at most %d", len(p), estado.TamanoPagina)
 		}
 		for _, a := range p {
 			if a.Payload != "" {
@@ -49,12 +48,12 @@ func TestAparcadasPorPaginas(t *testing.T) {
 			}
 			vistas = append(vistas, a.MessageID)
 		}
-		if len(p) < postgres.TamanoPagina {
+		if len(p) < estado.TamanoPagina {
 			break
 		}
 		paginas++
 		// The cursor travels as text (the console's link, the command's -after).
-		if despues, err = postgres.ParseCursorAparcada(p[len(p)-1].Cursor().String()); err != nil {
+		if despues, err = estado.ParseCursorAparcada(p[len(p)-1].Cursor().String()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,11 +135,11 @@ func TestHistoriaPorPaginas(t *testing.T) {
 	var antes estado.CursorHistoria
 	var ids []int64
 	for {
-		as, acciones, err := s.Historia(ctx, clave, antes, postgres.TamanoPagina)
+		as, acciones, err := s.Historia(ctx, clave, antes, estado.TamanoPagina)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(acciones) != 0 || len(as) > postgres.TamanoPagina {
+		if len(acciones) != 0 || len(as) > estado.TamanoPagina {
 			t.Fatalf("a page of %d audit rows and %d actions", len(as), len(acciones))
 		}
 		if len(as) == 0 {
@@ -181,14 +180,14 @@ func TestConflictosPorPaginas(t *testing.T) {
 	var despues estado.CursorConflicto
 	var vistos []string
 	for {
-		cs, err := s.Conflictos(ctx, despues, postgres.TamanoPagina)
+		cs, err := s.Conflictos(ctx, despues, estado.TamanoPagina)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
 			vistos = append(vistos, fmt.Sprintf("%d%v", c.Clave.Numero, c.RevisadoPor != ""))
 		}
-		if len(cs) < postgres.TamanoPagina {
+		if len(cs) < estado.TamanoPagina {
 			break
 		}
 		despues = cs[len(cs)-1].Cursor()

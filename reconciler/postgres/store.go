@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,9 +83,26 @@ func MaybeMessageFault(err error) bool {
 	return IsDataError(err) || pgErr.Code[:2] == "P0"
 }
 
+// Error is what the store's methods return when they fail: what they were doing and Postgres's
+// error. Its methods say by behaviour what a caller may do about it, so that the jobs, which
+// never import this adapter, tell a message's fault from an outage.
+type Error struct {
+	Op  string
+	Err error
+}
+
+func (e *Error) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// MaybeMessageFault is MaybeMessageFault(e.Err).
+func (e *Error) MaybeMessageFault() bool { return MaybeMessageFault(e.Err) }
+
+// DataError is IsDataError(e.Err).
+func (e *Error) DataError() bool { return IsDataError(e.Err) }
+
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return &Error{Op: op, Err: err}
 }

@@ -5,6 +5,7 @@ package aparcadas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,16 +13,20 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/verificacion"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 )
 
 // Store keeps the aparcadas (postgres.Store).
 type Store interface {
 	MarcarListas(ctx context.Context, recientes time.Duration) (int64, error)
 	ContarAparcadas(ctx context.Context) (int64, error)
-	AplicarListas(ctx context.Context, topo contracts.Topologia, o postgres.ListasOptions) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error)
-	Descartar(ctx context.Context, messageIDs []string, motivo string) ([]postgres.Aparcada, error)
-	DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]postgres.Aparcada, error)
+	// AplicarListas applies ready aparcadas in one transaction.
+	AplicarListas(ctx context.Context, topo contracts.Topologia, o estado.Listas) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error)
+	// LeerListas reads ready aparcadas, locking nothing (to verify them), and AplicarVerificadas
+	// applies those still ready, with what the verification set on them, while esperar wait on.
+	LeerListas(ctx context.Context, o estado.Listas) ([]estado.Recibida, error)
+	AplicarVerificadas(ctx context.Context, topo contracts.Topologia, recibidas []estado.Recibida, esperar []string) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error)
+	Descartar(ctx context.Context, messageIDs []string, motivo string) ([]estado.Aparcada, error)
+	DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]estado.Aparcada, error)
 }
 
 // Relay is woken when applied aparcadas wrote events (relay.Relay).
@@ -90,8 +95,8 @@ func (a *Job) Run(ctx context.Context) error {
 // aplicarListas applies ready notifications, a batch per transaction, until none is left.
 func (a *Job) aplicarListas(ctx context.Context) {
 	for ctx.Err() == nil {
-		tomadas, aplicadas, veredictos, err := a.Store.AplicarListas(ctx, a.Topo, a.options(a.Batch, nil))
-		if postgres.PuedeSerElMensaje(err) {
+		tomadas, aplicadas, veredictos, err := a.aplicar(ctx, a.Batch, nil)
+		if maybeMessageFault(err) {
 			// One notification Postgres refuses must not hold back the others.
 			err = a.oneByOne(ctx, tomadas)
 		}
@@ -113,9 +118,9 @@ func (a *Job) aplicarListas(ctx context.Context) {
 // one Postgres still refuses on its own.
 func (a *Job) oneByOne(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		_, aplicadas, veredictos, err := a.Store.AplicarListas(ctx, a.Topo, a.options(1, []string{id}))
+		_, aplicadas, veredictos, err := a.aplicar(ctx, 1, []string{id})
 		switch {
-		case postgres.PuedeSerElMensaje(err):
+		case maybeMessageFault(err):
 			a.Log.Warn("parked notification refused by postgres: discarded", "id", id, "err", err)
 			if _, err := a.Store.Descartar(ctx, []string{id}, "postgres la rechazó: "+err.Error()); err != nil {
 				return err
@@ -129,18 +134,20 @@ func (a *Job) oneByOne(ctx context.Context, ids []string) error {
 	return nil
 }
 
-func (a *Job) options(limit int, ids []string) postgres.ListasOptions {
-	o := postgres.ListasOptions{Limit: limit, IDs: ids, Decode: a.Decode}
-	if a.Verificador != nil {
-		o.Prepare = func(ctx context.Context, rs []estado.Recibida) map[string]bool {
-			esperar := map[string]bool{}
-			for _, id := range a.Verificador.Aparcadas(ctx, rs) {
-				esperar[id] = true
-			}
-			return esperar
-		}
+// aplicar applies, in one transaction, up to limit ready aparcadas (those of ids, when given).
+// With a Verificador their webhooks are confirmed with NubeFacT first, before the transaction
+// opens: no row is locked while NubeFacT is asked, and those it cannot confirm yet keep waiting.
+func (a *Job) aplicar(ctx context.Context, limit int, ids []string) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error) {
+	o := estado.Listas{Limit: limit, IDs: ids, Decode: a.Decode}
+	if a.Verificador == nil {
+		return a.Store.AplicarListas(ctx, a.Topo, o)
 	}
-	return o
+	recibidas, err := a.Store.LeerListas(ctx, o)
+	if err != nil || len(recibidas) == 0 {
+		return nil, nil, nil, err
+	}
+	esperar := a.Verificador.Aparcadas(ctx, recibidas)
+	return a.Store.AplicarVerificadas(ctx, a.Topo, recibidas, esperar)
 }
 
 // notifyRelay signals the relay if an event was written, and logs what was applied.
@@ -178,8 +185,15 @@ func (a *Job) housekeep(ctx context.Context) {
 			a.Log.Warn("parked notification discarded: its comprobante never appeared", "id", c.MessageID,
 				"efecto", estado.Descartado, "waited", time.Since(c.AparcadaEn).Round(time.Second))
 		}
-		if len(caducadas) < postgres.LoteDescarte {
+		if len(caducadas) < estado.DescartesPorLlamada {
 			return
 		}
 	}
+}
+
+// maybeMessageFault reports whether the store says (postgres.Error) that the notifications
+// themselves may have caused err, rather than an outage.
+func maybeMessageFault(err error) bool {
+	var f interface{ MaybeMessageFault() bool }
+	return errors.As(err, &f) && f.MaybeMessageFault()
 }

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 )
 
 // Store reads the aparcadas and records their reenvio (postgres.Store).
 type Store interface {
-	AparcadasPorID(ctx context.Context, ids []string) ([]postgres.Aparcada, error)
-	Aparcadas(ctx context.Context, p postgres.PaginaAparcadas) ([]postgres.Aparcada, error)
+	AparcadasPorID(ctx context.Context, ids []string) ([]estado.Aparcada, error)
+	Aparcadas(ctx context.Context, p estado.PaginaAparcadas) ([]estado.Aparcada, error)
 	MarcarReenviadas(ctx context.Context, messageIDs []string) error
 }
 
@@ -29,9 +29,9 @@ type Publish func(ctx context.Context, m contracts.Mensaje) error
 // published, calling reenviadas (when not nil) with each page of them. They keep their payload, so the
 // reconciler computes the same message ID; the Nats-Msg-Id gets a suffix so that JetStream's
 // duplicate window does not swallow a replay of a recent one. It fails, replaying nothing, when
-// an id is not parked. All of them are read a page at a time (keyset, postgres.TamanoPagina):
+// an id is not parked. All of them are read a page at a time (keyset, estado.TamanoPagina):
 // replaying 100,000 holds one page of payloads. `reconciler replay` and the console call it.
-func Reenviar(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, ids []string, reenviadas func([]postgres.Aparcada)) (int, error) {
+func Reenviar(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, ids []string, reenviadas func([]estado.Aparcada)) (int, error) {
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	if len(ids) > 0 {
 		list, err := store.AparcadasPorID(ctx, ids)
@@ -44,9 +44,9 @@ func Reenviar(ctx context.Context, store Store, publish Publish, topo contracts.
 		return reenviarPagina(ctx, store, publish, topo, stamp, list, reenviadas)
 	}
 	total := 0
-	var despues postgres.CursorAparcada
+	var despues estado.CursorAparcada
 	for {
-		list, err := store.Aparcadas(ctx, postgres.PaginaAparcadas{Despues: despues, Limit: postgres.TamanoPagina, Payload: true})
+		list, err := store.Aparcadas(ctx, estado.PaginaAparcadas{Despues: despues, Limit: estado.TamanoPagina, Payload: true})
 		if err != nil || len(list) == 0 {
 			return total, err
 		}
@@ -62,7 +62,7 @@ func Reenviar(ctx context.Context, store Store, publish Publish, topo contracts.
 }
 
 // reenviarPagina publishes list and marks what it published as replayed, in one statement.
-func reenviarPagina(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, stamp string, list []postgres.Aparcada, reenviadas func([]postgres.Aparcada)) (int, error) {
+func reenviarPagina(ctx context.Context, store Store, publish Publish, topo contracts.Topologia, stamp string, list []estado.Aparcada, reenviadas func([]estado.Aparcada)) (int, error) {
 	var perr error
 	n := 0
 	for _, a := range list {

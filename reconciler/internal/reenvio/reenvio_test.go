@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/reconciler/stream"
 	"github.com/hotelpe/boletas/system/testkit"
@@ -27,7 +28,7 @@ func TestReenviar(t *testing.T) {
 		}
 		return n
 	}
-	const n = 2*postgres.TamanoPagina + 37
+	const n = 2*estado.TamanoPagina + 37
 	if _, err := pool.Exec(ctx, `INSERT INTO aparcadas (message_id, origen, recibido_en, tipo_de_comprobante, serie,
 			numero, motivo, intentos, payload, aparcada_en)
 		SELECT 'r' || lpad(g::text, 4, '0'), 'webhook', now(), 2, 'BREN', g, 'no está', 1,
@@ -36,7 +37,7 @@ func TestReenviar(t *testing.T) {
 		FROM generate_series(1, $1::int) g`, n); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stream.Prepare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, MaxAge: time.Hour,
+	if _, err := stream.Declare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, MaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 2 * time.Second, MaxDeliver: -1,
 		MaxAckPending: 1000, MaxBytes: -1, DLQMaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestReenviar(t *testing.T) {
 
 	var vistas []string
 	paginas := 0
-	got, err = Reenviar(ctx, store, publish, topo, nil, func(p []postgres.Aparcada) {
+	got, err = Reenviar(ctx, store, publish, topo, nil, func(p []estado.Aparcada) {
 		paginas++
 		for _, a := range p {
 			vistas = append(vistas, a.MessageID)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -17,7 +17,7 @@ import (
 type Outbox interface {
 	// Relay claims up to limit unpublished events for claim, calls publish with them and
 	// deletes those whose outbox IDs it returns; it returns how many it claimed.
-	Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []postgres.EventoPendiente) []int64) (int, error)
+	Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error)
 	// Terminados deletes the published events and releases the claim on the failed ones.
 	Terminados(ctx context.Context, publicados, fallidos []string) error
 }
@@ -41,7 +41,7 @@ type Relay struct {
 	js       Publisher
 	log      *slog.Logger
 	wake     chan struct{}
-	directos chan []postgres.EventoPendiente
+	directos chan []estado.EventoPendiente
 	interval time.Duration
 	topo     contracts.Topologia
 	metrics  Metrics
@@ -76,7 +76,7 @@ const (
 // for MaxPending asynchronous publishes and give up on one after AckWait.
 func New(store Outbox, js Publisher, topo contracts.Topologia, interval time.Duration, m Metrics, log *slog.Logger) *Relay {
 	return &Relay{store: store, js: js, log: log, wake: make(chan struct{}, 1), interval: interval, topo: topo, metrics: m,
-		directos: make(chan []postgres.EventoPendiente, directosBuffer)}
+		directos: make(chan []estado.EventoPendiente, directosBuffer)}
 }
 
 // Wake asks for a sweep of the outbox soon (another job wrote events the relay was not handed).
@@ -127,7 +127,7 @@ func (r *Relay) Run(ctx context.Context) error {
 // and until when they are waited for (AckWait after the send: batches sent one after another
 // while JetStream is away time out together, not one after another).
 type sent struct {
-	eventos  []postgres.EventoPendiente
+	eventos  []estado.EventoPendiente
 	acks     []jetstream.PubAckFuture
 	deadline time.Time
 }
@@ -163,7 +163,7 @@ func (r *Relay) finish(ctx context.Context, inflight <-chan sent) {
 // HandOff gives the relay the events of a batch just committed (written claimed, see
 // postgres.Store.AplicarYReclamar). It never blocks the worker: when the relay is that far behind
 // (JetStream slow or away), the events lose their claim and wait for the next sweep.
-func (r *Relay) HandOff(ctx context.Context, eventos []postgres.EventoPendiente) {
+func (r *Relay) HandOff(ctx context.Context, eventos []estado.EventoPendiente) {
 	if len(eventos) == 0 {
 		return
 	}
@@ -183,7 +183,7 @@ func (r *Relay) HandOff(ctx context.Context, eventos []postgres.EventoPendiente)
 
 // coalesce adds to eventos the batches already waiting until it holds relayBatch events or more
 // (relayBatch and one worker batch at most), so that one round of acknowledgements covers them.
-func (r *Relay) coalesce(eventos []postgres.EventoPendiente) []postgres.EventoPendiente {
+func (r *Relay) coalesce(eventos []estado.EventoPendiente) []estado.EventoPendiente {
 	for len(eventos) < relayBatch {
 		select {
 		case more := <-r.directos:
@@ -239,7 +239,7 @@ func (r *Relay) Sweep(ctx context.Context) {
 
 // publishOutbox publishes events claimed from the outbox and returns the outbox IDs of those
 // JetStream acknowledged.
-func (r *Relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPendiente) []int64 {
+func (r *Relay) publishOutbox(ctx context.Context, eventos []estado.EventoPendiente) []int64 {
 	ok := r.publish(ctx, eventos)
 	var ids []int64
 	for i, ev := range eventos {
@@ -253,13 +253,13 @@ func (r *Relay) publishOutbox(ctx context.Context, eventos []postgres.EventoPend
 // publish sends the events asynchronously (all in flight at once) and reports, for each, whether
 // JetStream acknowledged it, waiting at most AckWait and never past ctx. The Nats-Msg-Id is
 // the event ID, so a republish after a crash is recognised as a duplicate.
-func (r *Relay) publish(ctx context.Context, eventos []postgres.EventoPendiente) []bool {
+func (r *Relay) publish(ctx context.Context, eventos []estado.EventoPendiente) []bool {
 	return r.await(ctx, eventos, r.send(eventos))
 }
 
 // send publishes the events asynchronously and returns their acknowledgements to come (nil for
 // an event that could not even be sent).
-func (r *Relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFuture {
+func (r *Relay) send(eventos []estado.EventoPendiente) []jetstream.PubAckFuture {
 	acks := make([]jetstream.PubAckFuture, len(eventos))
 	for i, ev := range eventos {
 		msg := nats.NewMsg(ev.Subject)
@@ -276,7 +276,7 @@ func (r *Relay) send(eventos []postgres.EventoPendiente) []jetstream.PubAckFutur
 
 // await reports, for each event sent, whether JetStream acknowledged it, waiting at most
 // AckWait and never past ctx.
-func (r *Relay) await(ctx context.Context, eventos []postgres.EventoPendiente, acks []jetstream.PubAckFuture) []bool {
+func (r *Relay) await(ctx context.Context, eventos []estado.EventoPendiente, acks []jetstream.PubAckFuture) []bool {
 	ok := make([]bool, len(eventos))
 	ctx, cancel := context.WithTimeout(ctx, AckWait)
 	defer cancel()

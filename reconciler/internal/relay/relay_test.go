@@ -32,7 +32,7 @@ func newFixture(t *testing.T) *fixture {
 	pool, _ := testkit.Pool(t, postgres.Migrate)
 	_, js := testkit.Connect(t)
 	topo := testkit.Namespace(t)
-	if _, err := stream.Prepare(context.Background(), js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute,
+	if _, err := stream.Declare(context.Background(), js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute,
 		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 2 * time.Second,
 		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: -1, DLQMaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func (f *fixture) newRelay() *Relay {
 
 // aplicar inserts boletas serie-desde..hasta pending and applies their acceptance, its events
 // claimed for claim (0: written unclaimed, for a sweep).
-func (f *fixture) aplicar(serie string, desde, hasta int, claim time.Duration) []postgres.EventoPendiente {
+func (f *fixture) aplicar(serie string, desde, hasta int, claim time.Duration) []estado.EventoPendiente {
 	f.t.Helper()
 	ctx := context.Background()
 	var recibidas []estado.Recibida
@@ -97,7 +97,7 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 	store := s.store
 	r := s.newRelay()
 	// First attempt: published, then "crash" before marking.
-	n, err := store.Relay(context.Background(), relayBatch, sweepClaim, func(ctx context.Context, evs []postgres.EventoPendiente) []int64 {
+	n, err := store.Relay(context.Background(), relayBatch, sweepClaim, func(ctx context.Context, evs []estado.EventoPendiente) []int64 {
 		if got := len(r.publishOutbox(ctx, evs)); got != 3 {
 			t.Errorf("published %d of 3", got)
 		}
@@ -124,7 +124,7 @@ func TestRelayCaidaEntrePublicarYMarcar(t *testing.T) {
 func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 	t.Parallel()
 	s := newFixture(t)
-	aplicar := func(desde int) []postgres.EventoPendiente { return s.aplicar("BRL2", desde, desde+2, time.Minute) }
+	aplicar := func(desde int) []estado.EventoPendiente { return s.aplicar("BRL2", desde, desde+2, time.Minute) }
 	r := s.newRelay()
 
 	eventos := aplicar(1)
@@ -147,7 +147,7 @@ func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 	}
 
 	// No room in the hand-off: the claim is released at once.
-	full := &Relay{store: s.store, js: s.js, log: r.log, directos: make(chan []postgres.EventoPendiente), topo: s.topo}
+	full := &Relay{store: s.store, js: s.js, log: r.log, directos: make(chan []estado.EventoPendiente), topo: s.topo}
 	full.HandOff(context.Background(), aplicar(4))
 	if c := s.count(`SELECT count(*) FROM outbox WHERE reclamado_hasta IS NULL`); c != 3 {
 		t.Fatalf("after a hand-off with no room, %d unclaimed events, want 3", c)

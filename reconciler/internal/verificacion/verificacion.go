@@ -154,7 +154,7 @@ func respuestaNubefact(n contracts.Notificacion, webhook *estado.Recibida) (*est
 // "" are the same: no document yet.
 func diferencias(webhook, nubefact *contracts.Notificacion) []string {
 	a, b := webhook.Valores(), nubefact.Valores()
-	nombres := (contracts.Campos(1<<len(a)) - 1).Nombres()
+	nombres := contracts.TodosLosCampos.Nombres()
 	var out []string
 	for i := range a {
 		if deref(a[i]) != deref(b[i]) {

@@ -16,7 +16,6 @@ import (
 	"github.com/hotelpe/boletas/contracts/retry"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/verificacion"
-	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -27,7 +26,7 @@ const ackTimeout = 3 * time.Second
 type Store interface {
 	// AplicarYReclamar applies a batch in one transaction and returns what each notification
 	// did and the events it wrote, claimed for claim (they go to the relay at once).
-	AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []postgres.EventoPendiente, error)
+	AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error)
 	// Existentes says which comprobantes are in the table (only webhooks for those are verified).
 	Existentes(ctx context.Context, claves []contracts.Clave) (map[contracts.Clave]bool, error)
 	Ping(ctx context.Context) error
@@ -35,7 +34,7 @@ type Store interface {
 
 // Relay takes the events of a committed batch (relay.Relay).
 type Relay interface {
-	HandOff(ctx context.Context, eventos []postgres.EventoPendiente)
+	HandOff(ctx context.Context, eventos []estado.EventoPendiente)
 }
 
 // Metrics counts what the worker does (metrics.Metrics).
@@ -193,7 +192,7 @@ func (w *Worker) process(ctx, life context.Context, batch []jetstream.Msg) error
 }
 
 // applyAttempts bounds the attempts at a batch that fails in a way the notifications themselves
-// may cause (postgres.PuedeSerElMensaje: a trigger raising an error, rows changed under our
+// may cause (postgres.Error.MaybeMessageFault: a trigger raising an error, rows changed under our
 // lock): after them the batch is split and what still fails on its own is dead-lettered, instead
 // of being retried forever.
 const applyAttempts = 3
@@ -202,7 +201,7 @@ func (w *Worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	veredictos, eventos, err := w.aplicarConReintentos(ctx, recibidas)
 	switch {
 	case err == nil:
-	case postgres.PuedeSerElMensaje(err) && len(recibidas) > 1:
+	case maybeMessageFault(err) && len(recibidas) > 1:
 		// One message Postgres refuses must not hold back the others: apply them one by one.
 		for i := range recibidas {
 			if err := w.aplicar(ctx, life, msgs[i:i+1], recibidas[i:i+1]); err != nil {
@@ -210,7 +209,7 @@ func (w *Worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 			}
 		}
 		return nil
-	case postgres.PuedeSerElMensaje(err):
+	case maybeMessageFault(err):
 		w.deadLetter(ctx, msgs[0], "postgres refused it: "+err.Error())
 		return nil
 	default:
@@ -230,10 +229,10 @@ func (w *Worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 
 // aplicarConReintentos applies a batch, retrying (up to applyAttempts) a failure the batch
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
-func (w *Worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, []postgres.EventoPendiente, error) {
+func (w *Worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	defer func(start time.Time) { w.Metrics.BatchApplied(time.Since(start)) }(time.Now())
 	veredictos, eventos, err := w.Store.AplicarYReclamar(ctx, recibidas, w.Topo, w.Claim)
-	for attempt := 1; err != nil && postgres.PuedeSerElMensaje(err) && !postgres.IsDataError(err) && attempt < applyAttempts; attempt++ {
+	for attempt := 1; err != nil && maybeMessageFault(err) && !dataError(err) && attempt < applyAttempts; attempt++ {
 		w.Log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
@@ -418,4 +417,18 @@ func (w *Worker) verificar(ctx context.Context, msgs []jetstream.Msg, recibidas 
 		keptMsgs, kept = append(keptMsgs, msgs[i]), append(kept, *e)
 	}
 	return keptMsgs, kept
+}
+
+// maybeMessageFault reports whether the store says (postgres.Error) that the notifications
+// themselves may have caused err, rather than an outage.
+func maybeMessageFault(err error) bool {
+	var f interface{ MaybeMessageFault() bool }
+	return errors.As(err, &f) && f.MaybeMessageFault()
+}
+
+// dataError reports whether the store says Postgres refused the data itself: retrying the same
+// batch fails again.
+func dataError(err error) bool {
+	var f interface{ DataError() bool }
+	return errors.As(err, &f) && f.DataError()
 }
