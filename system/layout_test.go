@@ -61,3 +61,29 @@ func TestAdaptersAndDomainImportNoOtherLayerOfOurs(t *testing.T) {
 	check("reconciler/estado", []string{"reconciler/estado", "contracts"})
 	check("contracts", []string{"contracts"})
 }
+
+// The console and each job of the reconciler import the domain, contracts and the shared
+// plumbing only: the adapters (Postgres, JetStream, NubeFacT) reach them through the interfaces
+// they declare, handed over by Run; and no job imports another (verificacion is the one step two
+// jobs share; programada schedules the regularizacion use case).
+func TestJobsAndConsoleImportNoAdapter(t *testing.T) {
+	base := []string{"contracts", "contracts/httpapi", "contracts/retry", "reconciler/estado", "reconciler/internal/rate"}
+	extra := map[string][]string{
+		"reconciler/consola":               {"reconciler/internal/csvcell"},
+		"reconciler/internal/worker":       {"reconciler/internal/verificacion"},
+		"reconciler/internal/aparcadas":    {"reconciler/internal/verificacion"},
+		"reconciler/internal/programada":   {"reconciler/regularizacion", "reconciler/internal/csvcell"},
+		"reconciler/internal/relay":        nil,
+		"reconciler/internal/metrics":      nil,
+		"reconciler/internal/reenvio":      nil,
+		"reconciler/internal/verificacion": nil,
+	}
+	for pkg, more := range extra {
+		ok := append(append([]string{pkg}, base...), more...)
+		for _, p := range deps(t, module+pkg) {
+			if ours, isOurs := strings.CutPrefix(p, module); isOurs && !slices.Contains(ok, ours) {
+				t.Errorf("%s imports %s", pkg, p)
+			}
+		}
+	}
+}
