@@ -9,7 +9,7 @@ import (
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/contracts/natsconn"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/programada"
 	"github.com/hotelpe/boletas/reconciler/nubefact"
@@ -209,7 +209,7 @@ func (c Config) validateRegularizacion() error {
 // validateConsole checks CONSOLE_*.
 func (c Config) validateConsole() error {
 	var errs []error
-	if _, err := consola.ParseUsuarios(c.ConsoleUsers); err != nil {
+	if _, err := console.ParseUsuarios(c.ConsoleUsers); err != nil {
 		errs = append(errs, err)
 	}
 	if c.ConsoleLoginFailures < 0 || c.ConsoleLoginWindow < 0 || c.ConsoleLoginConcurrency < 0 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hotelpe/boletas/contracts/httpapi"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
@@ -22,7 +22,7 @@ func TestConsoleListener(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // a port taken meanwhile fails the start below: rare, and then the test says so
-	par, err := consola.Par("ana", "clave-de-prueba-123")
+	par, err := console.Par("ana", "clave-de-prueba-123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestConsoleTLS(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	par, err := consola.Par("ana", "clave-de-prueba-123")
+	par, err := console.Par("ana", "clave-de-prueba-123")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/system/testkit"
@@ -26,7 +26,7 @@ func (s *servicio) conConsola(sim *simulador.Simulador) string {
 	}
 	addr := l.Addr().String()
 	l.Close() // a port taken meanwhile fails the start: rare, and then the test says so
-	par, err := consola.Par("ana", "clave-de-prueba-123")
+	par, err := console.Par("ana", "clave-de-prueba-123")
 	if err != nil {
 		s.t.Fatal(err)
 	}

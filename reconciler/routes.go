@@ -12,7 +12,7 @@ import (
 
 // routes is the HTTP surface of RECONCILER_ADDR; metrics is nil when /metrics has a listener
 // of its own (metricsRoutes, on METRICS_ADDR). Anything else is a 404 or 405 problem, never a
-// redirect (see httpapi.StrictMux). The console's surface is consola.New's.
+// redirect (see httpapi.StrictMux). The console's surface is console.New's.
 func routes(store *postgres.Store, nc *nats.Conn, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {

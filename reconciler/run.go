@@ -21,7 +21,7 @@ import (
 	"github.com/hotelpe/boletas/contracts/httpapi"
 	"github.com/hotelpe/boletas/contracts/natsconn"
 	"github.com/hotelpe/boletas/contracts/retry"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/internal/aparcadas"
 	"github.com/hotelpe/boletas/reconciler/internal/metrics"
@@ -85,7 +85,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 		defer enFondo.Wait()
 	}
 	defer cancelConsoleRuns()
-	csrv, err := serveConsole(cfg, console{store: store, nc: nc, js: js, cons: cons, topo: topo, enFondo: enFondo, metrics: m}, log)
+	csrv, err := serveConsole(cfg, consoleBackend{store: store, nc: nc, js: js, cons: cons, topo: topo, enFondo: enFondo, metrics: m}, log)
 	if err != nil {
 		return err
 	}
@@ -236,8 +236,8 @@ func serve(addr, env string, h http.Handler, log *slog.Logger) (*http.Server, er
 	return srv, nil
 }
 
-// console is what the console is served with.
-type console struct {
+// consoleBackend is what the console is served with.
+type consoleBackend struct {
 	store   *postgres.Store
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -249,11 +249,11 @@ type console struct {
 
 // serveConsole serves the ops console on CONSOLE_ADDR, or returns nil when it is off (no
 // address, or no user in CONSOLE_USERS: there is no console without an account).
-func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error) {
+func serveConsole(cfg Config, c consoleBackend, log *slog.Logger) (*http.Server, error) {
 	if cfg.ConsoleAddr == "" {
 		return nil, nil
 	}
-	users, err := consola.ParseUsuarios(cfg.ConsoleUsers)
+	users, err := console.ParseUsuarios(cfg.ConsoleUsers)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -266,9 +266,9 @@ func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error)
 		regularizar = c.enFondo.Regularizar
 	}
 	c.metrics.ConsolePasswordChecks(users.Comparaciones)
-	h, err := consola.New(consola.Options{Store: c.store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
-		// Zero fields (a Config built in code) take consola.DefaultLoginLimits.
-		Login:      consola.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
+	h, err := console.New(console.Options{Store: c.store, Usuarios: users, Umbrales: cfg.Umbrales(), Regularizar: regularizar,
+		// Zero fields (a Config built in code) take console.DefaultLoginLimits.
+		Login:      console.LoginLimits{Failures: cfg.ConsoleLoginFailures, Window: cfg.ConsoleLoginWindow, Concurrency: cfg.ConsoleLoginConcurrency},
 		Programada: cfg.RegularizeEvery, Log: log,
 		DeadLetters: c.deadLetters,
 		Reenviar: func(ctx context.Context, id string) error {
@@ -302,23 +302,23 @@ func serveConsole(cfg Config, c console, log *slog.Logger) (*http.Server, error)
 }
 
 // deadLetters reads a page of the dead-letter stream for the console, newest first.
-func (c console) deadLetters(ctx context.Context, before uint64, limit int) ([]consola.DeadLetter, error) {
+func (c consoleBackend) deadLetters(ctx context.Context, before uint64, limit int) ([]console.DeadLetter, error) {
 	ms, err := stream.DeadLetters(ctx, c.js, c.topo, before, limit)
-	out := make([]consola.DeadLetter, len(ms))
+	out := make([]console.DeadLetter, len(ms))
 	for i, m := range ms {
-		out[i] = consola.DeadLetter{Seq: m.Seq, Stored: m.Guardada, Reason: m.Motivo, Origen: m.Origen,
+		out[i] = console.DeadLetter{Seq: m.Seq, Stored: m.Guardada, Reason: m.Motivo, Origen: m.Origen,
 			MsgID: m.MsgID, StreamSeq: m.StreamSeq, Payload: m.Payload}
 	}
 	return out, err
 }
 
-func (c console) publish(ctx context.Context, m contracts.Mensaje) error {
+func (c consoleBackend) publish(ctx context.Context, m contracts.Mensaje) error {
 	return stream.Publish(ctx, c.js, m)
 }
 
 // salud is the console's health line: Postgres, NATS, the consumer's backlog, the dead letters.
-func (c console) salud(ctx context.Context) consola.Salud {
-	s := consola.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", DeadLetters: "desconocida"}
+func (c consoleBackend) salud(ctx context.Context) console.Salud {
+	s := console.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", DeadLetters: "desconocida"}
 	if info, err := c.cons.Info(ctx); err == nil {
 		s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
 	}

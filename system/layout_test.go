@@ -69,7 +69,7 @@ func TestAdaptersAndDomainImportNoOtherLayerOfOurs(t *testing.T) {
 func TestJobsAndConsoleImportNoAdapter(t *testing.T) {
 	base := []string{"contracts", "contracts/httpapi", "contracts/retry", "reconciler/estado", "reconciler/internal/rate"}
 	extra := map[string][]string{
-		"reconciler/consola":               {"reconciler/internal/csvcell"},
+		"reconciler/console":               {"reconciler/internal/csvcell"},
 		"reconciler/internal/worker":       {"reconciler/internal/verificacion"},
 		"reconciler/internal/aparcadas":    {"reconciler/internal/verificacion"},
 		"reconciler/internal/programada":   {"reconciler/regularizacion", "reconciler/internal/csvcell"},

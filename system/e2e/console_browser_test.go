@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/system/internal/freeport"
 	"github.com/hotelpe/boletas/system/testkit"
@@ -125,7 +125,7 @@ func TestConsoleInChromium(t *testing.T) {
 	s := sharedSystem(t)
 	cfg := s.reconcilerConfig()
 	sim := withSimulador(t, &cfg)
-	par, err := consola.Par(user, password)
+	par, err := console.Par(user, password)
 	if err != nil {
 		t.Fatal(err)
 	}

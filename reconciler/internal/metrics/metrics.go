@@ -202,7 +202,7 @@ func origenLabel(origen string) string {
 	return "otro"
 }
 
-// ConsolePasswordChecks exposes the console's bcrypt comparisons (consola.Usuarios.Comparaciones).
+// ConsolePasswordChecks exposes the console's bcrypt comparisons (console.Usuarios.Comparaciones).
 func (m *Metrics) ConsolePasswordChecks(n func() uint64) {
 	if m == nil {
 		return

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/system/internal/freeport"
 )
 
@@ -55,7 +55,7 @@ func consoleScenario(ctx context.Context, e environment) ([]Result, error) {
 			return nil, err
 		}
 	}
-	par, err := consola.Par(consoleUser, consolePassword)
+	par, err := console.Par(consoleUser, consolePassword)
 	if err != nil {
 		return nil, err
 	}

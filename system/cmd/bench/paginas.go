@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/system/internal/freeport"
 	"github.com/nats-io/nats.go"
 )
@@ -64,7 +64,7 @@ func paginasLoads(ctx context.Context, e environment, lleno bool) (_ []Result, p
 			return nil, 0, 0, err
 		}
 	}
-	par, err := consola.Par(consoleUser, consolePassword)
+	par, err := console.Par(consoleUser, consolePassword)
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -1,4 +1,4 @@
-package consola_test
+package console_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
 	"github.com/hotelpe/boletas/system/testkit"
@@ -25,53 +25,53 @@ import (
 )
 
 // The console's Store is Postgres's.
-var _ consola.Store = (*postgres.Store)(nil)
+var _ console.Store = (*postgres.Store)(nil)
 
 const (
 	usuario  = "ana"
 	password = "clave-de-prueba-123"
 )
 
-type console struct {
+type fixture struct {
 	t    *testing.T
 	srv  *httptest.Server
 	pool *pgxpool.Pool
 }
 
-func newConsole(t *testing.T) *console {
+func newConsole(t *testing.T) *fixture {
 	t.Helper()
 	return newConsoleWith(t, nil)
 }
 
-func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) *console {
+func newConsoleWith(t *testing.T, reenviar func(context.Context, string) error) *fixture {
 	t.Helper()
-	return newConsoleOpts(t, func(o *consola.Options) { o.Reenviar = reenviar })
+	return newConsoleOpts(t, func(o *console.Options) { o.Reenviar = reenviar })
 }
 
-func newConsoleOpts(t *testing.T, ajustar func(*consola.Options)) *console {
+func newConsoleOpts(t *testing.T, ajustar func(*console.Options)) *fixture {
 	t.Helper()
 	pool, _ := testkit.Pool(t, postgres.Migrate)
-	par, err := consola.Par(usuario, password)
+	par, err := console.Par(usuario, password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := consola.ParseUsuarios(par)
+	users, err := console.ParseUsuarios(par)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := consola.Options{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
+	o := console.Options{Store: postgres.New(pool), Usuarios: users, Umbrales: estado.UmbralesSUNAT,
 		Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	ajustar(&o)
-	h, err := consola.New(o)
+	h, err := console.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &console{t: t, srv: srv, pool: pool}
+	return &fixture{t: t, srv: srv, pool: pool}
 }
 
-func (c *console) exec(sql string, args ...any) {
+func (c *fixture) exec(sql string, args ...any) {
 	c.t.Helper()
 	if _, err := c.pool.Exec(context.Background(), sql, args...); err != nil {
 		c.t.Fatalf("%s: %v", sql, err)
@@ -80,7 +80,7 @@ func (c *console) exec(sql string, args ...any) {
 
 // do sends a request, with the credentials when auth, and returns the status, the Location and
 // the body; redirects are not followed.
-func (c *console) do(method, path string, form url.Values, auth bool, header map[string]string) (int, string, string) {
+func (c *fixture) do(method, path string, form url.Values, auth bool, header map[string]string) (int, string, string) {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -109,7 +109,7 @@ func (c *console) do(method, path string, form url.Values, auth bool, header map
 	return resp.StatusCode, resp.Header.Get("Location"), string(b)
 }
 
-func (c *console) get(path string) string {
+func (c *fixture) get(path string) string {
 	c.t.Helper()
 	code, _, body := c.do(http.MethodGet, path, nil, true, nil)
 	if code != http.StatusOK {
@@ -119,14 +119,14 @@ func (c *console) get(path string) string {
 }
 
 // emitida inserts a pending boleta issued dias days ago in Lima.
-func (c *console) emitida(serie string, numero, dias int) {
+func (c *fixture) emitida(serie string, numero, dias int) {
 	c.t.Helper()
 	c.exec(`INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision) VALUES (2, $1, $2, $3)`,
 		serie, numero, estado.DiaEnLima(time.Now()).Antes(dias).Format(time.DateOnly))
 }
 
 // conflicto appends a conflict to the audit with payload and returns its id.
-func (c *console) conflicto(serie string, numero int, payload string) int64 {
+func (c *fixture) conflicto(serie string, numero int, payload string) int64 {
 	c.t.Helper()
 	var id int64
 	err := c.pool.QueryRow(context.Background(), `INSERT INTO notificaciones (message_id, origen, recibido_en, tipo_de_comprobante,
@@ -344,7 +344,7 @@ func TestConsolaRegularizar(t *testing.T) {
 	t.Parallel()
 	var pedido estado.Filtro
 	var store *postgres.Store
-	c := newConsoleOpts(t, func(o *consola.Options) {
+	c := newConsoleOpts(t, func(o *console.Options) {
 		store = o.Store.(*postgres.Store)
 		// Stands in for the service's background run: records a run the way Regularizador does.
 		o.Regularizar = func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
@@ -391,9 +391,9 @@ func TestConsolaRegularizar(t *testing.T) {
 
 func TestConsolaDLQ(t *testing.T) {
 	t.Parallel()
-	c := newConsoleOpts(t, func(o *consola.Options) {
-		o.DeadLetters = func(context.Context, uint64, int) ([]consola.DeadLetter, error) {
-			return []consola.DeadLetter{{Seq: 7, Stored: time.Now(), Reason: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
+	c := newConsoleOpts(t, func(o *console.Options) {
+		o.DeadLetters = func(context.Context, uint64, int) ([]console.DeadLetter, error) {
+			return []console.DeadLetter{{Seq: 7, Stored: time.Now(), Reason: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
 		}
 	})
 	body := c.get("/dlq")
@@ -406,7 +406,7 @@ func TestConsolaDLQ(t *testing.T) {
 var siguiente = regexp.MustCompile(`<a href="([^"]+)">(?:Siguientes|Anteriores) →</a>`)
 
 // recorrer follows the "next" links from path and returns every page.
-func (c *console) recorrer(path string) []string {
+func (c *fixture) recorrer(path string) []string {
 	c.t.Helper()
 	var pages []string
 	for path != "" && len(pages) < 100 {
@@ -514,17 +514,17 @@ func TestConsolaHistoriaPorPaginas(t *testing.T) {
 func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
 	t.Parallel()
 	var pedidas []uint64
-	c := newConsoleOpts(t, func(o *consola.Options) {
+	c := newConsoleOpts(t, func(o *console.Options) {
 		// A DLQ of 150 messages, sequences 1..150.
-		o.DeadLetters = func(_ context.Context, antes uint64, limit int) ([]consola.DeadLetter, error) {
+		o.DeadLetters = func(_ context.Context, antes uint64, limit int) ([]console.DeadLetter, error) {
 			pedidas = append(pedidas, antes)
-			var out []consola.DeadLetter
+			var out []console.DeadLetter
 			seq := uint64(150)
 			if antes > 0 {
 				seq = antes - 1
 			}
 			for ; seq >= 1 && len(out) < limit; seq-- {
-				out = append(out, consola.DeadLetter{Seq: seq, Reason: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
+				out = append(out, console.DeadLetter{Seq: seq, Reason: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
 			}
 			return out, nil
 		}

@@ -1,4 +1,4 @@
-package consola_test
+package console_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -63,10 +63,10 @@ func entrar(tb testing.TB, client *http.Client, base, name, pass string) (int, s
 func TestConsolaLoginLimitado(t *testing.T) {
 	t.Parallel()
 	logs := &logBuffer{out: t.Output()}
-	var users *consola.Usuarios
-	c := newConsoleOpts(t, func(o *consola.Options) {
+	var users *console.Usuarios
+	c := newConsoleOpts(t, func(o *console.Options) {
 		o.Log = slog.New(slog.NewTextHandler(logs, nil))
-		o.Login = consola.LoginLimits{Failures: 3, Window: time.Hour}
+		o.Login = console.LoginLimits{Failures: 3, Window: time.Hour}
 		o.Usuarios = usuariosRapidos(t)
 		users = o.Usuarios
 	})
@@ -117,13 +117,13 @@ func TestConsolaLoginLimitado(t *testing.T) {
 
 // usuariosRapidos is ana with a hash of bcrypt's lowest cost: the race detector makes the
 // default cost take seconds, and what is counted here is comparisons, not their time.
-func usuariosRapidos(tb testing.TB) *consola.Usuarios {
+func usuariosRapidos(tb testing.TB) *console.Usuarios {
 	tb.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	users, err := consola.ParseUsuarios(usuario + ":" + string(hash))
+	users, err := console.ParseUsuarios(usuario + ":" + string(hash))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"golang.org/x/term"
 )
 
@@ -43,7 +43,7 @@ func parseConsoleUser(fs *flag.FlagSet, args []string) (runner, error) {
 			return fmt.Errorf("console-user: reading the password: %w", err)
 		}
 		fmt.Fprintln(stderr)
-		par, err := consola.Par(name, password)
+		par, err := console.Par(name, password)
 		if err != nil {
 			return fmt.Errorf("console-user: %w", err)
 		}

@@ -1,9 +1,9 @@
-// Package consola is the ops console: server-rendered pages (html/template, embedded, no
+// Package console is the ops console: server-rendered pages (html/template, embedded, no
 // JavaScript needed) over the reconciler's Postgres, for the hotel's ops and its accountant.
 // Every request needs HTTP Basic credentials of CONSOLE_USERS; every POST is refused when it
 // comes from another site (http.CrossOriginProtection) and is recorded in the acciones table.
 // routes.go lists the pages; each has its file.
-package consola
+package console
 
 import (
 	"context"

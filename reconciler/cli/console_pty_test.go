@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,7 +97,7 @@ func TestConsoleUserTerminalSinEco(t *testing.T) {
 	if bytes.Contains(shown, []byte(secreto)) {
 		t.Errorf("the terminal showed the password: %q", shown)
 	}
-	u, err := consola.ParseUsuarios(strings.TrimSpace(out.String()))
+	u, err := console.ParseUsuarios(strings.TrimSpace(out.String()))
 	if err != nil || !u.Valido("ana", secreto, time.Now()) {
 		t.Errorf("the printed entry %q does not check the typed password (%v)", out.String(), err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/reconciler"
-	"github.com/hotelpe/boletas/reconciler/consola"
+	"github.com/hotelpe/boletas/reconciler/console"
 )
 
 // Not parallel: it replaces stdin.
@@ -23,7 +23,7 @@ func TestConsoleUser(t *testing.T) {
 	if strings.Contains(out.String()+errOut.String(), secreto) {
 		t.Error("the password was printed")
 	}
-	u, err := consola.ParseUsuarios(strings.TrimSpace(out.String()))
+	u, err := console.ParseUsuarios(strings.TrimSpace(out.String()))
 	if err != nil || !u.Valido("ana", secreto, time.Now()) || u.Valido("ana", "otra-clave-bastante-larga", time.Now()) {
 		t.Errorf("the printed entry %q does not check the password (%v)", out.String(), err)
 	}

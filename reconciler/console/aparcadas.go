@@ -1,4 +1,4 @@
-package consola
+package console
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package consola_test
+package console_test
 
 import (
 	"net/http"
