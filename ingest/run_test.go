@@ -128,25 +128,27 @@ func startIngestWith(tb testing.TB, withStream bool, configure func(*ingest.Conf
 	if !withStream {
 		ready = "/healthz" // readyz stays 503 without the stream
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	err := testkit.Poll(10*time.Second, func() error {
 		select {
 		case <-s.done:
 			tb.Fatalf("Run returned early: %v\n%s", s.runErr, logs.String())
 		default:
 		}
-		if resp, err := s.client.Get(s.base + ready); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
+		resp, err := s.client.Get(s.base + ready)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("ingest not ready on %s after 10s\n%s", ready, logs.String())
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("ingest not ready on %s after 10s: %v\n%s", ready, err, logs.String())
 	}
+	return s
 }
 
 // stop cancels Run's context and waits for it to return.
@@ -472,18 +474,14 @@ func TestRunFinishesInFlightWebhook(t *testing.T) {
 	s.client.CloseIdleConnections()
 	s.cancel()
 	addr := strings.TrimPrefix(s.base, "http://")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the listener to close after cancellation", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
-			break // the listener is closed: Shutdown is under way
+			return true // the listener is closed: Shutdown is under way
 		}
 		c.Close() // a connection left open would hold Shutdown up
-		if time.Now().After(deadline) {
-			t.Fatal("the listener still accepts 10s after cancellation")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
 	select {
 	case <-s.done:
 		t.Fatalf("Run returned (%v) with a webhook in flight", s.runErr)

@@ -169,23 +169,31 @@ var errExited = errors.New("service exited")
 // waitReady polls url until it answers 200; it fails with the service's error if the service
 // ends first (an address already in use among them).
 func waitReady(url string, done <-chan error) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var exited error // polling stops when the service ends
+	err := testkit.Poll(20*time.Second, func() error {
 		select {
 		case err := <-done:
-			return fmt.Errorf("%w before %s was ready: %w", errExited, url, err)
+			exited = fmt.Errorf("%w before %s was ready: %w", errExited, url, err)
+			return nil
 		default:
 		}
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if exited != nil {
+		return exited
 	}
-	return fmt.Errorf("%s not ready after 20s", url)
+	if err != nil {
+		return fmt.Errorf("%s not ready after 20s: %w", url, err)
+	}
+	return nil
 }
 
 // post delivers a webhook with tokens[0] as Bearer token and returns the status and headers.
