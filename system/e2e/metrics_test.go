@@ -16,9 +16,7 @@ import (
 // reconciler's counters, and a boleta issued six days ago (in Lima) is counted as critico.
 func TestE2EMetrics(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig()) // METRICS_INTERVAL 1s
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{}) // METRICS_INTERVAL 1s
 	now := time.Now()
 	hoy := estado.DiaEnLima(now)
 	pendiente := func(serie string, numero int, dia estado.Dia) {
