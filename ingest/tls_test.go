@@ -34,21 +34,15 @@ func TestRunServesTLS(t *testing.T) {
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := client.Get("https://" + addr + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || resp.TLS == nil {
-				t.Fatalf("healthz over TLS: status %d, TLS %v", resp.StatusCode, resp.TLS != nil)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no TLS answer after 10s: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var resp *http.Response
+	testkit.EventuallyNoError(t, 10*time.Second, "a TLS answer", func() (err error) {
+		resp, err = client.Get("https://" + addr + "/healthz")
+		return err
+	})
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("healthz over TLS: status %d, TLS %v", resp.StatusCode, resp.TLS != nil)
 	}
 	// Plain HTTP on a TLS port is refused, not served.
 	resp, err := http.Get("http://" + addr + "/healthz")

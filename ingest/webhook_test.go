@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/ingest"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -369,8 +370,25 @@ func TestWebhookAcceptsSpellings(t *testing.T) {
 func TestWebhookRidesOutAStreamWithoutLeader(t *testing.T) {
 	t.Parallel()
 	s := startIngestWith(t, false, func(c *ingest.Config) { c.PublishTimeout = 10 * time.Second })
+	// The stream appears only once the webhook has met its absence: a subscriber sees the first
+	// publish and answers it as the server does when nothing listens (status 503, no body), then
+	// leaves the subject to the stream, as a leader elected meanwhile would.
+	attempted := make(chan struct{})
+	var once sync.Once
+	sub, err := s.js.Conn().Subscribe(s.topo.SubjectNotificacion(contracts.OrigenWebhook), func(m *nats.Msg) {
+		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{"Status": {"503"}}})
+		once.Do(func() { close(attempted) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		time.Sleep(700 * time.Millisecond) // a leader elected
+		select {
+		case <-attempted:
+		case <-t.Context().Done():
+			return
+		}
+		_ = sub.Unsubscribe()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = s.js.CreateStream(ctx, jetstream.StreamConfig{

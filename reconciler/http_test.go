@@ -40,20 +40,19 @@ func TestListener(t *testing.T) {
 		}
 	})
 
+	// Its routes, and that the listener is wrapped in httpapi.StrictMux (which contracts/httpapi
+	// tests): anything else is a 404 or 405 problem, never a redirect.
 	t.Run("routes", func(t *testing.T) {
 		tests := []struct {
 			method, path string
 			want         int
-			allow        string // the Allow header of a 405
 		}{
-			{http.MethodGet, "/healthz", http.StatusOK, ""},
-			{http.MethodGet, "/readyz", http.StatusOK, ""},
-			{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
-			{http.MethodDelete, "/readyz", http.StatusMethodNotAllowed, "GET, HEAD"},
-			{http.MethodGet, "/", http.StatusNotFound, ""},
-			{http.MethodGet, "/metrics", http.StatusOK, ""},
-			{http.MethodPost, "/metrics", http.StatusMethodNotAllowed, "GET, HEAD"},
-			{http.MethodGet, "/debug/pprof/", http.StatusNotFound, ""},
+			{http.MethodGet, "/healthz", http.StatusOK},
+			{http.MethodGet, "/readyz", http.StatusOK},
+			{http.MethodGet, "/metrics", http.StatusOK},
+			{http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
+			{http.MethodGet, "/debug/pprof/", http.StatusNotFound},
+			{http.MethodGet, "//healthz?token=s3cr3t", http.StatusNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -65,30 +64,6 @@ func TestListener(t *testing.T) {
 					return
 				}
 				wantProblem(t, r, tt.want)
-				if got := r.header.Get("Allow"); got != tt.allow {
-					t.Errorf("Allow = %q, want %q", got, tt.allow)
-				}
-			})
-		}
-	})
-
-	// A redirect would repeat the query string in Location: a path the mux would clean is a 404.
-	t.Run("no redirects", func(t *testing.T) {
-		const secret = "?token=s3cr3t-0123456789"
-		for _, path := range []string{"//healthz", "/./healthz", "/x/../readyz", "/healthz/", "/readyz/.", "/a//b"} {
-			t.Run(path, func(t *testing.T) {
-				r := sendHTTP(t, http.MethodGet, base+path+secret, nil)
-				wantProblem(t, r, http.StatusNotFound)
-				for k, vs := range r.header {
-					for _, v := range vs {
-						if strings.Contains(v, "s3cr3t") {
-							t.Errorf("header %s repeats the query string: %q", k, v)
-						}
-					}
-				}
-				if strings.Contains(string(r.body), "s3cr3t") {
-					t.Errorf("body repeats the query string: %s", r.body)
-				}
 			})
 		}
 	})

@@ -85,25 +85,34 @@ func (s *servicio) intentar(crashAfterCommit func() bool) (stop func() error, _ 
 		once.Do(func() { cancel(); err = <-done })
 		return err
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var ended error
+	err = testkit.Poll(20*time.Second, func() error {
 		select {
 		case err := <-done:
-			cancel()
-			return nil, fmt.Errorf("the reconciler ended before it was ready: %w", err)
+			ended = fmt.Errorf("the reconciler ended before it was ready: %w", err)
+			return nil
 		default:
 		}
-		if resp, err := http.Get("http://" + cfg.Addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				s.t.Cleanup(func() { _ = stop() })
-				return stop, nil
-			}
+		resp, err := http.Get("http://" + cfg.Addr + "/readyz")
+		if err != nil {
+			return err
 		}
-		time.Sleep(25 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz answers %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if ended != nil {
+		cancel()
+		return nil, ended
 	}
-	_ = stop()
-	return nil, errors.New("the reconciler was not ready after 20s")
+	if err != nil {
+		_ = stop()
+		return nil, fmt.Errorf("the reconciler was not ready after 20s: %w", err)
+	}
+	s.t.Cleanup(func() { _ = stop() })
+	return stop, nil
 }
 
 // publicar puts a webhook's notification on the stream, as ingest would.

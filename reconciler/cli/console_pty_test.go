@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/console"
+	"github.com/hotelpe/boletas/system/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,20 +57,13 @@ func TestConsoleUserTerminalSinEco(t *testing.T) {
 	}()
 	// Type only once echo is off, as a person would after the prompt: the terminal echoes what
 	// arrives while echo is on.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "console-user to turn the terminal's echo off", func() bool {
 		st, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Lflag&unix.ECHO == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("console-user never turned the terminal's echo off")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return st.Lflag&unix.ECHO == 0
+	})
 	if _, err := master.WriteString(secreto + "\n"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/regularizacion"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 func TestParseOlderThan(t *testing.T) {
@@ -141,10 +142,7 @@ func TestProgresoSinTerminalEscribeLineas(t *testing.T) {
 	finished := make(chan struct{})
 	go func() { showProgress(&buf, &c, 5*time.Millisecond, done); close(finished) }()
 	// Wait for two periodic lines (however slow the machine), then stop.
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(buf.String(), "\n") < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "two progress lines", func() bool { return strings.Count(buf.String(), "\n") >= 2 })
 	close(done)
 	<-finished
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -98,18 +99,13 @@ func cancelado(err error) bool {
 // esperarBloqueo waits until a session of this database waits for a row lock.
 func esperarBloqueo(tb testing.TB, pool *pgxpool.Pool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(tb, 10*time.Second, "a session waiting for the lock", func() bool {
 		var n int
 		err := pool.QueryRow(tb.Context(), `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	tb.Fatal("no session waited for the lock")
+		return n > 0
+	})
 }

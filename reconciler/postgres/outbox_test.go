@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/estado"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -151,20 +152,13 @@ func TestRelayNoRetieneBloqueos(t *testing.T) {
 	if ev, err := s.Reclamar(t.Context(), 10, time.Minute); err != nil || len(ev) != 0 {
 		t.Fatalf("Reclamar while claimed = %d events, %v; want 0", len(ev), err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the expired claim taken over", func() bool {
 		ev, err := s.Reclamar(t.Context(), 10, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ev) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the expired claim was never taken over")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(ev) == 2
+	})
 }
 
 // encolar writes unpublished outbox rows, in order, as Aplicar would.

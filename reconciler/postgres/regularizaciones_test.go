@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/hotelpe/boletas/reconciler/postgres"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // A run left going on by a process that died (its lock ended with its connection) is closed as
@@ -52,11 +53,13 @@ func TestRegularizacionAbandonadaSeCierraAlTomarElCandado(t *testing.T) {
 
 	// The server ends the closed session, and releases its lock, a moment after the client closed it.
 	var viva int64
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if ran, err = s.ConCandadoDeRegularizacion(ctx, func(context.Context) error { return nil }); err != nil || ran || time.Now().After(deadline) {
-			break
+	testkit.Eventually(t, 10*time.Second, "the closed session's lock released", func() bool {
+		ran, err := s.ConCandadoDeRegularizacion(ctx, func(context.Context) error { return nil })
+		if err != nil {
+			t.Fatalf("ConCandadoDeRegularizacion after the holder died: %v", err)
 		}
-	}
+		return ran
+	})
 	ran, err = s.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
 		r, _, err := s.RegularizacionPorID(ctx, muerta)
 		if err != nil || r.Resultado == nil || *r.Resultado != estado.RegularizacionInterrumpida || r.TerminadaEn == nil ||

@@ -25,6 +25,7 @@ import (
 	"github.com/hotelpe/boletas/system/internal/natsserver"
 	"github.com/hotelpe/boletas/system/internal/process"
 	"github.com/hotelpe/boletas/system/internal/ready"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -274,37 +275,35 @@ func (s *suite) count(t *testing.T, q string, args ...any) int {
 	ctx, cancel := ctxTimeout(30 * time.Second)
 	defer cancel()
 	var n int
-	for range 50 { // the metrics pool itself reconnects after the Postgres scenario
-		if err := s.pool.QueryRow(ctx, q, args...).Scan(&n); err == nil {
-			return n
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("query failed: %s", q)
-	return 0
+	// The metrics pool itself reconnects after the Postgres scenario.
+	testkit.EventuallyNoError(t, 10*time.Second, "query "+q, func() error { return s.pool.QueryRow(ctx, q, args...).Scan(&n) })
+	return n
 }
 
 // waitCaughtUp waits until every boleta of the serie is aceptado, every event is relayed and
 // received, and returns when that happened.
 func (s *suite) waitCaughtUp(t *testing.T, serie string, n int) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
 	next := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	var caughtUp time.Time
+	err := testkit.Poll(5*time.Minute, func() error {
 		aceptados, outbox, events := s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie),
 			s.count(t, `SELECT count(*) FROM outbox`), s.eventsOf(serie)
 		if aceptados == n && outbox == 0 && events == n {
-			return time.Now()
+			caughtUp = time.Now()
+			return nil
 		}
 		if time.Now().After(next) { // where a slow catch-up spends its time
 			t.Logf("catching up: %d/%d aceptado, %d events in the outbox, %d/%d received", aceptados, n, outbox, events, n)
 			next = time.Now().Add(2 * time.Second)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return fmt.Errorf("%d aceptados, %d events in the outbox, %d with events", aceptados, outbox, events)
+	})
+	if err != nil {
+		t.Errorf("serie %s not caught up after 5 minutes: %v", serie, err)
+		return time.Now()
 	}
-	t.Errorf("serie %s not caught up after 5 minutes: %d aceptados, %d with events", serie,
-		s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND estado = 'aceptado'`, serie), s.eventsOf(serie))
-	return time.Now()
+	return caughtUp
 }
 
 func (s *suite) eventsOf(serie string) int {
@@ -542,19 +541,17 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 		contra = append(contra, []delivery{{clave: c, body: body, id: contracts.MessageID(n)}})
 	}
 	rem.send(ctx, seed+1, contra, 0, workers)
-	deadline := time.Now().Add(2 * time.Minute)
 	var dlq, parked, conflictos int
-	for time.Now().Before(deadline) {
+	if err := testkit.Poll(2*time.Minute, func() error {
 		dlq = int(s.streamMessages(t, s.topo.StreamDLQ()) - dlq0)
 		parked = s.count(t, `SELECT count(*) FROM aparcadas WHERE serie = $1`, desconocida)
 		conflictos = s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'conflicto'`, serie)
-		if dlq == 50 && parked == 100 && conflictos == 100 {
-			break
+		if dlq != 50 || parked != 100 || conflictos != 100 {
+			return fmt.Errorf("dead letters %d/50, parked %d/100, conflicts %d/100", dlq, parked, conflictos)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if dlq != 50 || parked != 100 || conflictos != 100 {
-		t.Errorf("dead letters %d/50, parked %d/100, conflicts %d/100", dlq, parked, conflictos)
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	if n := s.count(t, `SELECT count(*) FROM comprobantes WHERE serie = $1 AND codigo_hash LIKE 'FORGED%'`, serie); n != 0 {
 		t.Errorf("%d contradictions were applied", n)

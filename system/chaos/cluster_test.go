@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hotelpe/boletas/system/internal/natsserver"
 	"github.com/hotelpe/boletas/system/internal/ready"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // election bounds the longest window without a 200 that one election may cause: NATS elects a
@@ -41,25 +43,28 @@ func TestChaosCluster(t *testing.T) {
 func (s *suite) streamLeader() (*natsserver.Node, error) {
 	ctx, cancel := ctxTimeout(30 * time.Second)
 	defer cancel()
-	var last error
-	for ctx.Err() == nil {
+	var nd *natsserver.Node
+	err := testkit.Poll(30*time.Second, func() error {
 		st, err := s.js.Stream(ctx, s.topo.StreamNotificaciones())
-		if err == nil {
-			info, err := st.Info(ctx)
-			if err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
-				if nd := s.cluster.Node(info.Cluster.Leader); nd != nil && nd.Pid() != 0 {
-					return nd, nil
-				}
-				last = fmt.Errorf("leader %q is not a running node", info.Cluster.Leader)
-			} else if err != nil {
-				last = err
-			}
-		} else {
-			last = err
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		info, err := st.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Cluster == nil || info.Cluster.Leader == "" {
+			return errors.New("no leader yet")
+		}
+		if nd = s.cluster.Node(info.Cluster.Leader); nd == nil || nd.Pid() == 0 {
+			return fmt.Errorf("leader %q is not a running node", info.Cluster.Leader)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("no leader for the notifications stream within 30 s: %v", err)
 	}
-	return nil, fmt.Errorf("no leader for the notifications stream within 30 s: %v", last)
+	return nd, nil
 }
 
 // restart starts a stopped node again and waits until every node is current.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/system/internal/freeport"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -84,20 +85,14 @@ func newPGReplicated(tb testing.TB, dir string) (primary, standby *clusterPG) {
 		tb.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for {
+	testkit.Eventually(tb, time.Minute, "the standby to become a synchronous standby", func() bool {
 		var sync int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_replication WHERE application_name = 'standby1' AND sync_state = 'sync'`).Scan(&sync); err != nil {
 			tb.Fatal(err)
 		}
-		if sync == 1 {
-			return primary, standby
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatal("the standby never became a synchronous standby")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return sync == 1
+	})
+	return primary, standby
 }
 
 // initPG prepares an empty data directory dir/name (owned by the postgres user when running as
@@ -200,12 +195,12 @@ func (c *clusterPG) kill9() error {
 	for _, p := range pids {
 		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if syscall.Kill(pid, 0) != nil {
-			return nil
+	return testkit.Poll(10*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("postmaster %d still alive after SIGKILL", pid)
 		}
-	}
-	return fmt.Errorf("postmaster %d still alive after SIGKILL", pid)
+		return nil
+	})
 }
 
 // children lists the processes whose parent is pid (Linux /proc).

@@ -122,24 +122,22 @@ func TestConsoleInChromium(t *testing.T) {
 	t.Parallel()
 	const user, password = "ana", "clave-de-prueba-123"
 	ctx := browser(t, user, password)
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	sim := withSimulador(t, &cfg)
 	par, err := console.Par(user, password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ConsoleAddr, err = freeport.Candidate(); err != nil {
-		t.Fatal(err)
-	}
-	// Parked notifications are applied only on this tick: the replay below is what applies one.
-	cfg.ConsoleUsers, cfg.MaxConns, cfg.ParkedInterval = par, 8, time.Hour
-	s.startReconciler(cfg)
-	s.startIngest()
-	base := "http://" + cfg.ConsoleAddr
+	s := newPipeline(t, pipelineOptions{simulador: true, prepare: func(p *pipeline) {
+		var err error
+		if p.cfg.ConsoleAddr, err = freeport.Candidate(); err != nil {
+			t.Fatal(err)
+		}
+		// Parked notifications are applied only on this tick: the replay below is what applies one.
+		p.cfg.ConsoleUsers, p.cfg.MaxConns, p.cfg.ParkedInterval = par, 8, time.Hour
+	}})
+	base := "http://" + s.cfg.ConsoleAddr
 
 	s.insertEmitida("BCON", 1, 6) // critico; its webhook was lost, NubeFacT has it accepted
-	sim.Poner(clave("BCON", 1), simulador.Aceptada)
+	s.sim.Poner(clave("BCON", 1), simulador.Aceptada)
 	s.insertEmitida("BCON", 2, 0)
 	if code, _ := s.post(aceptada("BCON", 2)); code != http.StatusOK {
 		t.Fatalf("webhook: %d", code)

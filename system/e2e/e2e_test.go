@@ -18,19 +18,9 @@ import (
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
-// sharedSystem starts both services on the shared test servers, in a namespace of its own.
-func sharedSystem(t *testing.T) *system {
-	t.Helper()
-	s := newSystem(t, testkit.NATSURL(t), testkit.Namespace(t))
-	return s
-}
-
 func TestE2EWebhookMakesBoletaAceptado(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{subscribe: true})
 	s.insertPendiente(2, "BBB1", 105)
 
 	if code, _ := s.post(seed(t)); code != http.StatusOK {
@@ -93,10 +83,7 @@ func TestE2EWebhookMakesBoletaAceptado(t *testing.T) {
 
 func TestE2EWebhookRepeatedFiveTimesAtOnce(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{subscribe: true})
 	s.insertPendiente(2, "BBB1", 105)
 
 	var wg sync.WaitGroup
@@ -131,9 +118,7 @@ func TestE2EWebhookRepeatedFiveTimesAtOnce(t *testing.T) {
 
 func TestE2EInvalidInputLeavesNoTrace(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{})
 	s.insertPendiente(2, "BBB1", 105)
 
 	badSerie := strings.Replace(string(seed(t)), `"BBB1"`, `"BB1"`, 1)
@@ -172,17 +157,14 @@ const ingest64k = 64 << 10
 
 func TestE2ENATSDownAnswers503(t *testing.T) {
 	t.Parallel()
-	ns := newNATSServer(t)
-	s := newSystem(t, ns.url(), contracts.Topologia{Prefijo: "e2e"})
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{ownNATS: true})
 	s.insertPendiente(2, "BBB1", 1)
 	s.insertPendiente(2, "BBB1", 2)
 	if code, _ := s.post(aceptada("BBB1", 1)); code != http.StatusOK {
 		t.Fatalf("with NATS up: status %d", code)
 	}
 
-	ns.stop()
+	s.nats.stop()
 	code, h := s.post(aceptada("BBB1", 2))
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
 		t.Fatalf("with NATS down: status %d Retry-After %q, want 503 with Retry-After", code, h.Get("Retry-After"))
@@ -192,7 +174,7 @@ func TestE2ENATSDownAnswers503(t *testing.T) {
 	}
 
 	// NubeFacT retries; once NATS is back, the retried delivery lands.
-	ns.start(t)
+	s.nats.start(t)
 	testkit.Eventually(t, 20*time.Second, "a retried delivery to get 200", func() bool {
 		code, _ := s.post(aceptada("BBB1", 2))
 		return code == http.StatusOK
@@ -204,9 +186,7 @@ func TestE2ENATSDownAnswers503(t *testing.T) {
 
 func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{})
 	s.insertPendiente(2, "BBB1", 7)
 
 	ctx := context.Background()
@@ -250,10 +230,7 @@ func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 // and parked at once, and applied within seconds of the INSERT, however long it waited.
 func TestE2EComprobanteInsertedLate(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{subscribe: true})
 
 	for _, tc := range []struct {
 		numero int
@@ -300,11 +277,9 @@ func TestE2EComprobanteInsertedLate(t *testing.T) {
 // known boleta behind them, even with JetStream's ack-pending limit below their number.
 func TestE2EUnknownComprobantesDoNotHoldBackKnownOnes(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	cfg.MaxAckPending = 1000 // the shipped 5,000 is under a second of webhooks
-	s.startReconciler(cfg)
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{prepare: func(p *pipeline) {
+		p.cfg.MaxAckPending = 1000 // the shipped 5,000 is under a second of webhooks
+	}})
 	s.insertPendiente(2, "BCN1", 1)
 
 	const desconocidos = 6000
@@ -348,10 +323,7 @@ func TestE2EUnknownComprobantesDoNotHoldBackKnownOnes(t *testing.T) {
 // Two reconcilers apply the notifications that waited: each exactly once, with one event.
 func TestE2EAparcadasWithTwoReconcilers(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{reconcilers: 2})
 	const n = 200
 	for i := 1; i <= n; i++ {
 		if code, _ := s.post(aceptada("BDR1", i)); code != http.StatusOK {
@@ -379,11 +351,9 @@ func TestE2EAparcadasWithTwoReconcilers(t *testing.T) {
 // Ops list what waits, replay it, and discard what will never match.
 func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	cfg.ParkedInterval = time.Hour // only the replay applies it
-	s.startReconciler(cfg)
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{prepare: func(p *pipeline) {
+		p.cfg.ParkedInterval = time.Hour // only the replay applies it
+	}})
 
 	for _, n := range []int{1, 2} {
 		if code, _ := s.post(aceptada("BPK1", n)); code != http.StatusOK {
@@ -394,7 +364,7 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BPK1'`) == 2
 	})
 	var out strings.Builder
-	if err := cli.Ejecutar(context.Background(), cfg, []string{"parked"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
+	if err := cli.Ejecutar(context.Background(), s.cfg, []string{"parked"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "2-BPK1-1") ||
 		!strings.Contains(out.String(), "WAITING") || !strings.Contains(out.String(), "2 parked notification(s)") {
 		t.Fatalf("parked: %v\n%s", err, out.String())
 	}
@@ -403,7 +373,7 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 	s.insertPendiente(2, "BPK1", 1)
 	id1 := s.column(`SELECT message_id FROM aparcadas WHERE numero = 1`)[0]
 	out.Reset()
-	if err := cli.Ejecutar(context.Background(), cfg, []string{"replay", id1}, &out, io.Discard); err != nil {
+	if err := cli.Ejecutar(context.Background(), s.cfg, []string{"replay", id1}, &out, io.Discard); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	testkit.Eventually(t, 10*time.Second, "the replayed notification applied", func() bool { return s.estado("BPK1", 1) == "aceptado" })
@@ -417,10 +387,10 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 	// BPK1-2 was emitted from NubeFacT's panel: discard it.
 	id2 := s.column(`SELECT message_id FROM aparcadas WHERE numero = 2`)[0]
 	out.Reset()
-	if err := discard(cfg, &out, id2); err == nil || !strings.Contains(err.Error(), "-reason") {
+	if err := discard(s.cfg, &out, id2); err == nil || !strings.Contains(err.Error(), "-reason") {
 		t.Errorf("discard without -reason: err %v, want one asking for -reason", err)
 	}
-	if err := discard(cfg, &out, "-reason", "emitida desde el panel", id2); err != nil {
+	if err := discard(s.cfg, &out, "-reason", "emitida desde el panel", id2); err != nil {
 		t.Fatalf("discard: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "1 notification(s) discarded") {
@@ -434,7 +404,7 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 		t.Errorf("audit rows descartado with the reason = %d, want 1", n)
 	}
 	// A message ID that is not parked is an error naming how many.
-	if err := discard(cfg, &out, "-reason", "x", "no-such-id"); err == nil ||
+	if err := discard(s.cfg, &out, "-reason", "x", "no-such-id"); err == nil ||
 		!strings.Contains(err.Error(), "1 of the 1") {
 		t.Errorf("discard of an unknown ID: err %v", err)
 	}
@@ -442,17 +412,16 @@ func TestE2EAparcadaReplayedAndDiscarded(t *testing.T) {
 
 func TestE2EPostgresDownAndBack(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	u, err := url.Parse(s.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, u.Host)
-	u.Host = px.addr
-	cfg := s.reconcilerConfig()
-	cfg.DatabaseURL = u.String()
-	s.startReconciler(cfg)
-	s.startIngest()
+	var px *proxy // between the reconciler and Postgres
+	s := newPipeline(t, pipelineOptions{prepare: func(p *pipeline) {
+		u, err := url.Parse(p.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		px = newProxy(t, u.Host)
+		u.Host = px.addr
+		p.cfg.DatabaseURL = u.String()
+	}})
 	s.insertPendiente(2, "BPG1", 1)
 
 	px.cut()
@@ -498,22 +467,22 @@ func TestE2EPostgresDownAndBack(t *testing.T) {
 // still fails on its own is dead-lettered instead of being retried forever.
 func TestE2EBatchFailingWithoutADataErrorIsSplit(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	for n := 1; n <= 3; n++ {
-		s.insertPendiente(2, "BFS1", n)
-	}
-	for _, q := range []string{
-		`CREATE FUNCTION envenenar() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION 'simulated failure for 2-BFS1-2'; END; $$`,
-		`CREATE TRIGGER envenenar BEFORE UPDATE ON comprobantes FOR EACH ROW
-		WHEN (NEW.serie = 'BFS1' AND NEW.numero = 2) EXECUTE FUNCTION envenenar()`,
-	} {
-		if _, err := s.pool.Exec(context.Background(), q); err != nil {
-			t.Fatal(err)
+	// The rows and the trigger are there before the reconciler starts.
+	s := newPipeline(t, pipelineOptions{prepare: func(p *pipeline) {
+		for n := 1; n <= 3; n++ {
+			p.insertPendiente(2, "BFS1", n)
 		}
-	}
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+		for _, q := range []string{
+			`CREATE FUNCTION envenenar() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'simulated failure for 2-BFS1-2'; END; $$`,
+			`CREATE TRIGGER envenenar BEFORE UPDATE ON comprobantes FOR EACH ROW
+		WHEN (NEW.serie = 'BFS1' AND NEW.numero = 2) EXECUTE FUNCTION envenenar()`,
+		} {
+			if _, err := p.pool.Exec(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}})
 	for n := 1; n <= 3; n++ {
 		if code, _ := s.post(aceptada("BFS1", n)); code != http.StatusOK {
 			t.Fatalf("webhook %d: status %d", n, code)
@@ -537,12 +506,7 @@ func TestE2EStreamFullAnswers503(t *testing.T) {
 	// shared test server) checks DiscardNew against the message's size without the store's
 	// per-message overhead, and a message that lands in that gap of some 70 bytes is stored by
 	// evicting the oldest, acknowledged all the same (docs/durability.md).
-	ns := newNATSServer(t)
-	s := newSystem(t, ns.url(), contracts.Topologia{Prefijo: "e2e"})
-	cfg := s.reconcilerConfig()
-	cfg.StreamMaxBytes = 1 << 20
-	s.startReconciler(cfg)
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{ownNATS: true, prepare: func(p *pipeline) { p.cfg.StreamMaxBytes = 1 << 20 }})
 	nota := strings.Repeat("observación ", 4000) // ~50 KB per notification
 	ok, refused := 0, 0
 	for n := 1; n <= 40 && refused == 0; n++ {
@@ -579,10 +543,9 @@ func discard(cfg reconciler.Config, stdout io.Writer, args ...string) error {
 // stored; and an entry that can never match stops the reconciler at start.
 func TestE2EEnlaceHostsInTheReconciler(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	cfg.EnlaceHosts = []string{"www.nubefact.com"}
-	s.startReconciler(cfg)
+	s := newPipeline(t, pipelineOptions{noIngest: true, prepare: func(p *pipeline) {
+		p.cfg.EnlaceHosts = []string{"www.nubefact.com"}
+	}})
 	s.insertPendiente(2, "BEH1", 1)
 	s.insertPendiente(2, "BEH1", 2)
 	ctx := context.Background()
@@ -611,10 +574,7 @@ func TestE2EEnlaceHostsInTheReconciler(t *testing.T) {
 // boleta.actualizada.
 func TestE2ELateCDRPublishesActualizada(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{subscribe: true})
 	s.insertPendiente(2, "BCT1", 1)
 	completo := aceptada("BCT1", 1)
 	sinCDR := []byte(strings.Replace(string(completo), `"https://www.nubefact.com/cpe/BCT1-1.cdr"`, `""`, 1))
@@ -652,9 +612,7 @@ func TestE2ELateCDRPublishesActualizada(t *testing.T) {
 // applied once writes work again.
 func TestE2EPostgresReadOnlyIsWaitedOut(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{})
 	s.insertPendiente(2, "BRO1", 1)
 	ctx := context.Background()
 	var db string
@@ -702,10 +660,7 @@ func TestE2EPostgresReadOnlyIsWaitedOut(t *testing.T) {
 // Two reconcilers share the durable consumer: every boleta is applied once, with one event.
 func TestE2ETwoReconcilers(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig())
-	s.startReconciler(s.reconcilerConfig())
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{reconcilers: 2})
 	const n = 60
 	for i := 1; i <= n; i++ {
 		s.insertPendiente(2, "BDS1", i)

@@ -36,15 +36,21 @@ import (
 
 var tokens = []string{"token-e2e-0123456789abcdef", "token-e2e-fedcba9876543210"}
 
-type system struct {
+// pipeline is one end-to-end fixture: a database, a NATS namespace, the services started on
+// them, and the helpers that drive and observe them.
+type pipeline struct {
 	t          *testing.T
 	topo       contracts.Topologia
 	natsURL    string
 	dsn        string
 	pool       *pgxpool.Pool
 	js         jetstream.JetStream
-	ingest     string // base URL of ingest
-	reconciler string // base URL of the last reconciler started
+	nats       *natsServer          // the test's own NATS server (pipelineOptions.ownNATS), or nil
+	sim        *simulador.Simulador // the fake NubeFacT (pipelineOptions.simulador), or nil
+	cfg        reconciler.Config    // the configuration the reconcilers started with
+	ingest     string               // base URL of ingest
+	reconciler string               // base URL of the last reconciler started
+	stops      []func() error       // of the reconcilers newPipeline started
 
 	mu sync.Mutex
 	// ingestMetrics is the URL of ingest's GET /metrics, on a listener of its own.
@@ -58,26 +64,78 @@ type receivedEvent struct {
 	evento  contracts.Evento
 }
 
-// newSystem prepares a database and a namespace on natsURL; "" means the shared test server.
-func newSystem(t *testing.T, natsURL string, topo contracts.Topologia) *system {
-	t.Helper()
-	pool, dsn := testkit.Pool(t, postgres.Migrate)
-	return systemOn(t, natsURL, topo, dsn, pool)
+// pipelineOptions change what newPipeline starts. The zero value is the usual pipeline: one
+// reconciler and ingest on the shared test servers, in a database and a namespace of their own.
+type pipelineOptions struct {
+	// ownNATS runs the pipeline on a NATS server of the test's own (p.nats), which the test may
+	// stop and start, in the namespace "e2e".
+	ownNATS bool
+	// database is a database of the test's own, not migrated yet: the reconciler migrates it on
+	// start. "" means a new database, migrated.
+	database string
+	// simulador points the reconcilers at a fake NubeFacT (p.sim).
+	simulador bool
+	// prepare runs once the database, NATS and the simulator are ready and p.cfg holds the
+	// reconcilers' configuration, before any service starts: it may change p.cfg, insert rows.
+	prepare func(p *pipeline)
+	// reconcilers is how many reconcilers start; 0 means one.
+	reconcilers int
+	noIngest    bool // start no ingest
+	subscribe   bool // record every event published (p.receivedEvents)
 }
 
-// systemOn is newSystem on a database already prepared (pool connects to dsn).
-func systemOn(t *testing.T, natsURL string, topo contracts.Topologia, dsn string, pool *pgxpool.Pool) *system {
+// newPipeline prepares a database and a NATS namespace, then starts the services o asks for,
+// each stopped when the test ends.
+func newPipeline(t *testing.T, o pipelineOptions) *pipeline {
 	t.Helper()
-	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	p := &pipeline{t: t, natsURL: testkit.NATSURL(t), topo: testkit.Namespace(t)}
+	if o.ownNATS {
+		p.nats = newNATSServer(t)
+		p.natsURL, p.topo = p.nats.url(), contracts.Topologia{Prefijo: "e2e"}
+	}
+	if o.database == "" {
+		p.pool, p.dsn = testkit.Pool(t, postgres.Migrate)
+	} else {
+		pool, err := pgxpool.New(context.Background(), o.database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		p.pool, p.dsn = pool, o.database
+	}
+	nc, err := nats.Connect(p.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
+	if p.js, err = jetstream.New(nc); err != nil {
 		t.Fatal(err)
 	}
-	return &system{t: t, topo: topo, natsURL: natsURL, dsn: dsn, pool: pool, js: js}
+
+	p.cfg = p.reconcilerConfig()
+	if o.simulador {
+		p.sim = withSimulador(t, &p.cfg)
+	}
+	if o.prepare != nil {
+		o.prepare(p)
+	}
+	for range max(o.reconcilers, 1) {
+		p.stops = append(p.stops, p.startReconciler(p.cfg))
+	}
+	if !o.noIngest {
+		p.startIngest()
+	}
+	if o.subscribe {
+		p.subscribe()
+	}
+	return p
+}
+
+// stopReconcilers stops the reconcilers newPipeline started, and waits for them.
+func (s *pipeline) stopReconcilers() {
+	for _, stop := range s.stops {
+		_ = stop()
+	}
 }
 
 func testLogger(tb testing.TB, service string) *slog.Logger {
@@ -85,7 +143,7 @@ func testLogger(tb testing.TB, service string) *slog.Logger {
 }
 
 // reconcilerConfig is the shipped configuration with test-sized delays.
-func (s *system) reconcilerConfig() reconciler.Config {
+func (s *pipeline) reconcilerConfig() reconciler.Config {
 	return reconciler.Config{
 		DatabaseURL: s.dsn, MaxConns: 4, NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo,
 		Consumer: "reconciler", StreamReplicas: 1, DuplicateWindow: 2 * time.Minute, StreamMaxAge: time.Hour,
@@ -99,7 +157,7 @@ func (s *system) reconcilerConfig() reconciler.Config {
 
 // startReconciler runs a reconciler, on a free port of its own (s.reconciler is its base
 // URL), until the returned stop is called (or the test ends).
-func (s *system) startReconciler(cfg reconciler.Config) (stop func() error) {
+func (s *pipeline) startReconciler(cfg reconciler.Config) (stop func() error) {
 	s.t.Helper()
 	addr, stop := s.start(func(ctx context.Context, addr string) error {
 		cfg.Addr = addr
@@ -109,7 +167,7 @@ func (s *system) startReconciler(cfg reconciler.Config) (stop func() error) {
 	return stop
 }
 
-func (s *system) startIngest() (stop func() error) {
+func (s *pipeline) startIngest() (stop func() error) {
 	s.t.Helper()
 	cfg := ingest.Config{
 		NATSURL: s.natsURL, NATSPrefix: s.topo.Prefijo, WebhookTokens: tokens[0] + "," + tokens[1],
@@ -134,7 +192,7 @@ func (s *system) startIngest() (stop func() error) {
 // start runs a service in-process on a free port until stop (or the end of the test),
 // waiting until its /readyz answers 200; a port taken meanwhile is replaced by another
 // (freeport.Try), so there is no reserve-then-release race. stop returns what run returned.
-func (s *system) start(run func(ctx context.Context, addr string) error) (addr string, stop func() error) {
+func (s *pipeline) start(run func(ctx context.Context, addr string) error) (addr string, stop func() error) {
 	s.t.Helper()
 	addr, err := freeport.Try(func(addr string) error {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -169,32 +227,40 @@ var errExited = errors.New("service exited")
 // waitReady polls url until it answers 200; it fails with the service's error if the service
 // ends first (an address already in use among them).
 func waitReady(url string, done <-chan error) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var exited error // polling stops when the service ends
+	err := testkit.Poll(20*time.Second, func() error {
 		select {
 		case err := <-done:
-			return fmt.Errorf("%w before %s was ready: %w", errExited, url, err)
+			exited = fmt.Errorf("%w before %s was ready: %w", errExited, url, err)
+			return nil
 		default:
 		}
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if exited != nil {
+		return exited
 	}
-	return fmt.Errorf("%s not ready after 20s", url)
+	if err != nil {
+		return fmt.Errorf("%s not ready after 20s: %w", url, err)
+	}
+	return nil
 }
 
 // post delivers a webhook with tokens[0] as Bearer token and returns the status and headers.
-func (s *system) post(body []byte) (int, http.Header) {
+func (s *pipeline) post(body []byte) (int, http.Header) {
 	s.t.Helper()
 	return s.postWith(body, map[string]string{"Authorization": "Bearer " + tokens[0]}, "")
 }
 
-func (s *system) postWith(body []byte, headers map[string]string, query string) (int, http.Header) {
+func (s *pipeline) postWith(body []byte, headers map[string]string, query string) (int, http.Header) {
 	s.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.ingest+"/webhooks/nubefact"+query, bytes.NewReader(body))
 	if err != nil {
@@ -214,7 +280,7 @@ func (s *system) postWith(body []byte, headers map[string]string, query string) 
 }
 
 // subscribe records every event published in the namespace, as a subscriber would.
-func (s *system) subscribe() {
+func (s *pipeline) subscribe() {
 	s.t.Helper()
 	ctx := context.Background()
 	cons, err := s.js.OrderedConsumer(ctx, s.topo.StreamEventos(), jetstream.OrderedConsumerConfig{})
@@ -236,13 +302,13 @@ func (s *system) subscribe() {
 	s.t.Cleanup(cc.Stop)
 }
 
-func (s *system) receivedEvents() []receivedEvent {
+func (s *pipeline) receivedEvents() []receivedEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]receivedEvent(nil), s.received...)
 }
 
-func (s *system) insertPendiente(tipo int, serie string, numero int) {
+func (s *pipeline) insertPendiente(tipo int, serie string, numero int) {
 	s.t.Helper()
 	// The billing system's INSERT, as the README shows it.
 	_, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
@@ -252,7 +318,7 @@ func (s *system) insertPendiente(tipo int, serie string, numero int) {
 	}
 }
 
-func (s *system) estado(serie string, numero int) string {
+func (s *pipeline) estado(serie string, numero int) string {
 	s.t.Helper()
 	var e string
 	err := s.pool.QueryRow(context.Background(), `SELECT estado FROM comprobantes WHERE serie = $1 AND numero = $2`, serie, numero).Scan(&e)
@@ -262,7 +328,7 @@ func (s *system) estado(serie string, numero int) string {
 	return e
 }
 
-func (s *system) count(query string, args ...any) int {
+func (s *pipeline) count(query string, args ...any) int {
 	s.t.Helper()
 	var n int
 	if err := s.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
@@ -271,7 +337,7 @@ func (s *system) count(query string, args ...any) int {
 	return n
 }
 
-func (s *system) column(query string, args ...any) []string {
+func (s *pipeline) column(query string, args ...any) []string {
 	s.t.Helper()
 	rows, err := s.pool.Query(context.Background(), query, args...)
 	if err != nil {
@@ -286,7 +352,7 @@ func (s *system) column(query string, args ...any) []string {
 
 // waitNoAckPending waits until the reconciler's consumer holds nothing delivered and not
 // acknowledged.
-func (s *system) waitNoAckPending() {
+func (s *pipeline) waitNoAckPending() {
 	s.t.Helper()
 	cons, err := s.js.Consumer(context.Background(), s.topo.StreamNotificaciones(), "reconciler")
 	if err != nil {

@@ -16,9 +16,7 @@ import (
 // reconciler's counters, and a boleta issued six days ago (in Lima) is counted as critico.
 func TestE2EMetrics(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.startReconciler(s.reconcilerConfig()) // METRICS_INTERVAL 1s
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{}) // METRICS_INTERVAL 1s
 	now := time.Now()
 	hoy := estado.DiaEnLima(now)
 	pendiente := func(serie string, numero int, dia estado.Dia) {
@@ -85,22 +83,15 @@ func TestE2EMetrics(t *testing.T) {
 		{reconcilerURL, "reconciler_conflictos", nil, 0},
 		{reconcilerURL, "reconciler_regularizaciones_total", map[string]string{"resultado": "error_cuenta"}, 0},
 	}
-	var last string
-	reached := func() bool {
+	testkit.EventuallyNoError(t, 15*time.Second, "every metric's value", func() error {
 		scrapes := map[string]testkit.Metrics{ingestURL: testkit.Scrape(t, ingestURL), reconcilerURL: testkit.Scrape(t, reconcilerURL)}
 		for _, w := range want {
 			if got, ok := scrapes[w.url].Value(w.name, w.labels); !ok || got != w.value {
-				last = fmt.Sprintf("%s%v = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
-				return false
+				return fmt.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
 			}
 		}
-		return true
-	}
-	for deadline := time.Now().Add(15 * time.Second); !reached(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 15s: %s", last)
-		}
-	}
+		return nil
+	})
 
 	// The oldest pending one was issued eight days ago: at least 8 days old from its day's start.
 	m := testkit.Scrape(t, reconcilerURL)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
-	"github.com/hotelpe/boletas/reconciler"
 	"github.com/hotelpe/boletas/reconciler/cli"
 	"github.com/hotelpe/boletas/reconciler/nubefact/simulador"
 	"github.com/hotelpe/boletas/system/testkit"
@@ -37,18 +36,17 @@ func forjada(t *testing.T, serie string, numero int) []byte {
 // genuine acceptance applies when it comes.
 func TestReplayedForgedWebhookIsVerified(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRetries = true, 2 })
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{simulador: true, prepare: func(p *pipeline) { p.cfg.VerifyWebhooks, p.cfg.VerifyRetries = true, 2 }})
 	if code, _ := s.post(forjada(t, "BRF1", 1)); code != http.StatusOK {
 		t.Fatalf("forged webhook: status %d", code)
 	}
 	testkit.Eventually(t, 10*time.Second, "the forged webhook parked", func() bool {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BRF1'`) == 1
 	})
-	sim.Poner(clave("BRF1", 1), simulador.Pendiente) // in the Resumen Diario: no outcome yet
+	s.sim.Poner(clave("BRF1", 1), simulador.Pendiente) // in the Resumen Diario: no outcome yet
 	s.insertPendiente(2, "BRF1", 1)
 	id := s.column(`SELECT message_id FROM aparcadas WHERE serie = 'BRF1'`)[0]
-	if err := cli.Ejecutar(context.Background(), cfg, []string{"replay", id}, io.Discard, io.Discard); err != nil {
+	if err := cli.Ejecutar(context.Background(), s.cfg, []string{"replay", id}, io.Discard, io.Discard); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	testkit.Eventually(t, 30*time.Second, "the replayed forgery recorded as a conflict", func() bool {
@@ -61,11 +59,11 @@ func TestReplayedForgedWebhookIsVerified(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notificaciones WHERE serie = 'BRF1' AND efecto = 'aplicado'`); n != 0 {
 		t.Errorf("applied audit rows before NubeFacT's answer: %d", n)
 	}
-	if n := sim.LlamadasDe(clave("BRF1", 1)); n == 0 {
+	if n := s.sim.LlamadasDe(clave("BRF1", 1)); n == 0 {
 		t.Error("the replay was not confirmed with NubeFacT")
 	}
 
-	sim.Poner(clave("BRF1", 1), simulador.Aceptada)
+	s.sim.Poner(clave("BRF1", 1), simulador.Aceptada)
 	genuina, err := answerJSON(clave("BRF1", 1), simulador.Aceptada)
 	if err != nil {
 		t.Fatal(err)
@@ -86,10 +84,10 @@ func TestReplayedForgedWebhookIsVerified(t *testing.T) {
 // believed either. Both forgeries are confirmed with NubeFacT, which has no outcome yet.
 func TestForgedOriginHeadersAreNotBelieved(t *testing.T) {
 	t.Parallel()
-	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRetries = true, 2 })
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, prepare: func(p *pipeline) { p.cfg.VerifyWebhooks, p.cfg.VerifyRetries = true, 2 }})
 	for n := 1; n <= 2; n++ {
 		s.insertPendiente(2, "BRF2", n)
-		sim.Poner(clave("BRF2", n), simulador.Pendiente)
+		s.sim.Poner(clave("BRF2", n), simulador.Pendiente)
 	}
 	publicar := func(subject string, body []byte, h map[string]string) {
 		m := nats.NewMsg(subject)

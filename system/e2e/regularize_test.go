@@ -38,24 +38,11 @@ func withSimulador(tb testing.TB, cfg *reconciler.Config) *simulador.Simulador {
 	return sim
 }
 
-// withRegularizacion starts a reconciler pointed at a fake NubeFacT; ajustar, if given, changes
-// the configuration first.
-func withRegularizacion(t *testing.T, ajustar func(*reconciler.Config)) (*system, reconciler.Config, *simulador.Simulador) {
-	t.Helper()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	sim := withSimulador(t, &cfg)
-	if ajustar != nil {
-		ajustar(&cfg)
-	}
-	s.startReconciler(cfg)
-	return s, cfg, sim
-}
-
-func (s *system) regularizar(ctx context.Context, cfg reconciler.Config, args ...string) (string, error) {
+// regularizar runs `reconciler regularize args...` with the reconcilers' configuration.
+func (s *pipeline) regularizar(ctx context.Context, args ...string) (string, error) {
 	s.t.Helper()
 	var out, errOut strings.Builder
-	err := cli.Ejecutar(ctx, cfg, append([]string{"regularize"}, args...), &out, &errOut)
+	err := cli.Ejecutar(ctx, s.cfg, append([]string{"regularize"}, args...), &out, &errOut)
 	if strings.Contains(out.String()+errOut.String(), simToken) {
 		s.t.Error("the NubeFacT token appeared in the output")
 	}
@@ -68,18 +55,17 @@ func clave(serie string, numero int) contracts.Clave {
 
 func TestRegularizarEveryResultado(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, nil)
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, subscribe: true})
 	casos := map[int]simulador.Situacion{1: simulador.Aceptada, 2: simulador.Rechazada, 3: simulador.Anulada,
 		4: simulador.Pendiente, 5: simulador.NoExiste, 6: simulador.Aceptada}
 	for n, r := range casos {
 		s.insertPendiente(2, "BRG1", n)
-		sim.Poner(clave("BRG1", n), r)
+		s.sim.Poner(clave("BRG1", n), r)
 	}
-	sim.Fallar(clave("BRG1", 6), 21) // "could not be completed": recorded, the batch goes on
+	s.sim.Fallar(clave("BRG1", 6), 21) // "could not be completed": recorded, the batch goes on
 	report := filepath.Join(t.TempDir(), "pendientes.csv")
 
-	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--report", report)
+	out, err := s.regularizar(context.Background(), "--rate", "0", "--report", report)
 	if !errors.Is(err, cli.ErrNoResueltas) {
 		t.Fatalf("regularize: %v, want ErrNoResueltas (one boleta ended in error)\n%s", err, out)
 	}
@@ -131,17 +117,17 @@ func TestRegularizarStopsOnAccountErrors(t *testing.T) {
 	}{{10, "NUBEFACT_TOKEN"}, {50, "suspended"}} {
 		t.Run(fmt.Sprintf("codigo %d", tt.codigo), func(t *testing.T) {
 			t.Parallel()
-			s, cfg, sim := withRegularizacion(t, nil)
+			s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true})
 			for n := 1; n <= 20; n++ {
 				s.insertPendiente(2, "BFT1", n)
 			}
-			sim.PorDefecto(simulador.Aceptada)
-			sim.FallarTodo(tt.codigo)
-			out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
+			s.sim.PorDefecto(simulador.Aceptada)
+			s.sim.FallarTodo(tt.codigo)
+			out, err := s.regularizar(context.Background(), "--rate", "0", "--concurrency", "1")
 			if err == nil || !strings.Contains(err.Error(), tt.hint) {
 				t.Fatalf("err = %v, want a stop that says what to fix (%s)", err, tt.hint)
 			}
-			if calls := sim.Llamadas(); calls != 1 {
+			if calls := s.sim.Llamadas(); calls != 1 {
 				t.Errorf("NubeFacT was called %d times after codigo %d, want 1 (stop at once)", calls, tt.codigo)
 			}
 			if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
@@ -162,9 +148,9 @@ func TestRegularizarStopsOnARedirect(t *testing.T) {
 		redirecciones atomic.Int64
 		destino       *url.URL
 	)
-	s, cfg, sim := withRegularizacion(t, func(c *reconciler.Config) {
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, prepare: func(p *pipeline) {
 		var err error
-		if destino, err = url.Parse(c.NubefactRuta); err != nil { // the simulator, which would answer
+		if destino, err = url.Parse(p.cfg.NubefactRuta); err != nil { // the simulator, which would answer
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,13 +158,13 @@ func TestRegularizarStopsOnARedirect(t *testing.T) {
 			http.Redirect(w, r, destino.String(), http.StatusTemporaryRedirect)
 		}))
 		t.Cleanup(srv.Close)
-		c.NubefactRuta = srv.URL + "/api/v1/redirige"
-	})
+		p.cfg.NubefactRuta = srv.URL + "/api/v1/redirige"
+	}})
 	for n := 1; n <= 20; n++ {
 		s.insertPendiente(2, "BRD1", n)
 	}
-	sim.PorDefecto(simulador.Aceptada)
-	out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "1")
+	s.sim.PorDefecto(simulador.Aceptada)
+	out, err := s.regularizar(context.Background(), "--rate", "0", "--concurrency", "1")
 	if err == nil || !strings.Contains(err.Error(), "redirect to http://"+destino.Host) || !strings.Contains(err.Error(), "NUBEFACT_RUTA") {
 		t.Fatalf("err = %v, want a stop that names the redirect's target http://%s and NUBEFACT_RUTA", err, destino.Host)
 	}
@@ -188,7 +174,7 @@ func TestRegularizarStopsOnARedirect(t *testing.T) {
 	if n := redirecciones.Load(); n != 1 {
 		t.Errorf("the redirecting RUTA was called %d times, want 1 (stop at once)", n)
 	}
-	if n := sim.Llamadas(); n != 0 {
+	if n := s.sim.Llamadas(); n != 0 {
 		t.Errorf("the redirect's target was called %d times, want 0 (never followed)", n)
 	}
 	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamNotificaciones()); n != 0 {
@@ -201,15 +187,15 @@ func TestRegularizarStopsOnARedirect(t *testing.T) {
 
 func TestRegularizarRetriesCodigo40(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, nil)
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true})
 	s.insertPendiente(2, "BRT1", 1)
-	sim.Poner(clave("BRT1", 1), simulador.Aceptada)
-	sim.Fallar(clave("BRT1", 1), 40, 40)
+	s.sim.Poner(clave("BRT1", 1), simulador.Aceptada)
+	s.sim.Fallar(clave("BRT1", 1), 40, 40)
 
-	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0"); err != nil {
+	if out, err := s.regularizar(context.Background(), "--rate", "0"); err != nil {
 		t.Fatalf("regularize: %v\n%s", err, out)
 	}
-	if calls := sim.Llamadas(); calls != 3 {
+	if calls := s.sim.Llamadas(); calls != 3 {
 		t.Errorf("calls = %d, want 3 (two codigo 40, then the answer)", calls)
 	}
 	testkit.Eventually(t, 10*time.Second, "aceptado", func() bool { return s.estado("BRT1", 1) == "aceptado" })
@@ -217,13 +203,13 @@ func TestRegularizarRetriesCodigo40(t *testing.T) {
 
 func TestRegularizarDryRunPublishesNothing(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, nil)
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true})
 	for n := 1; n <= 3; n++ {
 		s.insertPendiente(2, "BDR1", n)
 	}
-	sim.PorDefecto(simulador.Aceptada)
+	s.sim.PorDefecto(simulador.Aceptada)
 	// A rate so high its interval rounds to zero means no limit, not a panic.
-	out, err := s.regularizar(context.Background(), cfg, "--rate", "1e12", "--dry-run")
+	out, err := s.regularizar(context.Background(), "--rate", "1e12", "--dry-run")
 	if err != nil {
 		t.Fatalf("regularize: %v", err)
 	}
@@ -237,36 +223,35 @@ func TestRegularizarDryRunPublishesNothing(t *testing.T) {
 
 func TestRegularizarInterruptedAndRunAgain(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, nil)
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, subscribe: true})
 	const total = 200
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero)
 		SELECT 2, 'BIN1', g FROM generate_series(1, $1::int) g`, total); err != nil {
 		t.Fatal(err)
 	}
-	sim.PorDefecto(simulador.Aceptada)
-	sim.Latencia(2 * time.Millisecond)
+	s.sim.PorDefecto(simulador.Aceptada)
+	s.sim.Latencia(2 * time.Millisecond)
 
 	// Ctrl-C about halfway.
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		// Also ends if the run stops early (it would then fail below, not hang here).
-		for sim.Llamadas() < total/2 && ctx.Err() == nil {
+		for s.sim.Llamadas() < total/2 && ctx.Err() == nil {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
 	}()
-	out, err := s.regularizar(ctx, cfg, "--rate", "0", "--concurrency", "4")
+	out, err := s.regularizar(ctx, "--rate", "0", "--concurrency", "4")
 	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(out, "interrupted") {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
-	first := sim.Llamadas()
+	first := s.sim.Llamadas()
 	if first >= total {
 		t.Fatalf("the interrupted run consulted all %d boletas", first)
 	}
 	// Let the reconciler apply what the first run published, then finish the job.
 	s.waitNoAckPending()
-	if out, err := s.regularizar(context.Background(), cfg, "--rate", "0", "--concurrency", "8"); err != nil {
+	if out, err := s.regularizar(context.Background(), "--rate", "0", "--concurrency", "8"); err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 	testkit.Eventually(t, 20*time.Second, "every boleta aceptada and relayed", func() bool {
@@ -291,23 +276,23 @@ func TestRegularizarInterruptedAndRunAgain(t *testing.T) {
 // result, counts the abandoned boletas as not consulted and writes no report line for them.
 func TestRegularizarInterruptedWithCallsInFlight(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, func(c *reconciler.Config) { c.NubefactTimeout = time.Hour })
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, prepare: func(p *pipeline) { p.cfg.NubefactTimeout = time.Hour }})
 	for n := 1; n <= 5; n++ {
 		s.insertPendiente(2, "BCV1", n)
 	}
-	sim.PorDefecto(simulador.Aceptada)
-	sim.Latencia(time.Hour) // answers only when the caller goes away
+	s.sim.PorDefecto(simulador.Aceptada)
+	s.sim.Latencia(time.Hour) // answers only when the caller goes away
 	report := filepath.Join(t.TempDir(), "no-resueltas.csv")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		for sim.Llamadas() < 2 && ctx.Err() == nil { // both calls in flight
+		for s.sim.Llamadas() < 2 && ctx.Err() == nil { // both calls in flight
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
 	}()
-	out, err := s.regularizar(ctx, cfg, "--rate", "0", "--concurrency", "2", "--report", report)
+	out, err := s.regularizar(ctx, "--rate", "0", "--concurrency", "2", "--report", report)
 	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(out, "(interrupted)") {
 		t.Fatalf("err = %v, want an interrupted run (a non-zero exit status)\n%s", err, out)
 	}
@@ -317,7 +302,7 @@ func TestRegularizarInterruptedWithCallsInFlight(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	if n := sim.Llamadas(); n != 2 {
+	if n := s.sim.Llamadas(); n != 2 {
 		t.Errorf("NubeFacT received %d calls, want the 2 in flight (none retried, none started after Ctrl-C)", n)
 	}
 	f, err := os.Open(report)
@@ -336,18 +321,16 @@ func TestRegularizarInterruptedWithCallsInFlight(t *testing.T) {
 
 func TestWebhookAndRegularizacionOfTheSameBoleta(t *testing.T) {
 	t.Parallel()
-	s, cfg, sim := withRegularizacion(t, nil)
-	s.startIngest()
-	s.subscribe()
+	s := newPipeline(t, pipelineOptions{simulador: true, subscribe: true})
 	s.insertPendiente(2, "BWR1", 1)
-	sim.Poner(clave("BWR1", 1), simulador.Aceptada)
+	s.sim.Poner(clave("BWR1", 1), simulador.Aceptada)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := sim.Webhook(ctx, s.ingest+"/webhooks/nubefact?token="+tokens[0], clave("BWR1", 1), 100*time.Millisecond); err != nil {
+	if _, err := s.sim.Webhook(ctx, s.ingest+"/webhooks/nubefact?token="+tokens[0], clave("BWR1", 1), 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := s.regularizar(ctx, cfg, "--rate", "0"); err != nil {
+	if out, err := s.regularizar(ctx, "--rate", "0"); err != nil {
 		t.Fatalf("regularize: %v\n%s", err, out)
 	}
 	testkit.Eventually(t, 10*time.Second, "aceptado and relayed", func() bool {
@@ -363,15 +346,14 @@ func TestWebhookAndRegularizacionOfTheSameBoleta(t *testing.T) {
 
 func TestVerificarWebhooks(t *testing.T) {
 	t.Parallel()
-	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{simulador: true, prepare: func(p *pipeline) { p.cfg.VerifyWebhooks = true }})
 	for n := 1; n <= 4; n++ {
 		s.insertPendiente(2, "BVF1", n)
 	}
-	sim.Poner(clave("BVF1", 1), simulador.Aceptada)  // confirmed
-	sim.Poner(clave("BVF1", 2), simulador.Rechazada) // the webhook lies: NubeFacT says rechazada
-	sim.Poner(clave("BVF1", 3), simulador.NoExiste)  // forged: NubeFacT does not know it
-	sim.Poner(clave("BVF1", 4), simulador.Aceptada)  // right outcome and hash, forged CDR link
+	s.sim.Poner(clave("BVF1", 1), simulador.Aceptada)  // confirmed
+	s.sim.Poner(clave("BVF1", 2), simulador.Rechazada) // the webhook lies: NubeFacT says rechazada
+	s.sim.Poner(clave("BVF1", 3), simulador.NoExiste)  // forged: NubeFacT does not know it
+	s.sim.Poner(clave("BVF1", 4), simulador.Aceptada)  // right outcome and hash, forged CDR link
 
 	for n := 1; n <= 4; n++ {
 		r := simulador.Respuesta(clave("BVF1", n), simulador.Aceptada)
@@ -433,12 +415,11 @@ func TestVerificarWebhooks(t *testing.T) {
 // lengthens), and each is verified with one call.
 func TestVerificarHonoursVerifyRate(t *testing.T) {
 	t.Parallel()
-	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks, c.VerifyRate = true, 4 })
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{simulador: true, prepare: func(p *pipeline) { p.cfg.VerifyWebhooks, p.cfg.VerifyRate = true, 4 }})
 	const n = 12
 	for i := 1; i <= n; i++ {
 		s.insertPendiente(2, "BVR1", i)
-		sim.Poner(clave("BVR1", i), simulador.Aceptada)
+		s.sim.Poner(clave("BVR1", i), simulador.Aceptada)
 	}
 	start := time.Now()
 	for i := 1; i <= n; i++ {
@@ -454,7 +435,7 @@ func TestVerificarHonoursVerifyRate(t *testing.T) {
 	if took < (n-2)*250*time.Millisecond {
 		t.Errorf("%d verifications took %v: faster than VERIFY_RATE=4/s allows", n, took)
 	}
-	if got := sim.Llamadas(); got != n {
+	if got := s.sim.Llamadas(); got != n {
 		t.Errorf("Operation 2 calls = %d, want %d", got, n)
 	}
 }
@@ -464,9 +445,8 @@ func TestVerificarHonoursVerifyRate(t *testing.T) {
 // and is verified when its comprobante is inserted.
 func TestVerificarAparcadaWhenApplied(t *testing.T) {
 	t.Parallel()
-	s, _, sim := withRegularizacion(t, func(c *reconciler.Config) { c.VerifyWebhooks = true })
-	s.startIngest()
-	sim.Poner(clave("BVA1", 1), simulador.Aceptada)
+	s := newPipeline(t, pipelineOptions{simulador: true, prepare: func(p *pipeline) { p.cfg.VerifyWebhooks = true }})
+	s.sim.Poner(clave("BVA1", 1), simulador.Aceptada)
 	r := simulador.Respuesta(clave("BVA1", 1), simulador.Aceptada)
 	r["enlace_del_cdr"] = "https://evil.example/forged.cdr"
 	body, _ := json.Marshal(r)
@@ -477,7 +457,7 @@ func TestVerificarAparcadaWhenApplied(t *testing.T) {
 		return s.count(`SELECT count(*) FROM aparcadas WHERE serie = 'BVA1'`) == 1
 	})
 	s.waitNoAckPending()
-	if n := sim.Llamadas(); n != 0 {
+	if n := s.sim.Llamadas(); n != 0 {
 		t.Errorf("NubeFacT was asked %d times about a comprobante that is not ours (yet)", n)
 	}
 	s.insertPendiente(2, "BVA1", 1)
@@ -499,7 +479,7 @@ func TestVerificarAparcadaWhenApplied(t *testing.T) {
 }
 
 // insertEmitida records a pending boleta issued dias days ago (in Lima).
-func (s *system) insertEmitida(serie string, numero, dias int) {
+func (s *pipeline) insertEmitida(serie string, numero, dias int) {
 	s.t.Helper()
 	dia := estado.DiaEnLima(time.Now()).Antes(dias)
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO comprobantes (tipo_de_comprobante, serie, numero, fecha_de_emision)
@@ -515,7 +495,7 @@ type ronda struct {
 }
 
 // rondas lists the scheduled runs recorded so far, in order.
-func (s *system) rondas() []ronda {
+func (s *pipeline) rondas() []ronda {
 	s.t.Helper()
 	rows, err := s.pool.Query(context.Background(), `SELECT iniciada_en, terminada_en, coalesce(resultado, ''), total
 		FROM regularizaciones WHERE origen = 'programada' ORDER BY iniciada_en`)
@@ -542,19 +522,16 @@ func (s *system) rondas() []ronda {
 // boleta pending for longer than REGULARIZE_OLDER_THAN once.
 func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	sim := withSimulador(t, &cfg)
-	cfg.RegularizeEvery, cfg.RegularizeOlderThan, cfg.MaxConns, cfg.RegularizeRate = time.Second, 48*time.Hour, 6, 0
-	for n := 1; n <= 3; n++ {
-		s.insertEmitida("BPRG", n, 5) // still in the Resumen Diario at NubeFacT: asked every round
-		sim.Poner(clave("BPRG", n), simulador.Pendiente)
-	}
-	s.insertEmitida("BPRG", 4, 0) // issued today: the webhook may still come, never asked
-	s.insertEmitida("BPRG", 5, 3) // its webhook was lost: the first round resolves it
-	sim.Poner(clave("BPRG", 5), simulador.Aceptada)
-	stopA := s.startReconciler(cfg)
-	stopB := s.startReconciler(cfg)
+	s := newPipeline(t, pipelineOptions{simulador: true, reconcilers: 2, noIngest: true, prepare: func(p *pipeline) {
+		p.cfg.RegularizeEvery, p.cfg.RegularizeOlderThan, p.cfg.MaxConns, p.cfg.RegularizeRate = time.Second, 48*time.Hour, 6, 0
+		for n := 1; n <= 3; n++ {
+			p.insertEmitida("BPRG", n, 5) // still in the Resumen Diario at NubeFacT: asked every round
+			p.sim.Poner(clave("BPRG", n), simulador.Pendiente)
+		}
+		p.insertEmitida("BPRG", 4, 0) // issued today: the webhook may still come, never asked
+		p.insertEmitida("BPRG", 5, 3) // its webhook was lost: the first round resolves it
+		p.sim.Poner(clave("BPRG", 5), simulador.Aceptada)
+	}})
 
 	testkit.Eventually(t, 20*time.Second, "four finished scheduled rounds", func() bool {
 		n := 0
@@ -565,8 +542,7 @@ func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
 		}
 		return n >= 4
 	})
-	_ = stopA()
-	_ = stopB()
+	s.stopReconcilers()
 
 	rondas := s.rondas()
 	completas := 0
@@ -583,14 +559,14 @@ func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
 	}
 	for n := 1; n <= 3; n++ {
 		// A round stopped by the shutdown may have asked before it was recorded as interrupted.
-		if got := sim.LlamadasDe(clave("BPRG", n)); got < completas || got > len(rondas) {
+		if got := s.sim.LlamadasDe(clave("BPRG", n)); got < completas || got > len(rondas) {
 			t.Errorf("BPRG-%d asked %d times in %d rounds (%d complete): want once per round", n, got, len(rondas), completas)
 		}
 	}
-	if got := sim.LlamadasDe(clave("BPRG", 4)); got != 0 {
+	if got := s.sim.LlamadasDe(clave("BPRG", 4)); got != 0 {
 		t.Errorf("a boleta issued today was asked %d times", got)
 	}
-	if got := sim.LlamadasDe(clave("BPRG", 5)); got != 1 {
+	if got := s.sim.LlamadasDe(clave("BPRG", 5)); got != 1 {
 		t.Errorf("the boleta whose webhook was lost was asked %d times, want 1", got)
 	}
 	if e := s.estado("BPRG", 5); e != "aceptado" {
@@ -604,14 +580,12 @@ func TestRegularizacionProgramadaConDosReconciliadores(t *testing.T) {
 // A fatal NubeFacT code stops the round, is recorded and counted, and the next round tries again.
 func TestRegularizacionProgramadaAnteUnErrorDeCuenta(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	cfg := s.reconcilerConfig()
-	sim := withSimulador(t, &cfg)
-	cfg.RegularizeEvery, cfg.RegularizeOlderThan, cfg.MaxConns = time.Second, 48*time.Hour, 6
-	s.insertEmitida("BFAT", 1, 6)
-	sim.Poner(clave("BFAT", 1), simulador.Aceptada)
-	sim.FallarTodo(10) // the token was deleted in NubeFacT's panel
-	s.startReconciler(cfg)
+	s := newPipeline(t, pipelineOptions{simulador: true, noIngest: true, prepare: func(p *pipeline) {
+		p.cfg.RegularizeEvery, p.cfg.RegularizeOlderThan, p.cfg.MaxConns = time.Second, 48*time.Hour, 6
+		p.insertEmitida("BFAT", 1, 6)
+		p.sim.Poner(clave("BFAT", 1), simulador.Aceptada)
+		p.sim.FallarTodo(10) // the token was deleted in NubeFacT's panel
+	}})
 
 	testkit.Eventually(t, 15*time.Second, "two rounds stopped by codigo 10", func() bool {
 		return s.count(`SELECT count(*) FROM regularizaciones WHERE origen = 'programada' AND resultado = 'error_cuenta'
@@ -624,6 +598,6 @@ func TestRegularizacionProgramadaAnteUnErrorDeCuenta(t *testing.T) {
 	if e := s.estado("BFAT", 1); e != "pendiente" {
 		t.Fatalf("BFAT-1 is %s while NubeFacT refuses the token, want pendiente", e)
 	}
-	sim.FallarTodo(0) // the token is fixed
+	s.sim.FallarTodo(0) // the token is fixed
 	testkit.Eventually(t, 15*time.Second, "the next round to resolve it", func() bool { return s.estado("BFAT", 1) == "aceptado" })
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // candadoRoles serialises the tests that apply roles.sql: roles are cluster-wide, and the lock
@@ -69,21 +68,15 @@ func TestRolesDePostgres(t *testing.T) {
 	dsn := testkit.Database(t)
 	aplicarRoles(t, dsn) // 1. before the schema exists: the roles, the schema's grants
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s := systemOn(t, testkit.NATSURL(t), testkit.Namespace(t), dsn, pool) // migrated by the reconciler, below
-	cfg := s.reconcilerConfig()
-	cfg.DatabaseURL = comoRol(t, dsn, "boletas_reconciler")
-	s.startReconciler(cfg) // 2. it migrates on start, as boletas_reconciler
-	s.startIngest()
+	// 2. The reconciler migrates it on start, as boletas_reconciler.
+	s := newPipeline(t, pipelineOptions{database: dsn, prepare: func(p *pipeline) {
+		p.cfg.DatabaseURL = comoRol(t, dsn, "boletas_reconciler")
+	}})
 	aplicarRoles(t, dsn) // 3. the grants on the tables; twice: it is idempotent
 	aplicarRoles(t, dsn)
 
 	var ajenos int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace
 		AND relkind IN ('r', 'S') AND pg_get_userbyid(relowner) <> 'boletas_reconciler'`).Scan(&ajenos); err != nil || ajenos != 0 {
 		t.Errorf("%d tables or sequences not owned by boletas_reconciler (%v)", ajenos, err)
 	}

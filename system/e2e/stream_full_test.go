@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotelpe/boletas/contracts"
 	"github.com/hotelpe/boletas/reconciler/cli"
 	"github.com/hotelpe/boletas/system/testkit"
 )
@@ -23,12 +22,7 @@ func TestE2EFullStreamRecovery(t *testing.T) {
 	t.Parallel()
 	// A 2.15 server of its own, as TestE2EStreamFullAnswers503: 2.9 may evict the oldest message
 	// of a full stream instead of refusing the new one (docs/durability.md).
-	ns := newNATSServer(t)
-	s := newSystem(t, ns.url(), contracts.Topologia{Prefijo: "e2e"})
-	cfg := s.reconcilerConfig()
-	cfg.StreamMaxBytes = 1 << 20
-	s.startReconciler(cfg)
-	s.startIngest()
+	s := newPipeline(t, pipelineOptions{ownNATS: true, prepare: func(p *pipeline) { p.cfg.StreamMaxBytes = 1 << 20 }})
 	for numero := 1; numero <= 6; numero++ {
 		s.insertPendiente(2, "BBB1", numero)
 	}
@@ -90,7 +84,7 @@ func TestE2EFullStreamRecovery(t *testing.T) {
 
 	// The recovery step, as docs/operations.md gives it.
 	var out, errOut bytes.Buffer
-	if err := cli.Ejecutar(context.Background(), cfg, []string{"purge-applied"}, &out, &errOut); err != nil {
+	if err := cli.Ejecutar(context.Background(), s.cfg, []string{"purge-applied"}, &out, &errOut); err != nil {
 		t.Fatalf("purge-applied: %v\n%s", err, errOut.String())
 	}
 	t.Logf("purge-applied:\n%s", out.String())

@@ -357,23 +357,34 @@ func start(t *testing.T, name string, run func(ctx context.Context, addr string)
 		go func() { done <- run(ctx, addr) }()
 		var once sync.Once
 		stop := func() { once.Do(func() { cancel(); <-done }) }
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var exited error // the service ended before it was ready: polling stops
+		err := testkit.Poll(time.Minute, func() error {
 			select {
 			case err := <-done:
 				once.Do(cancel)
-				return freeport.InUse(fmt.Errorf("%s ended before it was ready: %w", name, err), fmt.Sprint(err))
+				exited = freeport.InUse(fmt.Errorf("%s ended before it was ready: %w", name, err), fmt.Sprint(err))
+				return nil
 			default:
 			}
-			if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					t.Cleanup(stop)
-					return nil
-				}
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				return err
 			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz: status %d", resp.StatusCode)
+			}
+			return nil
+		})
+		switch {
+		case exited != nil:
+			return exited
+		case err != nil:
+			stop()
+			return fmt.Errorf("%s not ready within a minute: %w", name, err)
 		}
-		stop()
-		return fmt.Errorf("%s not ready within a minute", name)
+		t.Cleanup(stop)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

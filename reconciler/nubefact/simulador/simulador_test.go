@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
@@ -22,12 +23,40 @@ const token = "tok-sim-4c1d"
 
 var boleta = contracts.Clave{TipoDeComprobante: contracts.Boleta, Serie: "BBB1", Numero: 105}
 
-func servidor(tb testing.TB) (*simulador.Simulador, *httptest.Server) {
+// destino is where a test sends its requests: the simulator behind a real listener, or its
+// handler in memory.
+type destino struct {
+	url    string
+	client *http.Client
+}
+
+// servidor serves a new simulator on a loopback listener until the test ends.
+func servidor(tb testing.TB) (*simulador.Simulador, destino) {
 	tb.Helper()
 	sim := simulador.New(token)
 	srv := httptest.NewServer(sim.Handler())
 	tb.Cleanup(srv.Close)
-	return sim, srv
+	return sim, destino{url: srv.URL, client: srv.Client()}
+}
+
+// enMemoria serves a new simulator without a listener, for the tests of its timing: they run in
+// a synctest bubble, where the clock is virtual and real network I/O cannot run.
+func enMemoria() (*simulador.Simulador, destino) {
+	sim := simulador.New(token)
+	return sim, destino{url: "http://simulador.test", client: &http.Client{Transport: transporte{sim.Handler()}}}
+}
+
+// transporte answers each request with h, in the caller's goroutine. Like a real transport, it
+// fails with the request's context error when the caller went away.
+type transporte struct{ h http.Handler }
+
+func (tr transporte) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	tr.h.ServeHTTP(rec, r)
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
 }
 
 // llamada is one raw HTTP request to the simulator, with the defaults of a correct Operation 2
@@ -66,10 +95,10 @@ type respuesta struct {
 	body   []byte
 }
 
-func enviar(tb testing.TB, sim *simulador.Simulador, srv *httptest.Server, l llamada) respuesta {
+func enviar(tb testing.TB, sim *simulador.Simulador, srv destino, l llamada) respuesta {
 	tb.Helper()
 	l = l.conDefectos(sim)
-	req, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, srv.URL+l.ruta, strings.NewReader(l.body))
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, srv.url+l.ruta, strings.NewReader(l.body))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -79,7 +108,7 @@ func enviar(tb testing.TB, sim *simulador.Simulador, srv *httptest.Server, l lla
 	if l.contentType != "-" {
 		req.Header.Set("Content-Type", l.contentType)
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := srv.client.Do(req)
 	if err != nil {
 		tb.Fatalf("POST %s: %v", l.ruta, err)
 	}
@@ -109,13 +138,13 @@ func enviar(tb testing.TB, sim *simulador.Simulador, srv *httptest.Server, l lla
 	return r
 }
 
-func control(tb testing.TB, srv *httptest.Server, metodo, ruta, body string) (int, string) {
+func control(tb testing.TB, srv destino, metodo, ruta, body string) (int, string) {
 	tb.Helper()
-	req, err := http.NewRequestWithContext(tb.Context(), metodo, srv.URL+ruta, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(tb.Context(), metodo, srv.url+ruta, strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := srv.client.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", metodo, ruta, err)
 	}
@@ -248,53 +277,67 @@ func TestSimuladorFallarTodo(t *testing.T) {
 	esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
 }
 
+// In the bubble the clock moves only while every goroutine waits: the answer takes exactly the
+// latency set.
 func TestSimuladorLatencia(t *testing.T) {
 	t.Parallel()
-	sim, srv := servidor(t)
-	sim.Poner(boleta, simulador.Aceptada)
-	const d = 80 * time.Millisecond
-	sim.Latencia(d)
-	start := time.Now()
-	esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
-	if took := time.Since(start); took < d {
-		t.Errorf("the answer took %v, want at least %v", took, d)
-	}
-	// Latencia(0) restores answers without delay: after an hour's latency, a call that returns
-	// at all proves it (no wall-clock bound).
-	sim.Latencia(time.Hour)
-	sim.Latencia(0)
-	esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
+	synctest.Test(t, func(t *testing.T) {
+		sim, srv := enMemoria()
+		sim.Poner(boleta, simulador.Aceptada)
+		const d = 80 * time.Millisecond
+		sim.Latencia(d)
+		start := time.Now()
+		esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
+		if took := time.Since(start); took != d {
+			t.Errorf("the answer took %v, want %v", took, d)
+		}
+		// Latencia(0) restores answers without delay.
+		sim.Latencia(time.Hour)
+		sim.Latencia(0)
+		start = time.Now()
+		esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
+		if took := time.Since(start); took != 0 {
+			t.Errorf("after Latencia(0) the answer took %v, want none", took)
+		}
+	})
 }
 
 // A caller that goes away ends the latency: the server can then close at once, as tests of
-// Ctrl-C against a stalled NubeFacT need (an hour of latency: Close returning proves it).
+// Ctrl-C against a stalled NubeFacT need. With an hour of latency, the clock not moving proves it.
 func TestSimuladorLatenciaTerminaSiElClienteSeVa(t *testing.T) {
 	t.Parallel()
-	sim := simulador.New(token)
-	sim.Poner(boleta, simulador.Aceptada)
-	sim.Latencia(time.Hour)
-	srv := httptest.NewServer(sim.Handler())
-	defer srv.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() {
-		for sim.Llamadas() < 1 && ctx.Err() == nil {
-			time.Sleep(time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		sim, srv := enMemoria()
+		sim.Poner(boleta, simulador.Aceptada)
+		sim.Latencia(time.Hour)
+		ctx, cancel := context.WithCancel(t.Context())
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.url+sim.Ruta, strings.NewReader(consulta(boleta)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", `Token token="`+token+`"`)
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			resp, err := srv.client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		synctest.Wait() // the call is in its latency
+		if got := sim.Llamadas(); got != 1 {
+			t.Fatalf("Llamadas() = %d while the call waits, want 1", got)
 		}
 		cancel()
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+sim.Ruta, strings.NewReader(consulta(boleta)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", `Token token="`+token+`"`)
-	if resp, err := srv.Client().Do(req); !errors.Is(err, context.Canceled) {
-		if err == nil {
-			resp.Body.Close()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Do = %v, want context.Canceled", err)
 		}
-		t.Fatalf("Do = %v, want context.Canceled", err)
-	}
-	srv.Close() // blocks while a handler still waits
+		if took := time.Since(start); took != 0 {
+			t.Errorf("the handler returned %v after its caller went away, want at once", took)
+		}
+	})
 }
 
 func TestSimuladorLlamadas(t *testing.T) {
@@ -308,10 +351,10 @@ func TestSimuladorLlamadas(t *testing.T) {
 	)
 	for range n {
 		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+sim.Ruta, strings.NewReader(consulta(boleta)))
+			req, _ := http.NewRequest(http.MethodPost, srv.url+sim.Ruta, strings.NewReader(consulta(boleta)))
 			req.Header.Set("Authorization", token)
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := srv.Client().Do(req)
+			resp, err := srv.client.Do(req)
 			if err != nil {
 				t.Errorf("POST: %v", err)
 				return
@@ -367,22 +410,24 @@ func TestSimuladorControl(t *testing.T) {
 
 	t.Run("latencia", func(t *testing.T) {
 		t.Parallel()
-		sim, srv := servidor(t)
-		sim.PorDefecto(simulador.Aceptada)
-		if status, body := control(t, srv, http.MethodPut, "/_sim/latencia/60ms", ""); status != http.StatusOK {
-			t.Fatalf("PUT = %d %s", status, body)
-		}
-		start := time.Now()
-		esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
-		if took := time.Since(start); took < 60*time.Millisecond {
-			t.Errorf("the answer took %v, want at least 60ms", took)
-		}
-		if status, _ := control(t, srv, http.MethodPut, "/_sim/latencia/10ms", ""); status != http.StatusOK {
-			t.Errorf("PUT /_sim/latencia/10ms = %d, want 200", status)
-		}
-		if status, _ := control(t, srv, http.MethodPut, "/_sim/latencia/pronto", ""); status != http.StatusBadRequest {
-			t.Errorf("PUT /_sim/latencia/pronto = %d, want 400", status)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			sim, srv := enMemoria()
+			sim.PorDefecto(simulador.Aceptada)
+			if status, body := control(t, srv, http.MethodPut, "/_sim/latencia/60ms", ""); status != http.StatusOK {
+				t.Fatalf("PUT = %d %s", status, body)
+			}
+			start := time.Now()
+			esResultado(t, enviar(t, sim, srv, llamada{}), boleta, contracts.Aceptado)
+			if took := time.Since(start); took != 60*time.Millisecond {
+				t.Errorf("the answer took %v, want 60ms", took)
+			}
+			if status, _ := control(t, srv, http.MethodPut, "/_sim/latencia/10ms", ""); status != http.StatusOK {
+				t.Errorf("PUT /_sim/latencia/10ms = %d, want 200", status)
+			}
+			if status, _ := control(t, srv, http.MethodPut, "/_sim/latencia/pronto", ""); status != http.StatusBadRequest {
+				t.Errorf("PUT /_sim/latencia/pronto = %d, want 400", status)
+			}
+		})
 	})
 
 	t.Run("falla", func(t *testing.T) {
@@ -469,70 +514,82 @@ func TestSimuladorRespuesta(t *testing.T) {
 	}
 }
 
+// Webhook posts with http.DefaultClient. Its tests run in a synctest bubble, where real network
+// I/O cannot run: for their duration the default client answers in memory, with the handler of
+// the test's destination. Not parallel, so that no other test uses the default client meanwhile.
 func TestSimuladorWebhook(t *testing.T) {
-	t.Parallel()
+	// webhookA sends Webhook's requests to h for the rest of the test.
+	webhookA := func(t *testing.T, h http.HandlerFunc) {
+		c := http.DefaultClient
+		t.Cleanup(func() { http.DefaultClient = c })
+		http.DefaultClient = &http.Client{Transport: transporte{h}}
+	}
 
 	t.Run("retries until 200", func(t *testing.T) {
-		t.Parallel()
-		var (
-			n      atomic.Int64
-			mu     sync.Mutex
-			bodies [][]byte
-		)
-		dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("webhook Content-Type = %q", ct)
+		synctest.Test(t, func(t *testing.T) {
+			var (
+				n      atomic.Int64
+				mu     sync.Mutex
+				bodies [][]byte
+			)
+			webhookA(t, func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("webhook Content-Type = %q", ct)
+				}
+				mu.Lock()
+				bodies = append(bodies, b)
+				mu.Unlock()
+				if n.Add(1) <= 2 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			})
+			sim := simulador.New(token)
+			sim.Poner(boleta, simulador.Aceptada)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			intentos, err := sim.Webhook(ctx, "http://ingest.test/webhooks/nubefact", boleta, time.Millisecond)
+			if err != nil || intentos != 3 {
+				t.Fatalf("Webhook = %d, %v; want 3, nil", intentos, err)
+			}
+			if took := time.Since(start); took != 2*time.Millisecond {
+				t.Errorf("three attempts a millisecond apart took %v, want 2ms", took)
 			}
 			mu.Lock()
-			bodies = append(bodies, b)
-			mu.Unlock()
-			if n.Add(1) <= 2 {
-				w.WriteHeader(http.StatusServiceUnavailable)
+			defer mu.Unlock()
+			want := contracts.MessageID(decodificar(t, simulador.Respuesta(boleta, simulador.Aceptada)))
+			for i, b := range bodies {
+				n, err := contracts.Decode(b)
+				if err != nil {
+					t.Fatalf("delivery %d: %v", i+1, err)
+				}
+				if got := contracts.MessageID(n); got != want {
+					t.Errorf("delivery %d: MessageID %s, want %s", i+1, got, want)
+				}
 			}
-		}))
-		t.Cleanup(dest.Close)
-		sim := simulador.New(token)
-		sim.Poner(boleta, simulador.Aceptada)
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		intentos, err := sim.Webhook(ctx, dest.URL+"/webhooks/nubefact", boleta, time.Millisecond)
-		if err != nil || intentos != 3 {
-			t.Fatalf("Webhook = %d, %v; want 3, nil", intentos, err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		want := contracts.MessageID(decodificar(t, simulador.Respuesta(boleta, simulador.Aceptada)))
-		for i, b := range bodies {
-			n, err := contracts.Decode(b)
-			if err != nil {
-				t.Fatalf("delivery %d: %v", i+1, err)
-			}
-			if got := contracts.MessageID(n); got != want {
-				t.Errorf("delivery %d: MessageID %s, want %s", i+1, got, want)
-			}
-		}
+		})
 	})
 
 	t.Run("gives up when the context ends", func(t *testing.T) {
-		t.Parallel()
-		dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}))
-		t.Cleanup(dest.Close)
-		sim := simulador.New(token)
-		sim.PorDefecto(simulador.Aceptada)
-		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Millisecond)
-		defer cancel()
-		intentos, err := sim.Webhook(ctx, dest.URL, boleta, 5*time.Millisecond)
-		if err == nil {
-			t.Fatalf("Webhook = %d, nil; want an error", intentos)
-		}
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("err = %v, want context.DeadlineExceeded", err)
-		}
-		if intentos < 2 {
-			t.Errorf("Webhook gave up after %d attempts, want it to retry", intentos)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			webhookA(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+			sim := simulador.New(token)
+			sim.PorDefecto(simulador.Aceptada)
+			// Not a multiple of 5 ms: the deadline never ties with a retry.
+			ctx, cancel := context.WithTimeout(t.Context(), 62*time.Millisecond)
+			defer cancel()
+			intentos, err := sim.Webhook(ctx, "http://ingest.test/webhooks/nubefact", boleta, 5*time.Millisecond)
+			if err == nil {
+				t.Fatalf("Webhook = %d, nil; want an error", intentos)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want context.DeadlineExceeded", err)
+			}
+			// An attempt at 0, 5, ..., 60 ms; the wait after the last one ends with the context.
+			if intentos != 13 {
+				t.Errorf("Webhook gave up after %d attempts, want 13 (one every 5ms for 62ms)", intentos)
+			}
+		})
 	})
 }

@@ -2,6 +2,7 @@ package natsserver_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/system/internal/natsserver"
+	"github.com/hotelpe/boletas/system/testkit"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -52,17 +54,20 @@ func TestKillAndRestartKeepTheStream(t *testing.T) {
 	if err := s.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var msgs uint64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if st, err := js.Stream(ctx, "T"); err == nil {
-			if info, err := st.Info(ctx); err == nil {
-				if msgs = info.State.Msgs; msgs == 1 {
-					return
-				}
-			}
+	testkit.EventuallyNoError(t, 30*time.Second, "the stream's message after the restart", func() error {
+		st, err := js.Stream(ctx, "T")
+		if err != nil {
+			return err
 		}
-	}
-	t.Errorf("after the restart the stream has %d messages, want 1", msgs)
+		info, err := st.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs != 1 {
+			return fmt.Errorf("the stream has %d messages, want 1", info.State.Msgs)
+		}
+		return nil
+	})
 }
 
 // TestClusterSurvivesItsStreamLeader starts three nodes, kills the leader of an R3 stream and
@@ -88,18 +93,15 @@ func TestClusterSurvivesItsStreamLeader(t *testing.T) {
 	// As the services do: a request the cluster does not answer yet (a node still catching up
 	// with the meta leader on a loaded machine) is asked again.
 	var st jetstream.Stream
-	for {
+	testkit.EventuallyNoError(t, time.Minute, "an R3 stream", func() error {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		defer acancel()
 		st, err = js.CreateStream(actx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Storage: jetstream.FileStorage, Replicas: 3})
-		acancel()
-		if err == nil {
-			break
+		if err != nil {
+			t.Logf("creating an R3 stream: %v; again", err)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("creating an R3 stream: %v", err)
-		}
-		t.Logf("creating an R3 stream: %v; again", err)
-	}
+		return err
+	})
 	if _, err := js.Publish(ctx, "t", []byte("before")); err != nil {
 		t.Fatal(err)
 	}
@@ -115,18 +117,12 @@ func TestClusterSurvivesItsStreamLeader(t *testing.T) {
 	// A publish succeeds once another node leads the stream. Each attempt has a deadline of its
 	// own, as ingest's do: a request sent while the client moves off the dead node may never be
 	// answered, and would otherwise wait out the whole test.
-	for {
+	testkit.EventuallyNoError(t, time.Minute, "a publish after the leader died", func() error {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = js.Publish(actx, "t", []byte("after"))
-		acancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("no publish after the leader died: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer acancel()
+		_, err := js.Publish(actx, "t", []byte("after"))
+		return err
+	})
 	if info, err = st.Info(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotelpe/boletas/system/internal/process"
 	"github.com/hotelpe/boletas/system/internal/ready"
+	"github.com/hotelpe/boletas/system/testkit"
 )
 
 // The test binary is also the child: CHILD_ROLE says what it does.
@@ -84,12 +85,12 @@ func TestStartReadyReportsAnEarlyExit(t *testing.T) {
 func TestStopKillsAfterGrace(t *testing.T) {
 	c := child(t, "stubborn")
 	if err := c.StartReady(context.Background(), func(context.Context) error {
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if b, _ := os.ReadFile(c.Log); strings.Contains(string(b), "ignoring SIGTERM") {
-				return nil
+		return testkit.Poll(time.Minute, func() error {
+			if b, _ := os.ReadFile(c.Log); !strings.Contains(string(b), "ignoring SIGTERM") {
+				return errors.New("never started")
 			}
-		}
-		return errors.New("never started")
+			return nil
+		})
 	}); err != nil {
 		t.Fatal(err)
 	}
