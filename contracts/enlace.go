@@ -10,12 +10,12 @@ import (
 // EnlaceMaximo is the longest link accepted, in bytes. NubeFacT's links are well under 200.
 const EnlaceMaximo = 2048
 
-// validEnlace checks one of the links NubeFacT sends (enlace, enlace_del_pdf, enlace_del_xml,
+// enlaceValido checks one of the links NubeFacT sends (enlace, enlace_del_pdf, enlace_del_xml,
 // enlace_del_cdr). They are stored and re-published to subscribers, who may open them: only an
 // https URL with a host is a link; javascript:, data:, file: or http: are not. An empty string
 // or null stays allowed: NubeFacT sends "" while a document does not exist yet. With hosts, the
 // link's host must also match one of them (see Decoder.EnlaceHosts).
-func validEnlace(name string, s *string, hosts []string) error {
+func enlaceValido(name string, s *string, hosts []string) error {
 	if s == nil || *s == "" {
 		return nil
 	}
@@ -85,16 +85,16 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// NuevoDecoder is the Decoder for an allow-list as configured (ENLACE_HOSTS): blank entries are
+// NewDecoder is the Decoder for an allow-list as configured (ENLACE_HOSTS): blank entries are
 // skipped, and an entry CheckEnlaceHost refuses is an error naming it.
-func NuevoDecoder(enlaceHosts []string) (Decoder, error) {
+func NewDecoder(enlaceHosts []string) (Decoder, error) {
 	var d Decoder
 	for i, h := range enlaceHosts {
 		h = strings.TrimSpace(h)
 		if h == "" {
 			continue
 		}
-		if err := CheckEnlaceHost(h); err != nil {
+		if err := ValidarHostDeEnlace(h); err != nil {
 			return Decoder{}, fmt.Errorf("entry #%d %q %w", i+1, h, err)
 		}
 		d.EnlaceHosts = append(d.EnlaceHosts, h)
@@ -102,11 +102,11 @@ func NuevoDecoder(enlaceHosts []string) (Decoder, error) {
 	return d, nil
 }
 
-// CheckEnlaceHost tells whether entry can be one of Decoder.EnlaceHosts: a host name such as
+// ValidarHostDeEnlace tells whether entry can be one of Decoder.EnlaceHosts: a host name such as
 // "www.nubefact.com", or "*." and a host name for its subdomains, in ASCII, without a scheme, a
 // port or a path. A service should refuse to start with an entry that fails: it would never
 // match, and every notification with a link would be refused.
-func CheckEnlaceHost(entry string) error {
+func ValidarHostDeEnlace(entry string) error {
 	name := strings.TrimPrefix(entry, "*.")
 	if name == "" || len(name) > 253 {
 		return errors.New("must be a host name such as www.nubefact.com or *.nubefact.com")

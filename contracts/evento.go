@@ -59,18 +59,18 @@ type ComprobanteEvento struct {
 	CamposCompletados []string `json:"campos_completados,omitempty"`
 }
 
-// NuevoEvento wraps data in its envelope. The ID and the type follow from the key and the new
+// NewEvento wraps data in its envelope. The ID and the type follow from the key and the new
 // estado, so whoever builds the event for one state change builds the same one.
-func NuevoEvento(data ComprobanteEvento) Evento {
+func NewEvento(data ComprobanteEvento) Evento {
 	return envolver(data, EventID(data.clave(), data.Estado), TipoEvento(data.TipoDeComprobante, data.Estado))
 }
 
-// NuevoEventoActualizado wraps the data of a comprobante whose estado did not change but whose
+// NewEventoActualizado wraps the data of a comprobante whose estado did not change but whose
 // fields completados a notification filled in, at en: type "<tipo>.actualizada", ID
 // EventIDActualizado, time en (data.estado_final_en stays when the estado was entered).
-func NuevoEventoActualizado(data ComprobanteEvento, completados Campos, en time.Time) Evento {
+func NewEventoActualizado(data ComprobanteEvento, completados Campos, en time.Time) Evento {
 	data.CamposCompletados = completados.Nombres()
-	ev := envolver(data, EventIDActualizado(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))
+	ev := envolver(data, EventIDUpdated(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))
 	ev.Time = en.UTC()
 	return ev
 }

@@ -129,7 +129,7 @@ func TestNuevoEvento(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := boletaAceptada()
 			tt.change(&data)
-			ev := contracts.NuevoEvento(data)
+			ev := contracts.NewEvento(data)
 
 			if ev.ID != tt.id || ev.Subject != tt.subject || ev.Type != tt.tipo {
 				t.Errorf("id, subject, type = %q, %q, %q; want %q, %q, %q", ev.ID, ev.Subject, ev.Type, tt.id, tt.subject, tt.tipo)
@@ -169,7 +169,7 @@ func TestNuevoEventoActualizado(t *testing.T) {
 			"2-BBB1-105.aceptado.completado.enlace+enlace_del_cdr+sunat_note", []string{"enlace", "enlace_del_cdr", "sunat_note"}},
 	} {
 		en := data.EstadoFinalEn.Add(time.Hour)
-		ev := contracts.NuevoEventoActualizado(data, tt.campos, en)
+		ev := contracts.NewEventoActualizado(data, tt.campos, en)
 		if !ev.Time.Equal(en) || !ev.Data.EstadoFinalEn.Equal(data.EstadoFinalEn) {
 			t.Errorf("time %v, estado_final_en %v; want when it was completed and when the estado was entered", ev.Time, ev.Data.EstadoFinalEn)
 		}
@@ -186,7 +186,7 @@ func TestNuevoEventoActualizado(t *testing.T) {
 		}
 	}
 	// A state change never carries campos_completados.
-	if ev := contracts.NuevoEvento(data); ev.Data.CamposCompletados != nil {
+	if ev := contracts.NewEvento(data); ev.Data.CamposCompletados != nil {
 		t.Errorf("NuevoEvento carries campos_completados %v", ev.Data.CamposCompletados)
 	}
 }
@@ -230,7 +230,7 @@ func TestEsquemaEventoRechaza(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := comoJSON(t, contracts.NuevoEvento(boletaAceptada()))
+			ev := comoJSON(t, contracts.NewEvento(boletaAceptada()))
 			tt.change(ev, ev["data"].(map[string]any))
 			if err := sch.Validate(ev); err == nil {
 				t.Errorf("schema accepted %v", ev)
@@ -240,7 +240,7 @@ func TestEsquemaEventoRechaza(t *testing.T) {
 	t.Run("NuevoEvento for sin_resultado", func(t *testing.T) {
 		data := boletaAceptada()
 		data.Estado = contracts.SinResultado
-		if err := sch.Validate(comoJSON(t, contracts.NuevoEvento(data))); err == nil {
+		if err := sch.Validate(comoJSON(t, contracts.NewEvento(data))); err == nil {
 			t.Error("schema accepted an event for a comprobante that has no final estado")
 		}
 	})
@@ -279,7 +279,7 @@ func TestEsquemaEventoEnlaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, f := range []string{"enlace", "enlace_del_pdf", "enlace_del_xml", "enlace_del_cdr"} {
-			ev := comoJSON(t, contracts.NuevoEvento(boletaAceptada()))
+			ev := comoJSON(t, contracts.NewEvento(boletaAceptada()))
 			ev["data"].(map[string]any)[f] = tt.enlace
 			if err := sch.Validate(ev); (err == nil) != tt.valido {
 				t.Errorf("schema on %s %.40q: %v, want valid=%v", f, tt.enlace, err, tt.valido)
@@ -293,7 +293,7 @@ func TestEsquemaEventoEnlaces(t *testing.T) {
 	}
 }
 
-func ExampleNuevoEvento() {
+func ExampleNewEvento() {
 	data := contracts.ComprobanteEvento{
 		TipoDeComprobante: contracts.Boleta,
 		Serie:             "BBB1",
@@ -307,7 +307,7 @@ func ExampleNuevoEvento() {
 		Origen:            contracts.OrigenWebhook,
 		NotificacionID:    "2-BBB1-105.aceptado.b3c6bcf87a3426f8",
 	}
-	ev := contracts.NuevoEvento(data)
+	ev := contracts.NewEvento(data)
 	fmt.Println("subject:", contracts.Topologia{}.SubjectEvento(data.TipoDeComprobante, data.Estado))
 	b, _ := json.MarshalIndent(ev, "", "  ")
 	fmt.Println(string(b))

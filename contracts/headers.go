@@ -4,25 +4,25 @@ package contracts
 // carries MessageID; these say when and from whom the notification came, for the audit. The
 // origin is the subject's (Topologia.OrigenDe): a header would be believed from anyone.
 const (
-	// HeaderRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
-	HeaderRecibido = "Nubefact-Recibido"
-	// HeaderRemitente is the sender's address as ingest saw it (host:port).
-	HeaderRemitente = "Nubefact-Remitente"
+	// CabeceraRecibido is when we received it, RFC 3339 with nanoseconds, UTC.
+	CabeceraRecibido = "Nubefact-Recibido"
+	// CabeceraRemitente is the sender's address as ingest saw it (host:port).
+	CabeceraRemitente = "Nubefact-Remitente"
 )
 
 // Headers the reconciler adds to a dead letter's copy on SubjectDLQ.
 const (
-	// HeaderMotivo says why the message was dead-lettered.
-	HeaderMotivo = "Nubefact-Motivo"
-	// HeaderOrigen is the origin the reconciler derived from the subject it consumed.
-	HeaderOrigen = "Nubefact-Origen"
+	// CabeceraMotivo says why the message was dead-lettered.
+	CabeceraMotivo = "Nubefact-Motivo"
+	// CabeceraOrigen is the origin the reconciler derived from the subject it consumed.
+	CabeceraOrigen = "Nubefact-Origen"
 )
 
 // Origins of a notification.
 const (
 	OrigenWebhook        = "webhook"
 	OrigenRegularizacion = "regularizacion"
-	OrigenReplay         = "replay"
+	OrigenReenvio        = "replay"
 	// OrigenVerificacion is NubeFacT's own answer, obtained to confirm a webhook
 	// (VERIFY_WEBHOOKS) and applied in its place.
 	OrigenVerificacion = "verificacion"

@@ -48,10 +48,10 @@ func EventID(c Clave, estado Resultado) string {
 	return c.String() + "." + string(estado)
 }
 
-// EventIDActualizado names the event published when a notification fills in documents of a
+// EventIDUpdated names the event published when a notification fills in documents of a
 // comprobante that stays in estado: "2-BBB1-105.aceptado.completado.enlace_del_cdr". A stored
 // link or text is never overwritten, so each field is filled at most once per estado and the
 // set of fields filled makes the ID unique.
-func EventIDActualizado(c Clave, estado Resultado, completados Campos) string {
+func EventIDUpdated(c Clave, estado Resultado, completados Campos) string {
 	return EventID(c, estado) + ".completado." + strings.Join(completados.Nombres(), "+")
 }

@@ -33,7 +33,7 @@ func decode(tb testing.TB, body []byte) contracts.Notificacion {
 	return n
 }
 
-func TestMessageIDFormat(t *testing.T) {
+func TestFormatoDelIDDeMensaje(t *testing.T) {
 	n := decode(t, seedPayload(t))
 	id := contracts.MessageID(n)
 	if !regexp.MustCompile(`^2-BBB1-105\.aceptado\.[0-9a-f]{16}$`).MatchString(id) {
@@ -48,7 +48,7 @@ func TestMessageIDFormat(t *testing.T) {
 	}
 }
 
-func TestMessageID(t *testing.T) {
+func TestIDDeMensaje(t *testing.T) {
 	seed := seedPayload(t)
 	tests := []struct {
 		name string
@@ -120,7 +120,7 @@ func TestMessageID(t *testing.T) {
 	}
 }
 
-func TestEventID(t *testing.T) {
+func TestIDDeEvento(t *testing.T) {
 	tests := []struct {
 		clave  contracts.Clave
 		estado contracts.Resultado

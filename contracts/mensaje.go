@@ -22,9 +22,9 @@ type Mensaje struct {
 // payload byte for byte, the ID that names it (MessageID), when it was received and from whom
 // (may be empty).
 func (t Topologia) Mensaje(payload []byte, msgID, origen string, recibido time.Time, remitente string) Mensaje {
-	h := map[string][]string{HeaderRecibido: {recibido.UTC().Format(time.RFC3339Nano)}}
+	h := map[string][]string{CabeceraRecibido: {recibido.UTC().Format(time.RFC3339Nano)}}
 	if remitente != "" {
-		h[HeaderRemitente] = []string{remitente}
+		h[CabeceraRemitente] = []string{remitente}
 	}
 	return Mensaje{Subject: t.SubjectNotificacion(origen), Stream: t.StreamNotificaciones(), MsgID: msgID, Payload: payload, Cabeceras: h}
 }

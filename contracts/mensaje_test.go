@@ -14,16 +14,16 @@ func TestMensaje(t *testing.T) {
 	if m.Subject != "t1.nubefact.notificaciones.webhook" || m.Stream != "T1_NUBEFACT_NOTIFICACIONES" || m.MsgID != "id-1" || string(m.Payload) != `{}` {
 		t.Errorf("mensaje = %+v", m)
 	}
-	for k, want := range map[string]string{contracts.HeaderRecibido: "2026-11-29T15:00:00.000000123Z", contracts.HeaderRemitente: "203.0.113.7:1"} {
+	for k, want := range map[string]string{contracts.CabeceraRecibido: "2026-11-29T15:00:00.000000123Z", contracts.CabeceraRemitente: "203.0.113.7:1"} {
 		if got := m.Cabeceras[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("header %s = %q, want %q", k, got, want)
 		}
 	}
-	if _, ok := m.Cabeceras[contracts.HeaderOrigen]; ok {
+	if _, ok := m.Cabeceras[contracts.CabeceraOrigen]; ok {
 		t.Error("the origin travels in a header: the subject says it")
 	}
 	sin := contracts.Topologia{}.Mensaje(nil, "id", contracts.OrigenRegularizacion, recibido, "")
-	if _, ok := sin.Cabeceras[contracts.HeaderRemitente]; ok {
+	if _, ok := sin.Cabeceras[contracts.CabeceraRemitente]; ok {
 		t.Error("an empty sender is a header")
 	}
 }
@@ -35,7 +35,7 @@ func TestReenvio(t *testing.T) {
 	for origen, subject := range map[string]string{
 		contracts.OrigenWebhook:        "nubefact.notificaciones.replay.webhook",
 		contracts.OrigenRegularizacion: "nubefact.notificaciones.replay.regularizacion",
-		contracts.OrigenReplay:         "nubefact.notificaciones.replay.desconocido",
+		contracts.OrigenReenvio:        "nubefact.notificaciones.replay.desconocido",
 		"a.b *>":                       "nubefact.notificaciones.replay.desconocido",
 	} {
 		if m := topo.Reenvio(nil, "id.replay.1", origen, time.Now(), ""); m.Subject != subject || m.MsgID != "id.replay.1" {

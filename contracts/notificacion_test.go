@@ -70,7 +70,7 @@ func wantFieldError(tb testing.TB, err error, field string) {
 	}
 }
 
-func TestDecodeSeed(t *testing.T) {
+func TestDecodificarLaSemilla(t *testing.T) {
 	n, err := contracts.Decode(seedPayload(t))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestDecodeSeed(t *testing.T) {
 	}
 }
 
-func TestDecodeAccepts(t *testing.T) {
+func TestDecodificarAcepta(t *testing.T) {
 	nullables := campos{}
 	for _, f := range []string{
 		"enlace", "aceptada_por_sunat", "sunat_description", "sunat_note", "sunat_responsecode",
@@ -162,7 +162,7 @@ func TestDecodeAccepts(t *testing.T) {
 	}
 }
 
-func TestDecodeRejects(t *testing.T) {
+func TestDecodificarRechaza(t *testing.T) {
 	seed := string(seedPayload(t))
 	type rechazo struct {
 		name  string
@@ -352,9 +352,9 @@ func TestDecodeNormaliza(t *testing.T) {
 	}
 }
 
-// TestDecodeFieldErrorReason checks a few reasons in full: they reach NubeFacT's support in the
+// TestDecodificarDaElMotivoDelCampo checks a few reasons in full: they reach NubeFacT's support in the
 // problem body and must say what was wrong.
-func TestDecodeFieldErrorReason(t *testing.T) {
+func TestDecodificarDaElMotivoDelCampo(t *testing.T) {
 	seed := string(seedPayload(t))
 	tests := []struct {
 		name string
@@ -481,7 +481,7 @@ func TestCheckEnlaceHost(t *testing.T) {
 		{strings.Repeat("a", 64) + ".example", false},
 	} {
 		t.Run(tt.entry, func(t *testing.T) {
-			err := contracts.CheckEnlaceHost(tt.entry)
+			err := contracts.ValidarHostDeEnlace(tt.entry)
 			if (err == nil) != tt.ok {
 				t.Errorf("CheckEnlaceHost(%q) = %v, want ok=%v", tt.entry, err, tt.ok)
 			}

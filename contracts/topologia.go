@@ -40,7 +40,7 @@ func (t Topologia) SubjectNotificacion(origen string) string {
 // "nubefact.notificaciones.replay.webhook". A replay keeps its origin: a replayed webhook is
 // still a webhook, confirmed with NubeFacT like any other (VERIFY_WEBHOOKS).
 func (t Topologia) SubjectReenvio(origen string) string {
-	return t.subject(notificaciones + "." + OrigenReplay + "." + origen)
+	return t.subject(notificaciones + "." + OrigenReenvio + "." + origen)
 }
 
 // SubjectsNotificaciones are the subjects of StreamNotificaciones: every origin's, and the single
@@ -57,7 +57,7 @@ func (t Topologia) OrigenDe(subject string) (origen string, reenvio bool) {
 	if !ok {
 		return OrigenDesconocido, false
 	}
-	rest, reenvio = strings.CutPrefix(rest, OrigenReplay+".")
+	rest, reenvio = strings.CutPrefix(rest, OrigenReenvio+".")
 	switch rest {
 	case OrigenWebhook, OrigenRegularizacion:
 		return rest, reenvio
@@ -74,11 +74,11 @@ func (t Topologia) OrigenDe(subject string) (origen string, reenvio bool) {
 // StreamNotificaciones stores SubjectsNotificaciones.
 func (t Topologia) StreamNotificaciones() string { return t.stream("NUBEFACT_NOTIFICACIONES") }
 
-// SubjectDLQ receives copies of the messages the reconciler could not decode, with the reason.
-func (t Topologia) SubjectDLQ() string { return t.subject("nubefact.dlq") }
+// SubjectDeadLetters receives copies of the messages the reconciler could not decode, with the reason.
+func (t Topologia) SubjectDeadLetters() string { return t.subject("nubefact.dlq") }
 
-// StreamDLQ stores SubjectDLQ.
-func (t Topologia) StreamDLQ() string { return t.stream("NUBEFACT_DLQ") }
+// StreamDeadLetters stores SubjectDLQ.
+func (t Topologia) StreamDeadLetters() string { return t.stream("NUBEFACT_DLQ") }
 
 // StreamEventos stores every event the reconciler publishes (SubjectsEventos).
 func (t Topologia) StreamEventos() string { return t.stream("COMPROBANTES_EVENTOS") }

@@ -48,8 +48,8 @@ func TestTopologia(t *testing.T) {
 				"SubjectWebhook":       top.SubjectNotificacion(contracts.OrigenWebhook),
 				"SubjectReenvio":       top.SubjectReenvio(contracts.OrigenWebhook),
 				"StreamNotificaciones": top.StreamNotificaciones(),
-				"SubjectDLQ":           top.SubjectDLQ(),
-				"StreamDLQ":            top.StreamDLQ(),
+				"SubjectDLQ":           top.SubjectDeadLetters(),
+				"StreamDLQ":            top.StreamDeadLetters(),
 				"StreamEventos":        top.StreamEventos(),
 			}
 			for name, want := range tt.want {
@@ -145,7 +145,7 @@ func TestOrigenDe(t *testing.T) {
 func TestProbado(t *testing.T) {
 	for origen, want := range map[string]bool{
 		contracts.OrigenRegularizacion: true, contracts.OrigenVerificacion: true,
-		contracts.OrigenWebhook: false, contracts.OrigenDesconocido: false, contracts.OrigenReplay: false, "": false,
+		contracts.OrigenWebhook: false, contracts.OrigenDesconocido: false, contracts.OrigenReenvio: false, "": false,
 	} {
 		if got := contracts.Probado(origen); got != want {
 			t.Errorf("Probado(%q) = %v, want %v", origen, got, want)

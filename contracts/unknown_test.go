@@ -20,7 +20,7 @@ func withUnknown(size int) []byte {
 	return []byte(body + "}")
 }
 
-func TestDecoderMaxUnknown(t *testing.T) {
+func TestDecodificarConTopeDeDesconocidas(t *testing.T) {
 	t.Parallel()
 	d := contracts.Decoder{MaxUnknown: contracts.MaxUnknown}
 	zip := strings.Repeat("UEsDBBQ", 8000) // 56 KB of a known field: not counted

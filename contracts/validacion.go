@@ -19,19 +19,19 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 		return &FieldError{"tipo_de_comprobante", "is required"}
 	}
 	tipo := *n.TipoDeComprobante
-	if err := validTipo(tipo); err != nil {
+	if err := tipoValido(tipo); err != nil {
 		return err
 	}
 	if n.Serie == nil {
 		return &FieldError{"serie", "is required"}
 	}
-	if err := validSerie(tipo, *n.Serie); err != nil {
+	if err := serieValida(tipo, *n.Serie); err != nil {
 		return err
 	}
 	if n.Numero == nil {
 		return &FieldError{"numero", "is required"}
 	}
-	if err := validNumero(*n.Numero); err != nil {
+	if err := numeroValido(*n.Numero); err != nil {
 		return err
 	}
 	if c := n.SunatResponsecode; c != nil && !isDigits(*c) {
@@ -45,7 +45,7 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 		}
 	}
 	for _, e := range n.enlaces() {
-		if err := validEnlace(e.name, e.value, enlaceHosts); err != nil {
+		if err := enlaceValido(e.name, e.value, enlaceHosts); err != nil {
 			return err
 		}
 	}
@@ -55,33 +55,33 @@ func (n Notificacion) validate(enlaceHosts []string) error {
 // Validate checks a key by the rules a notification's key meets (tipo, serie, numero): a key
 // that fails names no comprobante. It returns a *FieldError.
 func (c Clave) Validate() error {
-	if err := validTipo(c.TipoDeComprobante); err != nil {
+	if err := tipoValido(c.TipoDeComprobante); err != nil {
 		return err
 	}
-	if err := validSerie(c.TipoDeComprobante, c.Serie); err != nil {
+	if err := serieValida(c.TipoDeComprobante, c.Serie); err != nil {
 		return err
 	}
-	return validNumero(c.Numero)
+	return numeroValido(c.Numero)
 }
 
-func validTipo(tipo int) error {
+func tipoValido(tipo int) error {
 	if !Tipo(tipo).Valid() {
 		return &FieldError{"tipo_de_comprobante", "must be 1 (factura), 2 (boleta), 3 (nota de crédito) or 4 (nota de débito)"}
 	}
 	return nil
 }
 
-// validNumero bounds the correlativo; the bound also keeps it within Postgres's integer.
-func validNumero(numero int) error {
+// numeroValido bounds the correlativo; the bound also keeps it within Postgres's integer.
+func numeroValido(numero int) error {
 	if numero < 1 || numero > NumeroMaximo {
 		return &FieldError{"numero", "must be between 1 and 99999999"}
 	}
 	return nil
 }
 
-// validSerie applies SUNAT's series rules: four uppercase letters or digits; facturas and their
+// serieValida applies SUNAT's series rules: four uppercase letters or digits; facturas and their
 // notes start with F, boletas and their notes with B, contingency series with 0.
-func validSerie(tipo int, s string) error {
+func serieValida(tipo int, s string) error {
 	if len(s) != 4 {
 		return &FieldError{"serie", "must be exactly 4 characters"}
 	}

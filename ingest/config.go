@@ -62,7 +62,7 @@ func ParseTokens(s string) ([][]byte, error) {
 
 // decoder is the notification decoder ENLACE_HOSTS configures, with the budget of unknown keys.
 func (c Config) decoder() (contracts.Decoder, error) {
-	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
+	d, err := contracts.NewDecoder(c.EnlaceHosts)
 	if err != nil {
 		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
 	}

@@ -80,13 +80,13 @@ func handleWebhook(d webhookDeps) http.Handler {
 		n, err := d.decoder.Decode(body)
 		if tooLarge, ok := errors.AsType[*contracts.UnknownTooLargeError](err); ok {
 			d.log.Warn("webhook rejected: unknown keys over their budget", "size", tooLarge.Size, "budget", tooLarge.Max, "remote", r.RemoteAddr)
-			httpapi.WriteProblem(w, httpapi.Problem{Type: typeClavesDesconocidas, Title: "Unknown keys over budget",
+			httpapi.WriteProblem(w, httpapi.Problem{Type: problemaClavesDesconocidas, Title: "Unknown keys over budget",
 				Status: http.StatusRequestEntityTooLarge, Budget: tooLarge.Max,
 				Detail: fmt.Sprintf("the keys this service does not know and their values take %d bytes, over the budget of %d bytes (4 KiB) for them; the known fields, *_zip_base64 included, are not counted", tooLarge.Size, tooLarge.Max)})
 			return
 		}
 		if err != nil {
-			p := httpapi.Problem{Type: typeNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
+			p := httpapi.Problem{Type: problemaNotificacionInvalida, Title: "Invalid notification", Status: http.StatusBadRequest, Detail: err.Error()}
 			var fe *contracts.FieldError
 			if errors.As(err, &fe) {
 				p.Field = fe.Field

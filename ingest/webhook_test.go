@@ -73,14 +73,14 @@ func TestWebhookStoresSeed(t *testing.T) {
 	if h := msg.Header.Get(jetstream.MsgIDHeader); h != wantID {
 		t.Errorf("%s = %q, want %q", jetstream.MsgIDHeader, h, wantID)
 	}
-	recibido, err := time.Parse(time.RFC3339Nano, msg.Header.Get(contracts.HeaderRecibido))
+	recibido, err := time.Parse(time.RFC3339Nano, msg.Header.Get(contracts.CabeceraRecibido))
 	if err != nil {
-		t.Errorf("%s: %v", contracts.HeaderRecibido, err)
+		t.Errorf("%s: %v", contracts.CabeceraRecibido, err)
 	} else if recibido.Before(before.Add(-time.Second)) || recibido.After(time.Now().Add(time.Second)) || recibido.Location() != time.UTC {
-		t.Errorf("%s = %v, want about now, in UTC", contracts.HeaderRecibido, recibido)
+		t.Errorf("%s = %v, want about now, in UTC", contracts.CabeceraRecibido, recibido)
 	}
-	if h := msg.Header.Get(contracts.HeaderRemitente); h != r.local {
-		t.Errorf("%s = %q, want the client's address %q", contracts.HeaderRemitente, h, r.local)
+	if h := msg.Header.Get(contracts.CabeceraRemitente); h != r.local {
+		t.Errorf("%s = %q, want the client's address %q", contracts.CabeceraRemitente, h, r.local)
 	}
 	if !bytes.Equal(msg.Data, []byte(seed)) {
 		t.Errorf("stored body differs from the posted one:\n got %q\nwant %q", msg.Data, seed)

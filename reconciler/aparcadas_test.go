@@ -11,10 +11,10 @@ import (
 	"github.com/hotelpe/boletas/system/testkit"
 )
 
-// TestTopeDeAparcadasVaALaDLQ: with PARKED_MAX 3, the 4th notification for an unknown
+// TestOverTheCapGoesToDeadLetters: with PARKED_MAX 3, the 4th notification for an unknown
 // comprobante is dead-lettered with its reason, not parked, and the worker goes on applying the
 // others.
-func TestTopeDeAparcadasVaALaDLQ(t *testing.T) {
+func TestOverTheCapGoesToDeadLetters(t *testing.T) {
 	t.Parallel()
 	s := nuevoServicio(t)
 	s.cfg.ParkedMax = 3
@@ -28,7 +28,7 @@ func TestTopeDeAparcadasVaALaDLQ(t *testing.T) {
 	}
 	s.publicar(aceptada("BDES", 4))
 	testkit.Eventually(t, 10*time.Second, "the 4th in the DLQ", func() bool {
-		return testkit.StreamMessages(t, s.js, s.topo.StreamDLQ()) == 1
+		return testkit.StreamMessages(t, s.js, s.topo.StreamDeadLetters()) == 1
 	})
 	muertas, err := stream.DeadLetters(context.Background(), s.js, s.topo, 0, 10)
 	if err != nil || len(muertas) != 1 {

@@ -253,13 +253,13 @@ func (c Config) streamOptions() stream.Options {
 	return stream.Options{
 		Replicas: c.StreamReplicas, DuplicateWindow: c.DuplicateWindow, MaxAge: c.StreamMaxAge,
 		EventsDuplicateWindow: c.EventsDuplicateWindow, Consumer: c.Consumer, AckWait: c.AckWait,
-		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, MaxBytes: c.StreamMaxBytes, DLQMaxAge: c.DLQMaxAge,
+		MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, MaxBytes: c.StreamMaxBytes, DeadLetterMaxAge: c.DLQMaxAge,
 	}
 }
 
 // decoder is the notification decoder ENLACE_HOSTS configures.
 func (c Config) decoder() (contracts.Decoder, error) {
-	d, err := contracts.NuevoDecoder(c.EnlaceHosts)
+	d, err := contracts.NewDecoder(c.EnlaceHosts)
 	if err != nil {
 		return d, fmt.Errorf("ENLACE_HOSTS: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 // A crash right after a batch commits, before the acknowledgement and the relay: the new
 // instance gets the message again, finds it in the inbox, and publishes the event once, when
 // the dead instance's claim on it (committedLease) has expired.
-func TestCaidaEntreCommitYAck(t *testing.T) {
+func TestCrashBetweenCommitAndAck(t *testing.T) {
 	t.Parallel()
 	s := nuevoServicio(t)
 	var crashed atomic.Bool

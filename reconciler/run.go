@@ -140,7 +140,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 			Store: store, Topo: topo, Decode: decoder.Decode, Verificador: ver, Relay: r, Metrics: m, Log: log}).Run,
 		// Always: the refresher also folds the counts the triggers append, metrics or not.
 		"metrics": (&metrics.Refresher{M: m, Store: store, Consumer: cons, JS: js, Umbrales: cfg.Umbrales(), Interval: cfg.MetricsInterval,
-			Log: log, Now: time.Now, Streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDLQ()}}).Run,
+			Log: log, Now: time.Now, Streams: []string{topo.StreamNotificaciones(), topo.StreamEventos(), topo.StreamDeadLetters()}}).Run,
 	}
 	if cfg.RegularizeEvery > 0 && reg != nil {
 		jobs["programada"] = programada.New(cfg.regularizacion(), store, reg, log).Run
@@ -275,7 +275,7 @@ func serveConsole(cfg Config, c consoleBackend, log *slog.Logger) (*http.Server,
 			_, err := reenvio.Reenviar(ctx, c.store, c.publish, c.topo, []string{id}, nil)
 			return err
 		},
-		Salud: c.salud,
+		Health: c.health,
 	})
 	if err != nil {
 		return nil, err
@@ -316,13 +316,13 @@ func (c consoleBackend) publish(ctx context.Context, m contracts.Mensaje) error 
 	return stream.Publish(ctx, c.js, m)
 }
 
-// salud is the console's health line: Postgres, NATS, the consumer's backlog, the dead letters.
-func (c consoleBackend) salud(ctx context.Context) console.Salud {
-	s := console.Salud{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", DeadLetters: "desconocida"}
+// health is the console's health line: Postgres, NATS, the consumer's backlog, the dead letters.
+func (c consoleBackend) health(ctx context.Context) console.Health {
+	s := console.Health{Postgres: c.store.Ping(ctx) == nil, NATS: c.nc.Status() == nats.CONNECTED, Cola: "desconocida", DeadLetters: "desconocida"}
 	if info, err := c.cons.Info(ctx); err == nil {
 		s.Cola = strconv.FormatUint(info.NumPending+uint64(info.NumAckPending), 10)
 	}
-	if st, err := c.js.Stream(ctx, c.topo.StreamDLQ()); err == nil {
+	if st, err := c.js.Stream(ctx, c.topo.StreamDeadLetters()); err == nil {
 		if info, err := st.Info(ctx); err == nil {
 			s.DeadLetters = strconv.FormatUint(info.State.Msgs, 10)
 		}

@@ -38,7 +38,7 @@ func parseConsoleUser(fs *flag.FlagSet, args []string) (runner, error) {
 	name := fs.Arg(0)
 	return func(_ context.Context, _ reconciler.Config, _ *slog.Logger, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "password for %s (one line): ", name)
-		password, err := leerPassword(stdin)
+		password, err := readPassword(stdin)
 		if err != nil {
 			return fmt.Errorf("console-user: reading the password: %w", err)
 		}
@@ -52,9 +52,9 @@ func parseConsoleUser(fs *flag.FlagSet, args []string) (runner, error) {
 	}, nil
 }
 
-// leerPassword reads the first line of r: from a terminal without echoing it (the screen, a
+// readPassword reads the first line of r: from a terminal without echoing it (the screen, a
 // screen share or the scrollback would show it), from a pipe or a file as it comes.
-func leerPassword(r io.Reader) (string, error) {
+func readPassword(r io.Reader) (string, error) {
 	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		b, err := term.ReadPassword(int(f.Fd()))
 		return string(b), err

@@ -30,7 +30,7 @@ func TestMainAyudaListaVariables(t *testing.T) {
 	}
 }
 
-func TestMainErroresNombranLaVariable(t *testing.T) {
+func TestMainErrorsNameTheVariable(t *testing.T) {
 	tests := []struct{ env, value, want string }{
 		{"BATCH_SIZE", "many", "BATCH_SIZE"},
 		{"CONSUMER_ACK_WAIT", "soon", "CONSUMER_ACK_WAIT"},
@@ -98,7 +98,7 @@ func TestMainVerifyWebhooksExigeHTTPS(t *testing.T) {
 	}
 }
 
-func TestMainComandoDesconocido(t *testing.T) {
+func TestMainUnknownSubcommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := Main(context.Background(), []string{"reconciler", "regularise"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "regularise") || !strings.Contains(errOut.String(), "Usage") {

@@ -24,7 +24,7 @@ func TestPurgeApplied(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cons, err := stream.Declare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, Consumer: "reconciler",
-		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 100, MaxBytes: 1 << 20, DLQMaxAge: time.Hour})
+		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 100, MaxBytes: 1 << 20, DeadLetterMaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,7 +172,7 @@ func regularizeCmd(ctx context.Context, cfg reconciler.Config, f regularizeFlags
 	var res regularizacion.Summary
 	var runErr error
 	// The lock of the schedule and the console: NubeFacT never sees two runs' calls at once.
-	ran, err := store.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
+	ran, err := store.UnaRegularizacionALaVez(ctx, func(ctx context.Context) error {
 		res, runErr = withProgress(stderr, f.progress, func(c *regularizacion.Counters) (regularizacion.Summary, error) {
 			return r.Run(ctx, regularizacion.Options{
 				Origen: estado.RegularizacionCLI,
@@ -267,7 +267,7 @@ type observador struct {
 	csv    *csv.Writer
 }
 
-func (o *observador) NoResuelto(f regularizacion.Fila) {
+func (o *observador) NoResuelto(f regularizacion.Linea) {
 	if o.csv == nil {
 		return
 	}
@@ -349,7 +349,7 @@ func printSummary(w io.Writer, r regularizacion.Summary, took time.Duration, dry
 	}{
 		{"pending at start", r.Total}, {"consulted", r.Consultados}, {"aceptadas", r.Aceptadas},
 		{"rechazadas", r.Rechazadas}, {"anuladas", r.Anuladas}, {"still pending", r.SinResultado},
-		{"not found in NubeFacT", r.NoExiste}, {"errors", r.Errores}, {"published", r.Publicadas},
+		{"not found in NubeFacT", r.NoExiste}, {"errors", r.Errores}, {"published", r.Published},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(tw, "  %s\t%d\t\n", row.k, row.v)

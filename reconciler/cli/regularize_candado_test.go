@@ -48,7 +48,7 @@ func TestRegularizeRespectsTheLock(t *testing.T) {
 	holding, release := make(chan int64), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
+		_, err := s.UnaRegularizacionALaVez(ctx, func(ctx context.Context) error {
 			id, err := s.IniciarRegularizacion(ctx, "consola", "--tipo 2")
 			holding <- id
 			<-release
@@ -134,7 +134,7 @@ func TestRegularizeStopsWhenNubefactDoesNotAnswer(t *testing.T) {
 			if errores < maxFallas || consultados >= pendientes {
 				t.Errorf("consulted %d with %d errors; want it stopped after %d failures, well before all %d", consultados, errores, maxFallas, pendientes)
 			}
-			if ran, err := postgres.New(pool).ConCandadoDeRegularizacion(context.Background(), func(context.Context) error { return nil }); !ran || err != nil {
+			if ran, err := postgres.New(pool).UnaRegularizacionALaVez(context.Background(), func(context.Context) error { return nil }); !ran || err != nil {
 				t.Errorf("the lock is still held after the run stopped (%v)", err)
 			}
 		})

@@ -132,7 +132,7 @@ func TestParseRegularizeFlags(t *testing.T) {
 	}
 }
 
-func TestProgresoSinTerminalEscribeLineas(t *testing.T) {
+func TestProgressWithoutTerminalWritesLines(t *testing.T) {
 	t.Parallel()
 	var c regularizacion.Counters
 	c.Total.Store(10)

@@ -16,14 +16,14 @@ import (
 // paginaAparcadas is what aparcadas.html shows.
 type paginaAparcadas struct {
 	pagina
-	Filas     []filaAparcada
+	Aparcadas []vistaAparcada
 	Siguiente string // the link to the next page, if there is one
 }
 
-// filaAparcada is a row of /esperando, flat and formatted here: html/template looks up a field
+// vistaAparcada is a row of /esperando, flat and formatted here: html/template looks up a field
 // promoted from an embedded struct, and calls a function, by reflection that allocates each time,
 // and a page has 100 rows.
-type filaAparcada struct {
+type vistaAparcada struct {
 	MessageID, Clave, Origen, Recibida, Espera, Reenviada string
 	Veces                                                 int
 }
@@ -40,16 +40,16 @@ func handleAparcadas(v *views, store Store, now func() time.Time) http.Handler {
 			return
 		}
 		ahora := now()
-		filas := make([]filaAparcada, len(list))
+		vistas := make([]vistaAparcada, len(list))
 		for i, a := range list {
-			filas[i] = filaAparcada{MessageID: a.MessageID, Clave: a.Clave().String(), Origen: a.Origen, Recibida: lima(a.RecibidoEn),
+			vistas[i] = vistaAparcada{MessageID: a.MessageID, Clave: a.Clave().String(), Origen: a.Origen, Recibida: lima(a.RecibidoEn),
 				Espera: ahora.Sub(a.AparcadaEn).Round(time.Minute).String(), Reenviada: lima(a.ReenviadaEn), Veces: a.Veces}
 		}
 		var siguiente string
 		if len(list) == porPagina {
 			siguiente = "/esperando?" + url.Values{"despues": {list[len(list)-1].Cursor().String()}}.Encode()
 		}
-		v.render(w, r, "aparcadas", paginaAparcadas{pagina: pagina{Titulo: "Esperando", Error: aviso(r)}, Filas: filas, Siguiente: siguiente})
+		v.render(w, r, "aparcadas", paginaAparcadas{pagina: pagina{Titulo: "Esperando", Error: aviso(r)}, Aparcadas: vistas, Siguiente: siguiente})
 	})
 }
 

@@ -82,7 +82,7 @@ func handleComprobante(v *views, store Store, umbrales estado.Umbrales, now func
 			return
 		}
 		var antes estado.CursorHistoria
-		var siguientePath, errMsg string
+		var nextPath, errMsg string
 		if s := r.URL.Query().Get("antes"); s != "" {
 			if antes, err = parseCursorHistoria(s); err != nil {
 				errMsg = "página inválida: se muestra la más reciente"
@@ -95,9 +95,9 @@ func handleComprobante(v *views, store Store, umbrales estado.Umbrales, now func
 		}
 		historia, siguiente := paginaHistoria(auditadas, acciones, antes, conPayloadsPorPagina)
 		if siguiente != (estado.CursorHistoria{}) {
-			siguientePath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
+			nextPath = "/comprobantes/" + clave.String() + "?antes=" + strconv.FormatInt(siguiente.Auditada, 10) + "_" + strconv.FormatInt(siguiente.Accion, 10)
 		}
-		data := paginaComprobante{pagina: pagina{Titulo: clave.String(), Error: errMsg}, Clave: clave.String(), Historia: historia, Siguiente: siguientePath}
+		data := paginaComprobante{pagina: pagina{Titulo: clave.String(), Error: errMsg}, Clave: clave.String(), Historia: historia, Siguiente: nextPath}
 		if found {
 			data.Comprobante = &row
 			data.Dia = row.Dia().Format(time.DateOnly)

@@ -15,8 +15,8 @@ import (
 	"github.com/hotelpe/boletas/reconciler/estado"
 )
 
-// Salud is the pipeline's health as the summary shows it.
-type Salud struct {
+// Health is the pipeline's health as the summary shows it.
+type Health struct {
 	Postgres    bool
 	NATS        bool
 	Cola        string // the consumer's backlog (pending + ack-pending), or why it is unknown
@@ -29,7 +29,7 @@ type Options struct {
 	Usuarios   *Usuarios
 	Login      LoginLimits // CONSOLE_LOGIN_*; zero fields take DefaultLoginLimits
 	Umbrales   estado.Umbrales
-	Salud      func(context.Context) Salud
+	Health     func(context.Context) Health
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
 	// Regularizar starts a run for filtro in the background on behalf of usuario and returns
 	// its record's id; nil when NubeFacT is not configured.

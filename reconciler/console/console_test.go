@@ -349,7 +349,7 @@ func TestConsolaRegularizar(t *testing.T) {
 		// Stands in for the service's background run: records a run the way Regularizador does.
 		o.Regularizar = func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
 			pedido = f
-			id, err := store.IniciarRegularizacion(ctx, estado.RegularizacionConsola, "--plazo critico")
+			id, err := store.IniciarRegularizacion(ctx, estado.RegularizacionWeb, "--plazo critico")
 			if err != nil {
 				return 0, err
 			}

@@ -22,16 +22,16 @@ type DeadLetter struct {
 	Payload   []byte
 }
 
-// paginaDeadLetters is what deadletters.html shows.
-type paginaDeadLetters struct {
+// deadLettersPage is what deadletters.html shows.
+type deadLettersPage struct {
 	pagina
-	DeadLetters []filaDeadLetter
+	DeadLetters []deadLetterView
 	Limite      int    // the page's size
 	Siguiente   string // the link to the older page, if there is one
 }
 
-// filaDeadLetter is a dead letter with its payload as the page shows it: pretty-printed, or cut.
-type filaDeadLetter struct {
+// deadLetterView is a dead letter with its payload as the page shows it: pretty-printed, or cut.
+type deadLetterView struct {
 	DeadLetter
 	Payload string
 }
@@ -57,22 +57,22 @@ func handleDeadLetters(v *views, read func(ctx context.Context, before uint64, l
 				errMsg = "no se pudo leer la cola de errores: " + err.Error()
 			}
 		}
-		filas := make([]filaDeadLetter, len(dls))
+		shown := make([]deadLetterView, len(dls))
 		for i, d := range dls {
 			payload := d.Payload
 			if len(payload) > estado.MaxPayloadMostrado {
-				filas[i].Payload = recortar(string(payload), estado.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
+				shown[i].Payload = recortar(string(payload), estado.MaxPayloadMostrado) + fmt.Sprintf("\n… (%d bytes en total: el stream lo guarda entero)", len(payload))
 			} else {
-				filas[i].Payload = bonito(string(payload))
+				shown[i].Payload = bonito(string(payload))
 			}
 			d.Payload = nil
-			filas[i].DeadLetter = d
+			shown[i].DeadLetter = d
 		}
 		var siguiente string
 		if len(dls) == conPayloadsPorPagina && dls[len(dls)-1].Seq > 1 {
 			siguiente = "/dlq?antes=" + strconv.FormatUint(dls[len(dls)-1].Seq, 10)
 		}
-		v.render(w, r, "deadletters", paginaDeadLetters{pagina: pagina{Titulo: "DLQ", Error: errMsg}, DeadLetters: filas,
+		v.render(w, r, "deadletters", deadLettersPage{pagina: pagina{Titulo: "DLQ", Error: errMsg}, DeadLetters: shown,
 			Limite: conPayloadsPorPagina, Siguiente: siguiente})
 	})
 }

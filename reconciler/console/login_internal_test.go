@@ -11,7 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func TestLoginFailures(t *testing.T) {
+func TestLoginFallidos(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newLoginFailures(3, 10*time.Minute, 100)
 	for i := range 3 {
@@ -54,7 +54,7 @@ func TestLoginFailures(t *testing.T) {
 }
 
 // However many addresses fail, the limiter remembers at most its maximum.
-func TestLoginFailuresBounded(t *testing.T) {
+func TestLoginFallidosAcotados(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newLoginFailures(2, time.Hour, 50)
 	for i := range 10000 {
@@ -71,7 +71,7 @@ func TestLoginFailuresBounded(t *testing.T) {
 	}
 }
 
-func TestClientAddress(t *testing.T) {
+func TestDireccionDelCliente(t *testing.T) {
 	for remote, want := range map[string]string{
 		"203.0.113.7:5555":           "203.0.113.7",
 		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
@@ -88,7 +88,7 @@ func TestClientAddress(t *testing.T) {
 
 // While every comparison slot is taken, a login waits at most LoginLimits.Wait, then is
 // answered 503 with Retry-After: logins never queue without bound.
-func TestLoginConcurrency(t *testing.T) {
+func TestLoginConcurrentes(t *testing.T) {
 	hash, err := bcrypt.GenerateFromPassword([]byte("clave-de-prueba-123"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

@@ -14,17 +14,17 @@ import (
 // paginaPendientes is what pendientes.html shows.
 type paginaPendientes struct {
 	pagina
-	Filtro    struct{ Tipo, Serie, Plazo string } // as the form shows it
-	Tipos     []opcionTipo
-	Plazos    []estado.Plazo
-	Filas     []filaPendiente
-	Siguiente string // the link to the next page, if there is one
+	Filtro     struct{ Tipo, Serie, Plazo string } // as the form shows it
+	Tipos      []opcionTipo
+	Plazos     []estado.Plazo
+	Pendientes []vistaPendiente
+	Siguiente  string // the link to the next page, if there is one
 }
 
 // opcionTipo is a choice of the form's tipo: its number and its name.
 type opcionTipo struct{ Valor, Nombre string }
 
-type filaPendiente struct {
+type vistaPendiente struct {
 	Clave     string
 	Dia       string
 	Dias      int
@@ -77,13 +77,13 @@ func handlePendientes(v *views, store Store, umbrales estado.Umbrales, now func(
 			v.fail(w, r, err)
 			return
 		}
-		filas := make([]filaPendiente, len(ps))
+		vistas := make([]vistaPendiente, len(ps))
 		for i, p := range ps {
 			dias := estado.DiasDesde(p.Dia, ahora)
-			filas[i] = filaPendiente{Clave: p.Clave.String(), Dia: p.Dia.Format(time.DateOnly), Dias: dias,
+			vistas[i] = vistaPendiente{Clave: p.Clave.String(), Dia: p.Dia.Format(time.DateOnly), Dias: dias,
 				Plazo: umbrales.Banda(dias), Restantes: umbrales.Plazo - dias}
 		}
-		data := paginaPendientes{pagina: pagina{Titulo: "Pendientes", Error: errMsg}, Tipos: tipos, Plazos: estado.Plazos, Filas: filas}
+		data := paginaPendientes{pagina: pagina{Titulo: "Pendientes", Error: errMsg}, Tipos: tipos, Plazos: estado.Plazos, Pendientes: vistas}
 		data.Filtro.Serie, data.Filtro.Plazo = f.Serie, plazo
 		if f.Tipo != 0 {
 			data.Filtro.Tipo = strconv.Itoa(f.Tipo)

@@ -155,7 +155,7 @@ func handleDetener(v *views, store Store) http.Handler {
 		case !pedida:
 			accion.Resultado, codigo = "no estaba en curso (ya terminó, o ya se pidió detenerla)", avisoNoEnCurso
 		default:
-			if _, err := store.ConCandadoDeRegularizacion(r.Context(), func(context.Context) error { return nil }); err != nil {
+			if _, err := store.UnaRegularizacionALaVez(r.Context(), func(context.Context) error { return nil }); err != nil {
 				v.log.Warn("console: closing abandoned regularizations", "err", err)
 			}
 		}

@@ -17,26 +17,26 @@ type paginaResumen struct {
 	pagina
 	Ahora      time.Time
 	Plazos     []estado.Plazo
-	FilasPlazo []filaPlazo // the pending comprobantes by tipo and band
+	PorTipo    []vistaPlazo // the pending comprobantes by tipo and band
 	Grafico    template.HTML
 	Conteos    []estado.ConteoEstado
 	Recientes  []estado.ConteoReciente
 	Foto       estado.Foto
-	Salud      Salud
+	Health     Health
 	Programada time.Duration // REGULARIZE_EVERY, 0 when off
 	Proxima    time.Time     // when the next scheduled regularization is due, zero if unknown
 	Acciones   []estado.Accion
 }
 
-// filaPlazo is a tipo's pending comprobantes, a count for each of estado.Plazos.
-type filaPlazo struct {
+// vistaPlazo is a tipo's pending comprobantes, a count for each of estado.Plazos.
+type vistaPlazo struct {
 	Tipo    string
 	Valores []int64
 }
 
 // handleResumen is the summary: the pending comprobantes by band, the counts, the pipeline's
 // health, the regularizations and the latest actions.
-func handleResumen(v *views, store Store, umbrales estado.Umbrales, salud func(context.Context) Salud, programada time.Duration, now func() time.Time) http.Handler {
+func handleResumen(v *views, store Store, umbrales estado.Umbrales, health func(context.Context) Health, programada time.Duration, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foto, err := store.Fotografiar(r.Context())
 		if err != nil {
@@ -55,17 +55,17 @@ func handleResumen(v *views, store Store, umbrales estado.Umbrales, salud func(c
 			return
 		}
 		pendientes := umbrales.Contar(foto.PendientesPorDia, ahora)
-		var filas []filaPlazo
+		var vistas []vistaPlazo
 		for _, tipo := range contracts.Tipos {
-			f := filaPlazo{Tipo: nombresTipo[tipo]}
+			f := vistaPlazo{Tipo: nombresTipo[tipo]}
 			for _, p := range estado.Plazos {
 				f.Valores = append(f.Valores, pendientes.PorTipo[tipo][p])
 			}
-			filas = append(filas, f)
+			vistas = append(vistas, f)
 		}
-		s := Salud{Postgres: true, NATS: true, Cola: "?", DeadLetters: "?"}
-		if salud != nil {
-			s = salud(r.Context())
+		s := Health{Postgres: true, NATS: true, Cola: "?", DeadLetters: "?"}
+		if health != nil {
+			s = health(r.Context())
 		}
 		var proxima time.Time
 		if programada > 0 {
@@ -74,8 +74,8 @@ func handleResumen(v *views, store Store, umbrales estado.Umbrales, salud func(c
 			}
 		}
 		v.render(w, r, "resumen", paginaResumen{pagina: pagina{Titulo: "Resumen"}, Ahora: ahora, Plazos: estado.Plazos,
-			FilasPlazo: filas, Grafico: grafico(pendientes.Total), Conteos: foto.Comprobantes, Recientes: recientes,
-			Foto: foto, Salud: s, Programada: programada, Proxima: proxima, Acciones: acciones})
+			PorTipo: vistas, Grafico: grafico(pendientes.Total), Conteos: foto.Comprobantes, Recientes: recientes,
+			Foto: foto, Health: s, Programada: programada, Proxima: proxima, Acciones: acciones})
 	})
 }
 

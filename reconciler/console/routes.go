@@ -11,7 +11,7 @@ import (
 // Anything else is a 404 or 405 problem, never a redirect (see httpapi.StrictMux).
 func routes(o Options, v *views, l *login) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", handleResumen(v, o.Store, o.Umbrales, o.Salud, o.Programada, o.Now))
+	mux.Handle("GET /{$}", handleResumen(v, o.Store, o.Umbrales, o.Health, o.Programada, o.Now))
 	mux.Handle("GET /pendientes", handlePendientes(v, o.Store, o.Umbrales, o.Now))
 	mux.Handle("GET /buscar", handleBuscar(v))
 	mux.Handle("GET /comprobantes/{clave}", handleComprobante(v, o.Store, o.Umbrales, o.Now))

@@ -33,5 +33,5 @@ type Store interface {
 	RegularizacionPorID(ctx context.Context, id int64) (_ estado.Regularizacion, found bool, _ error)
 	NoResueltas(ctx context.Context, id int64) ([]estado.NoResuelta, error)
 	PedirDetencion(ctx context.Context, id int64, usuario string) (bool, error)
-	ConCandadoDeRegularizacion(ctx context.Context, f func(context.Context) error) (bool, error)
+	UnaRegularizacionALaVez(ctx context.Context, f func(context.Context) error) (bool, error)
 }

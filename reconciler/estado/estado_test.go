@@ -150,14 +150,14 @@ func TestPasos(t *testing.T) {
 func TestRegistros(t *testing.T) {
 	respuesta := estado.Recibida{MessageID: "respuesta", Origen: contracts.OrigenVerificacion}
 	recibidas := []estado.Recibida{
-		{MessageID: "normal", Origen: contracts.OrigenReplay},
+		{MessageID: "normal", Origen: contracts.OrigenReenvio},
 		{MessageID: "corregido", Origen: contracts.OrigenWebhook, Reemplazo: &estado.Reemplazo{Efecto: estado.Corregido, Respuesta: &respuesta}},
 		{MessageID: "no confirmado", Origen: contracts.OrigenWebhook, Reemplazo: &estado.Reemplazo{Efecto: estado.Conflicto}},
 	}
 	veredictos := []estado.Veredicto{{Efecto: estado.Repetido}, {Efecto: estado.Aplicado}, {Efecto: estado.Conflicto}}
 	got := estado.Registros(recibidas, veredictos)
 	want := []estado.Registro{
-		{estado.Repetido, contracts.OrigenReplay},
+		{estado.Repetido, contracts.OrigenReenvio},
 		{estado.Aplicado, contracts.OrigenVerificacion},
 		{estado.Corregido, contracts.OrigenWebhook},
 		{estado.Conflicto, contracts.OrigenWebhook},

@@ -147,15 +147,15 @@ type Foto struct {
 	Comprobantes []ConteoEstado
 	// PendientesPorDia counts the pending rows by tipo and day of issue in Lima.
 	PendientesPorDia []PendientesDia
-	// Esperando counts the parked notifications whose comprobante is still not in the table,
+	// Aparcadas counts the parked notifications whose comprobante is still not in the table,
 	// and EsperandoDesde is when the oldest of them was parked (zero when none).
-	Esperando      int64
-	EsperandoDesde time.Time
+	Aparcadas      int64
+	AparcadasDesde time.Time
 	// Conflictos counts the audit's conflicts no operator has marked reviewed.
 	Conflictos int64
 	// Outbox counts the events not yet published, and OutboxDesde is the oldest one's creation.
-	Outbox      int64
-	OutboxDesde time.Time
+	Outbox       int64
+	OutboxOldest time.Time
 	// Regularizaciones counts the finished runs by resultado; UltimaRegularizacion is when the
 	// last one ended and UltimoResultado how (empty when none has).
 	Regularizaciones     map[string]int64
@@ -187,7 +187,7 @@ type Regularizacion struct {
 	SinResultado int64      `db:"sin_resultado"`
 	NoExiste     int64      `db:"no_existe"`
 	Errores      int64      `db:"errores"`
-	Publicadas   int64      `db:"publicadas"`
+	Published    int64      `db:"publicadas"`
 	// Who asked to stop it from the console (Detener), and when.
 	DetencionPedidaPor *string    `db:"detencion_pedida_por"`
 	DetencionPedidaEn  *time.Time `db:"detencion_pedida_en"`

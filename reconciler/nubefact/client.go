@@ -113,7 +113,7 @@ func (c *Client) consultar(ctx context.Context, clave contracts.Clave) (contract
 	body, _ := json.Marshal(consulta{"consultar_comprobante", clave.TipoDeComprobante, clave.Serie, clave.Numero})
 	var last error
 	for attempt := 0; ; attempt++ {
-		n, err := c.consultarOnce(ctx, body, clave)
+		n, err := c.consultarUnaVez(ctx, body, clave)
 		var te *TransportError
 		if errors.As(err, &te) && ctx.Err() != nil {
 			// The transport failed because ctx ended, however it words it. ctx.Err(), not its
@@ -135,7 +135,7 @@ func (c *Client) consultar(ctx context.Context, clave contracts.Clave) (contract
 	}
 }
 
-func (c *Client) consultarOnce(ctx context.Context, body []byte, clave contracts.Clave) (contracts.Notificacion, error) {
+func (c *Client) consultarUnaVez(ctx context.Context, body []byte, clave contracts.Clave) (contracts.Notificacion, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ruta, bytes.NewReader(body))
 	if err != nil {
 		return contracts.Notificacion{}, errors.New("NUBEFACT_RUTA is not a valid URL")

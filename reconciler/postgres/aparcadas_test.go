@@ -234,7 +234,7 @@ func TestAparcarDeNuevoNoBorraLista(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() {
-		_, err := s.Aplicar(context.Background(), []estado.Recibida{e}, contracts.Topologia{})
+		_, _, err := s.Aplicar(context.Background(), []estado.Recibida{e}, contracts.Topologia{}, 0)
 		done <- err
 	}()
 	esperarBloqueo(t, pool)
@@ -456,12 +456,12 @@ func unaAparcada(tb testing.TB, s *postgres.Store, todas bool) estado.Aparcada {
 	return a[0]
 }
 
-// TestPorVerificarWaitsWhenItsComprobanteAppears: a webhook left unconfirmed because its
+// TestPorVerificarEsperaASuComprobante: a webhook left unconfirmed because its
 // comprobante was not in the table when the batch was checked (VERIFY_WEBHOOKS), whose
 // comprobante is inserted before the batch locks its rows, is parked ready to be confirmed from
 // there, never applied on its own word, and stays out of the inbox, so that its confirmed copy
 // is judged later.
-func TestPorVerificarWaitsWhenItsComprobanteAppears(t *testing.T) {
+func TestPorVerificarEsperaASuComprobante(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
 	pendiente(t, pool, 2, "BBB1", 105) // inserted between the check and the lock

@@ -24,16 +24,13 @@ import (
 // The work is set-based: the whole batch costs a handful of statements (lock the rows, insert
 // the inbox, update, insert the outbox, copy the audit) whatever its size, which is what lets
 // one transaction per batch outrun a commit per row.
-func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia) ([]estado.Veredicto, error) {
-	veredictos, _, err := s.aplicarEnTx(ctx, recibidas, topo, 0)
-	return veredictos, err
-}
-
-// AplicarYReclamar is Aplicar for a relay that publishes the batch's events itself the moment
-// the transaction commits, instead of waiting for a sweep of the outbox: the events are written
-// to the outbox already claimed for claim (so no relay's sweep takes them meanwhile) and
+//
+// With a claim (the worker's, whose relay publishes the batch's events itself the moment the
+// transaction commits, instead of waiting for a sweep of the outbox) the events are written to
+// the outbox already claimed for that long, so no relay's sweep takes them meanwhile, and
 // returned. If they are not published by then, whichever relay sweeps next publishes them.
-func (s *Store) AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error) {
+// Without (0) they wait for a sweep.
+func (s *Store) Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	return s.aplicarEnTx(ctx, recibidas, topo, claim)
 }
 
@@ -55,12 +52,12 @@ func (s *Store) aplicarEnTx(ctx context.Context, recibidas []estado.Recibida, to
 type op struct {
 	estado.Paso
 	e          *estado.Recibida
-	fila       *fila
+	lockedRow  *lockedRow
 	primeraVez bool // its message ID was not in the inbox
 	veredicto  estado.Veredicto
 }
 
-type fila struct {
+type lockedRow struct {
 	id         int64
 	clave      contracts.Clave
 	estado     estado.Estado
@@ -71,10 +68,10 @@ type fila struct {
 }
 
 type cambio struct {
-	op       *op
-	fila     *fila
-	anterior estado.Estado
-	nuevo    estado.Estado
+	op        *op
+	lockedRow *lockedRow
+	anterior  estado.Estado
+	nuevo     estado.Estado
 	// completar, for a Completado, are the fields to fill in; 0 for a change of estado.
 	completar contracts.Campos
 }
@@ -82,7 +79,7 @@ type cambio struct {
 type batch struct {
 	tx     pgx.Tx
 	topo   contracts.Topologia
-	ola    []cambio      // updates not yet sent
+	queued []cambio      // updates not yet sent
 	outbox [][]any       // rows for COPY into outbox: event_id, subject, evento
 	claim  time.Duration // the outbox rows are claimed for this long; 0: unclaimed
 	reloj  time.Time     // Postgres's clock at the batch's last update, where the claim starts
@@ -92,13 +89,13 @@ type batch struct {
 func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas []estado.Recibida, claim time.Duration, tope int64) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	l := &batch{tx: tx, topo: topo, claim: claim, tope: tope}
 	ops := expandir(recibidas)
-	filas, err := l.lock(ctx, ops)
+	locked, err := l.lock(ctx, ops)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, o := range ops {
 		if !o.Registro {
-			o.fila = filas[o.e.Notificacion.Clave()]
+			o.lockedRow = locked[o.e.Notificacion.Clave()]
 		}
 	}
 	if err := l.inbox(ctx, ops); err != nil {
@@ -109,7 +106,7 @@ func aplicar(ctx context.Context, tx pgx.Tx, topo contracts.Topologia, recibidas
 			return nil, nil, fmt.Errorf("apply %s: %w", o.e.MessageID, err)
 		}
 	}
-	if err := l.sendWave(ctx); err != nil {
+	if err := l.flush(ctx); err != nil {
 		return nil, nil, err
 	}
 	if err := l.enqueueEvents(ctx); err != nil {
@@ -144,7 +141,7 @@ func expandir(recibidas []estado.Recibida) []*op {
 
 // lock reads and locks, in key order, the rows of the comprobantes the batch names. The
 // order is what keeps two reconcilers with overlapping batches from deadlocking.
-func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila, error) {
+func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*lockedRow, error) {
 	var tipos []int16
 	var series []string
 	var numeros []int32
@@ -155,9 +152,9 @@ func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila,
 		c := o.e.Notificacion.Clave()
 		tipos, series, numeros = append(tipos, int16(c.TipoDeComprobante)), append(series, c.Serie), append(numeros, int32(c.Numero))
 	}
-	filas := make(map[contracts.Clave]*fila, len(tipos))
+	locked := make(map[contracts.Clave]*lockedRow, len(tipos))
 	if len(tipos) == 0 {
-		return filas, nil
+		return locked, nil
 	}
 	rows, err := l.tx.Query(ctx, `SELECT c.id, c.tipo_de_comprobante, c.serie, c.numero, c.estado, c.codigo_hash,
 			ARRAY[`+columnasCampos+`]
@@ -171,7 +168,7 @@ func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila,
 	}
 	defer rows.Close()
 	for rows.Next() {
-		f := &fila{}
+		f := &lockedRow{}
 		var tipo int16
 		var campos []*string
 		if err := rows.Scan(&f.id, &tipo, &f.clave.Serie, &f.clave.Numero, &f.estado, &f.codigoHash, &campos); err != nil {
@@ -179,9 +176,9 @@ func (l *batch) lock(ctx context.Context, ops []*op) (map[contracts.Clave]*fila,
 		}
 		f.clave.TipoDeComprobante = int(tipo)
 		f.vacios = contracts.TodosLosCampos &^ contracts.CamposNoVacios(campos)
-		filas[f.clave] = f
+		locked[f.clave] = f
 	}
-	return filas, wrap("lock comprobantes", rows.Err())
+	return locked, wrap("lock comprobantes", rows.Err())
 }
 
 // inbox records the message IDs of every op that will be judged, and marks as nuevo the first
@@ -220,11 +217,11 @@ func (l *batch) inbox(ctx context.Context, ops []*op) error {
 }
 
 // desconocido: the op's comprobante is not in the table.
-func (o *op) desconocido() bool { return !o.Registro && o.fila == nil }
+func (o *op) desconocido() bool { return !o.Registro && o.lockedRow == nil }
 
 // juzgado: the op goes through the inbox and the state machine now (a webhook still to be
 // confirmed waits instead, out of the inbox: see estado.Recibida.PorVerificar).
-func (o *op) juzgado() bool { return !o.Registro && o.fila != nil && !o.e.PorVerificar }
+func (o *op) juzgado() bool { return !o.Registro && o.lockedRow != nil && !o.e.PorVerificar }
 
 // columnasCampos are the comprobante's columns of contracts' fields, named as their JSON
 // names, in bit order: what the row holds of each, for contracts.CamposNoVacios.
@@ -243,9 +240,9 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 		// confirmed with NubeFacT like any parked webhook, never applied on its own word.
 		o.veredicto = estado.Veredicto{Efecto: estado.Aparcado, Motivo: "el comprobante se insertó mientras se verificaba el lote: se confirma desde la espera"}
 	case !o.primeraVez:
-		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.fila.estado, Nuevo: o.fila.estado, Motivo: "ID de mensaje ya procesado"}
+		o.veredicto = estado.Veredicto{Efecto: estado.Duplicado, Anterior: o.lockedRow.estado, Nuevo: o.lockedRow.estado, Motivo: "ID de mensaje ya procesado"}
 	default:
-		f, n := o.fila, &e.Notificacion
+		f, n := o.lockedRow, &e.Notificacion
 		d := estado.Decidir(estado.Actual{Estado: f.estado, CodigoHash: deref(f.codigoHash), Vacios: f.vacios},
 			estado.Entrante{Resultado: n.Resultado(), CodigoHash: deref(n.CodigoHash), Campos: n.Campos()})
 		o.veredicto = estado.Veredicto{Efecto: d.Efecto, Anterior: f.estado, Nuevo: d.Nuevo, Motivo: d.Motivo}
@@ -253,11 +250,11 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 			break
 		}
 		if f.cambiando { // a second change of one row in a batch: send the first one before
-			if err := l.sendWave(ctx); err != nil {
+			if err := l.flush(ctx); err != nil {
 				return err
 			}
 		}
-		l.ola = append(l.ola, cambio{op: o, fila: f, anterior: f.estado, nuevo: d.Nuevo, completar: d.Completar})
+		l.queued = append(l.queued, cambio{op: o, lockedRow: f, anterior: f.estado, nuevo: d.Nuevo, completar: d.Completar})
 		f.cambiando, f.estado = true, d.Nuevo
 		if d.Efecto == estado.Completado {
 			f.vacios &^= d.Completar
@@ -277,7 +274,7 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 	return nil
 }
 
-// sendWave updates the rows of the pending changes in one statement, conditional on the estado
+// flush updates the rows of the pending changes in one statement, conditional on the estado
 // each was read with (the seed's idempotency rule, kept even though the rows are locked), and
 // builds their events from what the rows hold afterwards.
 //
@@ -285,14 +282,14 @@ func (l *batch) decidir(ctx context.Context, o *op) error {
 // the stored value: an anulación does not erase the CDR of the acceptance it voids. A
 // completion (completar ≠ 0) fills in only the fields it names, which were empty, and leaves the
 // estado, the hash, the code and estado_final_en as they were.
-func (l *batch) sendWave(ctx context.Context) error {
-	if len(l.ola) == 0 {
+func (l *batch) flush(ctx context.Context) error {
+	if len(l.queued) == 0 {
 		return nil
 	}
-	k := len(l.ola)
+	k := len(l.queued)
 	porID := make(map[int64]*cambio, k)
-	for i := range l.ola {
-		porID[l.ola[i].fila.id] = &l.ola[i]
+	for i := range l.queued {
+		porID[l.queued[i].lockedRow.id] = &l.queued[i]
 	}
 	rows, err := l.tx.Query(ctx, `UPDATE comprobantes c SET
 			estado = u.nuevo,
@@ -319,7 +316,7 @@ func (l *batch) sendWave(ctx context.Context) error {
 		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
 			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
 			c.actualizado_en, clock_timestamp()`,
-		l.waveParams()...)
+		l.flushParams()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
 	}
@@ -345,27 +342,27 @@ func (l *batch) sendWave(ctx context.Context) error {
 		return wrap("update comprobantes", err)
 	}
 	if actualizadas != k {
-		return fmt.Errorf("update comprobantes: %d of %d: %w", k-actualizadas, k, ErrFilasCambiadas)
+		return fmt.Errorf("update comprobantes: %d of %d: %w", k-actualizadas, k, ErrRowsChanged)
 	}
-	for _, c := range l.ola {
-		c.fila.cambiando = false
+	for _, c := range l.queued {
+		c.lockedRow.cambiando = false
 	}
-	l.ola = l.ola[:0]
+	l.queued = l.queued[:0]
 	return nil
 }
 
-// waveParams are the UPDATE's twelve arrays, one element per pending change.
-func (l *batch) waveParams() []any {
-	k := len(l.ola)
+// flushParams are the UPDATE's twelve arrays, one element per pending change.
+func (l *batch) flushParams() []any {
+	k := len(l.queued)
 	ids := make([]int64, k)
 	completar := make([]int16, k)
 	anteriores, nuevos := make([]string, k), make([]string, k)
 	var enlace, pdf, xml, cdr, hash, code, desc, note = make([]*string, k), make([]*string, k), make([]*string, k),
 		make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k)
-	for i := range l.ola {
-		c := &l.ola[i]
+	for i := range l.queued {
+		c := &l.queued[i]
 		n := &c.op.e.Notificacion
-		ids[i], anteriores[i], nuevos[i], completar[i] = c.fila.id, string(c.anterior), string(c.nuevo), int16(c.completar)
+		ids[i], anteriores[i], nuevos[i], completar[i] = c.lockedRow.id, string(c.anterior), string(c.nuevo), int16(c.completar)
 		enlace[i], pdf[i], xml[i], cdr[i] = n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR
 		hash[i], code[i], desc[i], note[i] = n.CodigoHash, n.SunatResponsecode, n.SunatDescription, n.SunatNote
 	}
@@ -375,15 +372,15 @@ func (l *batch) waveParams() []any {
 // enqueueEvent builds the event of change c from what the row holds after the update (d, and
 // when it was updated) and queues it for the outbox.
 func (l *batch) enqueueEvent(c *cambio, d contracts.ComprobanteEvento, actualizado time.Time) error {
-	clave := c.fila.clave
+	clave := c.lockedRow.clave
 	d.TipoDeComprobante, d.Serie, d.Numero = clave.TipoDeComprobante, clave.Serie, clave.Numero
 	d.Estado, d.EstadoAnterior = contracts.Resultado(c.nuevo), string(c.anterior)
 	d.Origen, d.NotificacionID = c.op.e.Origen, c.op.e.MessageID
 	var ev contracts.Evento
 	if c.completar != 0 {
-		ev = contracts.NuevoEventoActualizado(d, c.completar, actualizado)
+		ev = contracts.NewEventoActualizado(d, c.completar, actualizado)
 	} else {
-		ev = contracts.NuevoEvento(d)
+		ev = contracts.NewEvento(d)
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {

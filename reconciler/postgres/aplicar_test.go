@@ -412,7 +412,7 @@ func TestAplicarConcurrente(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				var out []estado.Veredicto
-				out, errores[i][j] = s.Aplicar(t.Context(), []estado.Recibida{recibidas[i]}, contracts.Topologia{})
+				out, _, errores[i][j] = s.Aplicar(t.Context(), []estado.Recibida{recibidas[i]}, contracts.Topologia{}, 0)
 				if len(out) == 1 {
 					veredicto[i][j] = out[0]
 				}

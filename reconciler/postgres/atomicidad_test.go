@@ -30,7 +30,7 @@ func TestAplicarEsAtomico(t *testing.T) {
 				// Postgres refuses a payload that is not UTF-8 when it inserts the audit row of
 				// 107, after 105 and 106 were applied in the same transaction.
 				lote[2].Payload = append(append([]byte{}, lote[2].Payload...), 0xff, 0xfe)
-				_, err := s.Aplicar(t.Context(), lote, contracts.Topologia{})
+				_, _, err := s.Aplicar(t.Context(), lote, contracts.Topologia{}, 0)
 				return err
 			},
 			esperado: postgres.IsDataError,
@@ -40,7 +40,7 @@ func TestAplicarEsAtomico(t *testing.T) {
 			aplicar: func(t *testing.T, s *postgres.Store, _ *pgxpool.Pool, lote []estado.Recibida) error {
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
-				_, err := s.Aplicar(ctx, lote, contracts.Topologia{})
+				_, _, err := s.Aplicar(ctx, lote, contracts.Topologia{}, 0)
 				return err
 			},
 			esperado: cancelado,
@@ -62,7 +62,7 @@ func TestAplicarEsAtomico(t *testing.T) {
 				defer cancel()
 				done := make(chan error, 1)
 				go func() {
-					_, err := s.Aplicar(ctx, lote, contracts.Topologia{})
+					_, _, err := s.Aplicar(ctx, lote, contracts.Topologia{}, 0)
 					done <- err
 				}()
 				esperarBloqueo(t, pool)

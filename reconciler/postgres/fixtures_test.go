@@ -126,7 +126,7 @@ func nueva(tb testing.TB, cambios map[string]any) estado.Recibida {
 
 func aplicar(tb testing.TB, s *postgres.Store, topo contracts.Topologia, recibidas ...estado.Recibida) []estado.Veredicto {
 	tb.Helper()
-	veredictos, err := s.Aplicar(context.Background(), recibidas, topo)
+	veredictos, _, err := s.Aplicar(context.Background(), recibidas, topo, 0)
 	if err != nil {
 		tb.Fatalf("Aplicar: %v", err)
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// foldConteo moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
+// foldCounts moves the deltas the triggers appended into comprobantes_conteo. Concurrent folds
 // (several reconcilers) each take the deltas they deleted: none is counted twice.
-const foldConteo = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, dia, n)
+const foldCounts = `WITH d AS (DELETE FROM comprobantes_conteo_deltas RETURNING tipo_de_comprobante, estado, dia, n)
 INSERT INTO comprobantes_conteo
 SELECT tipo_de_comprobante, estado, dia, sum(n) FROM d GROUP BY 1, 2, 3
 ON CONFLICT (tipo_de_comprobante, estado, dia) DO UPDATE SET n = comprobantes_conteo.n + EXCLUDED.n`
@@ -21,7 +21,7 @@ func (s *Store) Fotografiar(ctx context.Context) (estado.Foto, error) {
 	var f estado.Foto
 	f.Regularizaciones = map[string]int64{}
 	b := &pgx.Batch{}
-	b.Queue(foldConteo)
+	b.Queue(foldCounts)
 	b.Queue(`DELETE FROM comprobantes_conteo WHERE n = 0`)
 	b.Queue(`SELECT tipo_de_comprobante, estado, sum(n)::bigint FROM comprobantes_conteo GROUP BY 1, 2 ORDER BY 1, 2`).Query(func(rows pgx.Rows) error {
 		var err error
@@ -48,9 +48,9 @@ func (s *Store) Fotografiar(ctx context.Context) (estado.Foto, error) {
 	})
 	b.Queue(`SELECT count(*), min(aparcada_en) FROM aparcadas WHERE NOT lista`).QueryRow(func(r pgx.Row) error {
 		var desde *time.Time
-		err := r.Scan(&f.Esperando, &desde)
+		err := r.Scan(&f.Aparcadas, &desde)
 		if desde != nil {
-			f.EsperandoDesde = *desde
+			f.AparcadasDesde = *desde
 		}
 		return err
 	})
@@ -62,7 +62,7 @@ func (s *Store) Fotografiar(ctx context.Context) (estado.Foto, error) {
 		var desde *time.Time
 		err := r.Scan(&f.Outbox, &desde)
 		if desde != nil {
-			f.OutboxDesde = *desde
+			f.OutboxOldest = *desde
 		}
 		return err
 	})

@@ -10,12 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Reclamar claims up to limit unpublished events for lease, oldest first, skipping those
+// Claim claims up to limit unpublished events for claim, oldest first, skipping those
 // another relay holds or has claimed, in one short statement: no lock is held while the caller
 // publishes. A relay that dies leaves its claim to expire; the events are then published again
 // with the same event ID, which JetStream (within its duplicate window) and subscribers (by ID)
 // discard.
-func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([]estado.EventoPendiente, error) {
+func (s *Store) Claim(ctx context.Context, limit int, claim time.Duration) ([]estado.EventoPendiente, error) {
 	var eventos []estado.EventoPendiente
 	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		// = ANY(ARRAY(…)) keeps the outer update on the primary key's index whatever the plan
@@ -23,7 +23,7 @@ func (s *Store) Reclamar(ctx context.Context, limit int, lease time.Duration) ([
 		rows, err := tx.Query(ctx, `UPDATE outbox SET reclamado_hasta = now() + $2::interval
 			WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE reclamado_hasta IS NULL OR reclamado_hasta < now()
 				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
-			RETURNING id, event_id, subject, evento::text`, limit, lease)
+			RETURNING id, event_id, subject, evento::text`, limit, claim)
 		if err != nil {
 			return err
 		}
@@ -49,32 +49,32 @@ func (s *Store) withoutSyncCommit(ctx context.Context, f func(pgx.Tx) error) err
 	})
 }
 
-// Publicados deletes the events JetStream has stored and releases the claim on the others, so
+// terminadosPorID deletes the events JetStream has stored and releases the claim on the others, so
 // that the next sweep retries them at once.
-func (s *Store) Publicados(ctx context.Context, publicados, fallidos []int64) error {
-	return terminar(ctx, s, "id", publicados, fallidos)
+func (s *Store) terminadosPorID(ctx context.Context, published, failed []int64) error {
+	return terminar(ctx, s, "id", published, failed)
 }
 
-// Terminados records the outcome of events a relay published by itself (see AplicarYReclamar),
+// Terminados records the outcome of events a relay published by itself (see Aplicar with a claim),
 // by event ID: those JetStream stored leave the outbox, the others lose their claim so that the
 // next sweep publishes them.
-func (s *Store) Terminados(ctx context.Context, publicados, fallidos []string) error {
-	return terminar(ctx, s, "event_id", publicados, fallidos)
+func (s *Store) Terminados(ctx context.Context, published, failed []string) error {
+	return terminar(ctx, s, "event_id", published, failed)
 }
 
 // terminar deletes the outbox rows whose key (column id or event_id, both unique) is in
-// publicados and releases the claim on those in fallidos, in one transaction.
-func terminar[K int64 | string](ctx context.Context, s *Store, column string, publicados, fallidos []K) error {
-	if len(publicados) == 0 && len(fallidos) == 0 {
+// published and releases the claim on those in failed, in one transaction.
+func terminar[K int64 | string](ctx context.Context, s *Store, column string, published, failed []K) error {
+	if len(published) == 0 && len(failed) == 0 {
 		return nil
 	}
 	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		if len(publicados) > 0 {
-			b.Queue(`DELETE FROM outbox WHERE `+column+` = ANY($1)`, publicados)
+		if len(published) > 0 {
+			b.Queue(`DELETE FROM outbox WHERE `+column+` = ANY($1)`, published)
 		}
-		if len(fallidos) > 0 {
-			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE `+column+` = ANY($1)`, fallidos)
+		if len(failed) > 0 {
+			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE `+column+` = ANY($1)`, failed)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -84,27 +84,27 @@ func terminar[K int64 | string](ctx context.Context, s *Store, column string, pu
 // Relay claims up to limit events, hands them to publish (outside any transaction: publish may
 // wait for JetStream as long as ctx allows), deletes those publish returns and releases the
 // others. It returns how many it deleted.
-func (s *Store) Relay(ctx context.Context, limit int, lease time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error) {
-	eventos, err := s.Reclamar(ctx, limit, lease)
+func (s *Store) Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error) {
+	eventos, err := s.Claim(ctx, limit, claim)
 	if err != nil || len(eventos) == 0 {
 		return 0, err
 	}
 	ok := publish(ctx, eventos)
-	publicado := make(map[int64]bool, len(ok))
+	published := make(map[int64]bool, len(ok))
 	for _, id := range ok {
-		publicado[id] = true
+		published[id] = true
 	}
-	var fallidos []int64
+	var failed []int64
 	for _, ev := range eventos {
-		if !publicado[ev.ID] {
-			fallidos = append(fallidos, ev.ID)
+		if !published[ev.ID] {
+			failed = append(failed, ev.ID)
 		}
 	}
 	// Recorded even when ctx has just ended (what JetStream stored must leave the outbox), but
 	// never waiting on a Postgres that hangs: the claim's expiry covers a lost update.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.Publicados(dctx, ok, fallidos); err != nil {
+	if err := s.terminadosPorID(dctx, ok, failed); err != nil {
 		return 0, err
 	}
 	return len(ok), nil

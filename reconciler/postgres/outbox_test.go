@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// TestRelay walks three events through successive relay rounds of two.
-func TestRelay(t *testing.T) {
+// TestEventosPendientesPorRondas walks three events through successive relay rounds of two.
+func TestEventosPendientesPorRondas(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
 	aplicar(t, s, contracts.Topologia{}, aceptaciones(t, pool, 105, 106, 107)...)
@@ -146,14 +146,14 @@ func TestRelayNoRetieneBloqueos(t *testing.T) {
 	}
 
 	// A relay that claims and dies (no Publicados): the claim keeps the others off until it expires.
-	if ev, err := s.Reclamar(t.Context(), 10, 300*time.Millisecond); err != nil || len(ev) != 2 {
+	if ev, err := s.Claim(t.Context(), 10, 300*time.Millisecond); err != nil || len(ev) != 2 {
 		t.Fatalf("Reclamar = %d events, %v; want 2", len(ev), err)
 	}
-	if ev, err := s.Reclamar(t.Context(), 10, time.Minute); err != nil || len(ev) != 0 {
+	if ev, err := s.Claim(t.Context(), 10, time.Minute); err != nil || len(ev) != 0 {
 		t.Fatalf("Reclamar while claimed = %d events, %v; want 0", len(ev), err)
 	}
 	testkit.Eventually(t, 10*time.Second, "the expired claim taken over", func() bool {
-		ev, err := s.Reclamar(t.Context(), 10, time.Minute)
+		ev, err := s.Claim(t.Context(), 10, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,7 @@ func (s *Store) TerminarRegularizacion(ctx context.Context, id int64, f estado.F
 			total = $4, consultados = $5, aceptadas = $6, rechazadas = $7, anuladas = $8, sin_resultado = $9,
 			no_existe = $10, errores = $11, publicadas = $12
 		WHERE id = $1`, id, f.Resultado, nullable(f.Detalle), f.Total, f.Consultados, f.Aceptadas, f.Rechazadas,
-		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas)
+		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Published)
 	return wrap("record regularization", err)
 }
 
@@ -34,7 +34,7 @@ func (s *Store) AvanzarRegularizacion(ctx context.Context, id int64, f estado.Fi
 	err := s.pool.QueryRow(ctx, `UPDATE regularizaciones SET total = $2, consultados = $3, aceptadas = $4, rechazadas = $5,
 			anuladas = $6, sin_resultado = $7, no_existe = $8, errores = $9, publicadas = $10
 		WHERE id = $1 AND terminada_en IS NULL RETURNING coalesce(detencion_pedida_por, '')`, id, f.Total, f.Consultados,
-		f.Aceptadas, f.Rechazadas, f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas).Scan(&detenidaPor)
+		f.Aceptadas, f.Rechazadas, f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Published).Scan(&detenidaPor)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil // already ended
 	}
@@ -112,20 +112,20 @@ func (s *Store) UltimaRegularizacion(ctx context.Context, origen string) (time.T
 	return *t, wrap("last regularization", err)
 }
 
-// CandadoRegularizacion is the Postgres advisory lock every regularization holds while it runs
+// ExclusionDeRegularizaciones is the Postgres advisory lock every regularization holds while it runs
 // (the command line, each scheduled round, the console's): one at a time across every
 // reconciler and command, so NubeFacT never sees two runs' calls at once.
-const CandadoRegularizacion int64 = 0x626f6c6574617301 // "boletas" and 1
+const ExclusionDeRegularizaciones int64 = 0x626f6c6574617301 // "boletas" and 1
 
 // detalleAbandonada is the detalle of a run found going on by the next holder of the lock.
 const detalleAbandonada = "abandonada: su proceso terminó sin registrar el final (hallada en curso al tomar el candado)"
 
-// ConCandadoDeRegularizacion runs f holding CandadoRegularizacion, and reports false, without
+// UnaRegularizacionALaVez runs f holding CandadoRegularizacion, and reports false, without
 // running f, when another session holds it. Before f it closes as interrumpida every run still
 // recorded as going on: only the lock's holder runs, so such a run's process died (its lock
 // ended with its connection) before it could record how it ended.
-func (s *Store) ConCandadoDeRegularizacion(ctx context.Context, f func(context.Context) error) (bool, error) {
-	return s.ConCandado(ctx, CandadoRegularizacion, func(ctx context.Context) error {
+func (s *Store) UnaRegularizacionALaVez(ctx context.Context, f func(context.Context) error) (bool, error) {
+	return s.WithLock(ctx, ExclusionDeRegularizaciones, func(ctx context.Context) error {
 		if _, err := s.pool.Exec(ctx, `UPDATE regularizaciones SET terminada_en = now(), resultado = $1,
 				detalle = coalesce('detenida desde la consola por ' || detencion_pedida_por || '; ', '') || $2
 			WHERE terminada_en IS NULL`, estado.RegularizacionInterrumpida, detalleAbandonada); err != nil {
@@ -140,10 +140,10 @@ func (s *Store) RegularizacionEnCurso(ctx context.Context) (_ estado.Regularizac
 	return s.unaRegularizacion(ctx, `SELECT * FROM regularizaciones WHERE terminada_en IS NULL ORDER BY id DESC LIMIT 1`)
 }
 
-// ConCandado runs f while holding the session advisory lock key on a connection of its own,
+// WithLock runs f while holding the session advisory lock key on a connection of its own,
 // and reports whether it ran: false when another session holds the lock (another reconciler is
 // doing the same thing). The lock ends with the connection, should this process die.
-func (s *Store) ConCandado(ctx context.Context, key int64, f func(context.Context) error) (bool, error) {
+func (s *Store) WithLock(ctx context.Context, key int64, f func(context.Context) error) (bool, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, wrap("advisory lock", err)

@@ -37,12 +37,12 @@ func TestRegularizacionAbandonadaSeCierraAlTomarElCandado(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, postgres.CandadoRegularizacion); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, postgres.ExclusionDeRegularizaciones); err != nil {
 		t.Fatal(err)
 	}
-	ran, err := s.ConCandadoDeRegularizacion(ctx, func(context.Context) error { t.Error("ran under a held lock"); return nil })
+	ran, err := s.UnaRegularizacionALaVez(ctx, func(context.Context) error { t.Error("ran under a held lock"); return nil })
 	if err != nil || ran {
-		t.Fatalf("ConCandadoDeRegularizacion with the lock held = %v, %v; want false", ran, err)
+		t.Fatalf("UnaRegularizacionALaVez with the lock held = %v, %v; want false", ran, err)
 	}
 	if r, found, err := s.RegularizacionEnCurso(ctx); err != nil || !found || r.ID != muerta {
 		t.Fatalf("RegularizacionEnCurso = %+v, %v, %v; want run %d", r, found, err, muerta)
@@ -54,23 +54,23 @@ func TestRegularizacionAbandonadaSeCierraAlTomarElCandado(t *testing.T) {
 	// The server ends the closed session, and releases its lock, a moment after the client closed it.
 	var viva int64
 	testkit.Eventually(t, 10*time.Second, "the closed session's lock released", func() bool {
-		ran, err := s.ConCandadoDeRegularizacion(ctx, func(context.Context) error { return nil })
+		ran, err := s.UnaRegularizacionALaVez(ctx, func(context.Context) error { return nil })
 		if err != nil {
-			t.Fatalf("ConCandadoDeRegularizacion after the holder died: %v", err)
+			t.Fatalf("UnaRegularizacionALaVez after the holder died: %v", err)
 		}
 		return ran
 	})
-	ran, err = s.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
+	ran, err = s.UnaRegularizacionALaVez(ctx, func(ctx context.Context) error {
 		r, _, err := s.RegularizacionPorID(ctx, muerta)
 		if err != nil || r.Resultado == nil || *r.Resultado != estado.RegularizacionInterrumpida || r.TerminadaEn == nil ||
 			!strings.Contains(*r.Detalle, "abandonada") || !strings.Contains(*r.Detalle, "ana") {
 			t.Errorf("the abandoned run, once the lock is taken: %+v (%v); want interrumpida, abandonada, stop asked by ana", r, err)
 		}
-		viva, err = s.IniciarRegularizacion(ctx, estado.RegularizacionConsola, "todos los pendientes")
+		viva, err = s.IniciarRegularizacion(ctx, estado.RegularizacionWeb, "todos los pendientes")
 		return err
 	})
 	if err != nil || !ran {
-		t.Fatalf("ConCandadoDeRegularizacion with the lock free = %v, %v", ran, err)
+		t.Fatalf("UnaRegularizacionALaVez with the lock free = %v, %v", ran, err)
 	}
 	if r, _, _ := s.RegularizacionPorID(ctx, viva); r.Resultado != nil {
 		t.Errorf("the holder's own run was closed: %+v", r)

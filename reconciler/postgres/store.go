@@ -62,8 +62,8 @@ func IsConfigError(err error) bool {
 	return strings.HasPrefix(code, "28") || code == "3D000" || code == "42501"
 }
 
-// ErrFilasCambiadas: a row changed under the batch's lock, which no healthy run can cause.
-var ErrFilasCambiadas = errors.New("rows changed under our lock")
+// ErrRowsChanged: a row changed under the batch's lock, which no healthy run can cause.
+var ErrRowsChanged = errors.New("rows changed under our lock")
 
 // MaybeMessageFault reports whether err may be caused by the notifications themselves rather
 // than by Postgres being unreachable, full, read-only or busy: a data error, an error raised by
@@ -73,7 +73,7 @@ var ErrFilasCambiadas = errors.New("rows changed under our lock")
 // nothing acknowledged and nothing dead-lettered: dead-lettering the whole backlog because the
 // disk is full would be worse than waiting.
 func MaybeMessageFault(err error) bool {
-	if errors.Is(err, ErrFilasCambiadas) {
+	if errors.Is(err, ErrRowsChanged) {
 		return true
 	}
 	var pgErr *pgconn.PgError

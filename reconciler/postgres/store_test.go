@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-func TestIsDataError(t *testing.T) {
+func TestErrorDeDatos(t *testing.T) {
 	t.Parallel()
 	_, pool := nuevoStore(t)
 	pendiente(t, pool, 2, "BBB1", 105)
@@ -76,7 +76,7 @@ func TestIsDataError(t *testing.T) {
 	}
 }
 
-func TestIsConfigError(t *testing.T) {
+func TestErrorDeConfiguracion(t *testing.T) {
 	for code, fatal := range map[string]bool{
 		"28P01": true, "28000": true, "3D000": true, "42501": true, // credentials, database, privileges
 		"57P03": false, "53300": false, "57P01": false, "08006": false, // starting up, too many connections, restart
@@ -91,7 +91,7 @@ func TestIsConfigError(t *testing.T) {
 	}
 }
 
-func TestMaybeMessageFault(t *testing.T) {
+func TestCulpaDelMensaje(t *testing.T) {
 	for code, want := range map[string]bool{
 		"22P02": true, "23505": true, "P0001": true, // data, integrity, a trigger's RAISE
 		"53100": false, "25006": false, "40P01": false, "40001": false, "57P01": false, "42501": false,
@@ -100,7 +100,7 @@ func TestMaybeMessageFault(t *testing.T) {
 			t.Errorf("MaybeMessageFault(%s) = %v, want %v", code, got, want)
 		}
 	}
-	if !postgres.MaybeMessageFault(fmt.Errorf("update: %w", postgres.ErrFilasCambiadas)) {
+	if !postgres.MaybeMessageFault(fmt.Errorf("update: %w", postgres.ErrRowsChanged)) {
 		t.Error("rows changed under the lock may be the batch's doing")
 	}
 }

@@ -96,8 +96,8 @@ const (
 	MotivoError    Motivo = "error"
 )
 
-// Fila is one line of that report.
-type Fila struct {
+// Linea is one line of that report.
+type Linea struct {
 	Clave   contracts.Clave
 	Motivo  Motivo
 	Detalle string
@@ -106,18 +106,18 @@ type Fila struct {
 // Observer receives what happens, for the report, the dry-run listing and the logs. Its
 // methods are called from several goroutines.
 type Observer interface {
-	NoResuelto(Fila)
+	NoResuelto(Linea)
 	WouldPublish(n contracts.Notificacion, id string) // dry run only
 }
 
 // Counters are the running totals; read them with Summary while the run goes on.
 type Counters struct {
-	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas atomic.Int64
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Published atomic.Int64
 }
 
 // Summary is a snapshot of the totals.
 type Summary struct {
-	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Published int64
 	// Interrumpido: the run was cancelled (Ctrl-C, a stop asked from the console) before it went
 	// through every comprobante.
 	Interrumpido bool
@@ -130,7 +130,7 @@ func (c *Counters) Summary() Summary {
 	return Summary{
 		Total: c.Total.Load(), Consultados: c.Consultados.Load(), Aceptadas: c.Aceptadas.Load(),
 		Rechazadas: c.Rechazadas.Load(), Anuladas: c.Anuladas.Load(), SinResultado: c.SinResultado.Load(),
-		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Publicadas: c.Publicadas.Load(),
+		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Published: c.Published.Load(),
 	}
 }
 
@@ -172,7 +172,7 @@ func fin(res Summary, err error) estado.FinDeRegularizacion {
 	f := estado.FinDeRegularizacion{Resultado: estado.RegularizacionCompleta,
 		Total: res.Total, Consultados: res.Consultados, Aceptadas: res.Aceptadas, Rechazadas: res.Rechazadas,
 		Anuladas: res.Anuladas, SinResultado: res.SinResultado, NoExiste: res.NoExiste, Errores: res.Errores,
-		Publicadas: res.Publicadas}
+		Published: res.Published}
 	switch {
 	case errors.Is(err, ErrCuenta):
 		f.Resultado, f.Detalle = estado.RegularizacionErrorCuenta, err.Error()
@@ -256,7 +256,7 @@ type registrarNoResueltas struct {
 	ctx  context.Context
 }
 
-func (o *registrarNoResueltas) NoResuelto(f Fila) {
+func (o *registrarNoResueltas) NoResuelto(f Linea) {
 	_ = o.b.NoResueltaEnRegularizacion(o.ctx, o.id, f.Clave, string(f.Motivo), f.Detalle)
 	if o.next != nil {
 		o.next.NoResuelto(f)
@@ -388,19 +388,19 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 	switch {
 	case transporte(err) && seguidas >= int64(o.MaxFallasSeguidas):
 		c.Errores.Add(1)
-		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		r.Observer.NoResuelto(Linea{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return fmt.Errorf("%w: %d calls in a row got no answer, the last: %w", ErrSinRespuesta, seguidas, err)
 	case fatal(err):
 		c.Errores.Add(1)
-		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		r.Observer.NoResuelto(Linea{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return errors.Join(ErrCuenta, err)
 	case noExiste(err):
 		c.NoExiste.Add(1)
-		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
+		r.Observer.NoResuelto(Linea{Clave: clave, Motivo: MotivoNoExiste, Detalle: err.Error()})
 		return nil
 	case err != nil:
 		c.Errores.Add(1)
-		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
+		r.Observer.NoResuelto(Linea{Clave: clave, Motivo: MotivoError, Detalle: err.Error()})
 		return nil
 	}
 	var contador *atomic.Int64
@@ -422,11 +422,11 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 	}
 	if err := r.Publisher.Publish(ctx, n); err != nil {
 		c.Errores.Add(1)
-		r.Observer.NoResuelto(Fila{Clave: clave, Motivo: MotivoError, Detalle: "publish: " + err.Error()})
+		r.Observer.NoResuelto(Linea{Clave: clave, Motivo: MotivoError, Detalle: "publish: " + err.Error()})
 		return nil
 	}
 	contador.Add(1)
-	c.Publicadas.Add(1)
+	c.Published.Add(1)
 	return nil
 }
 

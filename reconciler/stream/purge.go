@@ -8,8 +8,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Purga is what PurgeApplied did to the notifications stream.
-type Purga struct {
+// Purge is what PurgeApplied did to the notifications stream.
+type Purge struct {
 	Stream   string
 	AckFloor uint64                // the consumer's ack floor: every message up to it is acknowledged
 	Before   jetstream.StreamState // the stream before the purge
@@ -19,7 +19,7 @@ type Purga struct {
 
 // Purged is how many messages the purge removed: those the stream held before, plus those
 // stored meanwhile (each takes the next sequence), minus those it holds after.
-func (p Purga) Purged() uint64 {
+func (p Purge) Purged() uint64 {
 	stored := p.After.LastSeq - min(p.After.LastSeq, p.Before.LastSeq)
 	return p.Before.Msgs + stored - min(p.After.Msgs, p.Before.Msgs+stored)
 }
@@ -33,17 +33,17 @@ func (p Purga) Purged() uint64 {
 // without waiting for that.
 //
 // Only the consumer named is consulted: the reconcilers' own, the stream's only one.
-func PurgeApplied(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, consumer string) (Purga, error) {
+func PurgeApplied(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, consumer string) (Purge, error) {
 	name := topo.StreamNotificaciones()
 	s, err := js.Stream(ctx, name)
 	if err != nil {
-		return Purga{}, fmt.Errorf("stream %s: %w", name, err)
+		return Purge{}, fmt.Errorf("stream %s: %w", name, err)
 	}
 	c, err := s.Consumer(ctx, consumer)
 	if err != nil {
-		return Purga{}, fmt.Errorf("consumer %s of %s: %w", consumer, name, err)
+		return Purge{}, fmt.Errorf("consumer %s of %s: %w", consumer, name, err)
 	}
-	p := Purga{Stream: name, AckFloor: c.CachedInfo().AckFloor.Stream,
+	p := Purge{Stream: name, AckFloor: c.CachedInfo().AckFloor.Stream,
 		Before: s.CachedInfo().State, MaxBytes: s.CachedInfo().Config.MaxBytes}
 	if p.AckFloor >= p.Before.FirstSeq && p.Before.Msgs > 0 {
 		// Purges every message below the sequence given: up to the floor, inclusive.

@@ -25,7 +25,7 @@ type Options struct {
 	MaxDeliver            int // -1: unlimited (the reconciler parks by itself)
 	MaxAckPending         int
 	MaxBytes              int64         // size limit of each stream (-1: none); a full stream refuses new messages
-	DLQMaxAge             time.Duration // dead letters are kept this long
+	DeadLetterMaxAge      time.Duration // dead letters are kept this long
 }
 
 // MaxMensaje is the largest message the notifications stream accepts: the largest body ingest
@@ -62,12 +62,12 @@ func Declare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 			Discard:     jetstream.DiscardNew, // the relay keeps refused events in the outbox
 		},
 		{
-			Name:        topo.StreamDLQ(),
+			Name:        topo.StreamDeadLetters(),
 			Description: "notifications the reconciler could not decode or store, with the reason",
-			Subjects:    []string{topo.SubjectDLQ()},
+			Subjects:    []string{topo.SubjectDeadLetters()},
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
-			MaxAge:      o.DLQMaxAge,
+			MaxAge:      o.DeadLetterMaxAge,
 			MaxBytes:    o.MaxBytes,
 			Discard:     jetstream.DiscardNew, // a refused copy leaves its original for redelivery
 		},
@@ -99,16 +99,16 @@ func Declare(ctx context.Context, js jetstream.JetStream, topo contracts.Topolog
 // the copies of different messages duplicates of each other, and their originals would be
 // terminated with no copy stored.
 func SendToDeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, msg jetstream.Msg, reason string) error {
-	dl := nats.NewMsg(topo.SubjectDLQ())
+	dl := nats.NewMsg(topo.SubjectDeadLetters())
 	dl.Data = msg.Data()
 	for k, v := range msg.Headers() {
 		if k != jetstream.MsgIDHeader {
 			dl.Header[k] = v
 		}
 	}
-	dl.Header.Set(contracts.HeaderMotivo, reason)
+	dl.Header.Set(contracts.CabeceraMotivo, reason)
 	origen, _ := topo.OrigenDe(msg.Subject()) // whatever header the publisher wrote
-	dl.Header.Set(contracts.HeaderOrigen, origen)
+	dl.Header.Set(contracts.CabeceraOrigen, origen)
 	var opts []jetstream.PublishOpt
 	if md, err := msg.Metadata(); err == nil {
 		seq := strconv.FormatUint(md.Sequence.Stream, 10)
@@ -118,7 +118,7 @@ func SendToDeadLetters(ctx context.Context, js jetstream.JetStream, topo contrac
 	if orig := msg.Headers().Get(jetstream.MsgIDHeader); orig != "" {
 		dl.Header.Set("Nubefact-Msg-Id-Original", orig)
 	}
-	if _, err := js.PublishMsg(ctx, dl, append(opts, jetstream.WithExpectStream(topo.StreamDLQ()))...); err != nil {
+	if _, err := js.PublishMsg(ctx, dl, append(opts, jetstream.WithExpectStream(topo.StreamDeadLetters()))...); err != nil {
 		return fmt.Errorf("dead-letter: %w", err)
 	}
 	return nil
@@ -166,7 +166,7 @@ type DeadLetter struct {
 // DeadLetters reads up to limit messages of the dead-letter stream before the sequence antes (0:
 // from the last), newest first: a page, one message in memory at a time as it is read.
 func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]DeadLetter, error) {
-	s, err := js.Stream(ctx, topo.StreamDLQ())
+	s, err := js.Stream(ctx, topo.StreamDeadLetters())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
@@ -187,8 +187,8 @@ func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Top
 		if err != nil {
 			return out, fmt.Errorf("dead letter %d: %w", seq, err)
 		}
-		out = append(out, DeadLetter{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.HeaderMotivo),
-			Origen: m.Header.Get(contracts.HeaderOrigen), MsgID: m.Header.Get("Nubefact-Msg-Id-Original"),
+		out = append(out, DeadLetter{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.CabeceraMotivo),
+			Origen: m.Header.Get(contracts.CabeceraOrigen), MsgID: m.Header.Get("Nubefact-Msg-Id-Original"),
 			StreamSeq: m.Header.Get("Nubefact-Stream-Seq"), Payload: m.Data})
 	}
 	return out, nil

@@ -17,7 +17,7 @@ import (
 func opciones() stream.Options {
 	return stream.Options{Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 30 * time.Second,
-		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: 64 << 20, DLQMaxAge: 24 * time.Hour}
+		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: 64 << 20, DeadLetterMaxAge: 24 * time.Hour}
 }
 
 func TestDeclareIsIdempotentAndUpdates(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDeclareIsIdempotentAndUpdates(t *testing.T) {
 	if ci.Config.AckWait != 45*time.Second || ci.Config.AckPolicy != jetstream.AckExplicitPolicy || ci.Config.Durable != "reconciler" {
 		t.Errorf("consumer config: %+v", ci.Config)
 	}
-	for _, name := range []string{topo.StreamEventos(), topo.StreamDLQ()} {
+	for _, name := range []string{topo.StreamEventos(), topo.StreamDeadLetters()} {
 		if _, err := js.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
@@ -63,12 +63,12 @@ func TestDeclareIsIdempotentAndUpdates(t *testing.T) {
 		t.Errorf("notifications limits: max_msg_size %d, max_bytes %d, discard %v; want %d, %d, new",
 			info.Config.MaxMsgSize, info.Config.MaxBytes, info.Config.Discard, stream.MaxMensaje, o.MaxBytes)
 	}
-	dlq, err := js.Stream(ctx, topo.StreamDLQ())
+	dlq, err := js.Stream(ctx, topo.StreamDeadLetters())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if di, err := dlq.Info(ctx); err != nil || di.Config.MaxAge != o.DLQMaxAge || di.Config.Discard != jetstream.DiscardNew {
-		t.Errorf("dead-letter stream: %+v, %v; want max_age %v and discard new", di.Config, err, o.DLQMaxAge)
+	if di, err := dlq.Info(ctx); err != nil || di.Config.MaxAge != o.DeadLetterMaxAge || di.Config.Discard != jetstream.DiscardNew {
+		t.Errorf("dead-letter stream: %+v, %v; want max_age %v and discard new", di.Config, err, o.DeadLetterMaxAge)
 	}
 }
 
@@ -117,7 +117,7 @@ func TestSendToDeadLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dlq, err := js.Stream(ctx, topo.StreamDLQ())
+	dlq, err := js.Stream(ctx, topo.StreamDeadLetters())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func TestDeadLettersNewestFirst(t *testing.T) {
 		t.Fatalf("empty DLQ: %v, %v", got, err)
 	}
 	for i := range 3 {
-		m := nats.NewMsg(topo.SubjectDLQ())
+		m := nats.NewMsg(topo.SubjectDeadLetters())
 		m.Data = []byte(`{"n":` + strconv.Itoa(i) + `}`)
-		m.Header.Set(contracts.HeaderMotivo, "undecodable "+strconv.Itoa(i))
+		m.Header.Set(contracts.CabeceraMotivo, "undecodable "+strconv.Itoa(i))
 		if _, err := js.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}

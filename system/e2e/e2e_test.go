@@ -201,8 +201,8 @@ func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the valid notification applied after the poison", func() bool {
 		return s.estado("BBB1", 7) == "aceptado"
 	})
-	testkit.Eventually(t, 10*time.Second, "two dead letters", func() bool { return testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 2 })
-	st, err := s.js.Stream(ctx, s.topo.StreamDLQ())
+	testkit.Eventually(t, 10*time.Second, "two dead letters", func() bool { return testkit.StreamMessages(s.t, s.js, s.topo.StreamDeadLetters()) == 2 })
+	st, err := s.js.Stream(ctx, s.topo.StreamDeadLetters())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestE2EUndecodableMessageIsDeadLettered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vistos[string(m.Data)] = m.Header.Get(contracts.HeaderMotivo)
+		vistos[string(m.Data)] = m.Header.Get(contracts.CabeceraMotivo)
 	}
 	if r, ok := vistos["not json at all"]; !ok || !strings.Contains(r, "undecodable") {
 		t.Errorf("dead letters: %q", vistos)
@@ -490,7 +490,7 @@ func TestE2EBatchFailingWithoutADataErrorIsSplit(t *testing.T) {
 	}
 	testkit.Eventually(t, 30*time.Second, "the other two applied and the failing one dead-lettered", func() bool {
 		return s.estado("BFS1", 1) == "aceptado" && s.estado("BFS1", 3) == "aceptado" &&
-			testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 1
+			testkit.StreamMessages(s.t, s.js, s.topo.StreamDeadLetters()) == 1
 	})
 	if got := s.estado("BFS1", 2); got != "pendiente" {
 		t.Errorf("BFS1-2 is %s, want pendiente", got)
@@ -556,7 +556,7 @@ func TestE2EEnlaceHostsInTheReconciler(t *testing.T) {
 		}
 	}
 	testkit.Eventually(t, 10*time.Second, "the allowed one applied and the other dead-lettered", func() bool {
-		return s.estado("BEH1", 2) == "aceptado" && testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()) == 1
+		return s.estado("BEH1", 2) == "aceptado" && testkit.StreamMessages(s.t, s.js, s.topo.StreamDeadLetters()) == 1
 	})
 	if got := s.estado("BEH1", 1); got != "pendiente" {
 		t.Errorf("BEH1-1 with a link outside ENLACE_HOSTS is %s, want pendiente", got)
@@ -647,12 +647,12 @@ func TestE2EPostgresReadOnlyIsWaitedOut(t *testing.T) {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 3
 	})
-	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDeadLetters()); n != 0 {
 		t.Fatalf("dead letters while Postgres was read-only: %d, want 0", n)
 	}
 	soloLectura(false)
 	testkit.Eventually(t, 60*time.Second, "applied once Postgres takes writes again", func() bool { return s.estado("BRO1", 1) == "aceptado" })
-	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDLQ()); n != 0 {
+	if n := testkit.StreamMessages(s.t, s.js, s.topo.StreamDeadLetters()); n != 0 {
 		t.Errorf("dead letters = %d, want 0", n)
 	}
 }

@@ -100,7 +100,7 @@ func TestForgedOriginHeadersAreNotBelieved(t *testing.T) {
 		}
 	}
 	nubefactHeaders := map[string]string{"Nubefact-Origen": contracts.OrigenVerificacion,
-		contracts.HeaderRemitente: contracts.RemitenteNubefact, contracts.HeaderRecibido: "2020-01-01T00:00:00Z"}
+		contracts.CabeceraRemitente: contracts.RemitenteNubefact, contracts.CabeceraRecibido: "2020-01-01T00:00:00Z"}
 	// The subject every origin shared before, with headers claiming NubeFacT's answer.
 	publicar(strings.TrimSuffix(s.topo.SubjectNotificacion(contracts.OrigenWebhook), ".webhook"), forjada(t, "BRF2", 1), nubefactHeaders)
 	// The webhook subject, claiming to be NubeFacT's answer.

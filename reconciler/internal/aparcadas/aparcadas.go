@@ -33,7 +33,7 @@ type Store interface {
 type Relay interface{ Wake() }
 
 // Metrics counts the audit rows written (metrics.Metrics).
-type Metrics interface{ Audited(rs []estado.Registro) }
+type Metrics interface{ Auditadas(rs []estado.Registro) }
 
 // Options are the job's settings and what it works with.
 type Options struct {
@@ -107,7 +107,7 @@ func (a *Job) aplicarListas(ctx context.Context) {
 			return
 		}
 		a.notifyRelay(veredictos)
-		a.Metrics.Audited(estado.Registros(aplicadas, veredictos))
+		a.Metrics.Auditadas(estado.Registros(aplicadas, veredictos))
 		if len(tomadas) < a.Batch {
 			return
 		}
@@ -129,7 +129,7 @@ func (a *Job) oneByOne(ctx context.Context, ids []string) error {
 			return err
 		}
 		a.notifyRelay(veredictos)
-		a.Metrics.Audited(estado.Registros(aplicadas, veredictos))
+		a.Metrics.Auditadas(estado.Registros(aplicadas, veredictos))
 	}
 	return nil
 }
@@ -181,7 +181,7 @@ func (a *Job) housekeep(ctx context.Context) {
 			return
 		}
 		for _, c := range caducadas {
-			a.Metrics.Audited([]estado.Registro{{Efecto: estado.Descartado, Origen: c.Origen}})
+			a.Metrics.Auditadas([]estado.Registro{{Efecto: estado.Descartado, Origen: c.Origen}})
 			a.Log.Warn("parked notification discarded: its comprobante never appeared", "id", c.MessageID,
 				"efecto", estado.Descartado, "waited", time.Since(c.AparcadaEn).Round(time.Second))
 		}

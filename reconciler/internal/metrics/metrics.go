@@ -26,7 +26,7 @@ import (
 type Metrics struct {
 	registry *prometheus.Registry
 
-	notifications    *prometheus.CounterVec // efecto, origen
+	notificaciones   *prometheus.CounterVec // efecto, origen
 	batchDuration    prometheus.Histogram
 	deadLetters      prometheus.Counter
 	eventsPublished  *prometheus.CounterVec // type
@@ -37,8 +37,8 @@ type Metrics struct {
 	comprobantes         *prometheus.GaugeVec // tipo, estado
 	pendientes           *prometheus.GaugeVec // tipo, plazo
 	pendienteMasAntiguo  prometheus.Gauge
-	esperando            prometheus.Gauge
-	esperandoMasAntiguo  prometheus.Gauge
+	aparcadas            prometheus.Gauge
+	aparcadaMasAntigua   prometheus.Gauge
 	conflictos           prometheus.Gauge
 	outboxPending        prometheus.Gauge
 	outboxOldest         prometheus.Gauge
@@ -66,13 +66,13 @@ func New() *Metrics {
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.notificaciones = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "reconciler_notifications_total",
 		Help: "Notifications processed, by what applying them did (the audit's efecto) and where they came from.",
 	}, []string{"efecto", "origen"})
 	for _, e := range estado.Efectos {
 		for _, o := range append(slices.Clone(contracts.Origenes), "otro") {
-			m.notifications.WithLabelValues(string(e), o)
+			m.notificaciones.WithLabelValues(string(e), o)
 		}
 	}
 	m.batchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -100,7 +100,7 @@ func New() *Metrics {
 		Help:    "Duration of one call to NubeFacT's Operation 2, retries included.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 	})
-	f(m.notifications)
+	f(m.notificaciones)
 	f(m.batchDuration)
 	f(m.deadLetters)
 	f(m.eventsPublished)
@@ -124,9 +124,9 @@ func New() *Metrics {
 	f(m.pendientes)
 	m.pendienteMasAntiguo = gauge("reconciler_pendiente_mas_antiguo_seconds",
 		"Age of the oldest pending comprobante, from the start (Lima) of its day of issue; 0 when none is pending.")
-	m.esperando = gauge("reconciler_esperando",
+	m.aparcadas = gauge("reconciler_esperando",
 		"Notifications waiting for a comprobante that is not in the table (parked).")
-	m.esperandoMasAntiguo = gauge("reconciler_esperando_mas_antiguo_seconds",
+	m.aparcadaMasAntigua = gauge("reconciler_esperando_mas_antiguo_seconds",
 		"How long the oldest parked notification has waited; 0 when none waits.")
 	m.conflictos = gauge("reconciler_conflictos",
 		"Conflicts in the audit (a notification contradicting a final state) not yet marked reviewed.")
@@ -192,10 +192,10 @@ func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// origenLabel bounds the origen label to the known origins: a parked notification recorded before
+// origenAcotado bounds the origen label to the known origins: a parked notification recorded before
 // origins had subjects may carry any text its publisher wrote, and each distinct value would be a
 // series of its own.
-func origenLabel(origen string) string {
+func origenAcotado(origen string) string {
 	if slices.Contains(contracts.Origenes, origen) {
 		return origen
 	}
@@ -224,9 +224,9 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// Audited counts the audit rows a committed transaction wrote. A nil *Metrics counts nothing
+// Auditadas counts the audit rows a committed transaction wrote. A nil *Metrics counts nothing
 // (tests that build a part of the service alone).
-func (m *Metrics) Audited(rs []estado.Registro) {
+func (m *Metrics) Auditadas(rs []estado.Registro) {
 	if m == nil {
 		return
 	}
@@ -236,7 +236,7 @@ func (m *Metrics) Audited(rs []estado.Registro) {
 		counts[r]++
 	}
 	for r, n := range counts {
-		m.notifications.WithLabelValues(string(r.Efecto), origenLabel(r.Origen)).Add(float64(n))
+		m.notificaciones.WithLabelValues(string(r.Efecto), origenAcotado(r.Origen)).Add(float64(n))
 	}
 }
 
@@ -363,11 +363,11 @@ func (r *Refresher) set(f estado.Foto, now time.Time) {
 		}
 	}
 	m.pendienteMasAntiguo.Set(ageSeconds(pendientes.MasAntiguo.Inicio(), pendientes.MasAntiguo.IsZero(), now))
-	m.esperando.Set(float64(f.Esperando))
-	m.esperandoMasAntiguo.Set(ageSeconds(f.EsperandoDesde, f.EsperandoDesde.IsZero(), now))
+	m.aparcadas.Set(float64(f.Aparcadas))
+	m.aparcadaMasAntigua.Set(ageSeconds(f.AparcadasDesde, f.AparcadasDesde.IsZero(), now))
 	m.conflictos.Set(float64(f.Conflictos))
 	m.outboxPending.Set(float64(f.Outbox))
-	m.outboxOldest.Set(ageSeconds(f.OutboxDesde, f.OutboxDesde.IsZero(), now))
+	m.outboxOldest.Set(ageSeconds(f.OutboxOldest, f.OutboxOldest.IsZero(), now))
 	m.regularizaciones.set(f.Regularizaciones)
 	if !f.UltimaRegularizacion.IsZero() {
 		m.regularizacionUltima.Set(float64(f.UltimaRegularizacion.Unix()))

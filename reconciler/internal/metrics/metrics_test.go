@@ -104,7 +104,7 @@ func BenchmarkMetricsPerBatch(b *testing.B) {
 	m := New()
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Audited(rs)
+		m.Auditadas(rs)
 		m.BatchApplied(20 * time.Millisecond)
 	}
 }
@@ -131,7 +131,7 @@ func TestNotificationsOrigenLabelIsBounded(t *testing.T) {
 		rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "origen-" + strconv.Itoa(i)})
 	}
 	rs = append(rs, estado.Registro{Efecto: estado.Aplicado, Origen: "webhook"})
-	m.Audited(rs)
+	m.Auditadas(rs)
 	if after := series(); after != before {
 		t.Errorf("series went from %d to %d", before, after)
 	}

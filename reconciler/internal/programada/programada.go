@@ -18,9 +18,9 @@ import (
 
 // Store holds the lock and the record of runs (postgres.Store).
 type Store interface {
-	// ConCandadoDeRegularizacion runs f holding the regularizaciones' advisory lock, and
+	// UnaRegularizacionALaVez runs f holding the regularizaciones' advisory lock, and
 	// reports false (f not run) when another holds it.
-	ConCandadoDeRegularizacion(ctx context.Context, f func(context.Context) error) (bool, error)
+	UnaRegularizacionALaVez(ctx context.Context, f func(context.Context) error) (bool, error)
 	UltimaRegularizacion(ctx context.Context, origen string) (time.Time, error)
 }
 
@@ -85,8 +85,8 @@ func (e *EnFondo) Wait() { e.runs.Wait() }
 func (e *EnFondo) Regularizar(_ context.Context, f estado.Filtro, usuario string) (int64, error) {
 	ids, errc := make(chan int64, 1), make(chan error, 1)
 	e.runs.Go(func() {
-		ran, err := e.store.ConCandadoDeRegularizacion(e.life, func(ctx context.Context) error {
-			o := e.o.run(estado.RegularizacionConsola, f)
+		ran, err := e.store.UnaRegularizacionALaVez(e.life, func(ctx context.Context) error {
+			o := e.o.run(estado.RegularizacionWeb, f)
 			o.Iniciada = func(id int64) { ids <- id }
 			res, err := e.r.Run(ctx, o, &regularizacion.Counters{})
 			e.log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
@@ -128,7 +128,7 @@ func (p *Job) Run(ctx context.Context) error {
 // round runs one round unless another reconciler holds the lock or started a round less than
 // half a period ago (their tickers are not aligned).
 func (p *Job) round(ctx context.Context) {
-	_, err := p.store.ConCandadoDeRegularizacion(ctx, func(ctx context.Context) error {
+	_, err := p.store.UnaRegularizacionALaVez(ctx, func(ctx context.Context) error {
 		last, err := p.store.UltimaRegularizacion(ctx, estado.RegularizacionProgramada)
 		if err != nil || time.Since(last) < p.o.Every/2 {
 			return err
@@ -141,7 +141,7 @@ func (p *Job) round(ctx context.Context) {
 		}
 		p.log.Log(ctx, level, "scheduled regularization", "pendientes", res.Total, "consultados", res.Consultados,
 			"aceptadas", res.Aceptadas, "rechazadas", res.Rechazadas, "anuladas", res.Anuladas,
-			"no_existe", res.NoExiste, "errores", res.Errores, "publicadas", res.Publicadas)
+			"no_existe", res.NoExiste, "errores", res.Errores, "publicadas", res.Published)
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
@@ -161,7 +161,7 @@ func queHacer(err error) string {
 // LogObserver logs the comprobantes a scheduled round could not resolve.
 type LogObserver struct{ Log *slog.Logger }
 
-func (o LogObserver) NoResuelto(f regularizacion.Fila) {
+func (o LogObserver) NoResuelto(f regularizacion.Linea) {
 	o.Log.Warn("scheduled regularization: comprobante not resolved", "comprobante", f.Clave.String(),
 		"motivo", f.Motivo, "detalle", f.Detalle)
 }

@@ -39,7 +39,7 @@ func TestReenviar(t *testing.T) {
 	}
 	if _, err := stream.Declare(ctx, js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute, MaxAge: time.Hour,
 		EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 2 * time.Second, MaxDeliver: -1,
-		MaxAckPending: 1000, MaxBytes: -1, DLQMaxAge: time.Hour}); err != nil {
+		MaxAckPending: 1000, MaxBytes: -1, DeadLetterMaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	store := postgres.New(pool)

@@ -19,7 +19,7 @@ type Outbox interface {
 	// deletes those whose outbox IDs it returns; it returns how many it claimed.
 	Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error)
 	// Terminados deletes the published events and releases the claim on the failed ones.
-	Terminados(ctx context.Context, publicados, fallidos []string) error
+	Terminados(ctx context.Context, published, failed []string) error
 }
 
 // Publisher is the part of jetstream.JetStream the relay publishes with.
@@ -60,9 +60,9 @@ const (
 	// measured figures). Should it expire while they are still in flight (JetStream slow or
 	// away), a sweep publishes them again under the same event ID, which JetStream discards.
 	CommittedClaim = 2 * time.Second
-	// directosBuffer is how many committed batches may wait for the relay before the worker
+	// handOffBuffer is how many committed batches may wait for the relay before the worker
 	// stops handing them over and leaves them to a sweep.
-	directosBuffer = 64
+	handOffBuffer = 64
 	// inflightBatches bounds the batches sent and waiting for their acknowledgements beyond the
 	// one being waited for.
 	inflightBatches = 3
@@ -76,7 +76,7 @@ const (
 // for MaxPending asynchronous publishes and give up on one after AckWait.
 func New(store Outbox, js Publisher, topo contracts.Topologia, interval time.Duration, m Metrics, log *slog.Logger) *Relay {
 	return &Relay{store: store, js: js, log: log, wake: make(chan struct{}, 1), interval: interval, topo: topo, metrics: m,
-		directos: make(chan []estado.EventoPendiente, directosBuffer)}
+		directos: make(chan []estado.EventoPendiente, handOffBuffer)}
 }
 
 // Wake asks for a sweep of the outbox soon (another job wrote events the relay was not handed).
@@ -142,18 +142,18 @@ func (r *Relay) finish(ctx context.Context, inflight <-chan sent) {
 		actx, acancel := context.WithDeadline(ctx, v.deadline)
 		ok := r.await(actx, v.eventos, v.acks)
 		acancel()
-		var publicados, fallidos []string
+		var published, failed []string
 		for i, ev := range v.eventos {
 			if ok[i] {
-				publicados = append(publicados, ev.EventID)
+				published = append(published, ev.EventID)
 			} else {
-				fallidos = append(fallidos, ev.EventID)
+				failed = append(failed, ev.EventID)
 			}
 		}
 		// Never waiting on a Postgres that hangs: a lost update costs a republish under the
 		// same event ID once the claim expires.
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := r.store.Terminados(dctx, publicados, fallidos); err != nil {
+		if err := r.store.Terminados(dctx, published, failed); err != nil {
 			r.log.Warn("outbox: recording published events failed; they will be published again under the same ID", "err", err)
 		}
 		cancel()
@@ -161,7 +161,7 @@ func (r *Relay) finish(ctx context.Context, inflight <-chan sent) {
 }
 
 // HandOff gives the relay the events of a batch just committed (written claimed, see
-// postgres.Store.AplicarYReclamar). It never blocks the worker: when the relay is that far behind
+// postgres.Store.Aplicar with a claim). It never blocks the worker: when the relay is that far behind
 // (JetStream slow or away), the events lose their claim and wait for the next sweep.
 func (r *Relay) HandOff(ctx context.Context, eventos []estado.EventoPendiente) {
 	if len(eventos) == 0 {

@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	topo := testkit.Namespace(t)
 	if _, err := stream.Declare(context.Background(), js, topo, stream.Options{Replicas: 1, DuplicateWindow: time.Minute,
 		MaxAge: time.Hour, EventsDuplicateWindow: time.Hour, Consumer: "reconciler", AckWait: 2 * time.Second,
-		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: -1, DLQMaxAge: time.Hour}); err != nil {
+		MaxDeliver: -1, MaxAckPending: 1000, MaxBytes: -1, DeadLetterMaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{t: t, pool: pool, store: postgres.New(pool), js: js, topo: topo}
@@ -64,17 +64,17 @@ func (f *fixture) aplicar(serie string, desde, hasta int, claim time.Duration) [
 			Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1})
 	}
 	if claim == 0 {
-		if _, err := f.store.Aplicar(ctx, recibidas, f.topo); err != nil {
+		if _, _, err := f.store.Aplicar(ctx, recibidas, f.topo, 0); err != nil {
 			f.t.Fatal(err)
 		}
 		return nil
 	}
-	_, eventos, err := f.store.AplicarYReclamar(ctx, recibidas, f.topo, claim)
+	_, eventos, err := f.store.Aplicar(ctx, recibidas, f.topo, claim)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	if len(eventos) != len(recibidas) {
-		f.t.Fatalf("AplicarYReclamar returned %d events, want %d", len(eventos), len(recibidas))
+		f.t.Fatalf("Aplicar returned %d events, want %d", len(eventos), len(recibidas))
 	}
 	return eventos
 }

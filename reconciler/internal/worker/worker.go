@@ -24,9 +24,9 @@ const ackTimeout = 3 * time.Second
 
 // Store applies batches (postgres.Store).
 type Store interface {
-	// AplicarYReclamar applies a batch in one transaction and returns what each notification
+	// Aplicar applies a batch in one transaction and returns what each notification
 	// did and the events it wrote, claimed for claim (they go to the relay at once).
-	AplicarYReclamar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error)
+	Aplicar(ctx context.Context, recibidas []estado.Recibida, topo contracts.Topologia, claim time.Duration) ([]estado.Veredicto, []estado.EventoPendiente, error)
 	// Existentes says which comprobantes are in the table (only webhooks for those are verified).
 	Existentes(ctx context.Context, claves []contracts.Clave) (map[contracts.Clave]bool, error)
 	Ping(ctx context.Context) error
@@ -39,7 +39,7 @@ type Relay interface {
 
 // Metrics counts what the worker does (metrics.Metrics).
 type Metrics interface {
-	Audited(rs []estado.Registro)
+	Auditadas(rs []estado.Registro)
 	BatchApplied(d time.Duration)
 	DeadLettered()
 }
@@ -174,7 +174,7 @@ func (w *Worker) process(ctx, life context.Context, batch []jetstream.Msg) error
 	msgs := make([]jetstream.Msg, 0, len(batch))
 	recibidas := make([]estado.Recibida, 0, len(batch))
 	for _, m := range batch {
-		e, err := w.entrada(m)
+		e, err := w.recibida(m)
 		if err != nil {
 			w.deadLetter(ctx, m, "undecodable: "+err.Error())
 			continue
@@ -221,7 +221,7 @@ func (w *Worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 	}
 	// Committed: the relay publishes the new events while the acknowledgements go out.
 	w.Relay.HandOff(ctx, eventos)
-	w.Metrics.Audited(slices.DeleteFunc(estado.Registros(recibidas, veredictos),
+	w.Metrics.Auditadas(slices.DeleteFunc(estado.Registros(recibidas, veredictos),
 		func(r estado.Registro) bool { return r.Efecto == estado.SinEspacio })) // not in the audit
 	w.ack(ctx, msgs, recibidas, veredictos)
 	return nil
@@ -231,14 +231,14 @@ func (w *Worker) aplicar(ctx, life context.Context, msgs []jetstream.Msg, recibi
 // itself may cause but that may pass (a trigger's error, rows changed under our lock).
 func (w *Worker) aplicarConReintentos(ctx context.Context, recibidas []estado.Recibida) ([]estado.Veredicto, []estado.EventoPendiente, error) {
 	defer func(start time.Time) { w.Metrics.BatchApplied(time.Since(start)) }(time.Now())
-	veredictos, eventos, err := w.Store.AplicarYReclamar(ctx, recibidas, w.Topo, w.Claim)
+	veredictos, eventos, err := w.Store.Aplicar(ctx, recibidas, w.Topo, w.Claim)
 	for attempt := 1; err != nil && maybeMessageFault(err) && !dataError(err) && attempt < applyAttempts; attempt++ {
 		w.Log.Warn("apply failed: retrying", "batch", len(recibidas), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(retry.Backoff(attempt, 200*time.Millisecond, 2*time.Second)):
 		}
-		veredictos, eventos, err = w.Store.AplicarYReclamar(ctx, recibidas, w.Topo, w.Claim)
+		veredictos, eventos, err = w.Store.Aplicar(ctx, recibidas, w.Topo, w.Claim)
 	}
 	return veredictos, eventos, err
 }
@@ -297,12 +297,12 @@ func (w *Worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 	acks.Wait()
 }
 
-// entrada turns a message into what the store applies. Its message ID is recomputed from the
+// recibida turns a message into what the store applies. Its message ID is recomputed from the
 // payload by the contract's rule, whoever published it and whatever header it carried; its
 // origin is the subject's, which NATS's permissions bind to who may publish there. When and
 // from whom it was received are believed only from those publishers: on a subject that names
 // no origin, the stream's own timestamp stands and the sender is unknown.
-func (w *Worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
+func (w *Worker) recibida(m jetstream.Msg) (estado.Recibida, error) {
 	n, err := w.Decoder.Decode(m.Data())
 	if err != nil {
 		return estado.Recibida{}, err
@@ -323,10 +323,10 @@ func (w *Worker) entrada(m jetstream.Msg) (estado.Recibida, error) {
 		return e, nil
 	}
 	h := m.Headers()
-	if recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.HeaderRecibido)); err == nil {
+	if recibido, err := time.Parse(time.RFC3339Nano, h.Get(contracts.CabeceraRecibido)); err == nil {
 		e.Recibido = recibido
 	}
-	e.Remitente = h.Get(contracts.HeaderRemitente)
+	e.Remitente = h.Get(contracts.CabeceraRemitente)
 	return e, nil
 }
 

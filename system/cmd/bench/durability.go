@@ -140,7 +140,7 @@ func aplicarWith(ctx context.Context, e environment, syncCommit string) (float64
 		recibidas = append(recibidas, estado.Recibida{MessageID: contracts.MessageID(nt), Notificacion: nt, Payload: body,
 			Origen: contracts.OrigenWebhook, Recibido: time.Now(), Intentos: 1})
 		if len(recibidas) == lote {
-			if _, err := store.Aplicar(ctx, recibidas, a.topo); err != nil {
+			if _, _, err := store.Aplicar(ctx, recibidas, a.topo, 0); err != nil {
 				return 0, err
 			}
 			recibidas = recibidas[:0]

@@ -69,7 +69,7 @@ func (a *isolated) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if a.js != nil {
-		for _, s := range []string{a.topo.StreamNotificaciones(), a.topo.StreamEventos(), a.topo.StreamDLQ()} {
+		for _, s := range []string{a.topo.StreamNotificaciones(), a.topo.StreamEventos(), a.topo.StreamDeadLetters()} {
 			_ = a.js.DeleteStream(ctx, s)
 		}
 	}

@@ -172,9 +172,9 @@ func paginasLlenar(ctx context.Context, a *isolated) error {
 		}
 	}
 	for i := range paginasMuertas {
-		m := nats.NewMsg(a.topo.SubjectDLQ())
+		m := nats.NewMsg(a.topo.SubjectDeadLetters())
 		m.Data = []byte(payload)
-		m.Header.Set(contracts.HeaderMotivo, fmt.Sprint("bench ", i))
+		m.Header.Set(contracts.CabeceraMotivo, fmt.Sprint("bench ", i))
 		if _, err := a.js.PublishMsg(ctx, m); err != nil {
 			return err
 		}

@@ -246,7 +246,7 @@ func publishBacklog(ctx context.Context, a *isolated, serie string, backlog int)
 		n, _ := contracts.Decode(body)
 		msg := nats.NewMsg(subject)
 		msg.Data = body
-		msg.Header.Set(contracts.HeaderRecibido, time.Now().UTC().Format(time.RFC3339Nano))
+		msg.Header.Set(contracts.CabeceraRecibido, time.Now().UTC().Format(time.RFC3339Nano))
 		f, err := a.js.PublishMsgAsync(msg, jetstream.WithMsgID(contracts.MessageID(n)))
 		if err != nil {
 			return err

@@ -330,7 +330,7 @@ func (d *demo) cleanup(ok bool) {
 		deleted = "" // its own server did not start: no stream of the demo anywhere
 	} else if nc, err := nats.Connect(d.natsURL, d.userInfo("")...); err == nil {
 		js, _ := jetstream.New(nc)
-		for _, s := range []string{d.topo.StreamNotificaciones(), d.topo.StreamEventos(), d.topo.StreamDLQ()} {
+		for _, s := range []string{d.topo.StreamNotificaciones(), d.topo.StreamEventos(), d.topo.StreamDeadLetters()} {
 			_ = js.DeleteStream(ctx, s)
 		}
 		nc.Close()
