@@ -416,7 +416,7 @@ func (l *batch) enqueueEvents(ctx context.Context) error {
 		// The claim is counted by Postgres's clock (the one the sweep compares it with), from
 		// the batch's last update, after its locks: not by the reconciler's clock.
 		until := l.reloj.Add(l.claim)
-		columns, rows = append(columns, "reclamado_hasta"), make([][]any, len(l.outbox))
+		columns, rows = append(columns, "claimed_until"), make([][]any, len(l.outbox))
 		for i, row := range l.outbox {
 			rows[i] = append(row[:3:3], until)
 		}

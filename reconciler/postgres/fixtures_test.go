@@ -189,8 +189,8 @@ type filaOutbox struct {
 	Subject  string    `db:"subject"`
 	Evento   []byte    `db:"evento"`
 	CreadoEn time.Time `db:"creado_en"`
-	// ReclamadoHasta is the relay's claim on the row, if any.
-	ReclamadoHasta *time.Time `db:"reclamado_hasta"`
+	// ClaimedUntil is the relay's claim on the row, if any.
+	ClaimedUntil *time.Time `db:"claimed_until"`
 }
 
 func leer[T any](tb testing.TB, pool *pgxpool.Pool, query string, args ...any) []T {

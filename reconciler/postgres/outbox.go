@@ -20,8 +20,8 @@ func (s *Store) Claim(ctx context.Context, limit int, claim time.Duration) ([]es
 	err := s.withoutSyncCommit(ctx, func(tx pgx.Tx) error {
 		// = ANY(ARRAY(…)) keeps the outer update on the primary key's index whatever the plan
 		// cache guesses; a join may scan the whole (churning) table.
-		rows, err := tx.Query(ctx, `UPDATE outbox SET reclamado_hasta = now() + $2::interval
-			WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE reclamado_hasta IS NULL OR reclamado_hasta < now()
+		rows, err := tx.Query(ctx, `UPDATE outbox SET claimed_until = now() + $2::interval
+			WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE claimed_until IS NULL OR claimed_until < now()
 				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
 			RETURNING id, event_id, subject, evento::text`, limit, claim)
 		if err != nil {
@@ -74,7 +74,7 @@ func terminar[K int64 | string](ctx context.Context, s *Store, column string, pu
 			b.Queue(`DELETE FROM outbox WHERE `+column+` = ANY($1)`, published)
 		}
 		if len(failed) > 0 {
-			b.Queue(`UPDATE outbox SET reclamado_hasta = NULL WHERE `+column+` = ANY($1)`, failed)
+			b.Queue(`UPDATE outbox SET claimed_until = NULL WHERE `+column+` = ANY($1)`, failed)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

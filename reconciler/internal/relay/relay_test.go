@@ -129,7 +129,7 @@ func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 
 	eventos := aplicar(1)
 	r.Sweep(context.Background())
-	if c := s.count(`SELECT count(*) FROM outbox WHERE reclamado_hasta > now()`); c != 3 {
+	if c := s.count(`SELECT count(*) FROM outbox WHERE claimed_until > now()`); c != 3 {
 		t.Fatalf("after a sweep, %d claimed events in the outbox, want the 3 the worker holds", c)
 	}
 	r.HandOff(context.Background(), eventos)
@@ -149,13 +149,13 @@ func TestRelayPublicaLoQueElWorkerConfirma(t *testing.T) {
 	// No room in the hand-off: the claim is released at once.
 	full := &Relay{store: s.store, js: s.js, log: r.log, directos: make(chan []estado.EventoPendiente), topo: s.topo}
 	full.HandOff(context.Background(), aplicar(4))
-	if c := s.count(`SELECT count(*) FROM outbox WHERE reclamado_hasta IS NULL`); c != 3 {
+	if c := s.count(`SELECT count(*) FROM outbox WHERE claimed_until IS NULL`); c != 3 {
 		t.Fatalf("after a hand-off with no room, %d unclaimed events, want 3", c)
 	}
 	// Handed over but not published when the relay stops: released too.
 	r.HandOff(context.Background(), aplicar(7))
 	r.release()
-	if c := s.count(`SELECT count(*) FROM outbox WHERE reclamado_hasta IS NULL`); c != 6 {
+	if c := s.count(`SELECT count(*) FROM outbox WHERE claimed_until IS NULL`); c != 6 {
 		t.Fatalf("after the relay stopped, %d unclaimed events, want 6", c)
 	}
 	r.Sweep(context.Background())
