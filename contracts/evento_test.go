@@ -187,7 +187,7 @@ func TestNuevoEventoActualizado(t *testing.T) {
 	}
 	// A state change never carries campos_completados.
 	if ev := contracts.NewEvento(data); ev.Data.CamposCompletados != nil {
-		t.Errorf("NuevoEvento carries campos_completados %v", ev.Data.CamposCompletados)
+		t.Errorf("NewEvento carries campos_completados %v", ev.Data.CamposCompletados)
 	}
 }
 
@@ -237,7 +237,7 @@ func TestEsquemaEventoRechaza(t *testing.T) {
 			}
 		})
 	}
-	t.Run("NuevoEvento for sin_resultado", func(t *testing.T) {
+	t.Run("NewEvento for sin_resultado", func(t *testing.T) {
 		data := boletaAceptada()
 		data.Estado = contracts.SinResultado
 		if err := sch.Validate(comoJSON(t, contracts.NewEvento(data))); err == nil {

@@ -10,7 +10,7 @@ const (
 	CabeceraRemitente = "Nubefact-Remitente"
 )
 
-// Headers the reconciler adds to a dead letter's copy on SubjectDLQ.
+// Headers the reconciler adds to a dead letter's copy on SubjectDeadLetters.
 const (
 	// CabeceraMotivo says why the message was dead-lettered.
 	CabeceraMotivo = "Nubefact-Motivo"

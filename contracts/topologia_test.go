@@ -19,16 +19,16 @@ func TestTopologia(t *testing.T) {
 			"SubjectWebhook":       "nubefact.notificaciones.webhook",
 			"SubjectReenvio":       "nubefact.notificaciones.replay.webhook",
 			"StreamNotificaciones": "NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":           "nubefact.dlq",
-			"StreamDLQ":            "NUBEFACT_DLQ",
+			"SubjectDeadLetters":   "nubefact.dlq",
+			"StreamDeadLetters":    "NUBEFACT_DLQ",
 			"StreamEventos":        "COMPROBANTES_EVENTOS",
 		}, []string{"factura.>", "boleta.>", "nota_de_credito.>", "nota_de_debito.>"}},
 		{"t42", map[string]string{
 			"SubjectWebhook":       "t42.nubefact.notificaciones.webhook",
 			"SubjectReenvio":       "t42.nubefact.notificaciones.replay.webhook",
 			"StreamNotificaciones": "T42_NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":           "t42.nubefact.dlq",
-			"StreamDLQ":            "T42_NUBEFACT_DLQ",
+			"SubjectDeadLetters":   "t42.nubefact.dlq",
+			"StreamDeadLetters":    "T42_NUBEFACT_DLQ",
 			"StreamEventos":        "T42_COMPROBANTES_EVENTOS",
 		}, []string{"t42.factura.>", "t42.boleta.>", "t42.nota_de_credito.>", "t42.nota_de_debito.>"}},
 		// Stream names may not contain dots: they become underscores, like dashes.
@@ -36,8 +36,8 @@ func TestTopologia(t *testing.T) {
 			"SubjectWebhook":       "ci.run-7.nubefact.notificaciones.webhook",
 			"SubjectReenvio":       "ci.run-7.nubefact.notificaciones.replay.webhook",
 			"StreamNotificaciones": "CI_RUN_7_NUBEFACT_NOTIFICACIONES",
-			"SubjectDLQ":           "ci.run-7.nubefact.dlq",
-			"StreamDLQ":            "CI_RUN_7_NUBEFACT_DLQ",
+			"SubjectDeadLetters":   "ci.run-7.nubefact.dlq",
+			"StreamDeadLetters":    "CI_RUN_7_NUBEFACT_DLQ",
 			"StreamEventos":        "CI_RUN_7_COMPROBANTES_EVENTOS",
 		}, []string{"ci.run-7.factura.>", "ci.run-7.boleta.>", "ci.run-7.nota_de_credito.>", "ci.run-7.nota_de_debito.>"}},
 	}
@@ -48,8 +48,8 @@ func TestTopologia(t *testing.T) {
 				"SubjectWebhook":       top.SubjectNotificacion(contracts.OrigenWebhook),
 				"SubjectReenvio":       top.SubjectReenvio(contracts.OrigenWebhook),
 				"StreamNotificaciones": top.StreamNotificaciones(),
-				"SubjectDLQ":           top.SubjectDeadLetters(),
-				"StreamDLQ":            top.StreamDeadLetters(),
+				"SubjectDeadLetters":   top.SubjectDeadLetters(),
+				"StreamDeadLetters":    top.StreamDeadLetters(),
 				"StreamEventos":        top.StreamEventos(),
 			}
 			for name, want := range tt.want {

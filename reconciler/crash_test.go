@@ -13,7 +13,7 @@ import (
 
 // A crash right after a batch commits, before the acknowledgement and the relay: the new
 // instance gets the message again, finds it in the inbox, and publishes the event once, when
-// the dead instance's claim on it (committedLease) has expired.
+// the dead instance's claim on it (relay.CommittedClaim) has expired.
 func TestCrashBetweenCommitAndAck(t *testing.T) {
 	t.Parallel()
 	s := nuevoServicio(t)

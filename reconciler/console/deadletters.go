@@ -16,7 +16,7 @@ type DeadLetter struct {
 	Seq       uint64    // its sequence in the dead-letter stream
 	Stored    time.Time // when the dead-letter stream stored it
 	Reason    string
-	Origen    string // as the message's header said it (contracts.HeaderOrigen)
+	Origen    string // as the message's header said it (contracts.CabeceraOrigen)
 	MsgID     string // the notification's Nats-Msg-Id, when it had one
 	StreamSeq string // its sequence in the notifications stream
 	Payload   []byte

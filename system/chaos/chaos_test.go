@@ -515,7 +515,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	s.insertPendientes(t, serie, boletasPorEscenario)
 	ctx, cancel := ctxTimeout(5 * time.Minute)
 	defer cancel()
-	dlq0 := s.streamMessages(t, s.topo.StreamDLQ())
+	dlq0 := s.streamMessages(t, s.topo.StreamDeadLetters())
 	rem := newSender(s.webhookURLs(), workers)
 	carga := deliveries(serie, boletasPorEscenario)
 	// 100 notifications for comprobantes the billing system never recorded.
@@ -543,7 +543,7 @@ func (s *suite) scenarioPoison(t *testing.T, seed uint64) {
 	rem.send(ctx, seed+1, contra, 0, workers)
 	var dlq, parked, conflictos int
 	if err := testkit.Poll(2*time.Minute, func() error {
-		dlq = int(s.streamMessages(t, s.topo.StreamDLQ()) - dlq0)
+		dlq = int(s.streamMessages(t, s.topo.StreamDeadLetters()) - dlq0)
 		parked = s.count(t, `SELECT count(*) FROM aparcadas WHERE serie = $1`, desconocida)
 		conflictos = s.count(t, `SELECT count(*) FROM notificaciones WHERE serie = $1 AND efecto = 'conflicto'`, serie)
 		if dlq != 50 || parked != 100 || conflictos != 100 {

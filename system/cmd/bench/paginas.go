@@ -17,7 +17,7 @@ import (
 const (
 	paginasAparcadas = 100000 // waiting notifications of 4 KiB
 	paginasHistoria  = 10000  // audit rows (conflicts) of one comprobante, 4 KiB each
-	paginasMuertas   = 300    // dead letters of 4 KiB
+	paginasDeadLetters   = 300    // dead letters of 4 KiB
 	paginasCargas    = 20     // loads of each page
 )
 
@@ -171,7 +171,7 @@ func paginasLlenar(ctx context.Context, a *isolated) error {
 			return err
 		}
 	}
-	for i := range paginasMuertas {
+	for i := range paginasDeadLetters {
 		m := nats.NewMsg(a.topo.SubjectDeadLetters())
 		m.Data = []byte(payload)
 		m.Header.Set(contracts.CabeceraMotivo, fmt.Sprint("bench ", i))
