@@ -13,7 +13,7 @@ import (
 )
 
 // codeMapPackages returns the package paths (relative to the repository) that the rows of the
-// README's Code map table name in their first column.
+// README's Code map table ("package | owns") name in their first column.
 func codeMapPackages(t *testing.T, readme string) []string {
 	t.Helper()
 	_, section, ok := strings.Cut(readme, "\n## Code map\n")
@@ -23,9 +23,18 @@ func codeMapPackages(t *testing.T, readme string) []string {
 	section, _, _ = strings.Cut(section, "\n## ")
 	code := regexp.MustCompile("`([^`]+)`")
 	var named []string
+	inTable := false
 	for line := range strings.SplitSeq(section, "\n") {
 		cells := strings.Split(line, "|")
-		if len(cells) < 3 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "package" {
+		if len(cells) < 3 {
+			inTable = false
+			continue
+		}
+		switch first := strings.TrimSpace(cells[1]); {
+		case first == "package" && strings.TrimSpace(cells[2]) == "owns":
+			inTable = true
+			continue
+		case !inTable || strings.HasPrefix(first, "---"):
 			continue
 		}
 		for _, m := range code.FindAllStringSubmatch(cells[1], -1) {

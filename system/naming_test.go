@@ -1,4 +1,4 @@
-// One name per idea (docs/glossary.md): domain words in Spanish, plumbing words in English, never
+// One name per idea (README.md, Code map, Glossary): domain words in Spanish, plumbing words in English, never
 // both in one identifier, never a name from the glossary's "not" column; test names in one
 // language per package. The lexicons and the exceptions are in testdata/naming.
 package system_test
@@ -138,7 +138,7 @@ func readLines(t testing.TB, path string) []string {
 	return lines
 }
 
-// glossary is what the check reads from docs/glossary.md's table: for each word it bans, the
+// glossary is what the check reads from the README's glossary table: for each word it bans, the
 // word to use instead.
 type glossary struct {
 	notWords  map[string]string // a banned word (any identifier containing it): its replacement
@@ -307,7 +307,7 @@ func declared(fset *token.FileSet, file *ast.File) []identifier {
 
 // namedAfterEnv reports whether a struct field is named after the environment variable its
 // envconfig tag reads, word for word (ParkedMaxAge, PARKED_MAX_AGE). Users set that variable:
-// the field keeps their name, as the variable does (docs/glossary.md, "Names kept for users").
+// the field keeps their name, as the variable does (README.md, "Names kept for users").
 func namedAfterEnv(field string, tag *ast.BasicLit) bool {
 	if tag == nil {
 		return false
@@ -345,7 +345,7 @@ func loadNamer(t testing.TB) namer {
 	return namer{
 		es:   readLexicon(t, "testdata/naming/es.txt"),
 		en:   readLexicon(t, "testdata/naming/en.txt"),
-		g:    readGlossary(t, "../docs/glossary.md"),
+		g:    readGlossary(t, "../README.md"),
 		keep: readExceptions(t, "testdata/naming/keep.txt"),
 	}
 }
