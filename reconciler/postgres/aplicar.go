@@ -291,31 +291,7 @@ func (l *batch) flush(ctx context.Context) error {
 	for i := range l.queued {
 		porID[l.queued[i].lockedRow.id] = &l.queued[i]
 	}
-	rows, err := l.tx.Query(ctx, `UPDATE comprobantes c SET
-			estado = u.nuevo,
-			enlace = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.enlace, ''), c.enlace)
-				WHEN u.completar & 1 <> 0 THEN u.enlace ELSE c.enlace END,
-			enlace_del_pdf = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.pdf, ''), c.enlace_del_pdf)
-				WHEN u.completar & 2 <> 0 THEN u.pdf ELSE c.enlace_del_pdf END,
-			enlace_del_xml = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.xml, ''), c.enlace_del_xml)
-				WHEN u.completar & 4 <> 0 THEN u.xml ELSE c.enlace_del_xml END,
-			enlace_del_cdr = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.cdr, ''), c.enlace_del_cdr)
-				WHEN u.completar & 8 <> 0 THEN u.cdr ELSE c.enlace_del_cdr END,
-			sunat_description = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.descr, ''), c.sunat_description)
-				WHEN u.completar & 16 <> 0 THEN u.descr ELSE c.sunat_description END,
-			sunat_note = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.note, ''), c.sunat_note)
-				WHEN u.completar & 32 <> 0 THEN u.note ELSE c.sunat_note END,
-			codigo_hash = CASE WHEN u.completar = 0 THEN coalesce(u.hash, c.codigo_hash) ELSE c.codigo_hash END,
-			sunat_responsecode = CASE WHEN u.completar = 0 THEN coalesce(u.code, c.sunat_responsecode) ELSE c.sunat_responsecode END,
-			estado_final_en = CASE WHEN u.completar = 0 THEN clock_timestamp() ELSE c.estado_final_en END,
-			actualizado_en = now()
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[], $12::smallint[])
-			AS u(id, anterior, nuevo, enlace, pdf, xml, cdr, hash, code, descr, note, completar)
-		WHERE c.id = u.id AND c.estado = u.anterior
-		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
-			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
-			c.actualizado_en, clock_timestamp()`,
+	rows, err := l.tx.Query(ctx, updateComprobantes,
 		l.flushParams()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
@@ -351,22 +327,59 @@ func (l *batch) flush(ctx context.Context) error {
 	return nil
 }
 
-// flushParams are the UPDATE's twelve arrays, one element per pending change.
+// updateComprobantes is flush's UPDATE. Each field of contracts.Campos is set by its name (the
+// column's) and its bit (in completar), both taken from contracts.TodosLosCampos, so a field
+// added there is updated here with no constant to keep in step.
+var updateComprobantes = func() string {
+	var set, types, cols strings.Builder
+	for i, campo := range contracts.TodosLosCampos.Nombres() {
+		fmt.Fprintf(&set, `
+			%[1]s = CASE WHEN u.completar = 0 THEN coalesce(nullif(u.%[1]s, ''), c.%[1]s)
+				WHEN u.completar & %[2]d <> 0 THEN u.%[1]s ELSE c.%[1]s END,`, campo, 1<<i)
+		fmt.Fprintf(&types, " $%d::text[],", 4+i)
+		fmt.Fprintf(&cols, " %s,", campo)
+	}
+	n := len(contracts.TodosLosCampos.Nombres())
+	return fmt.Sprintf(`UPDATE comprobantes c SET
+			estado = u.nuevo,%s
+			codigo_hash = CASE WHEN u.completar = 0 THEN coalesce(u.hash, c.codigo_hash) ELSE c.codigo_hash END,
+			sunat_responsecode = CASE WHEN u.completar = 0 THEN coalesce(u.code, c.sunat_responsecode) ELSE c.sunat_responsecode END,
+			estado_final_en = CASE WHEN u.completar = 0 THEN clock_timestamp() ELSE c.estado_final_en END,
+			actualizado_en = now()
+		FROM unnest($1::bigint[], $2::text[], $3::text[],%s $%d::text[], $%d::text[], $%d::smallint[])
+			AS u(id, anterior, nuevo,%s hash, code, completar)
+		WHERE c.id = u.id AND c.estado = u.anterior
+		RETURNING c.id, c.enlace, c.enlace_del_pdf, c.enlace_del_xml, c.enlace_del_cdr, c.codigo_hash,
+			c.sunat_responsecode, c.sunat_description, c.sunat_note, c.estado_final_en, to_char(c.fecha_de_emision, 'YYYY-MM-DD'),
+			c.actualizado_en, clock_timestamp()`, set.String(), types.String(), 4+n, 5+n, 6+n, cols.String())
+}()
+
+// flushParams are the UPDATE's arrays, one element per pending change: the ids, the estados
+// before and after, each field of contracts.Campos in its order, the hash, the code, completar.
 func (l *batch) flushParams() []any {
 	k := len(l.queued)
 	ids := make([]int64, k)
 	completar := make([]int16, k)
 	anteriores, nuevos := make([]string, k), make([]string, k)
-	var enlace, pdf, xml, cdr, hash, code, desc, note = make([]*string, k), make([]*string, k), make([]*string, k),
-		make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k), make([]*string, k)
+	campos := make([][]*string, len(contracts.TodosLosCampos.Nombres()))
+	for j := range campos {
+		campos[j] = make([]*string, k)
+	}
+	hash, code := make([]*string, k), make([]*string, k)
 	for i := range l.queued {
 		c := &l.queued[i]
 		n := &c.op.e.Notificacion
 		ids[i], anteriores[i], nuevos[i], completar[i] = c.lockedRow.id, string(c.anterior), string(c.nuevo), int16(c.completar)
-		enlace[i], pdf[i], xml[i], cdr[i] = n.Enlace, n.EnlaceDelPDF, n.EnlaceDelXML, n.EnlaceDelCDR
-		hash[i], code[i], desc[i], note[i] = n.CodigoHash, n.SunatResponsecode, n.SunatDescription, n.SunatNote
+		for j, v := range n.Valores() {
+			campos[j][i] = v
+		}
+		hash[i], code[i] = n.CodigoHash, n.SunatResponsecode
 	}
-	return []any{ids, anteriores, nuevos, enlace, pdf, xml, cdr, hash, code, desc, note, completar}
+	params := []any{ids, anteriores, nuevos}
+	for _, c := range campos {
+		params = append(params, c)
+	}
+	return append(params, hash, code, completar)
 }
 
 // enqueueEvent builds the event of change c from what the row holds after the update (d, and
