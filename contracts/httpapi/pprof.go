@@ -17,9 +17,8 @@ var sinPerfil sync.Once
 // DisableMemProfile stops the runtime's sampling of allocations for the heap profile, for a
 // service without PPROF_ADDR: nothing can read that profile (the variable is read at start), yet
 // the runtime records one allocation per 512 KiB, and each new call stack it records touches a
-// page of a 1.4 MiB hash table, so a busy process ends up holding all of it (the reconciler's
-// console pages over a flood: +1.4 MiB of its 28). Set once per process, as runtime.MemProfileRate
-// asks.
+// page of a 1.4 MiB hash table, so a busy process ends up holding all of it (docs/performance.md
+// has what it cost the reconciler). Set once per process, as runtime.MemProfileRate asks.
 func DisableMemProfile() {
 	sinPerfil.Do(func() { runtime.MemProfileRate = 0 })
 }

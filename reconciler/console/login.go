@@ -13,8 +13,8 @@ import (
 )
 
 // LoginLimits bound what guessing passwords may cost. Every guess is a bcrypt comparison, tens
-// of milliseconds of a core on purpose: unbounded, a few hundred guesses took both cores of a
-// reconciler and slowed the pipeline itself. A zero field takes its default.
+// of milliseconds of a core on purpose: unbounded, a few hundred guesses could take every core of
+// a reconciler and slow the pipeline itself (docs/trust-model.md). A zero field takes its default.
 type LoginLimits struct {
 	// Failures is how many failed logins an address may make in Window; past them it is
 	// answered 429 with Retry-After, without a comparison, until Window has passed since its

@@ -47,8 +47,8 @@ func newViews(log *slog.Logger) (*views, error) {
 }
 
 // escritores are the buffers pages are written through: a page goes to the client as it is
-// rendered, 8 KiB at a time, never whole in memory (a page of 100 rows weighs about 100 KiB, and
-// buffering it whole was a fifth of the bytes a page load allocated).
+// rendered, 8 KiB at a time, never whole in memory (a page of 100 rows weighs about 100 KiB;
+// docs/performance.md has what buffering it whole cost).
 var escritores = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
 
 // render writes the page nombre with data. A template that fails before its first 8 KiB reached
