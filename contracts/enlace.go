@@ -86,7 +86,7 @@ func lowerASCII(c byte) byte {
 }
 
 // NewDecoder is the Decoder for an allow-list as configured (ENLACE_HOSTS): blank entries are
-// skipped, and an entry CheckEnlaceHost refuses is an error naming it.
+// skipped, and an entry ValidarHostDeEnlace refuses is an error naming it.
 func NewDecoder(enlaceHosts []string) (Decoder, error) {
 	var d Decoder
 	for i, h := range enlaceHosts {

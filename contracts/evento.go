@@ -67,7 +67,7 @@ func NewEvento(data ComprobanteEvento) Evento {
 
 // NewEventoActualizado wraps the data of a comprobante whose estado did not change but whose
 // fields completados a notification filled in, at en: type "<tipo>.actualizada", ID
-// EventIDActualizado, time en (data.estado_final_en stays when the estado was entered).
+// EventIDUpdated, time en (data.estado_final_en stays when the estado was entered).
 func NewEventoActualizado(data ComprobanteEvento, completados Campos, en time.Time) Evento {
 	data.CamposCompletados = completados.Nombres()
 	ev := envolver(data, EventIDUpdated(data.clave(), data.Estado, completados), TipoActualizada(data.TipoDeComprobante))

@@ -100,7 +100,7 @@ func TestEsquemaEvento(t *testing.T) {
 	esquemaEvento(t)
 }
 
-func TestNuevoEvento(t *testing.T) {
+func TestNewEvento(t *testing.T) {
 	sch := esquemaEvento(t)
 	tests := []struct {
 		name        string
@@ -155,7 +155,7 @@ func TestNuevoEvento(t *testing.T) {
 
 // TestNuevoEventoActualizado: filling in documents of a comprobante whose estado stays the same
 // publishes <tipo>.actualizada, with an ID naming the fields filled, valid against the schema.
-func TestNuevoEventoActualizado(t *testing.T) {
+func TestNewEventoActualizado(t *testing.T) {
 	sch := esquemaEvento(t)
 	data := boletaAceptada()
 	data.EstadoAnterior = string(data.Estado)

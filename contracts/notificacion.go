@@ -73,7 +73,7 @@ type Decoder struct {
 	// EnlaceHosts, when not empty, are the only hosts the links (enlace, enlace_del_pdf,
 	// enlace_del_xml, enlace_del_cdr) may point to. An entry matches a host exactly, ignoring
 	// ASCII case; an entry "*.nubefact.com" matches every subdomain of nubefact.com but not
-	// nubefact.com itself. Entries should pass CheckEnlaceHost.
+	// nubefact.com itself. Entries should pass ValidarHostDeEnlace.
 	EnlaceHosts []string
 	// MaxUnknown, when positive, is how many bytes the keys of no Notificacion field and their
 	// values may take in all (see checkKeys for how they are counted); more is an

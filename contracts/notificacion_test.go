@@ -449,7 +449,7 @@ func TestDecoderEnlaceHosts(t *testing.T) {
 	})
 }
 
-func TestCheckEnlaceHost(t *testing.T) {
+func TestValidarHostDeEnlace(t *testing.T) {
 	for _, tt := range []struct {
 		entry string
 		ok    bool
@@ -483,7 +483,7 @@ func TestCheckEnlaceHost(t *testing.T) {
 		t.Run(tt.entry, func(t *testing.T) {
 			err := contracts.ValidarHostDeEnlace(tt.entry)
 			if (err == nil) != tt.ok {
-				t.Errorf("CheckEnlaceHost(%q) = %v, want ok=%v", tt.entry, err, tt.ok)
+				t.Errorf("ValidarHostDeEnlace(%q) = %v, want ok=%v", tt.entry, err, tt.ok)
 			}
 		})
 	}

@@ -77,7 +77,7 @@ func (t Topologia) StreamNotificaciones() string { return t.stream("NUBEFACT_NOT
 // SubjectDeadLetters receives copies of the messages the reconciler could not decode, with the reason.
 func (t Topologia) SubjectDeadLetters() string { return t.subject("nubefact.dlq") }
 
-// StreamDeadLetters stores SubjectDLQ.
+// StreamDeadLetters stores SubjectDeadLetters.
 func (t Topologia) StreamDeadLetters() string { return t.stream("NUBEFACT_DLQ") }
 
 // StreamEventos stores every event the reconciler publishes (SubjectsEventos).

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os/signal"
 	"syscall"
@@ -108,31 +107,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, nc, js)
 
 	httpapi.StartPprof(cfg.PprofAddr, log)
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("INGEST_ADDR: %w", err)
-	}
 	if m != nil {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("METRICS_ADDR: %w", err)
-		}
 		msrv := httpapi.NewServer(m.handler(), 30*time.Second, log)
-		go func() { _ = msrv.Serve(mln) }()
+		if _, err := httpapi.Serve(msrv, cfg.MetricsAddr, "METRICS_ADDR", "", ""); err != nil {
+			return err
+		}
 		defer msrv.Close()
-		log.Info("metrics listening", "addr", mln.Addr().String())
+		log.Info("metrics listening", "addr", msrv.Addr)
 	}
 	srv := httpapi.NewServer(logRequests(handler, log), cfg.PublishTimeout+30*time.Second, log)
-	serveErr := make(chan error, 1)
-	go func() {
-		if cfg.TLSCertFile != "" {
-			serveErr <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
-	log.Info("ingest listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "",
+	serveErr, err := httpapi.Serve(srv, cfg.Addr, "INGEST_ADDR", cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return err
+	}
+	log.Info("ingest listening", "addr", srv.Addr, "tls", cfg.TLSCertFile != "",
 		"subject", topo.SubjectNotificacion(contracts.OrigenWebhook), "nats_identity", cfg.Identity(), "tokens", len(tokens),
 		"enlace_hosts", decoder.EnlaceHosts, "webhook_rate", cfg.WebhookRate, "webhook_burst", cfg.WebhookBurst)
 

@@ -30,12 +30,12 @@ func TestOverTheCapGoesToDeadLetters(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the 4th in the DLQ", func() bool {
 		return testkit.StreamMessages(t, s.js, s.topo.StreamDeadLetters()) == 1
 	})
-	muertas, err := stream.DeadLetters(context.Background(), s.js, s.topo, 0, 10)
-	if err != nil || len(muertas) != 1 {
-		t.Fatalf("dead letters %+v, %v; want one", muertas, err)
+	deadLetters, err := stream.DeadLetters(context.Background(), s.js, s.topo, 0, 10)
+	if err != nil || len(deadLetters) != 1 {
+		t.Fatalf("dead letters %+v, %v; want one", deadLetters, err)
 	}
-	if m := muertas[0].Motivo; !strings.Contains(m, "PARKED_MAX") || !strings.Contains(string(muertas[0].Payload), `"numero":4`) {
-		t.Errorf("dead letter %q with %s, want the 4th with PARKED_MAX in its reason", m, muertas[0].Payload)
+	if m := deadLetters[0].Reason; !strings.Contains(m, "PARKED_MAX") || !strings.Contains(string(deadLetters[0].Payload), `"numero":4`) {
+		t.Errorf("dead letter %q with %s, want the 4th with PARKED_MAX in its reason", m, deadLetters[0].Payload)
 	}
 	if n := s.count(`SELECT count(*) FROM aparcadas WHERE numero = 4`); n != 0 {
 		t.Error("the 4th was parked")

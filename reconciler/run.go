@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -221,14 +220,18 @@ func openStreams(ctx context.Context, cfg Config, topo contracts.Topologia, log 
 
 // serve serves h on addr (the variable named env) with ingest's limits and timeouts.
 func serve(addr, env string, h http.Handler, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", env, err)
-	}
+	return serveTLS(addr, env, "", "", h, log)
+}
+
+// serveTLS is serve over TLS when certFile is set.
+func serveTLS(addr, env, certFile, keyFile string, h http.Handler, log *slog.Logger) (*http.Server, error) {
 	srv := httpapi.NewServer(h, 30*time.Second, log)
-	srv.Addr = ln.Addr().String()
+	done, err := httpapi.Serve(srv, addr, env, certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 			log.Error("server", "addr", env, "err", err)
 		}
 	}()
@@ -280,36 +283,17 @@ func serveConsole(cfg Config, c consoleBackend, log *slog.Logger) (*http.Server,
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.ConsoleAddr)
+	srv, err := serveTLS(cfg.ConsoleAddr, "CONSOLE_ADDR", cfg.ConsoleTLSCertFile, cfg.ConsoleTLSKeyFile, h, log)
 	if err != nil {
-		return nil, fmt.Errorf("CONSOLE_ADDR: %w", err)
+		return nil, err
 	}
-	srv := httpapi.NewServer(h, 30*time.Second, log)
-	srv.Addr = ln.Addr().String()
-	go func() {
-		var err error
-		if cfg.ConsoleTLSCertFile != "" {
-			err = srv.ServeTLS(ln, cfg.ConsoleTLSCertFile, cfg.ConsoleTLSKeyFile)
-		} else {
-			err = srv.Serve(ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("console server", "err", err)
-		}
-	}()
 	log.Info("console listening", "addr", srv.Addr, "tls", cfg.ConsoleTLSCertFile != "", "users", users.Len())
 	return srv, nil
 }
 
 // deadLetters reads a page of the dead-letter stream for the console, newest first.
-func (c consoleBackend) deadLetters(ctx context.Context, before uint64, limit int) ([]console.DeadLetter, error) {
-	ms, err := stream.DeadLetters(ctx, c.js, c.topo, before, limit)
-	out := make([]console.DeadLetter, len(ms))
-	for i, m := range ms {
-		out[i] = console.DeadLetter{Seq: m.Seq, Stored: m.Guardada, Reason: m.Motivo, Origen: m.Origen,
-			MsgID: m.MsgID, StreamSeq: m.StreamSeq, Payload: m.Payload}
-	}
-	return out, err
+func (c consoleBackend) deadLetters(ctx context.Context, before uint64, limit int) ([]estado.DeadLetter, error) {
+	return stream.DeadLetters(ctx, c.js, c.topo, before, limit)
 }
 
 func (c consoleBackend) publish(ctx context.Context, m contracts.Mensaje) error {

@@ -26,14 +26,15 @@ var namingModules = []string{"../contracts", "../ingest", "../reconciler"}
 
 // goIdioms are Go's own words, written in English whatever the domain's language: a constructor
 // is New, a checked parse Must or Parse, a predicate Is or Has, a sentinel error Err, a
-// Stringer String, a map's Key, a slice's Len, an http.Handler's maker handle (net/http's
+// Stringer String, a map's Key, a slice's Len, a bound Max or Min (the builtins, math.MaxInt),
+// an http.Handler's maker handle (net/http's
 // Handle; ingest's handleWebhook), a configuration's check Validate. They may prefix or suffix a
 // Spanish word (NewEvento, ErrComprobanteDesconocido, tipoString, handleResumen,
 // validateAparcadas), so they count in neither language. Keep this list to what Go's standard
 // library and tooling name this way.
 var goIdioms = map[string]bool{
 	"new": true, "must": true, "parse": true, "is": true, "has": true, "err": true,
-	"string": true, "len": true, "key": true, "handle": true, "validate": true,
+	"string": true, "len": true, "key": true, "handle": true, "validate": true, "max": true, "min": true,
 }
 
 // identifier is one declared name, where it is declared and what it names.

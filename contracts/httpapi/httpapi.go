@@ -5,7 +5,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 )
@@ -49,4 +51,25 @@ func NotReady(w http.ResponseWriter, reason string) {
 // Ready answers a readiness probe that passed.
 func Ready(w http.ResponseWriter) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Serve binds addr (env names the variable it came from, for the error) and serves srv on it in
+// the background, over TLS when certFile is set (with keyFile). It returns once the address is
+// bound, srv.Addr set to it (the port chosen, for ":0"); the channel receives what Serve
+// returned: http.ErrServerClosed after a Shutdown or Close, anything else if it failed.
+func Serve(srv *http.Server, addr, env, certFile, keyFile string) (<-chan error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", env, err)
+	}
+	srv.Addr = ln.Addr().String()
+	done := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			done <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	return done, nil
 }

@@ -349,7 +349,7 @@ func printSummary(w io.Writer, r regularizacion.Summary, took time.Duration, dry
 	}{
 		{"pending at start", r.Total}, {"consulted", r.Consultados}, {"aceptadas", r.Aceptadas},
 		{"rechazadas", r.Rechazadas}, {"anuladas", r.Anuladas}, {"still pending", r.SinResultado},
-		{"not found in NubeFacT", r.NoExiste}, {"errors", r.Errores}, {"published", r.Published},
+		{"not found in NubeFacT", r.NoExiste}, {"errors", r.Errores}, {"published", r.Publicadas},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(tw, "  %s\t%d\t\n", row.k, row.v)

@@ -36,8 +36,8 @@ type Options struct {
 	Regularizar func(ctx context.Context, filtro estado.Filtro, usuario string) (int64, error)
 	// DeadLetters reads up to limit dead letters before the sequence before (0: the newest),
 	// newest first; nil when there is no dead-letter stream to read.
-	DeadLetters func(ctx context.Context, before uint64, limit int) ([]DeadLetter, error)
-	// Reenviar publishes the parked notification messageID again (reconciler.Reenviar).
+	DeadLetters func(ctx context.Context, before uint64, limit int) ([]estado.DeadLetter, error)
+	// Reenviar publishes the parked notification messageID again (reenvio.Reenviar).
 	Reenviar func(ctx context.Context, messageID string) error
 	Log      *slog.Logger
 	Now      func() time.Time

@@ -349,7 +349,7 @@ func TestConsolaRegularizar(t *testing.T) {
 		// Stands in for the service's background run: records a run the way Regularizador does.
 		o.Regularizar = func(ctx context.Context, f estado.Filtro, usuario string) (int64, error) {
 			pedido = f
-			id, err := store.IniciarRegularizacion(ctx, estado.RegularizacionWeb, "--plazo critico")
+			id, err := store.IniciarRegularizacion(ctx, estado.RegularizacionConsola, "--plazo critico")
 			if err != nil {
 				return 0, err
 			}
@@ -392,8 +392,8 @@ func TestConsolaRegularizar(t *testing.T) {
 func TestConsolaDLQ(t *testing.T) {
 	t.Parallel()
 	c := newConsoleOpts(t, func(o *console.Options) {
-		o.DeadLetters = func(context.Context, uint64, int) ([]console.DeadLetter, error) {
-			return []console.DeadLetter{{Seq: 7, Stored: time.Now(), Reason: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
+		o.DeadLetters = func(context.Context, uint64, int) ([]estado.DeadLetter, error) {
+			return []estado.DeadLetter{{Seq: 7, Stored: time.Now(), Reason: "undecodable: <b>bad</b>", Payload: []byte(`{"serie":"<script>x</script>"}`)}}, nil
 		}
 	})
 	body := c.get("/dlq")
@@ -516,15 +516,15 @@ func TestConsolaConflictosYDLQPorPaginas(t *testing.T) {
 	var pedidas []uint64
 	c := newConsoleOpts(t, func(o *console.Options) {
 		// A DLQ of 150 messages, sequences 1..150.
-		o.DeadLetters = func(_ context.Context, antes uint64, limit int) ([]console.DeadLetter, error) {
+		o.DeadLetters = func(_ context.Context, antes uint64, limit int) ([]estado.DeadLetter, error) {
 			pedidas = append(pedidas, antes)
-			var out []console.DeadLetter
+			var out []estado.DeadLetter
 			seq := uint64(150)
 			if antes > 0 {
 				seq = antes - 1
 			}
 			for ; seq >= 1 && len(out) < limit; seq-- {
-				out = append(out, console.DeadLetter{Seq: seq, Reason: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
+				out = append(out, estado.DeadLetter{Seq: seq, Reason: "undecodable", Payload: []byte(strings.Repeat("x", 20000))})
 			}
 			return out, nil
 		}

@@ -5,22 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/hotelpe/boletas/reconciler/estado"
 )
-
-// DeadLetter is a message of the dead-letter stream: a notification the reconciler could not
-// decode, kept with the reason.
-type DeadLetter struct {
-	Seq       uint64    // its sequence in the dead-letter stream
-	Stored    time.Time // when the dead-letter stream stored it
-	Reason    string
-	Origen    string // as the message's header said it (contracts.CabeceraOrigen)
-	MsgID     string // the notification's Nats-Msg-Id, when it had one
-	StreamSeq string // its sequence in the notifications stream
-	Payload   []byte
-}
 
 // deadLettersPage is what deadletters.html shows.
 type deadLettersPage struct {
@@ -32,15 +19,15 @@ type deadLettersPage struct {
 
 // deadLetterView is a dead letter with its payload as the page shows it: pretty-printed, or cut.
 type deadLetterView struct {
-	DeadLetter
+	estado.DeadLetter
 	Payload string
 }
 
 // handleDeadLetters lists the dead letters, the newest first, 25 a page; read is nil when there
 // is no dead-letter stream to read (the page shows none).
-func handleDeadLetters(v *views, read func(ctx context.Context, before uint64, limit int) ([]DeadLetter, error)) http.Handler {
+func handleDeadLetters(v *views, read func(ctx context.Context, before uint64, limit int) ([]estado.DeadLetter, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var dls []DeadLetter
+		var dls []estado.DeadLetter
 		var errMsg string
 		var antes uint64
 		if s := r.URL.Query().Get("antes"); s != "" {

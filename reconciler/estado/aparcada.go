@@ -81,6 +81,8 @@ type Listas struct {
 	Limit  int
 	IDs    []string // only these (all ready ones when empty)
 	Decode func([]byte) (contracts.Notificacion, error)
+	// Claim is how long LeerListas claims what it reads, for the caller to verify it.
+	Claim time.Duration
 }
 
 // DescartesPorLlamada is how many DescartarAntiguas discards at most per call.

@@ -1,6 +1,7 @@
-// Package estado is the reconciler's domain: what a notification does to a comprobante. It is a
-// pure function of the comprobante's current state and the notification's outcome, with no I/O,
-// so every rule is a row in a table test.
+// Package estado is the reconciler's domain: what a notification does to a comprobante (Decidir,
+// a pure function of the comprobante's current state and the notification's outcome, so every
+// rule is a row in a table test), SUNAT's deadline bands, and the records the store reads back
+// for the jobs, the console and the command line (registros.go, aparcada.go). No I/O.
 package estado
 
 import (

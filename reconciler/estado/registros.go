@@ -148,12 +148,12 @@ type Foto struct {
 	// PendientesPorDia counts the pending rows by tipo and day of issue in Lima.
 	PendientesPorDia []PendientesDia
 	// Aparcadas counts the parked notifications whose comprobante is still not in the table,
-	// and EsperandoDesde is when the oldest of them was parked (zero when none).
+	// and AparcadasDesde is when the oldest of them was parked (zero when none).
 	Aparcadas      int64
 	AparcadasDesde time.Time
 	// Conflictos counts the audit's conflicts no operator has marked reviewed.
 	Conflictos int64
-	// Outbox counts the events not yet published, and OutboxDesde is the oldest one's creation.
+	// Outbox counts the events not yet published, and OutboxOldest is the oldest one's creation.
 	Outbox       int64
 	OutboxOldest time.Time
 	// Regularizaciones counts the finished runs by resultado; UltimaRegularizacion is when the
@@ -187,7 +187,7 @@ type Regularizacion struct {
 	SinResultado int64      `db:"sin_resultado"`
 	NoExiste     int64      `db:"no_existe"`
 	Errores      int64      `db:"errores"`
-	Published    int64      `db:"publicadas"`
+	Publicadas   int64      `db:"publicadas"`
 	// Who asked to stop it from the console (Detener), and when.
 	DetencionPedidaPor *string    `db:"detencion_pedida_por"`
 	DetencionPedidaEn  *time.Time `db:"detencion_pedida_en"`
@@ -198,4 +198,15 @@ type NoResuelta struct {
 	Clave   contracts.Clave
 	Motivo  string
 	Detalle string
+}
+
+// DeadLetter is one message of the dead-letter stream, as the console lists it.
+type DeadLetter struct {
+	Seq       uint64    // its sequence in the dead-letter stream
+	Stored    time.Time // when the dead-letter stream stored it
+	Reason    string
+	Origen    string // as the message's header said it (contracts.CabeceraOrigen)
+	MsgID     string // the notification's Nats-Msg-Id, when it had one
+	StreamSeq string // its sequence in the notifications stream
+	Payload   []byte
 }

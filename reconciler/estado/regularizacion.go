@@ -4,7 +4,7 @@ package estado
 const (
 	RegularizacionCLI        = "cli"        // bin/reconciler regularize
 	RegularizacionProgramada = "programada" // the safety net, REGULARIZE_EVERY
-	RegularizacionWeb        = "consola"    // the ops console
+	RegularizacionConsola    = "consola"    // the ops console
 )
 
 // How a regularization run ended (the regularizaciones table's resultado).
@@ -17,7 +17,7 @@ const (
 
 // FinDeRegularizacion is how a run ended and what it counted, for its record.
 type FinDeRegularizacion struct {
-	Resultado                                                                                       string
-	Detalle                                                                                         string // why it stopped, when it did not complete
-	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Published int64
+	Resultado                                                                                        string
+	Detalle                                                                                          string // why it stopped, when it did not complete
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -111,20 +112,37 @@ func (s *Store) AplicarListas(ctx context.Context, topo contracts.Topologia, o e
 	return tomadas, aplicadas, veredictos, wrap("apply parked", err)
 }
 
-// LeerListas reads, without locking them, up to o.Limit ready parked notifications in the order
-// AplicarListas takes them, for the caller to verify before AplicarVerificadas applies them. Those
+// LeerListas claims, for o.Claim, up to o.Limit ready parked notifications that no other
+// reconciler has claimed, in the order AplicarListas takes them, and returns their message IDs
+// and those that decode, for the caller to verify before AplicarVerificadas applies them or keeps
+// them waiting. No row stays locked while the caller asks NubeFacT; the claim keeps another
+// reconciler from verifying the same ones meanwhile, and expires should the caller die. With
+// o.IDs it takes those, claimed or not (the caller taking back its own, one by one). Those
 // decode no longer accepts are discarded, as AplicarListas does, and left out.
-func (s *Store) LeerListas(ctx context.Context, o estado.Listas) ([]estado.Recibida, error) {
-	rows, err := s.pool.Query(ctx, consultaListas, o.Limit, o.IDs)
+func (s *Store) LeerListas(ctx context.Context, o estado.Listas) (tomadas []string, recibidas []estado.Recibida, err error) {
+	rows, err := s.pool.Query(ctx, `UPDATE aparcadas a SET claimed_until = now() + $3::interval
+		FROM (SELECT message_id FROM aparcadas WHERE lista AND (coalesce(cardinality($2::text[]), 0) = 0
+				AND (claimed_until IS NULL OR claimed_until < now()) OR message_id = ANY($2))
+			ORDER BY recibido_en, aparcada_en, message_id LIMIT $1 FOR UPDATE SKIP LOCKED) AS t(tomada)
+		WHERE a.message_id = t.tomada
+		RETURNING `+columnasAparcada+`, payload`, o.Limit, o.IDs, o.Claim)
 	if err != nil {
-		return nil, wrap("read parked", err)
+		return nil, nil, wrap("read parked", err)
 	}
-	_, recibidas, invalidas, motivos, err := decodificar(rows, o.Decode)
-	if err != nil || len(invalidas) == 0 {
-		return recibidas, wrap("read parked", err)
+	tomadas, recibidas, invalidas, motivos, err := decodificar(rows, o.Decode)
+	if err != nil {
+		return nil, nil, wrap("read parked", err)
+	}
+	// RETURNING follows no ORDER BY: the order AplicarListas applies them in (an aceptado before
+	// its anulación) is set here.
+	slices.SortFunc(recibidas, func(a, b estado.Recibida) int {
+		return cmp.Or(a.Recibido.Compare(b.Recibido), a.AparcadaEn.Compare(b.AparcadaEn), cmp.Compare(a.MessageID, b.MessageID))
+	})
+	if len(invalidas) == 0 {
+		return tomadas, recibidas, nil
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return descartar(ctx, tx, invalidas, motivos) })
-	return recibidas, err
+	return tomadas, recibidas, wrap("discard parked", err)
 }
 
 // decodificar decodes the parked notifications rows holds. It returns the message IDs of every
@@ -151,7 +169,7 @@ func decodificar(rows pgx.Rows, decode func([]byte) (contracts.Notificacion, err
 	return ids, recibidas, invalidas, motivos, nil
 }
 
-// AplicarVerificadas applies, in one transaction, parked notifications LeerListas read and the
+// AplicarVerificadas applies, in one transaction, parked notifications LeerListas claimed and the
 // caller verified meanwhile (their Reemplazo and Nota say what NubeFacT answered), and keeps
 // those of esperar waiting: NubeFacT could not confirm them yet. Each of those counts one more
 // attempt and is no longer ready, until the next full sweep (MarcarListas) marks it again; a
@@ -174,7 +192,7 @@ func (s *Store) AplicarVerificadas(ctx context.Context, topo contracts.Topologia
 		if err != nil || len(tomadas) == 0 {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE aparcadas SET intentos = intentos + 1, lista = false
+		if _, err := tx.Exec(ctx, `UPDATE aparcadas SET intentos = intentos + 1, lista = false, claimed_until = NULL
 			WHERE message_id = ANY($1) AND message_id = ANY($2)`, esperar, tomadas); err != nil {
 			return err
 		}

@@ -263,19 +263,23 @@ func TestAplicarListasEnOrdenDeLlegada(t *testing.T) {
 		"aplicado aceptado→anulado 2-BBB1-105.anulado"})
 }
 
-// leerListas reads every ready parked notification, as the reconciler's loop does before it
-// verifies them.
-func leerListas(tb testing.TB, s *postgres.Store) []estado.Recibida {
+// leerListas claims every ready parked notification for a minute, as the reconciler's loop does
+// before it verifies them.
+func leerListas(tb testing.TB, s *postgres.Store, ids ...string) []estado.Recibida {
 	tb.Helper()
-	recibidas, err := s.LeerListas(context.Background(), estado.Listas{Limit: 10, Decode: contracts.Decode})
+	tomadas, recibidas, err := s.LeerListas(context.Background(), estado.Listas{Limit: 10, IDs: ids, Decode: contracts.Decode, Claim: time.Minute})
 	if err != nil {
 		tb.Fatalf("LeerListas: %v", err)
+	}
+	if len(tomadas) != len(recibidas) {
+		tb.Fatalf("LeerListas took %d, returned %d (none is invalid here)", len(tomadas), len(recibidas))
 	}
 	return recibidas
 }
 
-// LeerListas reads the ready ones in the order AplicarListas takes them, locking nothing and
-// changing nothing.
+// LeerListas reads the ready ones in the order AplicarListas takes them, and claims them: until
+// the claim expires another reading gets none of them, unless it names them. It applies,
+// discards and audits nothing.
 func TestLeerListas(t *testing.T) {
 	t.Parallel()
 	s, pool := nuevoStore(t)
@@ -283,7 +287,7 @@ func TestLeerListas(t *testing.T) {
 	anula.Recibido = recibido.Add(time.Hour)
 	aplicar(t, s, contracts.Topologia{}, anula, acepta, espera)
 	pendiente(t, pool, 2, "BBB1", 105)
-	antes := foto(t, pool, "aparcadas", "comprobantes", "notificaciones")
+	antes := foto(t, pool, "comprobantes", "notificaciones")
 	var got []string
 	for _, e := range leerListas(t, s) {
 		if e.AparcadaEn.IsZero() || e.Intentos != 1 || e.Notificacion.Clave().Numero != 105 {
@@ -292,7 +296,20 @@ func TestLeerListas(t *testing.T) {
 		got = append(got, e.MessageID)
 	}
 	mismos(t, "read", got, []string{acepta.MessageID, anula.MessageID})
-	mismaFoto(t, antes, foto(t, pool, "aparcadas", "comprobantes", "notificaciones"))
+	mismaFoto(t, antes, foto(t, pool, "comprobantes", "notificaciones"))
+	tieneFilas(t, pool, "aparcadas", 3)
+	if again := leerListas(t, s); len(again) != 0 {
+		t.Errorf("a second reading while they are claimed got %d, want none", len(again))
+	}
+	if named := leerListas(t, s, acepta.MessageID); len(named) != 1 || named[0].MessageID != acepta.MessageID {
+		t.Errorf("reading one by its message ID got %d, want it", len(named))
+	}
+	if _, err := pool.Exec(t.Context(), `UPDATE aparcadas SET claimed_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if expired := leerListas(t, s); len(expired) != 2 {
+		t.Errorf("once the claim expired, a reading got %d, want the 2 ready again", len(expired))
+	}
 }
 
 // A payload decode no longer accepts is discarded, audited once, and not returned.
@@ -306,7 +323,7 @@ func TestLeerListasDescartaLasInvalidas(t *testing.T) {
 		return contracts.Notificacion{}, errors.New("enlace fuera de ENLACE_HOSTS")
 	}
 	for range 2 {
-		recibidas, err := s.LeerListas(ctx, estado.Listas{Limit: 10, Decode: rechaza})
+		_, recibidas, err := s.LeerListas(ctx, estado.Listas{Limit: 10, Decode: rechaza, Claim: time.Minute})
 		if err != nil || len(recibidas) != 0 {
 			t.Fatalf("LeerListas = %+v, %v; want none", recibidas, err)
 		}

@@ -291,7 +291,7 @@ func (l *batch) flush(ctx context.Context) error {
 	for i := range l.queued {
 		porID[l.queued[i].lockedRow.id] = &l.queued[i]
 	}
-	rows, err := l.tx.Query(ctx, updateComprobantes,
+	rows, err := l.tx.Query(ctx, actualizarComprobantes,
 		l.flushParams()...)
 	if err != nil {
 		return wrap("update comprobantes", err)
@@ -327,10 +327,10 @@ func (l *batch) flush(ctx context.Context) error {
 	return nil
 }
 
-// updateComprobantes is flush's UPDATE. Each field of contracts.Campos is set by its name (the
-// column's) and its bit (in completar), both taken from contracts.TodosLosCampos, so a field
-// added there is updated here with no constant to keep in step.
-var updateComprobantes = func() string {
+// actualizarComprobantes is flush's UPDATE. Each field of contracts.Campos is set by its name (the
+// column's) and its bit (in completar), both taken from contracts.TodosLosCampos: no mask to keep
+// in step with the iota. Its RETURNING reads the row back by column name, for the event.
+var actualizarComprobantes = func() string {
 	var set, types, cols strings.Builder
 	for i, campo := range contracts.TodosLosCampos.Nombres() {
 		fmt.Fprintf(&set, `

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-var migraciones = []string{"00001_esquema.sql", "00002_espera_y_outbox.sql", "00003_plazos_y_metricas.sql", "00004_consola.sql", "00005_paginas_y_tope.sql", "00006_detener_regularizacion.sql", "00007_claim.sql"}
+var migraciones = []string{"00001_esquema.sql", "00002_espera_y_outbox.sql", "00003_plazos_y_metricas.sql", "00004_consola.sql", "00005_paginas_y_tope.sql", "00006_detener_regularizacion.sql", "00007_claim.sql", "00008_aparcadas_claim.sql"}
 
 func TestMigrateEsIdempotente(t *testing.T) {
 	t.Parallel()

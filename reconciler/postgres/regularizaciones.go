@@ -24,7 +24,7 @@ func (s *Store) TerminarRegularizacion(ctx context.Context, id int64, f estado.F
 			total = $4, consultados = $5, aceptadas = $6, rechazadas = $7, anuladas = $8, sin_resultado = $9,
 			no_existe = $10, errores = $11, publicadas = $12
 		WHERE id = $1`, id, f.Resultado, nullable(f.Detalle), f.Total, f.Consultados, f.Aceptadas, f.Rechazadas,
-		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Published)
+		f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas)
 	return wrap("record regularization", err)
 }
 
@@ -34,7 +34,7 @@ func (s *Store) AvanzarRegularizacion(ctx context.Context, id int64, f estado.Fi
 	err := s.pool.QueryRow(ctx, `UPDATE regularizaciones SET total = $2, consultados = $3, aceptadas = $4, rechazadas = $5,
 			anuladas = $6, sin_resultado = $7, no_existe = $8, errores = $9, publicadas = $10
 		WHERE id = $1 AND terminada_en IS NULL RETURNING coalesce(detencion_pedida_por, '')`, id, f.Total, f.Consultados,
-		f.Aceptadas, f.Rechazadas, f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Published).Scan(&detenidaPor)
+		f.Aceptadas, f.Rechazadas, f.Anuladas, f.SinResultado, f.NoExiste, f.Errores, f.Publicadas).Scan(&detenidaPor)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil // already ended
 	}
@@ -120,7 +120,7 @@ const ExclusionDeRegularizaciones int64 = 0x626f6c6574617301 // "boletas" and 1
 // detalleAbandonada is the detalle of a run found going on by the next holder of the lock.
 const detalleAbandonada = "abandonada: su proceso terminó sin registrar el final (hallada en curso al tomar el candado)"
 
-// UnaRegularizacionALaVez runs f holding CandadoRegularizacion, and reports false, without
+// UnaRegularizacionALaVez runs f holding ExclusionDeRegularizaciones, and reports false, without
 // running f, when another session holds it. Before f it closes as interrumpida every run still
 // recorded as going on: only the lock's holder runs, so such a run's process died (its lock
 // ended with its connection) before it could record how it ended.

@@ -66,7 +66,7 @@ func TestRegularizacionAbandonadaSeCierraAlTomarElCandado(t *testing.T) {
 			!strings.Contains(*r.Detalle, "abandonada") || !strings.Contains(*r.Detalle, "ana") {
 			t.Errorf("the abandoned run, once the lock is taken: %+v (%v); want interrumpida, abandonada, stop asked by ana", r, err)
 		}
-		viva, err = s.IniciarRegularizacion(ctx, estado.RegularizacionWeb, "todos los pendientes")
+		viva, err = s.IniciarRegularizacion(ctx, estado.RegularizacionConsola, "todos los pendientes")
 		return err
 	})
 	if err != nil || !ran {

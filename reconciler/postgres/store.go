@@ -67,7 +67,7 @@ var ErrRowsChanged = errors.New("rows changed under our lock")
 
 // MaybeMessageFault reports whether err may be caused by the notifications themselves rather
 // than by Postgres being unreachable, full, read-only or busy: a data error, an error raised by
-// a trigger (SQLSTATE class P0), or ErrFilasCambiadas. Those are retried a few times, then the
+// a trigger (SQLSTATE class P0), or ErrRowsChanged. Those are retried a few times, then the
 // batch is split and what still fails alone is dead-lettered. Anything else (connection, disk
 // full, read-only after a failover, deadlock, serialization, permissions...) is waited out with
 // nothing acknowledged and nothing dead-lettered: dead-lettering the whole backlog because the

@@ -112,12 +112,12 @@ type Observer interface {
 
 // Counters are the running totals; read them with Summary while the run goes on.
 type Counters struct {
-	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Published atomic.Int64
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas atomic.Int64
 }
 
 // Summary is a snapshot of the totals.
 type Summary struct {
-	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Published int64
+	Total, Consultados, Aceptadas, Rechazadas, Anuladas, SinResultado, NoExiste, Errores, Publicadas int64
 	// Interrumpido: the run was cancelled (Ctrl-C, a stop asked from the console) before it went
 	// through every comprobante.
 	Interrumpido bool
@@ -130,7 +130,7 @@ func (c *Counters) Summary() Summary {
 	return Summary{
 		Total: c.Total.Load(), Consultados: c.Consultados.Load(), Aceptadas: c.Aceptadas.Load(),
 		Rechazadas: c.Rechazadas.Load(), Anuladas: c.Anuladas.Load(), SinResultado: c.SinResultado.Load(),
-		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Published: c.Published.Load(),
+		NoExiste: c.NoExiste.Load(), Errores: c.Errores.Load(), Publicadas: c.Publicadas.Load(),
 	}
 }
 
@@ -172,7 +172,7 @@ func fin(res Summary, err error) estado.FinDeRegularizacion {
 	f := estado.FinDeRegularizacion{Resultado: estado.RegularizacionCompleta,
 		Total: res.Total, Consultados: res.Consultados, Aceptadas: res.Aceptadas, Rechazadas: res.Rechazadas,
 		Anuladas: res.Anuladas, SinResultado: res.SinResultado, NoExiste: res.NoExiste, Errores: res.Errores,
-		Published: res.Published}
+		Publicadas: res.Publicadas}
 	switch {
 	case errors.Is(err, ErrCuenta):
 		f.Resultado, f.Detalle = estado.RegularizacionErrorCuenta, err.Error()
@@ -426,7 +426,7 @@ func (r *Regularizador) resolver(ctx context.Context, clave contracts.Clave, o O
 		return nil
 	}
 	contador.Add(1)
-	c.Published.Add(1)
+	c.Publicadas.Add(1)
 	return nil
 }
 

@@ -147,7 +147,7 @@ func TestErrorsAreClassifiedByBehaviour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Total != 4 || res.Consultados != 4 || res.Aceptadas != 2 || res.NoExiste != 1 || res.Errores != 1 || res.Published != 2 {
+	if res.Total != 4 || res.Consultados != 4 || res.Aceptadas != 2 || res.NoExiste != 1 || res.Errores != 1 || res.Publicadas != 2 {
 		t.Errorf("summary %+v: want 4 consulted, 2 accepted and published, 1 not in NubeFacT, 1 error", res)
 	}
 	motivos := map[int]regularizacion.Motivo{}
@@ -248,7 +248,7 @@ func TestEveryRunIsRecorded(t *testing.T) {
 				t.Fatalf("recorded ends %+v, want one %s", b.fines, tt.resultado)
 			}
 			f := b.fines[0]
-			if tt.resultado == estado.RegularizacionCompleta && (f.Total != 3 || f.Aceptadas != 3 || f.Published != 3 || f.Detalle != "") {
+			if tt.resultado == estado.RegularizacionCompleta && (f.Total != 3 || f.Aceptadas != 3 || f.Publicadas != 3 || f.Detalle != "") {
 				t.Errorf("recorded %+v, want 3 accepted and published", f)
 			}
 			if tt.resultado == estado.RegularizacionErrorCuenta && f.Detalle == "" {

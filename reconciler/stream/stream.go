@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/reconciler/estado"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -152,20 +153,9 @@ func (p *Publisher) Publish(ctx context.Context, n contracts.Notificacion) error
 	return Publish(ctx, p.JS, m)
 }
 
-// DeadLetter is one message of the dead-letter stream.
-type DeadLetter struct {
-	Seq       uint64
-	Guardada  time.Time
-	Motivo    string
-	Origen    string
-	MsgID     string // the notification's Nats-Msg-Id, when it had one
-	StreamSeq string // its sequence in the notifications stream
-	Payload   []byte
-}
-
 // DeadLetters reads up to limit messages of the dead-letter stream before the sequence antes (0:
 // from the last), newest first: a page, one message in memory at a time as it is read.
-func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]DeadLetter, error) {
+func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Topologia, antes uint64, limit int) ([]estado.DeadLetter, error) {
 	s, err := js.Stream(ctx, topo.StreamDeadLetters())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
@@ -174,7 +164,7 @@ func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Top
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
-	var out []DeadLetter
+	var out []estado.DeadLetter
 	seq := info.State.LastSeq
 	if antes > 0 && antes-1 < seq {
 		seq = antes - 1
@@ -187,7 +177,7 @@ func DeadLetters(ctx context.Context, js jetstream.JetStream, topo contracts.Top
 		if err != nil {
 			return out, fmt.Errorf("dead letter %d: %w", seq, err)
 		}
-		out = append(out, DeadLetter{Seq: m.Sequence, Guardada: m.Time, Motivo: m.Header.Get(contracts.CabeceraMotivo),
+		out = append(out, estado.DeadLetter{Seq: m.Sequence, Stored: m.Time, Reason: m.Header.Get(contracts.CabeceraMotivo),
 			Origen: m.Header.Get(contracts.CabeceraOrigen), MsgID: m.Header.Get("Nubefact-Msg-Id-Original"),
 			StreamSeq: m.Header.Get("Nubefact-Stream-Seq"), Payload: m.Data})
 	}

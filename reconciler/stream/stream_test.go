@@ -153,12 +153,12 @@ func TestDeadLettersNewestFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Motivo != "undecodable 2" || got[1].Motivo != "undecodable 1" || string(got[0].Payload) != `{"n":2}` {
+	if len(got) != 2 || got[0].Reason != "undecodable 2" || got[1].Reason != "undecodable 1" || string(got[0].Payload) != `{"n":2}` {
 		t.Errorf("DeadLetters(2) = %+v, want the last two, newest first", got)
 	}
 	// The next page: before the last one shown.
 	got, err = stream.DeadLetters(ctx, js, topo, got[1].Seq, 2)
-	if err != nil || len(got) != 1 || got[0].Motivo != "undecodable 0" {
+	if err != nil || len(got) != 1 || got[0].Reason != "undecodable 0" {
 		t.Errorf("DeadLetters(before the 2nd) = %+v, %v; want the first alone", got, err)
 	}
 }

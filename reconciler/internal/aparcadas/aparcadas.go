@@ -21,9 +21,10 @@ type Store interface {
 	ContarAparcadas(ctx context.Context) (int64, error)
 	// AplicarListas applies ready aparcadas in one transaction.
 	AplicarListas(ctx context.Context, topo contracts.Topologia, o estado.Listas) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error)
-	// LeerListas reads ready aparcadas, locking nothing (to verify them), and AplicarVerificadas
-	// applies those still ready, with what the verification set on them, while esperar wait on.
-	LeerListas(ctx context.Context, o estado.Listas) ([]estado.Recibida, error)
+	// LeerListas claims ready aparcadas for o.Claim, locking nothing (to verify them), and
+	// AplicarVerificadas applies those still ready, with what the verification set on them, while
+	// esperar wait on.
+	LeerListas(ctx context.Context, o estado.Listas) (tomadas []string, recibidas []estado.Recibida, err error)
 	AplicarVerificadas(ctx context.Context, topo contracts.Topologia, recibidas []estado.Recibida, esperar []string) (tomadas []string, aplicadas []estado.Recibida, veredictos []estado.Veredicto, err error)
 	Descartar(ctx context.Context, messageIDs []string, motivo string) ([]estado.Aparcada, error)
 	DescartarAntiguas(ctx context.Context, maxEspera time.Duration, motivo string) ([]estado.Aparcada, error)
@@ -59,6 +60,10 @@ type Job struct{ Options }
 func New(o Options) *Job { return &Job{o} }
 
 const (
+	// claimDuration is how long the aparcadas read for verification stay claimed. Their
+	// verification gets half of it (a BATCH_SIZE of the default 500 at the default VERIFY_RATE
+	// takes 50 s); what NubeFacT has not answered by then keeps waiting, for the next sweep.
+	claimDuration = 5 * time.Minute
 	// mantenimiento is how often the slower sweeps run.
 	mantenimiento = time.Minute
 	// recientes bounds the tick's sweep: a parking transaction lasts far less (a batch is bounded
@@ -142,12 +147,17 @@ func (a *Job) aplicar(ctx context.Context, limit int, ids []string) (tomadas []s
 	if a.Verificador == nil {
 		return a.Store.AplicarListas(ctx, a.Topo, o)
 	}
-	recibidas, err := a.Store.LeerListas(ctx, o)
+	o.Claim = claimDuration
+	tomadas, recibidas, err := a.Store.LeerListas(ctx, o)
 	if err != nil || len(recibidas) == 0 {
-		return nil, nil, nil, err
+		return tomadas, nil, nil, err
 	}
-	esperar := a.Verificador.Aparcadas(ctx, recibidas)
-	return a.Store.AplicarVerificadas(ctx, a.Topo, recibidas, esperar)
+	// Well inside the claim: what NubeFacT has not answered by then keeps waiting.
+	vctx, cancel := context.WithTimeout(ctx, claimDuration/2)
+	esperar := a.Verificador.Aparcadas(vctx, recibidas)
+	cancel()
+	_, aplicadas, veredictos, err = a.Store.AplicarVerificadas(ctx, a.Topo, recibidas, esperar)
+	return tomadas, aplicadas, veredictos, err
 }
 
 // notifyRelay signals the relay if an event was written, and logs what was applied.

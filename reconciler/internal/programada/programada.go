@@ -86,7 +86,7 @@ func (e *EnFondo) Regularizar(_ context.Context, f estado.Filtro, usuario string
 	ids, errc := make(chan int64, 1), make(chan error, 1)
 	e.runs.Go(func() {
 		ran, err := e.store.UnaRegularizacionALaVez(e.life, func(ctx context.Context) error {
-			o := e.o.run(estado.RegularizacionWeb, f)
+			o := e.o.run(estado.RegularizacionConsola, f)
 			o.Iniciada = func(id int64) { ids <- id }
 			res, err := e.r.Run(ctx, o, &regularizacion.Counters{})
 			e.log.Info("console regularization ended", "user", usuario, "pendientes", res.Total, "aceptadas", res.Aceptadas, "err", err)
@@ -141,7 +141,7 @@ func (p *Job) round(ctx context.Context) {
 		}
 		p.log.Log(ctx, level, "scheduled regularization", "pendientes", res.Total, "consultados", res.Consultados,
 			"aceptadas", res.Aceptadas, "rechazadas", res.Rechazadas, "anuladas", res.Anuladas,
-			"no_existe", res.NoExiste, "errores", res.Errores, "publicadas", res.Published)
+			"no_existe", res.NoExiste, "errores", res.Errores, "publicadas", res.Publicadas)
 		return err
 	})
 	if err != nil && ctx.Err() == nil {

@@ -16,7 +16,7 @@ import (
 // Outbox is the store the relay reads and records (postgres.Store).
 type Outbox interface {
 	// Relay claims up to limit unpublished events for claim, calls publish with them and
-	// deletes those whose outbox IDs it returns; it returns how many it claimed.
+	// deletes those whose outbox IDs it returns; it returns how many it deleted.
 	Relay(ctx context.Context, limit int, claim time.Duration, publish func(context.Context, []estado.EventoPendiente) []int64) (int, error)
 	// Terminados deletes the published events and releases the claim on the failed ones.
 	Terminados(ctx context.Context, published, failed []string) error

@@ -85,7 +85,7 @@ type Worker struct {
 // New is a worker with o; Run starts it.
 func New(o Options) *Worker { return &Worker{o} }
 
-// pullExpiry bounds how long a pull request waits (see run).
+// pullExpiry bounds how long a pull request waits (see Run).
 const pullExpiry = 5 * time.Second
 
 // Run consumes cons until ctx is cancelled, with Workers batches in flight at once (each its own

@@ -15,10 +15,10 @@ import (
 )
 
 const (
-	paginasAparcadas = 100000 // waiting notifications of 4 KiB
-	paginasHistoria  = 10000  // audit rows (conflicts) of one comprobante, 4 KiB each
-	paginasDeadLetters   = 300    // dead letters of 4 KiB
-	paginasCargas    = 20     // loads of each page
+	paginasAparcadas   = 100000 // waiting notifications of 4 KiB
+	paginasHistoria    = 10000  // audit rows (conflicts) of one comprobante, 4 KiB each
+	paginasDeadLetters = 300    // dead letters of 4 KiB
+	paginasCargas      = 20     // loads of each page
 )
 
 // paginasScenario is "one leaked webhook token must cost little": 100,000 notifications of
