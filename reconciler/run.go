@@ -127,7 +127,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	r := relay.New(store, js, topo, cfg.RelayInterval, m, log)
 	w := worker.New(worker.Options{
 		BatchSize: cfg.BatchSize, Workers: cfg.Workers, BatchTimeout: cfg.ShutdownTimeout, AckWait: cfg.AckWait,
-		Claim: relay.CommittedClaim, Store: store, Relay: r, Topo: topo, Decoder: decoder, Verificador: ver, Metrics: m, Log: log,
+		Claim: relay.CommittedClaim, Consumer: cons, Store: store, Relay: r, Topo: topo, Decoder: decoder, Verificador: ver, Metrics: m, Log: log,
 		SendToDeadLetters: func(ctx context.Context, msg jetstream.Msg, reason string) error {
 			return stream.SendToDeadLetters(ctx, js, topo, msg, reason)
 		},
@@ -155,7 +155,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, crashAfterCommit fun
 	}
 	log.Info("reconciler running", "addr", srv.Addr, "subjects", topo.SubjectsNotificaciones(), "nats_identity", cfg.Identity(),
 		"consumer", cfg.Consumer, "batch", cfg.BatchSize)
-	werr := w.Run(ctx, cons)
+	werr := w.Run(ctx)
 	stopJobs()
 	wg.Wait()
 	if errors.Is(werr, worker.ErrCrash) {

@@ -55,10 +55,12 @@ type Options struct {
 	// Claim is how long the events handed to the relay stay claimed (relay.CommittedClaim).
 	Claim time.Duration
 
-	Store   Store
-	Relay   Relay
-	Topo    contracts.Topologia
-	Decoder contracts.Decoder // ENLACE_HOSTS, as ingest's
+	// Consumer is the durable consumer of the notifications subject (stream.Declare's).
+	Consumer jetstream.Consumer
+	Store    Store
+	Relay    Relay
+	Topo     contracts.Topologia
+	Decoder  contracts.Decoder // ENLACE_HOSTS, as ingest's
 	// SendToDeadLetters copies a message to the dead-letter stream with its reason
 	// (stream.SendToDeadLetters).
 	SendToDeadLetters func(ctx context.Context, m jetstream.Msg, reason string) error
@@ -88,12 +90,12 @@ func New(o Options) *Worker { return &Worker{o} }
 // pullExpiry bounds how long a pull request waits (see Run).
 const pullExpiry = 5 * time.Second
 
-// Run consumes cons until ctx is cancelled, with Workers batches in flight at once (each its own
+// Run consumes Consumer until ctx is cancelled, with Workers batches in flight at once (each its own
 // transaction on its own connection). The batch in flight is finished with a context of its
 // own; messages fetched but not started are handed back to JetStream (nak) for another instance.
-func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
+func (w *Worker) Run(ctx context.Context) error {
 	msgs := make(chan jetstream.Msg, w.BatchSize*w.Workers)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	cc, err := w.Consumer.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
 		case <-ctx.Done():
