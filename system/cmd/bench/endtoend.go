@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hotelpe/boletas/contracts"
+	"github.com/hotelpe/boletas/system/internal/natsserver"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -21,12 +24,44 @@ const (
 	e2eSerie    = "BE2E"
 )
 
-// endToEnd offers 2,000 webhooks per second for 30 s to bin/ingest with a bin/reconciler behind
+// endToEnd runs the end-to-end load twice: on the NATS server the bench was given (the default
+// configuration), and on the production configuration, a bin/nats-server with sync_interval:
+// always (every acknowledged write on disk) beside Postgres's synchronous_commit = on, where it
+// also reports the CPU each process spends per webhook.
+func endToEnd(ctx context.Context, e environment) ([]Result, error) {
+	out, err := endToEndOn(ctx, e, fmt.Sprintf("end to end, %d webhooks/s for %v", e2eTasa, e2eDuracion), nil)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "bench-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := natsserver.Start(ctx, filepath.Join(e.bin, "nats-server"), dir, "sync_interval: always")
+	if err != nil {
+		return nil, fmt.Errorf("bin/nats-server (make bench builds it): %w", err)
+	}
+	defer srv.Kill()
+	pe := e
+	pe.natsURL, pe.replicas = srv.URL(), 1
+	fmt.Fprintln(logw, "  end to end: the production configuration (bin/nats-server, sync_interval: always)...")
+	prod, err := endToEndOn(ctx, pe, fmt.Sprintf("end to end, production config, %d webhooks/s for %v", e2eTasa, e2eDuracion), srv)
+	if err != nil {
+		return nil, fmt.Errorf("production configuration: %w", err)
+	}
+	return append(out, prod...), nil
+}
+
+// endToEndOn offers 2,000 webhooks per second for 30 s to bin/ingest with a bin/reconciler behind
 // it, and measures, per boleta, the time from the webhook's 200 to the row being aceptado
 // (estado_final_en, written with clock_timestamp()) and to the boleta.aceptada event reaching a
 // subscriber. The baseline is the broker's own hop at the same rate: a JetStream publish to a
-// subscriber of the stream.
-func endToEnd(ctx context.Context, e environment) ([]Result, error) {
+// subscriber of the stream. With nats (a server of the bench's own), it also reports the CPU
+// time ingest, the reconciler, nats-server and Postgres spent from the first webhook offered to
+// the last event received, per webhook (from /proc; the load generator and the subscriber, this
+// process, are not counted).
+func endToEndOn(ctx context.Context, e environment, esc string, nats *natsserver.Server) ([]Result, error) {
 	a, err := newIsolated(ctx, e, 4)
 	if err != nil {
 		return nil, err
@@ -75,6 +110,11 @@ func endToEnd(ctx context.Context, e environment) ([]Result, error) {
 	defer cc.Stop()
 
 	fmt.Fprintf(logw, "  end to end: %d webhooks/s for %v...\n", e2eTasa, e2eDuracion)
+	var procesos map[string][]int
+	if nats != nil {
+		procesos = map[string][]int{"ingest": {ing.Pid()}, "reconciler": {rec.Pid()}, "nats-server": {nats.Pid()}, "postgres": postgresPids()}
+	}
+	cpuAntes := cpuTimes(procesos)
 	backlog, fallos, err := offer(ctx, a, "http://"+ing.addr+"/webhooks/nubefact?token="+benchToken, n, ok200)
 	if err != nil {
 		return nil, err
@@ -89,6 +129,10 @@ func endToEnd(ctx context.Context, e environment) ([]Result, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if procesos != nil {
+		procesos["postgres"] = postgresPids() // with the backends the load made Postgres start
+	}
+	cpuDespues := cpuTimes(procesos)
 	rssIng, err := ing.stop()
 	if err != nil {
 		return nil, err
@@ -128,8 +172,7 @@ func endToEnd(ctx context.Context, e environment) ([]Result, error) {
 	if perdidos > 0 || fallos > 0 || len(aFila) != n {
 		return nil, fmt.Errorf("end to end: %d webhooks failed, %d rows aceptado of %d, %d events missing", fallos, len(aFila), n, perdidos)
 	}
-	esc := fmt.Sprintf("end to end, %d webhooks/s for %v", e2eTasa, e2eDuracion)
-	return []Result{
+	out := []Result{
 		withBaseline(Result{Scenario: esc, Metric: "200 → row aceptado p50", Value: ms(aFila.percentile(50)), Unit: "ms"}, "broker hop p50", ms(base.percentile(50))),
 		withBaseline(Result{Scenario: esc, Metric: "200 → row aceptado p99", Value: ms(aFila.percentile(99)), Unit: "ms"}, "broker hop p99", ms(base.percentile(99))),
 		withBaseline(Result{Scenario: esc, Metric: "200 → event received p50", Value: ms(aEvento.percentile(50)), Unit: "ms"}, "broker hop p50", ms(base.percentile(50))),
@@ -138,7 +181,71 @@ func endToEnd(ctx context.Context, e environment) ([]Result, error) {
 		{Scenario: esc, Metric: "largest backlog seen", Value: float64(maxOf(backlog)), Unit: "msgs"},
 		{Scenario: esc, Metric: "ingest peak RSS", Value: rssIng, Unit: "MiB"},
 		{Scenario: esc, Metric: "reconciler peak RSS", Value: rssRec, Unit: "MiB"},
-	}, nil
+	}
+	if procesos != nil {
+		total := 0.0
+		for _, name := range []string{"ingest", "reconciler", "nats-server", "postgres"} {
+			var d time.Duration
+			for pid, t := range cpuDespues[name] {
+				d += t - cpuAntes[name][pid] // a process started meanwhile counts whole; one that ended, nothing
+
+			}
+			us := d.Seconds() * 1e6 / float64(n)
+			total += us
+			out = append(out, Result{Scenario: esc, Metric: "CPU per webhook, " + name, Value: us, Unit: "µs"})
+		}
+		out = append(out, Result{Scenario: esc, Metric: "CPU per webhook, the four", Value: total, Unit: "µs"})
+	}
+	return out, nil
+}
+
+// cpuTimes reads the CPU time (user and system) each process of each named group has used so
+// far; a process that has ended is left out.
+func cpuTimes(procesos map[string][]int) map[string]map[int]time.Duration {
+	out := make(map[string]map[int]time.Duration, len(procesos))
+	for name, pids := range procesos {
+		out[name] = map[int]time.Duration{}
+		for _, pid := range pids {
+			if t, ok := cpuTime(pid); ok {
+				out[name][pid] = t
+			}
+		}
+	}
+	return out
+}
+
+// cpuTime is utime + stime of /proc/pid/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuTime(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, is in parentheses and may hold spaces: count after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, false
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100), true
+}
+
+// postgresPids are the processes named postgres (the server and its backends): the bench's
+// databases are the only work the local server has while it runs.
+func postgresPids() []int {
+	dirs, _ := os.ReadDir("/proc")
+	var out []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // offer sends webhook i at start + i/rate, open loop (a slow answer does not slow the
