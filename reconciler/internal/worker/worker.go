@@ -19,9 +19,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// ackTimeout bounds the wait for the server's confirmation of one acknowledgement.
-const ackTimeout = 3 * time.Second
-
 // Store applies batches (postgres.Store).
 type Store interface {
 	// Aplicar applies a batch in one transaction and returns what each notification
@@ -267,12 +264,13 @@ func (w *Worker) nakWithDelay(life context.Context, msgs []jetstream.Msg, recibi
 	}
 }
 
-// ack acknowledges a committed batch. A lost ack only means a redelivery, which the inbox
-// absorbs. The acks go out together, each bounded, so a broker that vanished mid-batch holds
-// the worker for ackTimeout at most. What found no room to park (PARKED_MAX) is dead-lettered
-// instead: kept, with its reason, where ops look and the alert watches.
+// ack acknowledges a committed batch, a plain ack per message: the server's confirmation of an
+// ack (a double ack) would only tell the worker that a redelivery will not come, and a
+// redelivery after a commit is harmless (the inbox records it as a duplicate), so the worker
+// does not wait for it: a round trip per message less. What found no room to park (PARKED_MAX)
+// is dead-lettered instead: kept, with its reason, where ops look and the alert watches.
 func (w *Worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []estado.Recibida, veredictos []estado.Veredicto) {
-	var acks sync.WaitGroup
+	var deadLetters sync.WaitGroup
 	debug := w.Log.Enabled(ctx, slog.LevelDebug) // per-message lines only when asked for: this loop is hot
 	for i, v := range veredictos {
 		e, m := &recibidas[i], msgs[i]
@@ -285,18 +283,14 @@ func (w *Worker) ack(ctx context.Context, msgs []jetstream.Msg, recibidas []esta
 		case estado.Aparcado:
 			w.Log.Info("comprobante not in the table: notification parked until it is inserted", "id", e.MessageID)
 		case estado.SinEspacio:
-			acks.Go(func() { w.deadLetter(ctx, m, "PARKED_MAX: "+v.Motivo) })
+			deadLetters.Go(func() { w.deadLetter(ctx, m, "PARKED_MAX: "+v.Motivo) })
 			continue
 		}
-		acks.Go(func() {
-			actx, cancel := context.WithTimeout(ctx, ackTimeout)
-			defer cancel()
-			if err := m.DoubleAck(actx); err != nil {
-				w.Log.Warn("ack failed after commit (will be redelivered as a duplicate)", "id", e.MessageID, "err", err)
-			}
-		})
+		if err := m.Ack(); err != nil {
+			w.Log.Warn("ack failed after commit (will be redelivered as a duplicate)", "id", e.MessageID, "err", err)
+		}
 	}
-	acks.Wait()
+	deadLetters.Wait()
 }
 
 // recibida turns a message into what the store applies. Its message ID is recomputed from the
